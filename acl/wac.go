@@ -1,0 +1,223 @@
+package acl
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"podserver/rdf"
+)
+
+// Vocabulary of Web Access Control (http://www.w3.org/ns/auth/acl#).
+const (
+	// NamespaceACL is the Web Access Control namespace.
+	NamespaceACL = "http://www.w3.org/ns/auth/acl#"
+	// FOAFAgent is the agent class of every agent, authenticated or not.
+	FOAFAgent = "http://xmlns.com/foaf/0.1/Agent"
+	// AuthenticatedAgent is the agent class of every authenticated agent.
+	AuthenticatedAgent = NamespaceACL + "AuthenticatedAgent"
+
+	aclAuthorization = NamespaceACL + "Authorization"
+	aclAgent         = NamespaceACL + "agent"
+	aclAgentClass    = NamespaceACL + "agentClass"
+	aclAgentGroup    = NamespaceACL + "agentGroup"
+	aclOrigin        = NamespaceACL + "origin"
+	aclAccessTo      = NamespaceACL + "accessTo"
+	aclDefault       = NamespaceACL + "default"
+	aclDefaultForNew = NamespaceACL + "defaultForNew"
+	aclMode          = NamespaceACL + "mode"
+	aclRead          = NamespaceACL + "Read"
+	aclWrite         = NamespaceACL + "Write"
+	aclAppend        = NamespaceACL + "Append"
+	aclControl       = NamespaceACL + "Control"
+)
+
+// aclSuffix names the ACL document of a resource: R + ".acl".
+const aclSuffix = ".acl"
+
+// ACLURL returns the URL of the ACL document of resourceURL: resourceURL +
+// ".acl" (for a container ".../c/" that is ".../c/.acl").
+func ACLURL(resourceURL string) string {
+	return resourceURL + aclSuffix
+}
+
+// ACLSubject reports whether u names an ACL document and, if so, returns the
+// resource it governs (the inverse of ACLURL).
+func ACLSubject(u string) (resourceURL string, ok bool) {
+	return strings.CutSuffix(u, aclSuffix)
+}
+
+// Authorization is one acl:Authorization of an ACL document. ID is the
+// subject: an absolute IRI, or "_:label" for a blank node. All IRIs are
+// absolute. Agents are WebIDs; AgentClasses may hold FOAFAgent and
+// AuthenticatedAgent (others never match); Origins are web origins such as
+// "https://app.example". AccessTo lists the resources it governs itself,
+// Default the containers whose descendants inherit it.
+type Authorization struct {
+	ID           string
+	Agents       []string
+	AgentClasses []string
+	Origins      []string
+	AccessTo     []string
+	Default      []string
+	Modes        Mode
+}
+
+// ParseACL reads the authorizations of an ACL document: every subject typed
+// acl:Authorization, with acl:agent, acl:agentClass, acl:origin,
+// acl:accessTo, acl:default (or the legacy acl:defaultForNew) and acl:mode
+// (acl:Read, acl:Write, acl:Append, acl:Control). Quads of every graph are
+// read.
+//
+// Unknown modes and other predicates are ignored. acl:agentGroup is not
+// supported yet: it is ignored, so a group grants nothing. Authorizations
+// without a known mode, or without acl:accessTo and acl:default, grant
+// nothing and are left out. A value that must be an IRI but is a literal or
+// a blank node is an error wrapping ErrInvalidACL, so a bad document can be
+// refused when it is written. Authorizations are returned in the order their
+// type statements appear, each list in first-appearance order without
+// duplicates.
+func ParseACL(quads []rdf.Quad) ([]Authorization, error) {
+	index := make(map[string]int)
+	var auths []Authorization
+	for _, q := range quads {
+		if q.P.Kind == rdf.KindIRI && q.P.Value == rdf.RDFType &&
+			q.O.Kind == rdf.KindIRI && q.O.Value == aclAuthorization {
+			id, ok := subjectID(q.S)
+			if !ok {
+				continue
+			}
+			if _, seen := index[id]; !seen {
+				index[id] = len(auths)
+				auths = append(auths, Authorization{ID: id})
+			}
+		}
+	}
+	if len(auths) == 0 {
+		return nil, nil
+	}
+	for _, q := range quads {
+		id, ok := subjectID(q.S)
+		if !ok || q.P.Kind != rdf.KindIRI {
+			continue
+		}
+		i, ok := index[id]
+		if !ok {
+			continue
+		}
+		a := &auths[i]
+		var list *[]string
+		switch q.P.Value {
+		case aclAgent:
+			list = &a.Agents
+		case aclAgentClass:
+			list = &a.AgentClasses
+		case aclOrigin:
+			list = &a.Origins
+		case aclAccessTo:
+			list = &a.AccessTo
+		case aclDefault, aclDefaultForNew:
+			list = &a.Default
+		case aclMode:
+			if q.O.Kind != rdf.KindIRI {
+				return nil, notIRI(id, q)
+			}
+			a.Modes |= modeOf(q.O.Value)
+			continue
+		case aclAgentGroup:
+			continue // not supported yet: a group grants nothing
+		default:
+			continue
+		}
+		if q.O.Kind != rdf.KindIRI {
+			return nil, notIRI(id, q)
+		}
+		if !slices.Contains(*list, q.O.Value) {
+			*list = append(*list, q.O.Value)
+		}
+	}
+	return slices.DeleteFunc(auths, func(a Authorization) bool {
+		return a.Modes == 0 || len(a.AccessTo)+len(a.Default) == 0
+	}), nil
+}
+
+// BuildACL returns the quads of an ACL document holding auths, in the
+// default graph; ParseACL(BuildACL(auths)) gives auths back (for
+// authorizations that grant something). An empty ID becomes a blank node.
+func BuildACL(auths []Authorization) []rdf.Quad {
+	var quads []rdf.Quad
+	for i, a := range auths {
+		var s rdf.Term
+		switch {
+		case a.ID == "":
+			s = rdf.Blank("auth" + strconv.Itoa(i))
+		case strings.HasPrefix(a.ID, "_:"):
+			s = rdf.Blank(a.ID[2:])
+		default:
+			s = rdf.IRI(a.ID)
+		}
+		add := func(p, o string) {
+			quads = append(quads, rdf.Quad{S: s, P: rdf.IRI(p), O: rdf.IRI(o)})
+		}
+		add(rdf.RDFType, aclAuthorization)
+		for _, v := range a.Agents {
+			add(aclAgent, v)
+		}
+		for _, v := range a.AgentClasses {
+			add(aclAgentClass, v)
+		}
+		for _, v := range a.Origins {
+			add(aclOrigin, v)
+		}
+		for _, v := range a.AccessTo {
+			add(aclAccessTo, v)
+		}
+		for _, v := range a.Default {
+			add(aclDefault, v)
+		}
+		for _, m := range [...]struct {
+			mode Mode
+			iri  string
+		}{{Read, aclRead}, {Write, aclWrite}, {Append, aclAppend}, {Control, aclControl}} {
+			if a.Modes&m.mode != 0 {
+				add(aclMode, m.iri)
+			}
+		}
+	}
+	return quads
+}
+
+// subjectID names a subject term: its IRI, or "_:" + label for a blank node.
+func subjectID(t rdf.Term) (string, bool) {
+	switch t.Kind {
+	case rdf.KindIRI:
+		return t.Value, true
+	case rdf.KindBlank:
+		return "_:" + t.Value, true
+	}
+	return "", false
+}
+
+func modeOf(iri string) Mode {
+	switch iri {
+	case aclRead:
+		return Read
+	case aclWrite:
+		return Write
+	case aclAppend:
+		return Append
+	case aclControl:
+		return Control
+	}
+	return 0
+}
+
+func notIRI(id string, q rdf.Quad) error {
+	name := strings.TrimPrefix(q.P.Value, NamespaceACL)
+	kind := "a literal"
+	if q.O.Kind == rdf.KindBlank {
+		kind = "a blank node"
+	}
+	return fmt.Errorf("%w: authorization %s: acl:%s must be an IRI, not %s", ErrInvalidACL, id, name, kind)
+}

@@ -1,0 +1,308 @@
+// Command podserver runs a Solid-style pod server with inboxes and
+// publishing, and administers its pods and keys.
+//
+//	podserver serve [--addr A] [--data DIR] [--base-url URL] [--pod-naming path|subdomain] [--demo]
+//	podserver pod create NAME
+//	podserver pod list
+//	podserver key create --pod NAME --app NAME
+//	podserver key list --pod NAME
+//	podserver key revoke --pod NAME ID
+//
+// Every flag can also be set with an environment variable PODSERVER_<FLAG>
+// (upper case, '-' as '_'), e.g. PODSERVER_DATA=/var/lib/podserver.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/pod"
+	"podserver/store"
+)
+
+func main() {
+	gin.SetMode(gin.ReleaseMode)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `podserver: a Solid-style pod server with inboxes and event publishing.
+
+Usage:
+  podserver serve [flags]                 run the server (--demo for demo pods)
+  podserver pod create NAME               create a pod; prints its owner key once
+  podserver pod list                      list pods
+  podserver key create --pod P --app A    create an app key; prints it once
+  podserver key list --pod P              list a pod's keys (never their secrets)
+  podserver key revoke --pod P ID         revoke a key
+
+Run "podserver COMMAND --help" for a command's flags. Every flag can also be
+set from the environment as PODSERVER_<FLAG>, e.g. PODSERVER_DATA.
+`
+
+// run executes the command line and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(args[1:], stdout, stderr)
+	case "pod":
+		err = cmdPod(args[1:], stdout, stderr)
+	case "key":
+		err = cmdKey(args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "podserver: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "podserver: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "podserver: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// common holds the flags shared by the commands that open the store.
+type common struct {
+	data, baseURL, naming string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.data, "data", "./data", "data directory")
+	fs.StringVar(&c.baseURL, "base-url", "", "public base URL, e.g. http://localhost:8080 (default: from --addr)")
+	fs.StringVar(&c.naming, "pod-naming", pod.NamingPath, "pod URLs: path (http://HOST/{pod}/) or subdomain (http://{pod}.HOST/)")
+}
+
+// parse parses args, after applying PODSERVER_* environment defaults.
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "PODSERVER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			_ = fs.Set(f.Name, v)
+		}
+	})
+	return fs.Parse(args)
+}
+
+func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\n\nFlags:\n", help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// open builds a server over the data directory without listening, for the
+// administrative commands.
+func (c *common) open() (*pod.Server, error) {
+	s, err := pod.New(pod.Options{DataDir: c.data, BaseURL: c.baseURL, PodNaming: c.naming})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("the data directory %s is in use by a running server: stop it first, or use its HTTP API", c.data)
+	}
+	return s, err
+}
+
+func shutdown(s *pod.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Shutdown(ctx)
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "podserver serve: run the server.", stderr)
+	var c common
+	c.register(fs)
+	addr := fs.String("addr", "localhost:8080", "address to listen on")
+	demo := fs.Bool("demo", false, "provision the demo pods (producer, crm, alice, bob) and print their demo keys")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError{fmt.Sprintf("invalid --log-level %q", *logLevel)}
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	s, err := pod.New(pod.Options{Addr: *addr, DataDir: c.data, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log})
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("the data directory %s is in use by another podserver process", c.data)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.Start(); err != nil {
+		_ = shutdown(s)
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *demo {
+		keys, err := s.ProvisionDemo(ctx)
+		if err != nil {
+			_ = shutdown(s)
+			return fmt.Errorf("demo: %w", err)
+		}
+		fmt.Fprintln(stderr, "demo keys below are public, for this demo only: never use them for real data")
+		for _, k := range keys {
+			fmt.Fprintf(stdout, "demo key: pod=%s app=%s key=%s\n", k.Pod, k.App, k.Key)
+		}
+	}
+	fmt.Fprintf(stdout, "listening on %s\n", s.BaseURL())
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+func cmdPod(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"pod: want a subcommand: create, list"}
+	}
+	switch args[0] {
+	case "create":
+		fs := newFlagSet("pod create", "podserver pod create NAME: create a pod and print its owner key (shown only once).", stderr)
+		var c common
+		c.register(fs)
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return usageError{"pod create: want exactly one pod name"}
+		}
+		s, err := c.open()
+		if err != nil {
+			return err
+		}
+		key, err := s.CreatePod(context.Background(), fs.Arg(0))
+		if cerr := shutdown(s); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, key)
+		return nil
+	case "list":
+		fs := newFlagSet("pod list", "podserver pod list: list pods.", stderr)
+		var c common
+		c.register(fs)
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		s, err := c.open()
+		if err != nil {
+			return err
+		}
+		defer shutdown(s)
+		pods, err := s.ListPods(context.Background())
+		if err != nil {
+			return err
+		}
+		for _, p := range pods {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", p.Name, s.PodRoot(p.Name), p.Created.Format(time.RFC3339))
+		}
+		return nil
+	}
+	return usageError{fmt.Sprintf("pod: unknown subcommand %q", args[0])}
+}
+
+func cmdKey(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"key: want a subcommand: create, list, revoke"}
+	}
+	sub := args[0]
+	fs := newFlagSet("key "+sub, "podserver key "+sub+": manage API keys.", stderr)
+	var c common
+	c.register(fs)
+	podName := fs.String("pod", "", "pod the key belongs to")
+	app := fs.String("app", "", "app name the key identifies (key create)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *podName == "" {
+		return usageError{"key " + sub + ": --pod is required"}
+	}
+	ctx := context.Background()
+	switch sub {
+	case "create":
+		if *app == "" {
+			return usageError{"key create: --app is required"}
+		}
+		s, err := c.open()
+		if err != nil {
+			return err
+		}
+		defer shutdown(s)
+		if ok, err := s.PodExists(ctx, *podName); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("no pod named %q", *podName)
+		}
+		secret, _, err := s.Keys().Create(ctx, *podName, *app, false)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, secret)
+		return nil
+	case "list":
+		s, err := c.open()
+		if err != nil {
+			return err
+		}
+		defer shutdown(s)
+		keys, err := s.Keys().List(ctx, *podName)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			kind := "app"
+			if k.Owner {
+				kind = "owner"
+			}
+			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", k.ID, k.App, kind, k.Created.Format(time.RFC3339))
+		}
+		return nil
+	case "revoke":
+		if fs.NArg() != 1 {
+			return usageError{"key revoke: want exactly one key id (see key list)"}
+		}
+		s, err := c.open()
+		if err != nil {
+			return err
+		}
+		defer shutdown(s)
+		return s.Keys().Revoke(ctx, *podName, fs.Arg(0))
+	}
+	return usageError{fmt.Sprintf("key: unknown subcommand %q", sub)}
+}

@@ -1,0 +1,518 @@
+package ldp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/acl"
+	"podserver/apierr"
+	"podserver/store"
+)
+
+// ChangeKind says what happened to a resource.
+type ChangeKind uint8
+
+// The kinds of change.
+const (
+	Created ChangeKind = iota + 1
+	Updated
+	Deleted
+)
+
+// Change describes a durable write, for hooks such as ACL cache
+// invalidation and notifications.
+type Change struct {
+	Kind ChangeKind
+	// Path is the storage path of the resource.
+	Path string
+	// ETag is the new entity tag ("" after a delete).
+	ETag string
+}
+
+// Hooks let the server extend the LDP handler.
+type Hooks struct {
+	// Validate checks a write's body before it is stored; a returned error
+	// refuses the write (an *apierr.Error keeps its status, anything else is
+	// a 400 with its text). mt is the media type without parameters.
+	Validate func(ctx context.Context, r *Request, p, mt string, body []byte) error
+	// Changed is called after a write is durable, before the response.
+	Changed func(ctx context.Context, r *Request, ch Change)
+}
+
+// Handler serves LDP requests for resources and containers.
+type Handler struct {
+	repo  *Repo
+	auth  Authorizer
+	log   *slog.Logger
+	max   int64
+	hooks Hooks
+	reps  *repCache
+}
+
+// Config configures a Handler.
+type Config struct {
+	Repo       *Repo
+	Authorizer Authorizer
+	Logger     *slog.Logger
+	// MaxBodyBytes bounds request bodies (default 10 MiB).
+	MaxBodyBytes int64
+	// CacheBytes bounds the cache of converted representations (default
+	// 32 MiB).
+	CacheBytes int64
+	Hooks      Hooks
+}
+
+// NewHandler returns a Handler.
+func NewHandler(cfg Config) *Handler {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 10 << 20
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = 32 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{repo: cfg.Repo, auth: cfg.Authorizer, log: cfg.Logger, max: cfg.MaxBodyBytes, hooks: cfg.Hooks, reps: newRepCache(cfg.CacheBytes)}
+}
+
+// Repo returns the handler's repository.
+func (h *Handler) Repo() *Repo { return h.repo }
+
+// Serve dispatches on the request method. The request must carry a Request
+// (SetRequest).
+func (h *Handler) Serve(c *gin.Context) error {
+	switch c.Request.Method {
+	case http.MethodGet, http.MethodHead:
+		return h.Get(c)
+	case http.MethodPut:
+		return h.Put(c)
+	case http.MethodPost:
+		return h.Post(c)
+	case http.MethodDelete:
+		return h.Delete(c)
+	case http.MethodOptions:
+		return h.Options(c)
+	}
+	r := RequestFrom(c)
+	return errMethod(r.Target.Path)
+}
+
+func errMethod(p string) error {
+	return apierr.Newf(http.StatusMethodNotAllowed, "method not allowed here; allowed: %s", allow(p)).With("Allow", allow(p))
+}
+
+// Authorize checks that r's principal has mode need on storage path p. An
+// ACL document needs Control on the resource it governs. It returns the 401
+// or 403 to send otherwise.
+func (h *Handler) Authorize(ctx context.Context, r *Request, p string, need acl.Mode) error {
+	if IsACL(p) {
+		p, need = ACLSubject(p), acl.Control
+	}
+	m, err := h.auth.Modes(ctx, r, p)
+	if err != nil {
+		return err
+	}
+	if m.Grants(need) {
+		return nil
+	}
+	if r.Principal.Anonymous() {
+		return apierr.ErrUnauthenticated
+	}
+	return apierr.ErrForbidden
+}
+
+// wacAllow returns the WAC-Allow header for p.
+func (h *Handler) wacAllow(ctx context.Context, r *Request, p string) string {
+	user, err := h.auth.Modes(ctx, r, p)
+	if err != nil {
+		return ""
+	}
+	pub := user
+	if !r.Principal.Anonymous() {
+		anon := &Request{Target: r.Target, Origin: r.Origin}
+		if pub, err = h.auth.Modes(ctx, anon, p); err != nil {
+			return ""
+		}
+	}
+	return acl.WACAllow(user, pub)
+}
+
+// allow returns the methods allowed on p.
+func allow(p string) string {
+	switch {
+	case IsRoot(p):
+		return "OPTIONS, HEAD, GET, POST, PUT, PATCH"
+	case IsRoot(Parent(p)) && Name(p) == ".acl":
+		return "OPTIONS, HEAD, GET, PUT, PATCH"
+	case IsContainer(p):
+		return "OPTIONS, HEAD, GET, POST, PUT, PATCH, DELETE"
+	}
+	return "OPTIONS, HEAD, GET, PUT, PATCH, DELETE"
+}
+
+// setCommonHeaders sets the headers every LDP response for p carries.
+func (h *Handler) setCommonHeaders(c *gin.Context, r *Request, p string) {
+	hd := c.Writer.Header()
+	hd.Add("Link", `<http://www.w3.org/ns/ldp#Resource>; rel="type"`)
+	if IsContainer(p) {
+		hd.Add("Link", `<http://www.w3.org/ns/ldp#Container>; rel="type"`)
+		hd.Add("Link", `<http://www.w3.org/ns/ldp#BasicContainer>; rel="type"`)
+		hd.Set("Accept-Post", "*/*")
+	}
+	if IsRoot(p) {
+		hd.Add("Link", `<http://www.w3.org/ns/pim/space#Storage>; rel="type"`)
+		hd.Add("Link", `<`+r.Target.WebID()+`>; rel="http://www.w3.org/ns/solid/terms#owner"`)
+	}
+	if !IsACL(p) {
+		hd.Add("Link", `<`+r.Target.URL(ACLPath(p))+`>; rel="acl"`)
+	}
+	hd.Set("Allow", allow(p))
+	hd.Set("Accept-Put", strings.Join(append(readableRDF(), "*/*"), ", "))
+	hd.Set("Accept-Patch", strings.Join(patchTypes(), ", "))
+	hd.Add("Vary", "Accept")
+}
+
+// Options answers OPTIONS without authentication: it reveals only what the
+// path's shape implies, never whether the resource exists.
+func (h *Handler) Options(c *gin.Context) error {
+	r := RequestFrom(c)
+	h.setCommonHeaders(c, r, r.Target.Path)
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+func preconditions(req *http.Request) Preconditions {
+	return Preconditions{IfMatch: req.Header.Get("If-Match"), IfNoneMatch: req.Header.Get("If-None-Match")}
+}
+
+// Get serves GET and HEAD.
+func (h *Handler) Get(c *gin.Context) error {
+	r := RequestFrom(c)
+	ctx := c.Request.Context()
+	p := r.Target.Path
+	if err := h.Authorize(ctx, r, p, acl.Read); err != nil {
+		return err
+	}
+	res, err := h.repo.Get(ctx, p)
+	if errors.Is(err, ErrNotFound) {
+		return apierr.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	h.setCommonHeaders(c, r, p)
+	if v := h.wacAllow(ctx, r, p); v != "" {
+		c.Header("WAC-Allow", v)
+	}
+	if IsContainer(p) {
+		return h.serveContainer(c, r, res)
+	}
+	return h.serveResource(c, r, res)
+}
+
+// checkRead applies If-Match / If-None-Match to a read of etag: it writes
+// 304 or returns a 412 and reports whether the handler is done.
+func checkRead(c *gin.Context, etag string) (bool, error) {
+	pc := preconditions(c.Request)
+	if pc.IfMatch != "" && !etagListMatch(pc.IfMatch, etag) {
+		return true, apierr.New(http.StatusPreconditionFailed, "If-Match does not match the current ETag")
+	}
+	if pc.IfNoneMatch != "" && etagListMatch(pc.IfNoneMatch, etag) {
+		c.Header("ETag", etag)
+		c.Status(http.StatusNotModified)
+		return true, nil
+	}
+	return false, nil
+}
+
+func (h *Handler) serveResource(c *gin.Context, r *Request, res *Resource) error {
+	mt := res.Meta.ContentType
+	body := res.Body
+	etag := res.Meta.ETag()
+	if IsRDF(mt) {
+		offers := append([]string{mt}, rdfTypes...)
+		if mt == MediaJSONLD {
+			offers = append(offers, MediaJSON)
+		}
+		want, ok := Negotiate(c.GetHeader("Accept"), offers)
+		if !ok {
+			return apierr.Newf(http.StatusNotAcceptable, "no acceptable representation: this resource is available as %s", strings.Join(rdfTypes, ", "))
+		}
+		if want == MediaJSON {
+			want = MediaJSONLD
+		}
+		if want != mt {
+			etag = `"` + strings.Trim(etag, `"`) + "-" + repSuffix(want) + `"`
+			conv, err := h.reps.get(etag, func() ([]byte, error) {
+				q, err := parseRDF(mt, res.Body, r.Target.URL(res.Path))
+				if err != nil {
+					return nil, err
+				}
+				return writeRDF(want, q, r.Target.URL(res.Path))
+			})
+			if err != nil {
+				return err
+			}
+			body, mt = conv, want
+		}
+	}
+	if done, err := checkRead(c, etag); done {
+		return err
+	}
+	c.Header("ETag", etag)
+	c.Header("Last-Modified", res.Meta.Modified.Format(http.TimeFormat))
+	c.Header("Content-Type", contentTypeHeader(mt))
+	c.Header("Content-Length", strconv.Itoa(len(body)))
+	c.Status(http.StatusOK)
+	if c.Request.Method != http.MethodHead {
+		_, _ = c.Writer.Write(body)
+	}
+	return nil
+}
+
+func repSuffix(mt string) string {
+	switch mt {
+	case MediaTurtle:
+		return "ttl"
+	case MediaNTriples:
+		return "nt"
+	case MediaNQuads:
+		return "nq"
+	}
+	return "jsonld"
+}
+
+func contentTypeHeader(mt string) string {
+	if strings.HasPrefix(mt, "text/") && !strings.Contains(mt, "charset") {
+		return mt + "; charset=utf-8"
+	}
+	return mt
+}
+
+// readBody reads the request body within the size limit.
+func (h *Handler) readBody(c *gin.Context) ([]byte, error) {
+	return ReadBody(c, h.max)
+}
+
+// ReadBody reads c's request body, refusing one larger than max with 413.
+func ReadBody(c *gin.Context, max int64) ([]byte, error) {
+	if c.Request.ContentLength > max {
+		return nil, apierr.Newf(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes", max)
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, max))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, apierr.Newf(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes", max)
+	}
+	if err != nil {
+		return nil, apierr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+	}
+	return b, nil
+}
+
+// readWrite reads and checks the body and media type of a write to p.
+func (h *Handler) readWrite(c *gin.Context, r *Request, p string) (mt, stored string, body []byte, err error) {
+	body, err = h.readBody(c)
+	if err != nil {
+		return "", "", nil, err
+	}
+	ctHeader := c.GetHeader("Content-Type")
+	if ctHeader == "" {
+		if len(body) > 0 {
+			return "", "", nil, apierr.New(http.StatusBadRequest, "Content-Type header is required when sending a body")
+		}
+		if !IsContainer(p) {
+			ctHeader = "application/octet-stream"
+		}
+	}
+	if ctHeader != "" {
+		mt, stored, err = ParseContentType(ctHeader)
+		if err != nil {
+			return "", "", nil, apierr.Newf(http.StatusBadRequest, "invalid Content-Type %q", ctHeader)
+		}
+	}
+	if IsACL(p) && !IsRDF(mt) {
+		return "", "", nil, apierr.Newf(http.StatusUnsupportedMediaType, "an ACL document must be RDF (%s)", strings.Join(readableRDF(), ", "))
+	}
+	if IsRDF(mt) {
+		q, err := parseRDF(mt, body, r.Target.URL(p))
+		if err != nil {
+			return "", "", nil, apierr.Wrap(http.StatusBadRequest, "invalid "+mt+" body: "+err.Error(), err)
+		}
+		if IsACL(p) {
+			if _, err := acl.ParseACL(q); err != nil {
+				return "", "", nil, apierr.Wrap(http.StatusBadRequest, "invalid ACL document: "+err.Error(), err)
+			}
+		}
+	}
+	if h.hooks.Validate != nil && !IsContainer(p) {
+		if err := h.hooks.Validate(c.Request.Context(), r, p, mt, body); err != nil {
+			var ae *apierr.Error
+			if errors.As(err, &ae) {
+				return "", "", nil, err
+			}
+			return "", "", nil, apierr.Wrap(http.StatusBadRequest, err.Error(), err)
+		}
+	}
+	return mt, stored, body, nil
+}
+
+// writeError maps a repository error to an HTTP error.
+func writeError(err error) error {
+	var ce *ConflictError
+	switch {
+	case errors.As(err, &ce):
+		return apierr.Wrap(http.StatusConflict, ce.Msg, err)
+	case errors.Is(err, ErrPrecondition):
+		return apierr.Wrap(http.StatusPreconditionFailed, "precondition failed: the resource's ETag does not match If-Match / If-None-Match", err)
+	case errors.Is(err, ErrNotEmpty):
+		return apierr.Wrap(http.StatusConflict, "container is not empty: delete its members first", err)
+	case errors.Is(err, ErrNotFound):
+		return apierr.Wrap(http.StatusNotFound, "Not found", err)
+	}
+	return err
+}
+
+// Put creates or replaces a resource.
+func (h *Handler) Put(c *gin.Context) error {
+	r := RequestFrom(c)
+	ctx := c.Request.Context()
+	p := r.Target.Path
+	if IsRoot(p) && c.Request.ContentLength != 0 {
+		return errMethod(p)
+	}
+	if err := h.Authorize(ctx, r, p, acl.Write); err != nil {
+		return err
+	}
+	_, stored, body, err := h.readWrite(c, r, p)
+	if err != nil {
+		return err
+	}
+	pc := preconditions(c.Request)
+	var created bool
+	var m Meta
+	now := h.repo.Now()
+	err = h.repo.st.Update(ctx, func(tx store.Txn) error {
+		var err error
+		created, m, err = Put(tx, p, stored, body, now, pc)
+		return err
+	})
+	if err != nil {
+		return writeError(err)
+	}
+	kind := Updated
+	if created {
+		kind = Created
+	}
+	h.changed(ctx, r, Change{Kind: kind, Path: p, ETag: m.ETag()})
+	h.setCommonHeaders(c, r, p)
+	c.Header("ETag", m.ETag())
+	if created {
+		c.Header("Location", r.Target.URL(p))
+		c.Status(http.StatusCreated)
+		return nil
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) changed(ctx context.Context, r *Request, ch Change) {
+	if h.hooks.Changed != nil {
+		h.hooks.Changed(ctx, r, ch)
+	}
+}
+
+// isContainerLink reports whether the request's Link headers ask for a
+// container (ldp:BasicContainer or ldp:Container as rel="type").
+func isContainerLink(req *http.Request) bool {
+	for _, v := range req.Header.Values("Link") {
+		for _, l := range strings.Split(v, ",") {
+			l = strings.TrimSpace(l)
+			if (strings.Contains(l, "<http://www.w3.org/ns/ldp#BasicContainer>") || strings.Contains(l, "<http://www.w3.org/ns/ldp#Container>")) &&
+				strings.Contains(strings.ReplaceAll(l, " ", ""), `rel="type"`) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Post creates a member of a container.
+func (h *Handler) Post(c *gin.Context) error {
+	r := RequestFrom(c)
+	ctx := c.Request.Context()
+	p := r.Target.Path
+	if !IsContainer(p) {
+		return errMethod(p)
+	}
+	if err := h.Authorize(ctx, r, p, acl.Append); err != nil {
+		return err
+	}
+	container := isContainerLink(c.Request)
+	probe := p + "x"
+	if container {
+		probe += "/"
+	}
+	_, stored, body, err := h.readWrite(c, r, probe)
+	if err != nil {
+		return err
+	}
+	if container && len(body) > 0 {
+		return apierr.New(http.StatusBadRequest, "a new container takes no body")
+	}
+	var np string
+	var m Meta
+	now := h.repo.Now()
+	err = h.repo.st.Update(ctx, func(tx store.Txn) error {
+		var err error
+		np, m, err = Create(tx, p, c.GetHeader("Slug"), container, stored, body, now)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return apierr.ErrNotFound
+	}
+	if err != nil {
+		return writeError(err)
+	}
+	h.changed(ctx, r, Change{Kind: Created, Path: np, ETag: m.ETag()})
+	c.Header("Location", r.Target.URL(np))
+	c.Header("ETag", m.ETag())
+	c.Header("Link", `<`+r.Target.URL(ACLPath(np))+`>; rel="acl"`)
+	c.Status(http.StatusCreated)
+	return nil
+}
+
+// Delete removes a resource. It needs Write on the resource and on its
+// container.
+func (h *Handler) Delete(c *gin.Context) error {
+	r := RequestFrom(c)
+	ctx := c.Request.Context()
+	p := r.Target.Path
+	if IsRoot(p) || (IsACL(p) && IsRoot(ACLSubject(p))) {
+		return errMethod(p)
+	}
+	if err := h.Authorize(ctx, r, p, acl.Write); err != nil {
+		return err
+	}
+	if !IsACL(p) {
+		if err := h.Authorize(ctx, r, Parent(p), acl.Write); err != nil {
+			return err
+		}
+	}
+	pc := preconditions(c.Request)
+	err := h.repo.st.Update(ctx, func(tx store.Txn) error { return Delete(tx, p, pc) })
+	if err != nil {
+		return writeError(err)
+	}
+	h.changed(ctx, r, Change{Kind: Deleted, Path: p})
+	c.Status(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,76 @@
+package ldp
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/acl"
+)
+
+// Target is the resource a request addresses.
+type Target struct {
+	// Pod is the pod name.
+	Pod string
+	// Path is the storage path, "/{pod}/{rel}".
+	Path string
+	// Root is the absolute URL of the pod root, ending in "/".
+	Root string
+}
+
+// URL returns the absolute URL of storage path p, which must be in the
+// target's pod.
+func (t Target) URL(p string) string {
+	return t.Root + strings.TrimPrefix(p, "/"+t.Pod+"/")
+}
+
+// WebID returns the WebID of the pod's owner.
+func (t Target) WebID() string { return t.Root + "profile/card#me" }
+
+// Principal is the authenticated agent of a request.
+type Principal struct {
+	// Agent is the agent's WebID, "" when the request is anonymous.
+	Agent string
+	// Pod is the pod the credentials belong to.
+	Pod string
+	// App is the app the key names (the instrument).
+	App string
+	// Owner is true for an owner key, which has full control of its pod.
+	Owner bool
+	// KeyID is the public id of the key used.
+	KeyID string
+}
+
+// Anonymous reports whether p is unauthenticated.
+func (p Principal) Anonymous() bool { return p.Agent == "" }
+
+// Request is what the server resolved about an HTTP request before a
+// handler runs.
+type Request struct {
+	Target    Target
+	Principal Principal
+	// Origin is the request's Origin header, "" when absent.
+	Origin string
+}
+
+// Authorizer says which access modes a request's principal has on a
+// resource of the target's pod.
+type Authorizer interface {
+	// Modes returns the modes r.Principal has on storage path p, which is in
+	// r.Target's pod. A zero Principal asks for public access.
+	Modes(ctx context.Context, r *Request, p string) (acl.Mode, error)
+}
+
+const requestKey = "podserver.ldp.request"
+
+// SetRequest attaches r to the gin context.
+func SetRequest(c *gin.Context, r *Request) { c.Set(requestKey, r) }
+
+// RequestFrom returns the Request attached to c by SetRequest.
+func RequestFrom(c *gin.Context) *Request {
+	if v, ok := c.Get(requestKey); ok {
+		return v.(*Request)
+	}
+	return &Request{}
+}

@@ -1,0 +1,99 @@
+// Package pod is the podserver HTTP server: it hosts many pods, resolves
+// which pod and resource a request addresses, authenticates API keys,
+// provisions pods, and routes requests to the LDP, publish and inbox
+// handlers. One Server is built from Options with New, started with Start
+// and stopped with Shutdown, so tests can run several in one process.
+//
+// This package must not import cmd.
+package pod
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Pod naming modes.
+const (
+	// NamingPath puts pods at http://HOST/{pod}/.
+	NamingPath = "path"
+	// NamingSubdomain puts pods at http://{pod}.HOST/.
+	NamingSubdomain = "subdomain"
+)
+
+// Options configure a Server. The zero value of a field takes its default.
+type Options struct {
+	// Addr is the TCP address to listen on (default "localhost:8080";
+	// "127.0.0.1:0" picks a free port).
+	Addr string
+	// BaseURL is the server's public URL, e.g. "http://localhost:8080".
+	// Default: http:// + the listening address.
+	BaseURL string
+	// PodNaming is NamingPath (default) or NamingSubdomain.
+	PodNaming string
+	// DataDir is the on-disk store's directory (default "./data").
+	DataDir string
+	// InMemory keeps everything in memory (tests).
+	InMemory bool
+	// Logger receives structured logs (default: discard).
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (default 10 MiB).
+	MaxBodyBytes int64
+	// MaxHeaderBytes bounds request headers (default 64 KiB).
+	MaxHeaderBytes int
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
+	// http.Server timeouts (defaults 10s, 60s, 120s, 120s; WriteTimeout must
+	// exceed the longest long-poll wait).
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+}
+
+func (o *Options) setDefaults() error {
+	if o.Addr == "" {
+		o.Addr = "localhost:8080"
+	}
+	if o.PodNaming == "" {
+		o.PodNaming = NamingPath
+	}
+	if o.PodNaming != NamingPath && o.PodNaming != NamingSubdomain {
+		return fmt.Errorf("pod naming must be %q or %q, not %q", NamingPath, NamingSubdomain, o.PodNaming)
+	}
+	if o.DataDir == "" && !o.InMemory {
+		o.DataDir = "./data"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 10 << 20
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = 64 << 10
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.ReadHeaderTimeout, 10*time.Second)
+	def(&o.ReadTimeout, 60*time.Second)
+	def(&o.WriteTimeout, 120*time.Second)
+	def(&o.IdleTimeout, 120*time.Second)
+	if o.BaseURL != "" {
+		if _, err := parseBase(o.BaseURL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseBase checks a base URL: absolute http(s), no path beyond "/", no
+// query or fragment. It returns it without a trailing slash.
+func parseBase(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("base URL %q must be an absolute http(s) URL without a path, e.g. http://localhost:8080", s)
+	}
+	return u, nil
+}

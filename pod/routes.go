@@ -1,0 +1,207 @@
+package pod
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"podserver/acl"
+	"podserver/apierr"
+	"podserver/ldp"
+	"podserver/rdf"
+)
+
+// Route labels for logs and metrics.
+const (
+	routeLDP     = "ldp"
+	routeTop     = "top"
+	routeHealth  = "healthz"
+	routeMetrics = "metrics"
+)
+
+func (s *Server) routes() *gin.Engine {
+	e := gin.New()
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.HandleMethodNotAllowed = false
+	e.ContextWithFallback = true
+	_ = e.SetTrustedProxies(nil)
+	e.Use(s.requestID, s.recovery, s.accessLog, s.cors)
+	e.GET("/healthz", func(c *gin.Context) {
+		c.Set("route", routeHealth)
+		c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	})
+	metricsHandler := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
+	e.GET("/metrics", func(c *gin.Context) {
+		c.Set("route", routeMetrics)
+		metricsHandler.ServeHTTP(c.Writer, c.Request)
+	})
+	e.NoRoute(apierr.Handle(s.log, s.dispatch))
+	return e
+}
+
+// requestID takes X-Request-Id from the request when it is sane, or makes
+// one, and echoes it.
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set("request_id", id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+// recovery turns a panic into a 500 and logs it with its stack.
+func (s *Server) recovery(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(c.Request.Context(), "panic", "request_id", c.GetString("request_id"), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			apierr.Write(c, nil, fmt.Errorf("panic: %v", v))
+		}
+	}()
+	c.Next()
+}
+
+// accessLog logs each request and records its metrics. It never logs
+// credentials: only method, path, status, sizes and timing.
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	d := time.Since(start)
+	route := c.GetString("route")
+	if route == "" {
+		route = "other"
+	}
+	status := c.Writer.Status()
+	s.metrics.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+	s.metrics.latency.WithLabelValues(route).Observe(d.Seconds())
+	lvl := slog.LevelInfo
+	if route == routeHealth || route == routeMetrics {
+		lvl = slog.LevelDebug
+	}
+	s.log.LogAttrs(c.Request.Context(), lvl, "request",
+		slog.String("request_id", c.GetString("request_id")),
+		slog.String("method", c.Request.Method),
+		slog.String("host", c.Request.Host),
+		slog.String("path", c.Request.URL.Path),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Int("bytes", c.Writer.Size()),
+		slog.Duration("duration", d),
+		slog.String("agent", c.GetString("agent")),
+	)
+}
+
+// exposedHeaders are the response headers browsers may read.
+const exposedHeaders = "Accept-Patch, Accept-Post, Accept-Put, Allow, Content-Type, ETag, Last-Modified, Link, Location, Updates-Via, Vary, WAC-Allow, X-Request-Id"
+
+// cors answers preflight requests and lets browsers read responses: the
+// Origin is echoed (credentials are API keys, never cookies).
+func (s *Server) cors(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	origin := c.GetHeader("Origin")
+	if origin == "" {
+		c.Next()
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", exposedHeaders)
+	if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE")
+		if rh := c.GetHeader("Access-Control-Request-Headers"); rh != "" {
+			h.Set("Access-Control-Allow-Headers", rh)
+		}
+		h.Set("Access-Control-Max-Age", "600")
+		c.Set("route", "preflight")
+		c.AbortWithStatus(http.StatusNoContent)
+		return
+	}
+	c.Next()
+}
+
+// authenticate resolves the request's credentials. No credentials is the
+// anonymous principal; bad credentials are a 401.
+func (s *Server) authenticate(c *gin.Context) (ldp.Principal, error) {
+	secret, ok := acl.CredentialsFromRequest(c.Request)
+	if !ok {
+		if c.GetHeader("x-api-key") != "" || c.GetHeader("Authorization") != "" {
+			return ldp.Principal{}, errInvalidKey
+		}
+		return ldp.Principal{}, nil
+	}
+	k, err := s.keys.Authenticate(c.Request.Context(), secret)
+	if errors.Is(err, acl.ErrInvalidKey) {
+		return ldp.Principal{}, errInvalidKey
+	}
+	if err != nil {
+		return ldp.Principal{}, err
+	}
+	pr := ldp.Principal{Agent: s.WebID(k.Pod), Pod: k.Pod, App: k.App, Owner: k.Owner, KeyID: k.ID}
+	c.Set("agent", pr.Agent)
+	return pr, nil
+}
+
+// dispatch serves every request that is not a fixed server route.
+func (s *Server) dispatch(c *gin.Context) error {
+	t, top, err := s.target(c.Request)
+	if err != nil {
+		return err
+	}
+	if top {
+		return s.serveTop(c)
+	}
+	c.Set("route", routeLDP)
+	pr, err := s.authenticate(c)
+	if err != nil {
+		return err
+	}
+	ok, err := s.podExists(c.Request.Context(), t.Pod)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apierr.Newf(http.StatusNotFound, "no pod named %q on this server", t.Pod)
+	}
+	req := &ldp.Request{Target: t, Principal: pr, Origin: c.GetHeader("Origin")}
+	ldp.SetRequest(c, req)
+	return s.ldp.Serve(c)
+}
+
+// serveTop serves server-level paths outside pods.
+func (s *Server) serveTop(c *gin.Context) error {
+	c.Set("route", routeTop)
+	p := c.Request.URL.Path
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		return apierr.New(http.StatusNotFound, "Not found")
+	}
+	switch p {
+	case "/ns/v1", "/ns/v1.jsonld":
+		c.Header("Cache-Control", "public, max-age=86400")
+		c.Data(http.StatusOK, "application/ld+json", rdf.ContextDocument())
+		return nil
+	case "/":
+		c.JSON(http.StatusOK, gin.H{"name": "podserver", "pods": "GET /{pod}/ on this server", "health": "/healthz"})
+		return nil
+	}
+	return apierr.New(http.StatusNotFound, "Not found")
+}
+
+var errInvalidKey = apierr.New(http.StatusUnauthorized, "Invalid API key")

@@ -1,0 +1,184 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"podserver/acl"
+	"podserver/ldp"
+	"podserver/store"
+)
+
+// Server hosts pods over HTTP.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	st      store.Store
+	repo    *ldp.Repo
+	keys    *acl.Keys
+	eval    *acl.Evaluator
+	ldp     *ldp.Handler
+	engine  *gin.Engine
+	reg     *prometheus.Registry
+	metrics *metrics
+
+	mu   sync.Mutex
+	base *url.URL
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+// New opens the store and builds a Server. It does not listen yet.
+func New(opts Options) (*Server, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry()}
+	s.metrics = newMetrics(s.reg)
+	st, err := store.Open(store.Options{
+		Dir:      opts.DataDir,
+		InMemory: opts.InMemory,
+		Logger:   opts.Logger,
+		OnBatch:  func(n int) { s.metrics.batch.Observe(float64(n)) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.st = st
+	if opts.BaseURL != "" {
+		s.base, _ = parseBase(opts.BaseURL)
+	}
+	s.repo = ldp.NewRepo(st)
+	s.keys = acl.NewKeys(st)
+	s.eval = acl.NewEvaluator(locator{s})
+	s.ldp = ldp.NewHandler(ldp.Config{
+		Repo:         s.repo,
+		Authorizer:   authorizer{s},
+		Logger:       s.log,
+		MaxBodyBytes: opts.MaxBodyBytes,
+		Hooks:        ldp.Hooks{Validate: s.validateWrite, Changed: s.changed},
+	})
+	s.engine = s.routes()
+	return s, nil
+}
+
+// Start listens on Options.Addr and serves in the background. It returns
+// once the listener is open.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+	}
+	s.mu.Lock()
+	if s.base == nil {
+		s.base = &url.URL{Scheme: "http", Host: defaultHost(s.opts.Addr, ln.Addr())}
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       s.opts.ReadTimeout,
+		WriteTimeout:      s.opts.WriteTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.done = make(chan error, 1)
+	srv := s.srv
+	s.mu.Unlock()
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	s.log.Info("listening", "addr", ln.Addr().String(), "base_url", s.BaseURL())
+	return nil
+}
+
+// Addr returns the address the server listens on ("" before Start).
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// BaseURL returns the server's base URL without a trailing slash.
+func (s *Server) BaseURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.base == nil {
+		return "http://" + s.opts.Addr
+	}
+	return s.base.String()
+}
+
+func (s *Server) baseURL() *url.URL {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.base == nil {
+		return &url.URL{Scheme: "http", Host: s.opts.Addr}
+	}
+	return s.base
+}
+
+// Handler returns the server's HTTP handler, for use with httptest. Set
+// Options.BaseURL to the URL it is served at.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Keys returns the server's API key registry.
+func (s *Server) Keys() *acl.Keys { return s.keys }
+
+// Store returns the server's store.
+func (s *Server) Store() store.Store { return s.st }
+
+// Shutdown stops accepting connections, waits for in-flight requests until
+// ctx is done, then closes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srv, done := s.srv, s.done
+	s.mu.Unlock()
+	var errs []error
+	if srv != nil {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if err := <-done; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.keys.Wait()
+	if err := s.st.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// defaultHost is the host of the default base URL: the host named in addr
+// ("localhost" when it names none or a wildcard) with the port actually
+// bound.
+func defaultHost(addr string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	_, port, err := net.SplitHostPort(bound.String())
+	if err != nil {
+		return bound.String()
+	}
+	return net.JoinHostPort(host, port)
+}

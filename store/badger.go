@@ -1,0 +1,265 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// ErrTxnTooBig is returned by Update when one function writes more than fits
+// in a single Badger transaction (about 15% of the memtable size: some
+// 4.8 MB of keys and inline values, or some 40,000 writes).
+var ErrTxnTooBig = errors.New("store: transaction too large")
+
+// Options configures Open.
+type Options struct {
+	// Dir is the data directory. Required unless InMemory.
+	Dir string
+	// InMemory keeps everything in memory (for tests). Values are then
+	// limited to 1 MB.
+	InMemory bool
+	// NoGroupCommit commits and syncs every Update on its own instead of
+	// batching concurrent ones. Only for benchmarks.
+	NoGroupCommit bool
+	// Logger receives Badger's warnings and errors and the store's own.
+	// nil discards them.
+	Logger *slog.Logger
+	// OnBatch, if set, is called on the writer goroutine after each batch
+	// is durable, with the number of successful Update calls in it. It must
+	// be fast (e.g. observe a histogram).
+	OnBatch func(txns int)
+
+	// memTableSize overrides the memtable size; tests use it to make
+	// Badger rotate memtables and split transactions early.
+	memTableSize int64
+}
+
+// Tuning for a small server. A Badger transaction holds up to 15% of a
+// memtable; values of at least valueThreshold bytes go to the value log and
+// count only a few bytes towards that.
+const (
+	memTableSize   = 32 << 20
+	valueThreshold = 64 << 10
+	blockCacheSize = 32 << 20
+	valueLogSize   = 256 << 20
+	maxBatch       = 256 // Update calls per batch
+	gcInterval     = 10 * time.Minute
+	gcDiscardRatio = 0.5
+)
+
+// Badger is the Store backed by an embedded Badger database. See writer.go
+// for how updates are batched and made durable.
+type Badger struct {
+	db  *badger.DB
+	log *slog.Logger
+	w   *writer
+
+	gcStop chan struct{}
+	gcDone chan struct{}
+
+	mu        sync.Mutex
+	closed    bool
+	views     int        // running View calls
+	viewsDone *sync.Cond // signalled when views drops to 0
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ Store = (*Badger)(nil)
+
+// Open opens (creating if needed) the store described by opts. If another
+// process holds the data directory, the error wraps ErrLocked.
+func Open(opts Options) (*Badger, error) {
+	if !opts.InMemory && opts.Dir == "" {
+		return nil, errors.New("store: Options.Dir is required unless InMemory is set")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db, err := badger.Open(badgerOptions(opts, log))
+	if err != nil {
+		if isLockError(err) {
+			return nil, fmt.Errorf("%w: %s: %v", ErrLocked, opts.Dir, err)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", opts.Dir, err)
+	}
+	seq, err := loadSeq(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	batch := maxBatch
+	if opts.NoGroupCommit {
+		batch = 1
+	}
+	s := &Badger{
+		db:     db,
+		log:    log,
+		w:      newWriter(db, log, opts.OnBatch, batch, seq),
+		gcStop: make(chan struct{}),
+		gcDone: make(chan struct{}),
+	}
+	s.viewsDone = sync.NewCond(&s.mu)
+	if opts.InMemory {
+		close(s.gcDone)
+	} else {
+		go s.gcLoop()
+	}
+	return s, nil
+}
+
+func badgerOptions(opts Options, log *slog.Logger) badger.Options {
+	dir := opts.Dir
+	if opts.InMemory {
+		dir = "" // Badger refuses a directory in memory mode
+	}
+	bo := badger.DefaultOptions(dir).
+		WithInMemory(opts.InMemory).
+		WithLogger(slogAdapter{log}).
+		WithSyncWrites(true). // see writer.go
+		WithDetectConflicts(false).
+		WithNumVersionsToKeep(1).
+		WithMemTableSize(memTableSize).
+		WithNumMemtables(3).
+		WithBlockCacheSize(blockCacheSize).
+		WithValueLogFileSize(valueLogSize).
+		WithValueThreshold(valueThreshold).
+		WithNumCompactors(2).
+		WithMetricsEnabled(false)
+	if opts.memTableSize > 0 {
+		bo = bo.WithMemTableSize(opts.memTableSize)
+	}
+	if opts.InMemory {
+		// Nothing goes to a value log in memory; Badger rejects values
+		// above the threshold instead, so raise it to the maximum.
+		bo = bo.WithValueThreshold(min(1<<20, 15*bo.MemTableSize/100))
+	}
+	return bo
+}
+
+// isLockError reports whether Badger's Open failed because another process
+// holds the directory lock. Badger flattens the flock error into its
+// message, so the message is matched; errors.Is covers a future Badger that
+// wraps it.
+func isLockError(err error) bool {
+	return errors.Is(err, syscall.EWOULDBLOCK) ||
+		strings.Contains(err.Error(), "Another process is using this Badger database")
+}
+
+// loadSeq reads the sequence's high-water mark.
+func loadSeq(db *badger.DB) (uint64, error) {
+	var seq uint64
+	err := db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(seqKey))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			seq = Uint64(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: load sequence: %w", err)
+	}
+	return seq, nil
+}
+
+// View implements Store. ctx is checked before fn runs and periodically
+// during scans; a scan stopped by it returns ctx.Err().
+func (s *Badger) View(ctx context.Context, fn func(r Reader) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.views++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.views--; s.views == 0 {
+			s.viewsDone.Broadcast()
+		}
+		s.mu.Unlock()
+	}()
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	return fn(&snapshot{txn: txn, ctx: ctx})
+}
+
+// Update implements Store; see writer.go for the guarantees. If ctx is done
+// before fn starts, Update returns ctx.Err() and fn never runs; once fn has
+// started it runs to completion and Update waits for the commit, whatever
+// ctx does. fn runs on the store's writer goroutine: it must not call
+// Update or Close (that deadlocks), should be quick (it delays every other
+// write), and must not use tx after returning. View inside fn reads the
+// committed state, without fn's or its batch's writes. A panic in fn is
+// re-raised in the caller's goroutine, with nothing written.
+func (s *Badger) Update(ctx context.Context, fn func(tx Txn) error) error {
+	return s.w.update(ctx, fn)
+}
+
+// Close implements Store. It stops admitting updates (they fail with
+// ErrClosed), finishes the admitted ones, waits for running View calls and
+// closes the database. Later calls return the first call's result.
+func (s *Badger) Close() error {
+	s.closeOnce.Do(func() {
+		s.w.close()
+		close(s.gcStop)
+		<-s.gcDone
+		s.mu.Lock()
+		s.closed = true
+		for s.views > 0 {
+			s.viewsDone.Wait()
+		}
+		s.mu.Unlock()
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("store: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// gcLoop reclaims value log space held by overwritten and deleted values.
+func (s *Badger) gcLoop() {
+	defer close(s.gcDone)
+	t := time.NewTicker(gcInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.gcStop:
+			return
+		case <-t.C:
+		}
+		for {
+			select {
+			case <-s.gcStop:
+				return
+			default:
+			}
+			err := s.db.RunValueLogGC(gcDiscardRatio)
+			if err == nil {
+				continue // a file was rewritten; there may be more
+			}
+			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+				s.log.Warn("store: value log GC", "err", err)
+			}
+			break
+		}
+	}
+}

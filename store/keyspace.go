@@ -1,0 +1,68 @@
+package store
+
+import "encoding/binary"
+
+// The keyspace. Every key starts with one of these prefixes; each prefix
+// belongs to exactly one package, which is the only code that reads or writes
+// keys under it. Paths are storage paths: "/{pod}/{path within the pod}",
+// independent of how pods are named in URLs. Numbers are big-endian so keys
+// sort numerically.
+const (
+	// PrefixResource: "r" + path -> ldp resource record (metadata and body).
+	// Owner: ldp.
+	PrefixResource = "r"
+	// PrefixMember: "m" + container path + 0x00 + seq(8) -> child path.
+	// Lists a container's children in creation order. Owner: ldp.
+	PrefixMember = "m"
+	// PrefixPod: "p" + pod name -> pod record. Owner: ldp.
+	PrefixPod = "p"
+	// PrefixKey: "k" + sha256(API key) -> key record. Owner: acl.
+	PrefixKey = "k"
+	// PrefixPodKey: "K" + pod + 0x00 + key id -> sha256(API key). Lists a
+	// pod's keys. Owner: acl.
+	PrefixPodKey = "K"
+	// PrefixEventID: "e" + pod + 0x00 + client event id -> event record
+	// reference, for idempotent publish. Owner: publish.
+	PrefixEventID = "e"
+	// PrefixInboxDedup: "i" + inbox path + 0x00 + event id -> item path.
+	// Makes every inbox hold one copy per event id. Owner: inbox.
+	PrefixInboxDedup = "i"
+	// PrefixDelivery: "d" + due time (unix ms, 8) + seq(8) -> delivery
+	// record. The durable delivery queue, ordered by due time. Owner: deliver.
+	PrefixDelivery = "d"
+	// PrefixOutbox: "o" + pod + 0x00 + seq(8) -> delivery record state, for
+	// listing a pod's outbox. Owner: deliver.
+	PrefixOutbox = "o"
+	// PrefixChannel: "n" + channel id -> notification channel. Owner: notify.
+	PrefixChannel = "n"
+	// prefixMeta: "\xff" + name -> store-internal metadata (the sequence).
+	prefixMeta = "\xff"
+)
+
+// AppendUint64 appends v to b as 8 big-endian bytes, so that encoded numbers
+// sort in numeric order.
+func AppendUint64(b []byte, v uint64) []byte {
+	return binary.BigEndian.AppendUint64(b, v)
+}
+
+// Uint64 decodes 8 big-endian bytes written by AppendUint64. It returns 0 if
+// b is shorter than 8 bytes.
+func Uint64(b []byte) uint64 {
+	if len(b) < 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+// PrefixEnd returns the smallest key greater than every key with the given
+// prefix, or nil if there is none (the prefix is all 0xff bytes).
+func PrefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
