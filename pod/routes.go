@@ -182,6 +182,9 @@ func (s *Server) dispatch(c *gin.Context) error {
 	}
 	req := &ldp.Request{Target: t, Principal: pr, Origin: c.GetHeader("Origin")}
 	ldp.SetRequest(c, req)
+	if done, err := s.ev.route(c, req); done || err != nil {
+		return err
+	}
 	return s.ldp.Serve(c)
 }
 

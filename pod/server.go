@@ -30,6 +30,7 @@ type Server struct {
 	engine  *gin.Engine
 	reg     *prometheus.Registry
 	metrics *metrics
+	ev      *events
 
 	mu   sync.Mutex
 	base *url.URL
@@ -68,6 +69,10 @@ func New(opts Options) (*Server, error) {
 		MaxBodyBytes: opts.MaxBodyBytes,
 		Hooks:        ldp.Hooks{Validate: s.validateWrite, Changed: s.changed},
 	})
+	if s.ev, err = newEvents(s); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	s.engine = s.routes()
 	return s, nil
 }
@@ -161,6 +166,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	s.ev.close()
 	s.keys.Wait()
 	if err := s.st.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))

@@ -45,6 +45,7 @@ Usage:
   podserver key create --pod P --app A    create an app key; prints it once
   podserver key list --pod P              list a pod's keys (never their secrets)
   podserver key revoke --pod P ID         revoke a key
+  podserver bench [flags]                 load-test publishing and inbox delivery
 
 Run "podserver COMMAND --help" for a command's flags. Every flag can also be
 set from the environment as PODSERVER_<FLAG>, e.g. PODSERVER_DATA.
@@ -67,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdPod(args[1:], stdout, stderr)
 	case "key":
 		err = cmdKey(args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "podserver: unknown command %q\n\n%s", args[0], usage)
 		return 2
