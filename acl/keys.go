@@ -134,6 +134,10 @@ func (k *Keys) insert(ctx context.Context, hash [sha256.Size]byte, pod, app stri
 				if !reuse || rec.Pod != pod {
 					return ErrKeyConflict
 				}
+				if rec.App == app && rec.Owner == owner {
+					key = rec.Key
+					return nil // nothing to change: no write
+				}
 				rec.App, rec.Owner = app, owner
 				key = rec.Key
 				return putRecord(tx, hash, rec)

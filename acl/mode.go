@@ -14,18 +14,16 @@ const (
 	Control
 )
 
-// modeNames lists the modes in the order String and WAC-Allow use.
-var modeNames = [...]struct {
-	m    Mode
-	name string
-}{{Read, "read"}, {Write, "write"}, {Append, "append"}, {Control, "control"}}
-
 // String returns the modes in m as space-separated lower-case names in the
 // order read, write, append, control, e.g. "read write"; "" when m is empty.
 // It lists the modes as they are: call Implied first to add Append for Write.
 func (m Mode) String() string {
+	names := [...]struct {
+		m    Mode
+		name string
+	}{{Read, "read"}, {Write, "write"}, {Append, "append"}, {Control, "control"}}
 	var b strings.Builder
-	for _, n := range modeNames {
+	for _, n := range names {
 		if m&n.m != 0 {
 			if b.Len() > 0 {
 				b.WriteByte(' ')

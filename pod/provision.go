@@ -1,13 +1,11 @@
 package pod
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 
-	"podserver/acl"
 	"podserver/ldp"
 	"podserver/rdf"
 	"podserver/store"
@@ -80,8 +78,6 @@ func (s *Server) ListPods(ctx context.Context) ([]ldp.PodInfo, error) {
 // subscriptions, and the ACLs (owner control everywhere, public read of the
 // profile, authenticated append to the inbox).
 func (s *Server) provision(ctx context.Context, name string) error {
-	root := s.PodRoot(name)
-	webID := root + "profile/card#me"
 	type doc struct {
 		rel, ct string
 		body    []byte
@@ -90,41 +86,21 @@ func (s *Server) provision(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	owner := acl.Authorization{ID: "#owner", Agents: []string{webID}, Modes: allModes}
-	rootACL := owner
-	rootACL.AccessTo, rootACL.Default = []string{root}, []string{root}
-	profOwner := owner
-	profOwner.AccessTo = []string{root + "profile/card"}
-	inboxOwner := owner
-	inboxOwner.AccessTo, inboxOwner.Default = []string{root + "inbox/"}, []string{root + "inbox/"}
-	acls := []struct {
-		rel   string
-		auths []acl.Authorization
-	}{
-		{".acl", []acl.Authorization{rootACL}},
-		{"profile/card.acl", []acl.Authorization{profOwner, {
-			ID: "#public", AgentClasses: []string{"http://xmlns.com/foaf/0.1/Agent"},
-			AccessTo: []string{root + "profile/card"}, Modes: acl.Read,
-		}}},
-		{"inbox/.acl", []acl.Authorization{inboxOwner, {
-			ID: "#authenticated-append", AgentClasses: []string{"http://www.w3.org/ns/auth/acl#AuthenticatedAgent"},
-			AccessTo: []string{root + "inbox/"}, Modes: acl.Append,
-		}}},
-	}
 	docs := []doc{
 		{"profile/card", ldp.MediaJSONLD, profile},
 		{"inbox/", "", nil},
 		{"publish/", "", nil},
 		{"outbox/", "", nil},
 		{"settings/subscriptions", ldp.MediaJSONLD, []byte(`{"@context": "` + rdf.ContextURI + `", "version": "1", "items": []}` + "\n")},
-	}
-	for _, a := range acls {
-		base := root + a.rel
-		var buf bytes.Buffer
-		if err := rdf.WriteJSONLD(&buf, acl.BuildACL(withBase(a.auths, base)), base); err != nil {
-			return fmt.Errorf("write ACL %s: %w", a.rel, err)
-		}
-		docs = append(docs, doc{a.rel, ldp.MediaJSONLD, buf.Bytes()})
+		// ACL IRIs are relative to each ACL document, like the profile's.
+		{".acl", ldp.MediaJSONLD, aclDoc(
+			aclRule{id: "#owner", agent: "profile/card#me", accessTo: "./", def: "./", modes: ownerModes})},
+		{"profile/card.acl", ldp.MediaJSONLD, aclDoc(
+			aclRule{id: "#owner", agent: "card#me", accessTo: "card", modes: ownerModes},
+			aclRule{id: "#public", class: "foaf:Agent", accessTo: "card", modes: []string{"acl:Read"}})},
+		{"inbox/.acl", ldp.MediaJSONLD, aclDoc(
+			aclRule{id: "#owner", agent: "../profile/card#me", accessTo: "./", def: "./", modes: ownerModes},
+			aclRule{id: "#authenticated-append", class: "acl:AuthenticatedAgent", accessTo: "./", modes: []string{"acl:Append"}})},
 	}
 	now := s.repo.Now()
 	err = s.st.Update(ctx, func(tx store.Txn) error {
@@ -148,16 +124,42 @@ func (s *Server) provision(ctx context.Context, name string) error {
 	return nil
 }
 
-// withBase makes authorization ids absolute against the ACL document URL.
-func withBase(auths []acl.Authorization, base string) []acl.Authorization {
-	out := make([]acl.Authorization, len(auths))
-	for i, a := range auths {
-		if len(a.ID) > 0 && a.ID[0] == '#' {
-			a.ID = base + a.ID
+var ownerModes = []string{"acl:Read", "acl:Write", "acl:Append", "acl:Control"}
+
+// aclRule is one acl:Authorization of a provisioned ACL document; its IRIs
+// are relative to the document.
+type aclRule struct {
+	id, agent, class, accessTo, def string
+	modes                           []string
+}
+
+// aclDoc returns a JSON-LD ACL document holding rules.
+func aclDoc(rules ...aclRule) []byte {
+	ref := func(iri string) map[string]string { return map[string]string{"id": iri} }
+	var graph []any
+	for _, r := range rules {
+		a := map[string]any{"id": r.id, "type": "acl:Authorization", "acl:accessTo": ref(r.accessTo)}
+		if r.agent != "" {
+			a["acl:agent"] = ref(r.agent)
 		}
-		out[i] = a
+		if r.class != "" {
+			a["acl:agentClass"] = ref(r.class)
+		}
+		if r.def != "" {
+			a["acl:default"] = ref(r.def)
+		}
+		var modes []any
+		for _, m := range r.modes {
+			modes = append(modes, ref(m))
+		}
+		a["acl:mode"] = modes
+		graph = append(graph, a)
 	}
-	return out
+	b, err := json.MarshalIndent(map[string]any{"@context": rdf.ContextURI, "@graph": graph}, "", "  ")
+	if err != nil {
+		panic(err) // maps of strings always marshal
+	}
+	return append(b, '\n')
 }
 
 // profileDoc is the WebID profile document of a new pod. Its IRIs are

@@ -1,0 +1,716 @@
+package rdf
+
+import (
+	"bytes"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// TurtleReader reads RDF 1.1 Turtle as a stream of triples. It reads one
+// statement at a time, so memory use is bounded by the largest statement,
+// not by the document.
+//
+// Blank nodes get labels b0, b1, ... in order of appearance; the labels
+// written in the document are not kept (they are only unique within it).
+type TurtleReader struct {
+	s        scanner
+	base     iriParts
+	baseIRI  string
+	prefixes map[string]string
+	bnodes   map[string]string
+	nblank   int
+	queue    []Triple
+	next     int
+	err      error
+
+	// Caches of expanded prefixed names and resolved IRIs, keyed by the
+	// token as written; dropped when a prefix or the base changes.
+	pnames map[string]string
+	iris   map[string]string
+	langs  map[string]string
+}
+
+// maxCache bounds the IRI caches.
+const maxCache = 1 << 14
+
+// NewTurtleReader returns a reader of the Turtle document in r. Relative
+// IRIs resolve against base (and then against @base/BASE directives); with
+// an empty base they are kept as written.
+func NewTurtleReader(r io.Reader, base string) *TurtleReader {
+	t := newTurtleReader(base)
+	t.s = newScanner(r)
+	return t
+}
+
+func newTurtleReader(base string) *TurtleReader {
+	return &TurtleReader{
+		base:     splitIRI(base),
+		baseIRI:  base,
+		prefixes: map[string]string{},
+		bnodes:   map[string]string{},
+		pnames:   map[string]string{},
+		iris:     map[string]string{},
+		langs:    map[string]string{},
+	}
+}
+
+// ParseTurtle parses a whole Turtle document.
+func ParseTurtle(data []byte, base string) ([]Triple, error) {
+	t := newTurtleReader(base)
+	t.s = newBytesScanner(data)
+	var out []Triple
+	for {
+		tr, err := t.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tr)
+	}
+}
+
+// Next returns the next triple, or io.EOF after the last one. Malformed
+// input gives a *SyntaxError; after any error, Next keeps returning it.
+func (t *TurtleReader) Next() (Triple, error) {
+	for t.next >= len(t.queue) {
+		if t.err != nil {
+			return Triple{}, t.err
+		}
+		t.queue, t.next = t.queue[:0], 0
+		if err := t.statement(); err != nil {
+			t.err = err
+		}
+	}
+	tr := t.queue[t.next]
+	t.next++
+	return tr, nil
+}
+
+// Prefixes returns the prefixes declared so far (prefix -> namespace).
+func (t *TurtleReader) Prefixes() map[string]string {
+	m := make(map[string]string, len(t.prefixes))
+	for k, v := range t.prefixes {
+		m[k] = v
+	}
+	return m
+}
+
+// Base returns the current base IRI.
+func (t *TurtleReader) Base() string { return t.baseIRI }
+
+func (t *TurtleReader) emit(s, p, o Term) {
+	t.queue = append(t.queue, Triple{S: s, P: p, O: o})
+}
+
+func (t *TurtleReader) fresh() Term {
+	label := "b" + strconv.Itoa(t.nblank)
+	t.nblank++
+	return Blank(label)
+}
+
+// ws skips white space and comments.
+func (t *TurtleReader) ws() {
+	s := &t.s
+	for {
+		switch s.peek() {
+		case ' ', '\t', '\r', '\n':
+			s.skip()
+		case '#':
+			for c := s.peek(); c >= 0 && c != '\n' && c != '\r'; c = s.peek() {
+				s.skip()
+			}
+		default:
+			return
+		}
+	}
+}
+
+// expect skips white space and consumes the byte c.
+func (t *TurtleReader) expect(c byte, what string) error {
+	t.ws()
+	if t.s.peek() != int(c) {
+		return t.s.errorf("expected %s, found %s", what, t.s.describe())
+	}
+	t.s.skip()
+	return nil
+}
+
+// statement reads one directive or one triples statement.
+func (t *TurtleReader) statement() error {
+	t.ws()
+	s := &t.s
+	c := s.peek()
+	switch {
+	case c < 0:
+		if s.rerr != nil {
+			return s.errorf("")
+		}
+		return io.EOF
+	case c == '@':
+		return t.atDirective()
+	case isNameStart(c):
+		line, col := s.line, s.col
+		prefix, colon, err := t.readPName()
+		if err != nil {
+			return err
+		}
+		if !colon {
+			switch strings.ToUpper(string(prefix)) {
+			case "PREFIX":
+				return t.prefixDirective(false)
+			case "BASE":
+				return t.baseDirective(false)
+			}
+			return s.errorAt(line, col, "unexpected word %q: expected a subject or a directive", prefix)
+		}
+		subj, err := t.expandPName(line, col)
+		if err != nil {
+			return err
+		}
+		if err := t.predicateObjectList(subj); err != nil {
+			return err
+		}
+		return t.expect('.', "'.' at the end of the statement")
+	}
+	if err := t.triples(); err != nil {
+		return err
+	}
+	return t.expect('.', "'.' at the end of the statement")
+}
+
+// triples reads a subject that is not a prefixed name and its
+// predicate-object list (optional after a blank node property list).
+func (t *TurtleReader) triples() error {
+	s := &t.s
+	var subj Term
+	var err error
+	switch c := s.peek(); c {
+	case '<':
+		subj, err = t.iriRef()
+	case '_':
+		subj, err = t.blankLabel()
+	case '(':
+		subj, err = t.collection()
+	case '[':
+		s.skip()
+		t.ws()
+		subj = t.fresh()
+		if s.peek() == ']' {
+			s.skip()
+			break
+		}
+		if err := t.predicateObjectList(subj); err != nil {
+			return err
+		}
+		if err := t.expect(']', "']' to close the blank node property list"); err != nil {
+			return err
+		}
+		t.ws()
+		if s.peek() == '.' {
+			return nil // a lone [ ... ] statement
+		}
+	default:
+		return s.errorf("expected a subject, found %s", s.describe())
+	}
+	if err != nil {
+		return err
+	}
+	return t.predicateObjectList(subj)
+}
+
+// atDirective reads @prefix or @base.
+func (t *TurtleReader) atDirective() error {
+	s := &t.s
+	line, col := s.line, s.col
+	s.skip() // '@'
+	var word []byte
+	for isASCIILetter(s.peek()) {
+		word = append(word, s.buf[s.pos])
+		s.skip()
+	}
+	switch string(word) {
+	case "prefix":
+		return t.prefixDirective(true)
+	case "base":
+		return t.baseDirective(true)
+	}
+	return s.errorAt(line, col, "unknown directive @%s: expected @prefix or @base", word)
+}
+
+// prefixDirective reads the rest of @prefix (dot true) or PREFIX.
+func (t *TurtleReader) prefixDirective(dot bool) error {
+	s := &t.s
+	t.ws()
+	if c := s.peek(); c != ':' && !isNameStart(c) {
+		return s.errorf("expected a prefix name ending in ':', found %s", s.describe())
+	}
+	prefix, colon, err := t.readPName()
+	if err != nil {
+		return err
+	}
+	if !colon || bytes.IndexByte(prefix, ':') != len(prefix)-1 {
+		return s.errorf("expected a prefix name ending in ':'")
+	}
+	name := string(prefix[:len(prefix)-1])
+	t.ws()
+	if s.peek() != '<' {
+		return s.errorf("expected the namespace IRI in <...>, found %s", s.describe())
+	}
+	ns, err := s.readIRIRef()
+	if err != nil {
+		return err
+	}
+	t.prefixes[name] = ResolveIRI(t.baseIRI, ns)
+	clear(t.pnames)
+	if dot {
+		return t.expect('.', "'.' after @prefix")
+	}
+	return nil
+}
+
+// baseDirective reads the rest of @base (dot true) or BASE.
+func (t *TurtleReader) baseDirective(dot bool) error {
+	s := &t.s
+	t.ws()
+	if s.peek() != '<' {
+		return s.errorf("expected the base IRI in <...>, found %s", s.describe())
+	}
+	ref, err := s.readIRIRef()
+	if err != nil {
+		return err
+	}
+	t.baseIRI = ResolveIRI(t.baseIRI, ref)
+	t.base = splitIRI(t.baseIRI)
+	clear(t.iris)
+	clear(t.pnames)
+	if dot {
+		return t.expect('.', "'.' after @base")
+	}
+	return nil
+}
+
+// predicateObjectList reads verb objectList (';' (verb objectList)?)*.
+func (t *TurtleReader) predicateObjectList(subj Term) error {
+	s := &t.s
+	for {
+		t.ws()
+		pred, err := t.verb()
+		if err != nil {
+			return err
+		}
+		if err := t.objectList(subj, pred); err != nil {
+			return err
+		}
+		t.ws()
+		if s.peek() != ';' {
+			return nil
+		}
+		for s.peek() == ';' {
+			s.skip()
+			t.ws()
+		}
+		if c := s.peek(); c != '<' && !isNameStart(c) {
+			return nil
+		}
+	}
+}
+
+// verb reads a predicate: an IRI or 'a'.
+func (t *TurtleReader) verb() (Term, error) {
+	s := &t.s
+	c := s.peek()
+	switch {
+	case c == '<':
+		return t.iriRef()
+	case isNameStart(c):
+		line, col := s.line, s.col
+		word, colon, err := t.readPName()
+		if err != nil {
+			return Term{}, err
+		}
+		if colon {
+			return t.expandPName(line, col)
+		}
+		if string(word) == "a" {
+			return IRI(RDFType), nil
+		}
+		return Term{}, s.errorAt(line, col, "unexpected word %q: expected a predicate", word)
+	}
+	return Term{}, s.errorf("expected a predicate, found %s", s.describe())
+}
+
+// objectList reads object (',' object)* and emits a triple per object.
+func (t *TurtleReader) objectList(subj, pred Term) error {
+	s := &t.s
+	for {
+		t.ws()
+		if _, err := t.object(func(o Term) { t.emit(subj, pred, o) }); err != nil {
+			return err
+		}
+		t.ws()
+		if s.peek() != ',' {
+			return nil
+		}
+		s.skip()
+	}
+}
+
+// object reads an object. Blank node property lists and collections make
+// their node first, pass it to use, then read their contents, so triples
+// come out parent first.
+func (t *TurtleReader) object(use func(Term)) (Term, error) {
+	s := &t.s
+	c := s.peek()
+	var o Term
+	var err error
+	switch {
+	case c == '<':
+		o, err = t.iriRef()
+	case c == '_' && s.peekAt(1) == ':':
+		o, err = t.blankLabel()
+	case c == '[':
+		s.skip()
+		t.ws()
+		o = t.fresh()
+		use(o)
+		if s.peek() == ']' {
+			s.skip()
+			return o, nil
+		}
+		if err := t.predicateObjectList(o); err != nil {
+			return Term{}, err
+		}
+		return o, t.expect(']', "']' to close the blank node property list")
+	case c == '(':
+		return t.collectionUse(use)
+	case c == '"' || c == '\'':
+		o, err = t.literal()
+	case isDigit(c) || c == '+' || c == '-' || (c == '.' && isDigit(s.peekAt(1))):
+		o, err = t.number()
+	case isNameStart(c):
+		line, col := s.line, s.col
+		word, colon, perr := t.readPName()
+		if perr != nil {
+			return Term{}, perr
+		}
+		if colon {
+			o, err = t.expandPName(line, col)
+			break
+		}
+		switch string(word) {
+		case "true", "false":
+			o = Literal(string(word), XSDBoolean)
+		default:
+			return Term{}, s.errorAt(line, col, "unexpected word %q: expected an object", word)
+		}
+	default:
+		return Term{}, s.errorf("expected an object, found %s", s.describe())
+	}
+	if err != nil {
+		return Term{}, err
+	}
+	use(o)
+	return o, nil
+}
+
+// collection reads '(' object* ')' and returns its head.
+func (t *TurtleReader) collection() (Term, error) {
+	return t.collectionUse(func(Term) {})
+}
+
+func (t *TurtleReader) collectionUse(use func(Term)) (Term, error) {
+	s := &t.s
+	s.skip() // '('
+	t.ws()
+	if s.peek() == ')' {
+		s.skip()
+		nilTerm := IRI(RDFNil)
+		use(nilTerm)
+		return nilTerm, nil
+	}
+	head := t.fresh()
+	use(head)
+	cur := head
+	first, rest := IRI(RDFFirst), IRI(RDFRest)
+	for {
+		node := cur
+		if _, err := t.object(func(o Term) { t.emit(node, first, o) }); err != nil {
+			return Term{}, err
+		}
+		t.ws()
+		switch c := s.peek(); c {
+		case ')':
+			s.skip()
+			t.emit(cur, rest, IRI(RDFNil))
+			return head, nil
+		case -1:
+			return Term{}, s.errorf("unterminated collection: missing ')'")
+		}
+		next := t.fresh()
+		t.emit(cur, rest, next)
+		cur = next
+	}
+}
+
+// iriRef reads an IRIREF and resolves it against the base.
+func (t *TurtleReader) iriRef() (Term, error) {
+	ref, err := t.s.readIRIRef()
+	if err != nil {
+		return Term{}, err
+	}
+	if iri, ok := t.iris[ref]; ok {
+		return IRI(iri), nil
+	}
+	iri := resolveParts(t.base, ref)
+	if t.baseIRI == "" {
+		iri = ref
+	}
+	if len(t.iris) >= maxCache {
+		clear(t.iris)
+	}
+	t.iris[ref] = iri
+	return IRI(iri), nil
+}
+
+// blankLabel reads a labelled blank node.
+func (t *TurtleReader) blankLabel() (Term, error) {
+	s := &t.s
+	if s.peekAt(1) != ':' {
+		return Term{}, s.errorf("expected '_:' to start a blank node label")
+	}
+	if err := s.readBlankLabel(); err != nil {
+		return Term{}, err
+	}
+	if label, ok := t.bnodes[string(s.tok)]; ok {
+		return Blank(label), nil
+	}
+	b := t.fresh()
+	t.bnodes[string(s.tok)] = b.Value
+	return b, nil
+}
+
+// literal reads a string with an optional language tag or datatype.
+func (t *TurtleReader) literal() (Term, error) {
+	s := &t.s
+	lex, err := s.readString(true, true)
+	if err != nil {
+		return Term{}, err
+	}
+	t.ws()
+	switch s.peek() {
+	case '@':
+		tag, err := s.readLangTag()
+		if err != nil {
+			return Term{}, err
+		}
+		lang, ok := t.langs[tag]
+		if !ok {
+			lang = tag
+			t.langs[tag] = tag
+		}
+		return LangLiteral(lex, lang), nil
+	case '^':
+		if s.peekAt(1) != '^' {
+			return Term{}, s.errorf("expected '^^' before a datatype")
+		}
+		s.skipN(2)
+		t.ws()
+		dt, err := t.iri()
+		if err != nil {
+			return Term{}, err
+		}
+		return Literal(lex, dt.Value), nil
+	}
+	return Literal(lex, XSDString), nil
+}
+
+// iri reads an IRIREF or a prefixed name.
+func (t *TurtleReader) iri() (Term, error) {
+	s := &t.s
+	c := s.peek()
+	switch {
+	case c == '<':
+		return t.iriRef()
+	case isNameStart(c):
+		line, col := s.line, s.col
+		_, colon, err := t.readPName()
+		if err != nil {
+			return Term{}, err
+		}
+		if colon {
+			return t.expandPName(line, col)
+		}
+		return Term{}, s.errorAt(line, col, "expected an IRI, found a word without ':'")
+	}
+	return Term{}, s.errorf("expected an IRI, found %s", s.describe())
+}
+
+// number reads an INTEGER, DECIMAL or DOUBLE, keeping its lexical form.
+func (t *TurtleReader) number() (Term, error) {
+	s := &t.s
+	s.tok = s.tok[:0]
+	if c := s.peek(); c == '+' || c == '-' {
+		s.tok = append(s.tok, byte(c))
+		s.skip()
+	}
+	intDigits := t.digits()
+	dt := XSDInteger
+	if s.peek() == '.' {
+		switch c := s.peekAt(1); {
+		case isDigit(c):
+			s.tok = append(s.tok, '.')
+			s.skip()
+			t.digits()
+			dt = XSDDecimal
+		case (c == 'e' || c == 'E') && intDigits > 0 && t.exponentAt(1):
+			s.tok = append(s.tok, '.')
+			s.skip()
+		}
+	}
+	if c := s.peek(); (c == 'e' || c == 'E') && t.exponentAt(0) {
+		s.tok = append(s.tok, byte(c))
+		s.skip()
+		if c := s.peek(); c == '+' || c == '-' {
+			s.tok = append(s.tok, byte(c))
+			s.skip()
+		}
+		t.digits()
+		dt = XSDDouble
+	} else if intDigits == 0 && dt == XSDInteger {
+		return Term{}, s.errorf("invalid number: expected a digit, found %s", s.describe())
+	}
+	return Literal(string(s.tok), dt), nil
+}
+
+// exponentAt reports whether an exponent ([eE][+-]?[0-9]) starts n bytes
+// ahead.
+func (t *TurtleReader) exponentAt(n int) bool {
+	c := t.s.peekAt(n + 1)
+	if c == '+' || c == '-' {
+		c = t.s.peekAt(n + 2)
+	}
+	return isDigit(c)
+}
+
+func (t *TurtleReader) digits() int {
+	s := &t.s
+	n := 0
+	for isDigit(s.peek()) {
+		s.tok = append(s.tok, s.buf[s.pos])
+		s.skip()
+		n++
+	}
+	return n
+}
+
+// isNameStart reports whether c can start a prefixed name or a keyword:
+// ':' or the first byte of a PN_CHARS_BASE character.
+func isNameStart(c int) bool {
+	return c == ':' || isASCIILetter(c) || c >= 0x80
+}
+
+// readPName reads a prefixed name or a bare word into tok. For a prefixed
+// name, tok holds "prefix:local" with the local name's escapes decoded and
+// colon is true; for a bare word, tok holds the word. The returned slice
+// aliases tok.
+func (t *TurtleReader) readPName() (tok []byte, colon bool, err error) {
+	s := &t.s
+	s.tok = s.tok[:0]
+	if s.peek() != ':' {
+		r, n := s.peekRuneAt(0)
+		if !isPNCharsBase(r) {
+			return nil, false, s.errorf("unexpected %s", s.describe())
+		}
+		s.tok = append(s.tok, s.buf[s.pos:s.pos+n]...)
+		s.skipN(n)
+		for {
+			r, n = s.peekRuneAt(0)
+			if isPNChars(r) {
+				s.tok = append(s.tok, s.buf[s.pos:s.pos+n]...)
+				s.skipN(n)
+				continue
+			}
+			if r != '.' || !s.dotsContinue(isPNChars) {
+				break
+			}
+			s.tok = append(s.tok, '.')
+			s.skip()
+		}
+		if s.peek() != ':' {
+			return s.tok, false, nil
+		}
+	}
+	s.tok = append(s.tok, ':')
+	s.skip()
+	if err := t.readLocal(); err != nil {
+		return nil, false, err
+	}
+	return s.tok, true, nil
+}
+
+// readLocal reads a PN_LOCAL (possibly empty), appending it to tok with
+// its \-escapes decoded (percent escapes stay as written).
+func (t *TurtleReader) readLocal() error {
+	s := &t.s
+	first := true
+	for {
+		r, n := s.peekRuneAt(0)
+		switch {
+		case isPNChars(r) || r == ':':
+			if first && (r == '-' || r == 0xB7 || (r >= 0x300 && r <= 0x36F) || r == 0x203F || r == 0x2040) {
+				return nil // not PN_CHARS_U, ':' or a digit: the name is empty
+			}
+			s.tok = append(s.tok, s.buf[s.pos:s.pos+n]...)
+			s.skipN(n)
+		case r == '%':
+			if hexVal(s.peekAt(1)) < 0 || hexVal(s.peekAt(2)) < 0 {
+				return s.errorf("invalid percent escape in a local name: want %%XX")
+			}
+			s.tok = append(s.tok, s.buf[s.pos:s.pos+3]...)
+			s.skipN(3)
+		case r == '\\':
+			c := s.peekAt(1)
+			if c < 0 || !strings.ContainsRune(localEscapes, rune(c)) {
+				return s.errorf("invalid escape in a local name: only \\ before one of %s is allowed", localEscapes)
+			}
+			s.tok = append(s.tok, byte(c))
+			s.skipN(2)
+		case r == '.' && !first:
+			if !s.dotsContinue(isLocalContinue) {
+				return nil
+			}
+			s.tok = append(s.tok, '.')
+			s.skip()
+		default:
+			return nil
+		}
+		first = false
+	}
+}
+
+// localEscapes are the characters PN_LOCAL_ESC may escape.
+const localEscapes = "_~.-!$&'()*+,;=/?#@%"
+
+func isLocalContinue(r rune) bool { return isPNChars(r) || r == ':' || r == '%' || r == '\\' }
+
+// expandPName turns the prefixed name in tok into an IRI term.
+func (t *TurtleReader) expandPName(line, col int) (Term, error) {
+	tok := t.s.tok
+	if iri, ok := t.pnames[string(tok)]; ok {
+		return IRI(iri), nil
+	}
+	i := bytes.IndexByte(tok, ':')
+	ns, ok := t.prefixes[string(tok[:i])]
+	if !ok {
+		return Term{}, t.s.errorAt(line, col, "undefined prefix %q", tok[:i+1])
+	}
+	iri := ns + string(tok[i+1:])
+	if len(t.pnames) >= maxCache {
+		clear(t.pnames)
+	}
+	t.pnames[string(tok)] = iri
+	return IRI(iri), nil
+}

@@ -1,0 +1,68 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+)
+
+// BenchmarkUpdateConcurrent measures durable Updates from 32 concurrent
+// writers, each writing one 200-byte value, with and without group commit.
+func BenchmarkUpdateConcurrent(b *testing.B) {
+	b.Run("group", func(b *testing.B) { benchUpdate(b, false, 32) })
+	b.Run("nogroup", func(b *testing.B) { benchUpdate(b, true, 32) })
+}
+
+// BenchmarkUpdateSingle is BenchmarkUpdateConcurrent with one writer: the
+// latency of one durable Update.
+func BenchmarkUpdateSingle(b *testing.B) {
+	b.Run("group", func(b *testing.B) { benchUpdate(b, false, 1) })
+	b.Run("nogroup", func(b *testing.B) { benchUpdate(b, true, 1) })
+}
+
+func benchUpdate(b *testing.B, noGroupCommit bool, writers int) {
+	var batches, updates atomic.Int64
+	s, err := Open(Options{
+		Dir:           b.TempDir(),
+		NoGroupCommit: noGroupCommit,
+		OnBatch: func(n int) {
+			batches.Add(1)
+			updates.Add(int64(n))
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	value := bytes.Repeat([]byte("v"), 200)
+	var next atomic.Uint64
+	update := func() {
+		key := AppendUint64([]byte(PrefixResource+"/bench/"), next.Add(1))
+		if err := s.Update(ctx, func(tx Txn) error { return tx.Set(key, value) }); err != nil {
+			b.Error(err)
+		}
+	}
+
+	b.ResetTimer()
+	if writers == 1 {
+		for range b.N {
+			update()
+		}
+	} else {
+		procs := runtime.GOMAXPROCS(0)
+		b.SetParallelism((writers + procs - 1) / procs)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				update()
+			}
+		})
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	if n := batches.Load(); n > 0 {
+		b.ReportMetric(float64(updates.Load())/float64(n), "updates/batch")
+	}
+}
