@@ -304,6 +304,9 @@ func (h *Handler) readBody(c *gin.Context) ([]byte, error) {
 
 // ReadBody reads c's request body, refusing one larger than max with 413.
 func ReadBody(c *gin.Context, max int64) ([]byte, error) {
+	if c.Request.Body == nil || c.Request.Body == http.NoBody {
+		return nil, nil
+	}
 	if c.Request.ContentLength > max {
 		return nil, apierr.Newf(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes", max)
 	}

@@ -1,19 +1,103 @@
 package pod
 
 import (
+	"net/http"
+	"strings"
+
 	"github.com/gin-gonic/gin"
 
+	"podserver/apierr"
+	"podserver/deliver"
+	"podserver/inbox"
 	"podserver/ldp"
+	"podserver/publish"
 )
 
-// events wires publishing and inboxes into the server.
-type events struct{ s *Server }
+// Route labels of the event paths, for logs and metrics.
+const (
+	routePublish = "publish"
+	routeInbox   = "inbox"
+)
 
-func newEvents(s *Server) (*events, error) { return &events{s: s}, nil }
+// events wires publishing, inboxes and the delivery queue into the server.
+type events struct {
+	queue   *deliver.Queue
+	inboxes *inbox.Inboxes
+	inbox   *inbox.Handler
+	pub     *publish.Service
+}
+
+func newEvents(s *Server) (*events, error) {
+	e := &events{
+		queue:   deliver.New(deliver.Config{Store: s.st, Logger: s.log}),
+		inboxes: inbox.New(),
+	}
+	e.inbox = inbox.NewHandler(inbox.Config{
+		Store:        s.st,
+		Inboxes:      e.inboxes,
+		Pods:         s,
+		Authorize:    s.ldp.Authorize,
+		Logger:       s.log,
+		MaxBodyBytes: s.opts.MaxBodyBytes,
+	})
+	e.pub = publish.New(publish.Config{
+		Store:        s.st,
+		Pods:         s,
+		Inboxes:      e.inboxes,
+		Queue:        e.queue,
+		Logger:       s.log,
+		MaxBodyBytes: s.opts.MaxBodyBytes,
+	})
+	e.queue.Start()
+	return e, nil
+}
+
+var (
+	errPublishWrite = apierr.New(http.StatusMethodNotAllowed, "events are created with POST to the pod's publish/ container").With("Allow", "OPTIONS, HEAD, GET, DELETE")
+	errInboxWrite   = apierr.New(http.StatusMethodNotAllowed, "inbox items are created by delivery or with POST to the inbox container").With("Allow", "OPTIONS, HEAD, GET, DELETE")
+)
 
 // route serves the requests that publish/ and inbox/ handle themselves. It
-// reports false for requests the generic LDP handler serves.
-func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) { return false, nil }
+// reports false for requests the generic LDP handler serves: OPTIONS, reads
+// of publish/ and of single inbox items, DELETE, and ACL documents.
+func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
+	_, rel := ldp.SplitStoragePath(r.Target.Path)
+	m := c.Request.Method
+	switch {
+	case ldp.IsACL(r.Target.Path):
+		return false, nil
+	case rel == "publish/":
+		if m == http.MethodPost {
+			c.Set("route", routePublish)
+			return true, e.pub.Publish(c)
+		}
+	case rel == "inbox/":
+		switch m {
+		case http.MethodGet, http.MethodHead:
+			if inbox.Accepts(c.Request) {
+				c.Set("route", routeInbox)
+				return true, e.inbox.List(c)
+			}
+		case http.MethodPost:
+			c.Set("route", routeInbox)
+			return true, e.inbox.Receive(c)
+		}
+	case strings.HasPrefix(rel, "publish/"):
+		if isWrite(m) {
+			return true, errPublishWrite
+		}
+	case strings.HasPrefix(rel, "inbox/"):
+		if isWrite(m) {
+			return true, errInboxWrite
+		}
+	}
+	return false, nil
+}
+
+// isWrite reports whether m creates or changes a resource (DELETE aside).
+func isWrite(m string) bool {
+	return m == http.MethodPut || m == http.MethodPost || m == http.MethodPatch
+}
 
 // close stops background work.
-func (e *events) close() {}
+func (e *events) close() { e.queue.Close() }

@@ -1,6 +1,7 @@
 package rdf
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,63 +96,61 @@ func readSuiteFile(t *testing.T, dir, name string) []byte {
 	return data
 }
 
-func triplesToQuads(triples []Triple) []Quad {
-	quads := make([]Quad, len(triples))
-	for i, t := range triples {
-		quads[i] = Quad{S: t.S, P: t.P, O: t.O}
-	}
-	return quads
-}
-
-func TestTurtleConformance(t *testing.T) {
-	dir, tests := loadTurtleSuite(t)
-	counts := map[string]int{}
-	for _, st := range tests {
-		counts[st.kind]++
-		t.Run(st.name, func(t *testing.T) {
-			input := readSuiteFile(t, dir, st.action)
-			got, err := ParseTurtle(input, st.base)
-			switch st.kind {
-			case "TestTurtleEval":
-				if err != nil {
-					t.Fatalf("parse: %v", err)
-				}
-				want, err := ParseNTriples(readSuiteFile(t, dir, st.result))
-				if err != nil {
-					t.Fatalf("parse expected result: %v", err)
-				}
-				if !Isomorphic(triplesToQuads(got), triplesToQuads(want)) {
-					t.Fatalf("graphs differ\ngot:\n%s\nwant:\n%s", dumpTriples(got), dumpTriples(want))
-				}
-			case "TestTurtlePositiveSyntax":
-				if err != nil {
-					t.Fatalf("parse: %v", err)
-				}
-			case "TestTurtleNegativeSyntax", "TestTurtleNegativeEval":
-				if err == nil {
-					t.Fatalf("parsed bad input into %d triples:\n%s", len(got), dumpTriples(got))
-				}
-				if _, ok := err.(*SyntaxError); !ok {
-					t.Fatalf("error is %T, not *SyntaxError: %v", err, err)
-				}
-			default:
-				t.Fatalf("unknown test type %q", st.kind)
-			}
-		})
-	}
-	t.Logf("Turtle suite: %d tests: %d eval, %d positive syntax, %d negative syntax, %d negative eval",
-		len(tests), counts["TestTurtleEval"], counts["TestTurtlePositiveSyntax"],
-		counts["TestTurtleNegativeSyntax"], counts["TestTurtleNegativeEval"])
-	if len(tests) != 313 || counts["TestTurtleEval"] != 145 || counts["TestTurtlePositiveSyntax"] != 74 ||
-		counts["TestTurtleNegativeSyntax"]+counts["TestTurtleNegativeEval"] != 94 {
-		t.Errorf("the suite should have 313 tests (145 eval, 74 positive, 94 negative)")
-	}
-}
-
 func dumpTriples(triples []Triple) string {
 	var b strings.Builder
 	for _, t := range triples {
 		b.WriteString(t.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// TestTurtleSuiteRoundTrips writes every eval test's graph as Turtle and as
+// JSON-LD, reads it back and compares.
+func TestTurtleSuiteRoundTrips(t *testing.T) {
+	dir, tests := loadTurtleSuite(t)
+	for _, st := range tests {
+		if st.kind != "TestTurtleEval" {
+			continue
+		}
+		t.Run(st.name, func(t *testing.T) {
+			triples, err := ParseTurtle(readSuiteFile(t, dir, st.action), st.base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			quads := triplesToQuads(triples)
+
+			var ttl bytes.Buffer
+			if err := WriteTurtle(&ttl, triples, nil); err != nil {
+				t.Fatal(err)
+			}
+			back, err := ParseTurtle(ttl.Bytes(), "")
+			if err != nil {
+				t.Fatalf("re-parse written Turtle: %v\n%s", err, ttl.Bytes())
+			}
+			if !Isomorphic(quads, triplesToQuads(back)) {
+				t.Fatalf("Turtle round trip differs:\n%s\nwant:\n%s", ttl.Bytes(), dumpTriples(triples))
+			}
+
+			var jsonld bytes.Buffer
+			if err := WriteJSONLD(&jsonld, quads, st.base); err != nil {
+				t.Fatal(err)
+			}
+			backLD, err := ParseJSONLD(jsonld.Bytes(), st.base)
+			if err != nil {
+				t.Fatalf("re-parse written JSON-LD: %v\n%s", err, jsonld.Bytes())
+			}
+			if !Isomorphic(quads, backLD) {
+				t.Fatalf("JSON-LD round trip differs:\n%s\ngot:\n%s\nwant:\n%s", jsonld.Bytes(), dumpQuads(backLD), dumpTriples(triples))
+			}
+		})
+	}
+}
+
+func dumpQuads(quads []Quad) string {
+	var b strings.Builder
+	for _, q := range quads {
+		b.WriteString(q.String())
 		b.WriteByte('\n')
 	}
 	return b.String()

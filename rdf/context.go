@@ -126,9 +126,34 @@ func NewDocumentLoader() *DocumentLoader {
 	return l
 }
 
-// defaultLoader is the loader the package functions use; it is built once
-// and never changes afterwards.
-var defaultLoader = sync.OnceValue(NewDocumentLoader)
+// jsonldEnv is what the package functions share: the loader and
+// podserver's context already processed. It is built once and never
+// changes afterwards.
+type jsonldEnv struct {
+	loader *DocumentLoader
+	podCtx *ld.Context // ContextURI processed, with an empty base
+}
+
+var sharedEnv = sync.OnceValue(func() *jsonldEnv {
+	env := &jsonldEnv{loader: NewDocumentLoader()}
+	opts := ld.NewJsonLdOptions("")
+	opts.DocumentLoader = env.loader
+	ctx, err := ld.NewContext(nil, opts).Parse(ContextURI)
+	if err != nil {
+		panic(fmt.Sprintf("rdf: built-in context %s does not process: %v", ContextURI, err))
+	}
+	env.podCtx = ctx
+	return env
+})
+
+// podContext returns a copy of podserver's processed context with the given
+// base, for use as the initial context of a document that has none. Copying
+// is much cheaper than processing the context again on every document.
+func (env *jsonldEnv) podContext(base string) *ld.Context {
+	ctx := ld.CopyContext(env.podCtx)
+	ctx.Values.Base = base
+	return ctx
+}
 
 // LoadDocument implements ld.DocumentLoader. It returns a fresh copy of the
 // document each time, so json-gold may modify it (it does for @import).

@@ -110,10 +110,11 @@ func hasContext(doc any) bool {
 // the base, and podserver's context as the initial context when the
 // document declares none (so plain Yodata-style JSON is JSON-LD as is).
 func jsonldOptions(base string, doc any) *ld.JsonLdOptions {
+	env := sharedEnv()
 	opts := ld.NewJsonLdOptions(base)
-	opts.DocumentLoader = defaultLoader()
+	opts.DocumentLoader = env.loader
 	if doc != nil && !hasContext(doc) {
-		opts.ExpandContext = ContextURI
+		opts.ExpandContext = env.podContext(base)
 	}
 	return opts
 }

@@ -13,27 +13,28 @@ type NQuadsReader struct {
 	s      scanner
 	graphs bool // N-Quads: a graph label may follow the object
 	err    error
+	iris   map[string]string // interned IRIs, up to maxCache
 }
 
 // NewNQuadsReader returns a reader of the N-Quads document in r.
 func NewNQuadsReader(r io.Reader) *NQuadsReader {
-	return &NQuadsReader{s: newScanner(r), graphs: true}
+	return &NQuadsReader{s: newScanner(r), graphs: true, iris: map[string]string{}}
 }
 
 // NewNTriplesReader returns a reader of the N-Triples document in r; its
 // quads are all in the default graph.
 func NewNTriplesReader(r io.Reader) *NQuadsReader {
-	return &NQuadsReader{s: newScanner(r)}
+	return &NQuadsReader{s: newScanner(r), iris: map[string]string{}}
 }
 
 // ParseNQuads parses a whole N-Quads document.
 func ParseNQuads(data []byte) ([]Quad, error) {
-	return readAllQuads(&NQuadsReader{s: newBytesScanner(data), graphs: true})
+	return readAllQuads(&NQuadsReader{s: newBytesScanner(data), graphs: true, iris: map[string]string{}})
 }
 
 // ParseNTriples parses a whole N-Triples document.
 func ParseNTriples(data []byte) ([]Triple, error) {
-	quads, err := readAllQuads(&NQuadsReader{s: newBytesScanner(data)})
+	quads, err := readAllQuads(&NQuadsReader{s: newBytesScanner(data), iris: map[string]string{}})
 	if err != nil {
 		return nil, err
 	}
@@ -144,12 +145,18 @@ func (r *NQuadsReader) term(what string, iri, blank, literal bool) (Term, error)
 	line, col := s.line, s.col
 	switch c := s.peek(); {
 	case c == '<' && iri:
-		v, err := s.readIRIRef()
-		if err != nil {
+		if err := s.readIRIRefTok(); err != nil {
 			return Term{}, err
 		}
+		if v, ok := r.iris[string(s.tok)]; ok {
+			return IRI(v), nil
+		}
+		v := string(s.tok)
 		if !isAbsoluteIRI(v) {
 			return Term{}, s.errorAt(line, col, "relative IRI <%s>: N-Triples and N-Quads need absolute IRIs", v)
+		}
+		if len(r.iris) < maxCache {
+			r.iris[v] = v
 		}
 		return IRI(v), nil
 	case c == '_' && blank:

@@ -182,6 +182,14 @@ var iriStop = func() (t [256]bool) {
 // readIRIRef reads an IRIREF ('<' ... '>') with its escapes decoded, not
 // resolved.
 func (s *scanner) readIRIRef() (string, error) {
+	if err := s.readIRIRefTok(); err != nil {
+		return "", err
+	}
+	return string(s.tok), nil
+}
+
+// readIRIRefTok is readIRIRef leaving the IRI in tok.
+func (s *scanner) readIRIRefTok() error {
 	s.skip() // '<'
 	s.tok = s.tok[:0]
 	for {
@@ -198,22 +206,22 @@ func (s *scanner) readIRIRef() (string, error) {
 		case c == '>':
 			s.skip()
 			if !utf8.Valid(s.tok) {
-				return "", s.errorf("invalid UTF-8 in IRI")
+				return s.errorf("invalid UTF-8 in IRI")
 			}
-			return string(s.tok), nil
+			return nil
 		case c == '\\':
 			r, err := s.readUChar()
 			if err != nil {
-				return "", err
+				return err
 			}
 			if r <= 0x20 || (r < utf8.RuneSelf && iriStop[r]) {
-				return "", s.errorf("escaped character %q is not allowed in an IRI", r)
+				return s.errorf("escaped character %q is not allowed in an IRI", r)
 			}
 			s.tok = utf8.AppendRune(s.tok, r)
 		case c < 0:
-			return "", s.errorf("unterminated IRI: missing '>'")
+			return s.errorf("unterminated IRI: missing '>'")
 		default:
-			return "", s.errorf("character %q is not allowed in an IRI", rune(c))
+			return s.errorf("character %q is not allowed in an IRI", rune(c))
 		}
 	}
 }
@@ -468,4 +476,14 @@ func isPNCharsU(r rune) bool { return r == '_' || isPNCharsBase(r) }
 func isPNChars(r rune) bool {
 	return isPNCharsU(r) || r == '-' || (r >= '0' && r <= '9') || r == 0xB7 ||
 		(r >= 0x300 && r <= 0x36F) || r == 0x203F || r == 0x2040
+}
+
+// decodeRune decodes the first character of s, giving badRune for invalid
+// UTF-8.
+func decodeRune(s string) (rune, int) {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError && n == 1 {
+		return badRune, 1
+	}
+	return r, n
 }

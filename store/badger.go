@@ -14,16 +14,18 @@ import (
 )
 
 // ErrTxnTooBig is returned by Update when one function writes more than fits
-// in a single Badger transaction (about 15% of the memtable size: some
-// 4.8 MB of keys and inline values, or some 40,000 writes).
+// in a single Badger transaction: about 4.8 MB (15% of the memtable) of keys
+// and values, where values of 64 KB or more count only a few bytes as they
+// go to the value log.
 var ErrTxnTooBig = errors.New("store: transaction too large")
 
 // Options configures Open.
 type Options struct {
-	// Dir is the data directory. Required unless InMemory.
+	// Dir is the data directory, created if missing. Required unless
+	// InMemory.
 	Dir string
-	// InMemory keeps everything in memory (for tests). Values are then
-	// limited to 1 MB.
+	// InMemory keeps everything in memory, for tests; Dir is ignored.
+	// Values are then limited to 1 MB.
 	InMemory bool
 	// NoGroupCommit commits and syncs every Update on its own instead of
 	// batching concurrent ones. Only for benchmarks.
@@ -32,8 +34,10 @@ type Options struct {
 	// nil discards them.
 	Logger *slog.Logger
 	// OnBatch, if set, is called on the writer goroutine after each batch
-	// is durable, with the number of successful Update calls in it. It must
-	// be fast (e.g. observe a histogram).
+	// is durable and its OnCommit callbacks ran, before its Update calls
+	// return, with the number of successful Update calls in the batch
+	// (batches in which every call failed are not reported). It must be
+	// fast, e.g. observe a histogram.
 	OnBatch func(txns int)
 
 	// memTableSize overrides the memtable size; tests use it to make
@@ -54,8 +58,8 @@ const (
 	gcDiscardRatio = 0.5
 )
 
-// Badger is the Store backed by an embedded Badger database. See writer.go
-// for how updates are batched and made durable.
+// Badger is the Store backed by an embedded Badger database. The writer
+// type documents how updates are batched and made durable.
 type Badger struct {
 	db  *badger.DB
 	log *slog.Logger
@@ -125,8 +129,8 @@ func badgerOptions(opts Options, log *slog.Logger) badger.Options {
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
 		WithLogger(slogAdapter{log}).
-		WithSyncWrites(true). // see writer.go
-		WithDetectConflicts(false).
+		WithSyncWrites(true).       // see the writer type
+		WithDetectConflicts(false). // one writer: nothing to conflict with
 		WithNumVersionsToKeep(1).
 		WithMemTableSize(memTableSize).
 		WithNumMemtables(3).
@@ -177,8 +181,9 @@ func loadSeq(db *badger.DB) (uint64, error) {
 	return seq, nil
 }
 
-// View implements Store. ctx is checked before fn runs and periodically
-// during scans; a scan stopped by it returns ctx.Err().
+// View implements Store. r is valid only until fn returns. ctx is checked
+// before fn runs and periodically during scans; a scan stopped by it
+// returns ctx.Err().
 func (s *Badger) View(ctx context.Context, fn func(r Reader) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -202,14 +207,15 @@ func (s *Badger) View(ctx context.Context, fn func(r Reader) error) error {
 	return fn(&snapshot{txn: txn, ctx: ctx})
 }
 
-// Update implements Store; see writer.go for the guarantees. If ctx is done
+// Update implements Store; the writer type documents the guarantees. If ctx is done
 // before fn starts, Update returns ctx.Err() and fn never runs; once fn has
 // started it runs to completion and Update waits for the commit, whatever
-// ctx does. fn runs on the store's writer goroutine: it must not call
-// Update or Close (that deadlocks), should be quick (it delays every other
-// write), and must not use tx after returning. View inside fn reads the
-// committed state, without fn's or its batch's writes. A panic in fn is
-// re-raised in the caller's goroutine, with nothing written.
+// ctx does. fn and its OnCommit callbacks run on the store's writer
+// goroutine: they must not call Update or Close (that deadlocks) and should
+// be quick (they delay every other write); fn must not use tx after
+// returning. View inside fn reads the committed state, without fn's or its
+// batch's writes. A panic in fn is re-raised in the caller's goroutine,
+// with nothing written; a panic in an OnCommit callback is logged.
 func (s *Badger) Update(ctx context.Context, fn func(tx Txn) error) error {
 	return s.w.update(ctx, fn)
 }

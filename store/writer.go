@@ -1,6 +1,44 @@
 package store
 
-// # Group commit
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// seqKey holds the sequence's high-water mark (8 bytes, big-endian).
+var seqKey = prefixMeta + "seq"
+
+// Request states. The writer moves a request from queued to running; its
+// Update call moves it from queued to abandoned when ctx ends first.
+const (
+	stateQueued int32 = iota
+	stateRunning
+	stateAbandoned
+)
+
+// request is one Update call.
+type request struct {
+	ctx   context.Context
+	fn    func(Txn) error
+	state atomic.Int32
+	done  chan struct{} // closed by the writer once err is final
+
+	// Set on the writer goroutine before done is closed.
+	err      error
+	ws       *writeSet
+	onCommit []func()
+	panicked bool
+	panicMsg string
+}
+
+// writer owns all writes to the DB: group commit.
 //
 // Every write goes through one goroutine, the writer (writer.run). Update
 // enqueues a request and waits. The writer takes all queued requests, up to
@@ -41,8 +79,11 @@ package store
 // rotating it; (b) would let View see data before it is durable, since
 // Badger publishes a commit to readers when Commit finishes; with
 // SyncWrites a reader never sees a write that a crash can take back.
-// Known gap, in Badger: under SyncWrites a failed msync of the value log
-// (values above the threshold) is only logged, not returned.
+// Known gaps, in Badger: under SyncWrites a failed msync of the value log
+// (values above the threshold) is only logged, not returned; and new WAL and
+// value log files are not followed by an fsync of the directory, which
+// journaling filesystems (ext4, xfs) make unnecessary in practice (the
+// file's first sync commits its creation) but POSIX does not promise.
 //
 // Ordering: requests run in the order the writer dequeues them (FIFO); a
 // batch commits before the next batch starts, and within a batch the Badger
@@ -60,46 +101,6 @@ package store
 // Context: an Update whose ctx is done before its function starts returns
 // ctx.Err() and the function never runs. Once started, a function runs to
 // completion and its result is committed, whatever happens to ctx.
-
-import (
-	"context"
-	"errors"
-	"fmt"
-	"log/slog"
-	"runtime/debug"
-	"sync"
-	"sync/atomic"
-
-	"github.com/dgraph-io/badger/v4"
-)
-
-// seqKey holds the sequence's high-water mark (8 bytes, big-endian).
-var seqKey = prefixMeta + "seq"
-
-// Request states. The writer moves a request from queued to running; its
-// Update call moves it from queued to abandoned when ctx ends first.
-const (
-	stateQueued int32 = iota
-	stateRunning
-	stateAbandoned
-)
-
-// request is one Update call.
-type request struct {
-	ctx   context.Context
-	fn    func(Txn) error
-	state atomic.Int32
-	done  chan struct{} // closed by the writer once err is final
-
-	// Set on the writer goroutine before done is closed.
-	err      error
-	ws       *writeSet
-	onCommit []func()
-	panicked bool
-	panicMsg string
-}
-
-// writer owns all writes to the DB.
 type writer struct {
 	db       *badger.DB
 	log      *slog.Logger

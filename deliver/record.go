@@ -1,0 +1,144 @@
+// Package deliver is podserver's durable delivery queue: deliveries that
+// cannot be made inside the publishing transaction (held back by delay or
+// deliverAt now; remote LDN inboxes and webhooks with retries later) are
+// recorded in the same transaction as the event and carried out by a
+// background worker, after restarts too.
+//
+// # Keys (prefixes owned by this package, see store/keyspace.go)
+//
+//	store.PrefixDelivery + due (unix ms, 8) + seq (8) -> Record (JSON)
+//	store.PrefixOutbox + pod + 0x00 + seq (8)         -> Record (JSON)
+//
+// The "d" entry exists while the delivery is pending; its key orders the
+// queue by due time, so the worker finds due work with one prefix scan from
+// the start. The "o" entry lists the delivery in the sending pod's outbox
+// while it is pending or after it failed for good; a delivery that succeeds
+// is removed from both.
+//
+// # State machine
+//
+//	pending --attempt ok--------------------------------> (removed)
+//	pending --attempt failed, attempts < len(Schedule)--> pending, due = now + Schedule[attempts-1]
+//	pending --attempt failed, attempts = len(Schedule)--> dead (only the "o" entry is kept)
+//
+// An attempt of a local kind runs inside one store transaction together with
+// the removal of the record, so it happens exactly once: a crash before the
+// commit leaves the record pending and the attempt is made again after the
+// restart; a crash after it leaves no record. A failed attempt writes
+// nothing but the record's new state. Remote kinds (issue 5) will attempt
+// outside the transaction and record the outcome afterwards: at least once.
+//
+// This package may import store only. It must not import ldp, inbox,
+// publish, pod or cmd.
+package deliver
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"podserver/store"
+)
+
+// Kinds of delivery target.
+const (
+	// KindInbox is a local pod's inbox: Target is its storage path.
+	KindInbox = "inbox"
+)
+
+// Statuses of a Record.
+const (
+	StatusPending   = "pending"
+	StatusDelivered = "delivered"
+	StatusDead      = "dead"
+)
+
+// Schedule is the wait after each failed attempt (DESIGN section 2); after
+// the last, the delivery is dead.
+var Schedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// Record is one delivery of one event to one target.
+type Record struct {
+	// Seq identifies the delivery; assigned by Enqueue.
+	Seq uint64 `json:"seq"`
+	// Kind is the target kind (KindInbox).
+	Kind string `json:"kind"`
+	// Pod is the sending pod, whose outbox lists the delivery.
+	Pod string `json:"pod"`
+	// Event is the storage path of the event resource to deliver.
+	Event string `json:"event"`
+	// EventID is the event's id (its URL).
+	EventID string `json:"eventId"`
+	// Target is where to deliver: for KindInbox, the inbox's storage path.
+	Target string `json:"target"`
+	// Created is when the delivery was recorded.
+	Created time.Time `json:"created"`
+	// Due is the time of the next attempt.
+	Due time.Time `json:"due"`
+	// Attempts counts the attempts made.
+	Attempts int `json:"attempts"`
+	// Status is StatusPending or StatusDead.
+	Status string `json:"status"`
+	// LastError says why the last attempt failed.
+	LastError string `json:"lastError,omitempty"`
+}
+
+func dueKey(due time.Time, seq uint64) []byte {
+	ms := due.UnixMilli()
+	if ms < 0 {
+		ms = 0
+	}
+	k := make([]byte, 0, len(store.PrefixDelivery)+16)
+	k = append(k, store.PrefixDelivery...)
+	k = store.AppendUint64(k, uint64(ms))
+	return store.AppendUint64(k, seq)
+}
+
+func outboxKey(pod string, seq uint64) []byte {
+	k := make([]byte, 0, len(store.PrefixOutbox)+len(pod)+9)
+	k = append(k, store.PrefixOutbox...)
+	k = append(k, pod...)
+	k = append(k, 0)
+	return store.AppendUint64(k, seq)
+}
+
+func decode(v []byte) (Record, error) {
+	var r Record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return r, fmt.Errorf("deliver: corrupt record: %w", err)
+	}
+	return r, nil
+}
+
+// put writes r under its queue key (while pending) and its outbox key.
+func put(tx store.Txn, r Record) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if r.Status == StatusPending {
+		if err := tx.Set(dueKey(r.Due, r.Seq), v); err != nil {
+			return err
+		}
+	}
+	return tx.Set(outboxKey(r.Pod, r.Seq), v)
+}
+
+// Outbox returns pod's recorded deliveries (pending and dead), oldest
+// first.
+func Outbox(rd store.Reader, pod string) ([]Record, error) {
+	prefix := outboxKey(pod, 0)
+	prefix = prefix[:len(prefix)-8]
+	var out []Record
+	err := rd.Scan(prefix, nil, false, func(_, v []byte) error {
+		r, err := decode(v)
+		if err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}

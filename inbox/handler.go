@@ -1,0 +1,434 @@
+package inbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/acl"
+	"podserver/apierr"
+	"podserver/ldp"
+	"podserver/rdf"
+	"podserver/store"
+)
+
+// Listing limits.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+	// MaxWait bounds ?wait= (seconds); it stays below the server's write
+	// timeout.
+	MaxWait = 60
+)
+
+// Pods maps URLs to the pods of this server.
+type Pods interface {
+	// PodOfURL returns the pod and pod-relative path of an absolute URL on
+	// this server; ok is false for any other URL.
+	PodOfURL(u string) (pod, rel string, ok bool)
+}
+
+// Config configures a Handler.
+type Config struct {
+	Store   store.Store
+	Inboxes *Inboxes
+	Pods    Pods
+	// Authorize returns nil when r's principal has mode need on storage
+	// path p, or the 401/403 to send.
+	Authorize func(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error
+	Logger    *slog.Logger
+	// MaxBodyBytes bounds a received notification (default 1 MiB).
+	MaxBodyBytes int64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Handler serves GET and POST on pod inboxes.
+type Handler struct {
+	cfg  Config
+	bufs sync.Pool
+}
+
+// NewHandler returns a Handler.
+func NewHandler(cfg Config) *Handler {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{cfg: cfg, bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+}
+
+// listOffers are the representations the inbox listing has.
+var listOffers = []string{ldp.MediaJSONLD, ldp.MediaJSON}
+
+// Accepts reports whether the request's Accept header takes the JSON-LD
+// listing; other RDF types are left to the generic container listing.
+func Accepts(req *http.Request) bool {
+	_, ok := ldp.Negotiate(req.Header.Get("Accept"), listOffers)
+	return ok
+}
+
+// listQuery is a parsed listing query.
+type listQuery struct {
+	limit int
+	from  uint64
+	at    time.Time // by=timestamp|datetime: list from this arrival time
+	byT   bool
+	ids   bool
+	wait  time.Duration
+}
+
+// parseListQuery reads limit, from, by, format and wait. The rules:
+//
+//   - limit: 1 to 1000 items, default 50.
+//   - from: a cursor (an item name: 16 hex digits) as given in a previous
+//     page's next; the page starts at that item or the first after it.
+//   - by=timestamp&from=MS: from is a Unix time in milliseconds; by=datetime&
+//     from=TIME: an RFC 3339 time. The page starts at the first item that
+//     arrived in this inbox at or after that time.
+//   - format=ids: contains lists item URLs instead of the copies.
+//   - wait=N: when the page would be empty, wait up to N seconds (at most
+//     60) for an arrival.
+func parseListQuery(q url.Values) (listQuery, error) {
+	lq := listQuery{limit: DefaultLimit}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxLimit {
+			return lq, errLimit
+		}
+		lq.limit = n
+	}
+	from := q.Get("from")
+	switch by := q.Get("by"); by {
+	case "":
+		if from != "" {
+			seq, ok := ParseItemName(from)
+			if !ok {
+				return lq, errFrom
+			}
+			lq.from = seq
+		}
+	case "timestamp":
+		ms, err := strconv.ParseInt(from, 10, 64)
+		if err != nil || ms < 0 {
+			return lq, errFromTime
+		}
+		lq.at, lq.byT = time.UnixMilli(ms), true
+	case "datetime":
+		t, err := time.Parse(time.RFC3339Nano, from)
+		if err != nil {
+			return lq, errFromTime
+		}
+		lq.at, lq.byT = t, true
+	default:
+		return lq, errBy
+	}
+	switch q.Get("format") {
+	case "":
+	case "ids":
+		lq.ids = true
+	default:
+		return lq, errFormat
+	}
+	if v := q.Get("wait"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxWait {
+			return lq, errWait
+		}
+		lq.wait = time.Duration(n) * time.Second
+	}
+	return lq, nil
+}
+
+// List serves GET and HEAD on an inbox: a page of copies, oldest first.
+// Reading needs Read on the inbox.
+func (h *Handler) List(c *gin.Context) error {
+	r := ldp.RequestFrom(c)
+	ctx := c.Request.Context()
+	p := r.Target.Path
+	if err := h.cfg.Authorize(ctx, r, p, acl.Read); err != nil {
+		return err
+	}
+	q := c.Request.URL.Query()
+	lq, err := parseListQuery(q)
+	if err != nil {
+		return err
+	}
+	var pg Page
+	var deadline <-chan time.Time
+	for {
+		var woken <-chan struct{}
+		if lq.wait > 0 {
+			woken = h.cfg.Inboxes.notify.Watch(p)
+		}
+		exists := true
+		err := h.cfg.Store.View(ctx, func(rd store.Reader) error {
+			var err error
+			if exists, err = ldp.Exists(rd, p); err != nil || !exists {
+				return err
+			}
+			if lq.byT {
+				if lq.from, err = CursorAt(rd, p, lq.at); err != nil {
+					return err
+				}
+				lq.byT = false
+			}
+			pg, err = List(rd, p, lq.from, lq.limit)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return errNoInbox
+		}
+		if len(pg.Items) > 0 || lq.wait <= 0 {
+			break
+		}
+		if deadline == nil {
+			t := time.NewTimer(lq.wait)
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case <-woken:
+			continue
+		case <-deadline:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		break
+	}
+	return h.writePage(c, r, q, lq, pg)
+}
+
+func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq listQuery, pg Page) error {
+	self := r.Target.URL(r.Target.Path)
+	next := ItemName(pg.Next)
+	buf := h.bufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			h.bufs.Put(buf)
+		}
+	}()
+	b := buf.AvailableBuffer()
+	b = append(b, `{"@context":`...)
+	b = appendString(b, rdf.ContextURI)
+	b = append(b, `,"id":`...)
+	b = appendString(b, self)
+	b = append(b, `,"type":["ldp:Container","ldp:BasicContainer"],"contains":[`...)
+	for i, it := range pg.Items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		u := r.Target.URL(it.Path)
+		if lq.ids {
+			b = appendString(b, u)
+			continue
+		}
+		b = append(b, `{"url":`...)
+		b = appendString(b, u)
+		body := it.Body
+		if len(body) > 2 && body[0] == '{' {
+			b = append(b, ',')
+			b = append(b, body[1:]...)
+		} else {
+			b = append(b, '}')
+		}
+	}
+	b = append(b, `],"next":`...)
+	b = appendString(b, next)
+	b = append(b, "}\n"...)
+	buf.Write(b)
+
+	hd := c.Writer.Header()
+	hd.Add("Link", `<http://www.w3.org/ns/ldp#Resource>; rel="type"`)
+	hd.Add("Link", `<http://www.w3.org/ns/ldp#Container>; rel="type"`)
+	hd.Add("Link", `<http://www.w3.org/ns/ldp#BasicContainer>; rel="type"`)
+	hd.Add("Link", `<`+r.Target.URL(ldp.ACLPath(r.Target.Path))+`>; rel="acl"`)
+	if pg.More {
+		hd.Add("Link", `<`+nextURL(self, q, next)+`>; rel="next"`)
+	}
+	hd.Set("Content-Type", ldp.MediaJSONLD)
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Vary", "Accept")
+	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
+	c.Status(http.StatusOK)
+	if c.Request.Method != http.MethodHead {
+		_, _ = c.Writer.Write(buf.Bytes())
+	}
+	return nil
+}
+
+// nextURL is the URL of the page after this one: the same query with from
+// set to the cursor (and by dropped: the cursor is not a time).
+func nextURL(self string, q url.Values, next string) string {
+	v := make(url.Values, len(q))
+	for k, vs := range q {
+		if k != "by" {
+			v[k] = vs
+		}
+	}
+	v.Set("from", next)
+	return self + "?" + v.Encode()
+}
+
+// Receive serves POST on an inbox: a Linked Data Notification from a local
+// authenticated agent with Append (remote, signed delivery comes later).
+// The notification must be a JSON object; it is stored once per id (its
+// "id", the URL of the event it copies), with "agent" and "instrument" set
+// by the server to the sender's WebID and app, and "url" removed (listings
+// use it for the item's URL). 201 and Location on a new item; 200 and the
+// existing item's Location when this inbox already holds that id.
+func (h *Handler) Receive(c *gin.Context) error {
+	r := ldp.RequestFrom(c)
+	ctx := c.Request.Context()
+	p := r.Target.Path
+	if err := h.cfg.Authorize(ctx, r, p, acl.Append); err != nil {
+		return err
+	}
+	if ct := c.GetHeader("Content-Type"); ct != "" {
+		mt, _, err := ldp.ParseContentType(ct)
+		if err != nil || (mt != ldp.MediaJSONLD && mt != ldp.MediaJSON) {
+			return errMediaLDN
+		}
+	}
+	body, err := ldp.ReadBody(c, h.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	doc, id, err := prepareNotification(body, r.Principal.Agent, r.Principal.App)
+	if err != nil {
+		return err
+	}
+	self := r.Target.URL(p)
+	if bytes.Contains(doc, []byte(`"@`)) {
+		if err := rdf.ExpandJSONLD(doc, self); err != nil {
+			return apierr.Wrap(http.StatusBadRequest, err.Error(), err)
+		}
+	}
+	if id != "" && h.cfg.Pods != nil {
+		if pod, _, ok := h.cfg.Pods.PodOfURL(id); ok && pod != r.Principal.Pod {
+			return errIDOwner
+		}
+	}
+	var item string
+	var added bool
+	now := h.cfg.Now()
+	err = h.cfg.Store.Update(ctx, func(tx store.Txn) error {
+		var err error
+		item, added, err = h.cfg.Inboxes.Append(tx, p, id, doc, now)
+		return err
+	})
+	if errors.Is(err, ErrNoInbox) {
+		return errNoInbox
+	}
+	if err != nil {
+		return err
+	}
+	c.Header("Location", r.Target.URL(item))
+	if added {
+		c.Status(http.StatusCreated)
+	} else {
+		c.Status(http.StatusOK)
+	}
+	return nil
+}
+
+// prepareNotification checks a received notification and returns the
+// document to store (compact JSON, server fields first) and its id.
+func prepareNotification(body []byte, agent, app string) ([]byte, string, error) {
+	if !json.Valid(body) {
+		return nil, "", errBadJSON
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, "", errNotObj
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &m); err != nil {
+		return nil, "", errNotObj
+	}
+	var id string
+	if raw, ok := m["id"]; ok {
+		if err := json.Unmarshal(raw, &id); err != nil || id == "" {
+			return nil, "", errIDType
+		}
+	}
+	delete(m, "agent")
+	delete(m, "instrument")
+	delete(m, "url")
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]byte, 0, len(body)+64)
+	out = append(out, `{"agent":`...)
+	out = appendString(out, agent)
+	out = append(out, `,"instrument":`...)
+	out = appendString(out, app)
+	var cb bytes.Buffer
+	for _, k := range keys {
+		out = append(out, ',')
+		out = appendString(out, k)
+		out = append(out, ':')
+		cb.Reset()
+		if err := json.Compact(&cb, m[k]); err != nil {
+			return nil, "", errBadJSON
+		}
+		out = append(out, cb.Bytes()...)
+	}
+	return append(out, '}'), id, nil
+}
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// IsItemPath reports whether rel (a pod-relative path) is inside inbox/.
+func IsItemPath(rel string) bool {
+	return strings.HasPrefix(rel, "inbox/") && rel != "inbox/"
+}

@@ -1,0 +1,96 @@
+package inbox
+
+import (
+	"errors"
+	"time"
+
+	"podserver/ldp"
+	"podserver/store"
+)
+
+// Item is one stored copy.
+type Item struct {
+	// Path is the item's storage path.
+	Path string
+	// Seq is the item's position (its name is ItemName(Seq)).
+	Seq uint64
+	// Arrived is when the copy was stored in this inbox.
+	Arrived time.Time
+	// Body is the stored JSON object.
+	Body []byte
+}
+
+// Page is a part of an inbox listing.
+type Page struct {
+	Items []Item
+	// Next is the cursor after the last item of the page (or the cursor the
+	// page started at, when it is empty): listing from it returns what came
+	// after this page, now or later.
+	Next uint64
+	// More is true when items after this page exist already.
+	More bool
+}
+
+// errStopFull ends a listing scan once the page is full.
+var errStopFull = errors.New("page full")
+
+// List returns up to limit items of inbox in arrival order, starting at the
+// item with sequence number from (the first item when from is 0). Bodies are
+// copies, valid after rd is gone.
+func List(rd store.Reader, inbox string, from uint64, limit int) (Page, error) {
+	pg := Page{Next: from, Items: make([]Item, 0, min(limit, 64))}
+	start := ""
+	if from > 0 {
+		start = ItemName(from)
+	}
+	err := ldp.ScanChildren(rd, inbox, start, func(p string, m ldp.Meta, body []byte) error {
+		seq, ok := ParseItemName(p[len(inbox):])
+		if !ok {
+			return nil // not an item the server named: not listed
+		}
+		if len(pg.Items) == limit {
+			pg.More = true
+			return store.ErrStop
+		}
+		pg.Items = append(pg.Items, Item{Path: p, Seq: seq, Arrived: m.Created, Body: append([]byte(nil), body...)})
+		pg.Next = seq + 1
+		return nil
+	})
+	return pg, err
+}
+
+// first returns the first item at or after seq, if any (without its body).
+func first(rd store.Reader, inbox string, seq uint64) (Item, bool, error) {
+	var it Item
+	found := false
+	err := ldp.ScanChildren(rd, inbox, ItemName(seq), func(p string, m ldp.Meta, _ []byte) error {
+		s, ok := ParseItemName(p[len(inbox):])
+		if !ok {
+			return nil
+		}
+		it, found = Item{Path: p, Seq: s, Arrived: m.Created}, true
+		return store.ErrStop
+	})
+	return it, found, err
+}
+
+// CursorAt returns the cursor of the first item of inbox that arrived at or
+// after t (a cursor past every current item when none did). Arrival times
+// do not decrease in sequence order, so this is a binary search over
+// sequence numbers: some 64 short scans at most, whatever the inbox holds.
+func CursorAt(rd store.Reader, inbox string, t time.Time) (uint64, error) {
+	lo, hi := uint64(1), uint64(1)<<63
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		it, ok, err := first(rd, inbox, mid)
+		if err != nil {
+			return 0, err
+		}
+		if !ok || !it.Arrived.Before(t) {
+			hi = mid
+		} else {
+			lo = it.Seq + 1
+		}
+	}
+	return lo, nil
+}

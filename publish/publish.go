@@ -1,0 +1,450 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/apierr"
+	"podserver/deliver"
+	"podserver/inbox"
+	"podserver/ldp"
+	"podserver/store"
+)
+
+// Pods maps between pods and URLs of this server.
+type Pods interface {
+	// WebID returns the WebID of pod's owner.
+	WebID(pod string) string
+	// PodRoot returns the root URL of pod, ending in "/".
+	PodRoot(pod string) string
+	// PodOfURL returns the pod and pod-relative path of an absolute URL on
+	// this server; ok is false for any other URL.
+	PodOfURL(u string) (pod, rel string, ok bool)
+}
+
+// Config configures a Service.
+type Config struct {
+	Store   store.Store
+	Pods    Pods
+	Inboxes *inbox.Inboxes
+	Queue   *deliver.Queue
+	Logger  *slog.Logger
+	// MaxBodyBytes bounds a publish body (default 10 MiB).
+	MaxBodyBytes int64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Service publishes events: POST <pod>/publish/, and the local deliveries
+// the delivery queue hands back to it.
+type Service struct {
+	cfg      Config
+	settings *settingsCache
+	bufs     sync.Pool
+}
+
+// New returns a Service and registers its local delivery with cfg.Queue.
+func New(cfg Config) *Service {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 10 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{cfg: cfg, settings: newSettingsCache(cfg.Pods, cfg.Logger)}
+	s.bufs.New = func() any { return new(bytes.Buffer) }
+	cfg.Queue.HandleLocal(deliver.KindInbox, s.deliverLocal)
+	return s
+}
+
+// Key layout (prefix owned by this package, see store/keyspace.go):
+//
+//	store.PrefixEventID + pod + 0x00 + client id -> event path + 0x00 + sha256 of the event's compacted JSON
+//
+// written with the event, only for events with a client id, so a retry
+// finds the event and tells a safe retry from a conflicting reuse of the id.
+func eventIDKey(pod, id string) []byte {
+	k := make([]byte, 0, len(store.PrefixEventID)+len(pod)+1+len(id))
+	k = append(k, store.PrefixEventID...)
+	k = append(k, pod...)
+	k = append(k, 0)
+	return append(k, id...)
+}
+
+// planned is an event ready to be written.
+type planned struct {
+	ev      *Event
+	id      string // resource name in publish/
+	url     string // the event's id
+	path    string // storage path
+	body    []byte // stored JSON
+	hash    [sha256.Size]byte
+	due     time.Time
+	targets []string // inbox storage paths, recipient's first
+
+	existing bool // a retry of a stored event
+	results  []delivery
+	records  []deliver.Record
+}
+
+// delivery is the per-target outcome reported with ?wait.
+type delivery struct {
+	target, status, err string
+}
+
+// Delivery statuses in ?wait answers.
+const (
+	statusDelivered = "delivered"
+	statusDuplicate = "duplicate" // the inbox already held this event
+	statusFailed    = "failed"
+	statusPending   = "pending"
+)
+
+// Publish serves POST <pod>/publish/ (DESIGN section 4).
+func (s *Service) Publish(c *gin.Context) error {
+	r := ldp.RequestFrom(c)
+	ctx := c.Request.Context()
+	pr := r.Principal
+	if pr.Anonymous() {
+		return errNoKey
+	}
+	if pr.Pod != r.Target.Pod {
+		return errForeignKey
+	}
+	if ct := c.GetHeader("Content-Type"); ct != "" {
+		mt, _, err := ldp.ParseContentType(ct)
+		if err != nil || (mt != ldp.MediaJSON && mt != ldp.MediaJSONLD) {
+			return errMediaType
+		}
+	}
+	var wait time.Duration
+	if v := c.Query("wait"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 60 {
+			return errWait
+		}
+		wait = time.Duration(n) * time.Second
+	}
+	body, err := ldp.ReadBody(c, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now().UTC()
+	pod := r.Target.Pod
+	root := r.Target.Root
+	agent := s.cfg.Pods.WebID(pod)
+
+	var evs []Event
+	var array bool
+	var plan []planned
+	err = s.cfg.Store.View(ctx, func(rd store.Reader) error {
+		lim, err := s.settings.limitsOf(rd, pod)
+		if err != nil {
+			return err
+		}
+		if evs, array, err = Decode(body, lim, root+"publish/", now); err != nil {
+			return err
+		}
+		plan = make([]planned, len(evs))
+		for i := range evs {
+			if err := s.route(rd, &evs[i], &plan[i], agent, i, array); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var be *bodyError
+	if errors.As(err, &be) {
+		return apierr.New(http.StatusBadRequest, be.Error())
+	}
+	if err != nil {
+		return err
+	}
+	for i := range plan {
+		p := &plan[i]
+		p.ev = &evs[i]
+		p.id = p.ev.ClientID
+		if p.id == "" {
+			p.id = ldp.NewID()
+		} else {
+			p.hash = p.ev.hash()
+		}
+		p.url = root + "publish/" + p.id
+		p.path = ldp.StoragePath(pod, "publish/"+p.id)
+		p.body = p.ev.appendStored(make([]byte, 0, len(p.ev.Raw)+len(p.url)*2+len(agent)+96), p.url, agent, pr.App, now)
+		p.due = p.ev.Due(now)
+	}
+	created := false
+	err = s.cfg.Store.Update(ctx, func(tx store.Txn) error {
+		created = false
+		for i := range plan {
+			c, err := s.write(tx, pod, &plan[i], now)
+			if err != nil {
+				var ce conflictError
+				if errors.As(err, &ce) && array {
+					return conflictError{fmt.Sprintf("events[%d]: %s", i, ce.msg)}
+				}
+				return err
+			}
+			created = created || c
+		}
+		return nil
+	})
+	var ce conflictError
+	if errors.As(err, &ce) {
+		return apierr.New(http.StatusConflict, ce.msg)
+	}
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		s.awaitDelayed(ctx, plan, wait)
+	}
+	return s.respond(c, plan, array, created, wait > 0)
+}
+
+// route authorizes ev against its recipient's and source's settings and
+// finds its target inboxes.
+func (s *Service) route(rd store.Reader, ev *Event, p *planned, agent string, i int, array bool) error {
+	idx := -1
+	if array {
+		idx = i
+	}
+	parties := [2]struct{ field, webID string }{{"recipient", ev.Recipient}, {"source", ev.Source}}
+	for _, party := range parties {
+		if party.webID == "" {
+			continue
+		}
+		pod := s.settings.podOf(party.webID)
+		if pod == "" {
+			return &bodyError{idx, fmt.Sprintf(MsgNotLocal, party.field, party.webID)}
+		}
+		e, exists, err := s.settings.subscriptions(rd, pod)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return &bodyError{idx, fmt.Sprintf(MsgNotLocal, party.field, party.webID)}
+		}
+		if !e.subs.CanPublish(agent, ev.Topic) {
+			return apierr.Newf(http.StatusForbidden, MsgNotAuthorized, party.webID, ev.Topic)
+		}
+		p.targets = appendUnique(p.targets, inbox.Path(pod))
+		for _, t := range s.settings.subscribers(e, ev.Topic) {
+			p.targets = appendUnique(p.targets, t)
+		}
+	}
+	return nil
+}
+
+// conflictError is a 409.
+type conflictError struct{ msg string }
+
+func (e conflictError) Error() string { return e.msg }
+
+// write stores one planned event in tx: the event resource, its idempotency
+// key and its copies (or, when it is held back, its delivery records). It
+// reports whether it created the event (false for a safe retry).
+func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bool, error) {
+	p.existing, p.results, p.records = false, p.results[:0], p.records[:0]
+	var ek []byte
+	if p.ev.ClientID != "" {
+		ek = eventIDKey(pod, p.id)
+		v, err := tx.Get(ek)
+		switch {
+		case err == nil:
+			if len(v) < sha256.Size || !bytes.Equal(v[len(v)-sha256.Size:], p.hash[:]) {
+				return false, conflictError{fmt.Sprintf(MsgConflict, p.ev.ClientID)}
+			}
+			p.existing = true
+			return false, nil
+		case !errors.Is(err, store.ErrNotFound):
+			return false, err
+		}
+		if ok, err := ldp.Exists(tx, p.path); err != nil {
+			return false, err
+		} else if ok {
+			return false, conflictError{fmt.Sprintf(MsgConflict, p.ev.ClientID)}
+		}
+	}
+	container := ldp.StoragePath(pod, "publish/")
+	if ok, err := ldp.Exists(tx, container); err != nil {
+		return false, err
+	} else if !ok {
+		if err := ldp.EnsureContainer(tx, container, now); err != nil {
+			return false, err
+		}
+	}
+	if _, _, err := ldp.AppendMember(tx, container, p.id, tx.NextSeq(), ldp.MediaJSONLD, p.body, now); err != nil {
+		return false, err
+	}
+	if ek != nil {
+		v := make([]byte, 0, len(p.path)+1+sha256.Size)
+		v = append(append(append(v, p.path...), 0), p.hash[:]...)
+		if err := tx.Set(ek, v); err != nil {
+			return false, err
+		}
+	}
+	held := p.due.After(now)
+	for _, t := range p.targets {
+		if held {
+			rec, err := s.cfg.Queue.Enqueue(tx, deliver.Record{
+				Kind: deliver.KindInbox, Pod: pod, Event: p.path, EventID: p.url, Target: t, Created: now, Due: p.due,
+			})
+			if err != nil {
+				return false, err
+			}
+			p.records = append(p.records, rec)
+			p.results = append(p.results, delivery{target: t, status: statusPending})
+			continue
+		}
+		_, added, err := s.cfg.Inboxes.Append(tx, t, p.url, p.body, now)
+		switch {
+		case errors.Is(err, inbox.ErrNoInbox):
+			p.results = append(p.results, delivery{target: t, status: statusFailed, err: "the pod does not exist"})
+		case err != nil:
+			return false, err
+		case added:
+			p.results = append(p.results, delivery{target: t, status: statusDelivered})
+		default:
+			p.results = append(p.results, delivery{target: t, status: statusDuplicate})
+		}
+	}
+	return true, nil
+}
+
+// awaitDelayed waits, up to wait, for the first attempt of every held-back
+// delivery, and records the outcomes.
+func (s *Service) awaitDelayed(ctx context.Context, plan []planned, wait time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for i := range plan {
+		p := &plan[i]
+		for j, rec := range p.records {
+			res := s.cfg.Queue.Wait(ctx, rec)
+			d := &p.results[j]
+			switch res.Status {
+			case deliver.StatusDelivered:
+				d.status = statusDelivered
+			case deliver.StatusDead:
+				d.status, d.err = statusFailed, res.Error
+			default:
+				d.status, d.err = statusPending, res.Error
+			}
+		}
+	}
+}
+
+// respond writes 201 (or 200 when every event was a retry) with Location
+// and the event ids: {"id": URL} for an object body; {"id": first URL,
+// "ids": [URL, ...]} for an array. With ?wait, each event's per-target
+// results are added: "deliveries" for an object body, "events" for an
+// array.
+func (s *Service) respond(c *gin.Context, plan []planned, array, created, waited bool) error {
+	buf := s.bufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			s.bufs.Put(buf)
+		}
+	}()
+	b := buf.AvailableBuffer()
+	b = append(b, `{"id":`...)
+	b = appendString(b, plan[0].url)
+	if array {
+		b = append(b, `,"ids":[`...)
+		for i := range plan {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, plan[i].url)
+		}
+		b = append(b, ']')
+	}
+	if waited {
+		if array {
+			b = append(b, `,"events":[`...)
+			for i := range plan {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"id":`...)
+				b = appendString(b, plan[i].url)
+				b = s.appendDeliveries(b, &plan[i])
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		} else {
+			b = s.appendDeliveries(b, &plan[0])
+		}
+	}
+	b = append(b, "}\n"...)
+	buf.Write(b)
+	h := c.Writer.Header()
+	h.Set("Location", plan[0].url)
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	c.Status(status)
+	_, _ = c.Writer.Write(buf.Bytes())
+	return nil
+}
+
+func (s *Service) appendDeliveries(b []byte, p *planned) []byte {
+	b = append(b, `,"deliveries":[`...)
+	if p.existing {
+		// A retry: the first request delivered it.
+		return append(b, ']')
+	}
+	for j, d := range p.results {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		pod, _ := ldp.SplitStoragePath(d.target)
+		b = append(b, `{"target":`...)
+		b = appendString(b, s.cfg.Pods.PodRoot(pod)+"inbox/")
+		b = append(b, `,"status":`...)
+		b = appendString(b, d.status)
+		if d.err != "" {
+			b = append(b, `,"error":`...)
+			b = appendString(b, d.err)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// deliverLocal is the delivery queue's handler for local inboxes: it copies
+// the stored event into the target inbox (once per event id).
+func (s *Service) deliverLocal(tx store.Txn, r deliver.Record, now time.Time) error {
+	res, err := ldp.Get(tx, r.Event)
+	if errors.Is(err, ldp.ErrNotFound) {
+		return fmt.Errorf("the event %s was deleted before delivery", r.EventID)
+	}
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.cfg.Inboxes.Append(tx, r.Target, r.EventID, res.Body, now); err != nil {
+		if errors.Is(err, inbox.ErrNoInbox) {
+			return errors.New("the target pod does not exist")
+		}
+		return err
+	}
+	return nil
+}
