@@ -238,10 +238,15 @@ func (h *Handler) serveResource(c *gin.Context, r *Request, res *Resource) error
 	body := res.Body
 	etag := res.Meta.ETag()
 	if IsRDF(mt) {
-		offers := append([]string{mt}, rdfTypes...)
-		if mt == MediaJSONLD {
-			offers = append(offers, MediaJSON)
+		// The stored type is offered first, so it is served as is when the
+		// client has no preference; ACL documents default to Turtle, as
+		// Solid clients expect.
+		first := mt
+		if IsACL(res.Path) {
+			first = MediaTurtle
 		}
+		offers := append([]string{first, mt}, rdfTypes...)
+		offers = append(offers, MediaJSON)
 		want, ok := Negotiate(c.GetHeader("Accept"), offers)
 		if !ok {
 			return apierr.Newf(http.StatusNotAcceptable, "no acceptable representation: this resource is available as %s", strings.Join(rdfTypes, ", "))

@@ -9,8 +9,10 @@ import (
 
 const hexDigits = "0123456789ABCDEF"
 
-// appendIRIRef appends <iri>, escaping as \u00XX the characters an IRIREF
-// cannot hold; invalid UTF-8 becomes \uFFFD.
+// appendIRIRef appends <iri>. An IRI cannot hold spaces, control
+// characters or any of <>"{}|^`\ (not even escaped: readers reject them),
+// so those are percent-encoded, and invalid UTF-8 becomes U+FFFD; valid
+// IRIs are written as they are.
 func appendIRIRef(b []byte, iri string) []byte {
 	b = append(b, '<')
 	b = appendIRIChars(b, iri)
@@ -24,7 +26,7 @@ func appendIRIChars(b []byte, iri string) []byte {
 		if c < utf8.RuneSelf {
 			if iriStop[c] {
 				b = append(b, iri[start:i]...)
-				b = appendUChar(b, rune(c))
+				b = append(b, '%', hexDigits[c>>4], hexDigits[c&0xF])
 				start = i + 1
 			}
 			i++
@@ -33,7 +35,7 @@ func appendIRIChars(b []byte, iri string) []byte {
 		r, n := utf8.DecodeRuneInString(iri[i:])
 		if r == utf8.RuneError && n == 1 {
 			b = append(b, iri[start:i]...)
-			b = appendUChar(b, utf8.RuneError)
+			b = utf8.AppendRune(b, utf8.RuneError)
 			start = i + 1
 		}
 		i += n
