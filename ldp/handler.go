@@ -44,6 +44,9 @@ type Hooks struct {
 	Validate func(ctx context.Context, r *Request, p, mt string, body []byte) error
 	// Changed is called after a write is durable, before the response.
 	Changed func(ctx context.Context, r *Request, ch Change)
+	// Headers adds response headers to every LDP response for p (e.g.
+	// links to the storage description).
+	Headers func(c *gin.Context, r *Request, p string)
 }
 
 // Handler serves LDP requests for resources and containers.
@@ -178,6 +181,9 @@ func (h *Handler) setCommonHeaders(c *gin.Context, r *Request, p string) {
 	hd.Set("Accept-Put", strings.Join(append(readableRDF(), "*/*"), ", "))
 	hd.Set("Accept-Patch", strings.Join(patchTypes(), ", "))
 	hd.Add("Vary", "Accept")
+	if h.hooks.Headers != nil {
+		h.hooks.Headers(c, r, p)
+	}
 }
 
 // Options answers OPTIONS without authentication: it reveals only what the

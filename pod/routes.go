@@ -182,8 +182,10 @@ func (s *Server) dispatch(c *gin.Context) error {
 	}
 	req := &ldp.Request{Target: t, Principal: pr, Origin: c.GetHeader("Origin")}
 	ldp.SetRequest(c, req)
-	if done, err := s.ev.route(c, req); done || err != nil {
-		return err
+	for _, route := range []func(*gin.Context, *ldp.Request) (bool, error){s.keysAPI, s.nt.route, s.ev.route} {
+		if done, err := route(c, req); done || err != nil {
+			return err
+		}
 	}
 	return s.ldp.Serve(c)
 }
@@ -191,6 +193,11 @@ func (s *Server) dispatch(c *gin.Context) error {
 // serveTop serves server-level paths outside pods.
 func (s *Server) serveTop(c *gin.Context) error {
 	c.Set("route", routeTop)
+	for _, route := range []func(*gin.Context) (bool, error){s.con.top, s.nt.top} {
+		if done, err := route(c); done || err != nil {
+			return err
+		}
+	}
 	p := c.Request.URL.Path
 	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
 		return apierr.New(http.StatusNotFound, "Not found")

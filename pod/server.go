@@ -31,6 +31,8 @@ type Server struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 	ev      *events
+	nt      *notifier
+	con     *console
 
 	mu   sync.Mutex
 	base *url.URL
@@ -51,6 +53,9 @@ func New(opts Options) (*Server, error) {
 		InMemory: opts.InMemory,
 		Logger:   opts.Logger,
 		OnBatch:  func(n int) { s.metrics.batch.Observe(float64(n)) },
+		// The notifier is set before New returns, so before any write.
+		OnChange:       func(ch []store.Change) { s.nt.onChange(ch) },
+		ChangePrefixes: []string{store.PrefixResource},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -67,9 +72,18 @@ func New(opts Options) (*Server, error) {
 		Authorizer:   authorizer{s},
 		Logger:       s.log,
 		MaxBodyBytes: opts.MaxBodyBytes,
-		Hooks:        ldp.Hooks{Validate: s.validateWrite, Changed: s.changed},
+		Hooks: ldp.Hooks{Validate: s.validateWrite, Changed: s.changed,
+			Headers: func(c *gin.Context, r *ldp.Request, p string) { s.nt.headers(c, r, p) }},
 	})
+	if s.nt, err = newNotifier(s); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	if s.ev, err = newEvents(s); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if s.con, err = newConsole(s); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
@@ -166,6 +180,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	s.nt.close()
 	s.ev.close()
 	s.keys.Wait()
 	if err := s.st.Close(); err != nil {

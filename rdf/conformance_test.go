@@ -17,13 +17,18 @@ const (
 	suiteRe = "conformance/rdf-turtle"
 )
 
+// suiteDirPath is where the suite should be.
+func suiteDirPath() string {
+	if shared := os.Getenv("PODSERVER_SHARED"); shared != "" {
+		return filepath.Join(shared, filepath.FromSlash(suiteRe))
+	}
+	return filepath.Join("..", "..", "shared", filepath.FromSlash(suiteRe))
+}
+
 // turtleSuiteDir finds the suite, or skips the test.
 func turtleSuiteDir(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", filepath.FromSlash(suiteRe))
-	if shared := os.Getenv("PODSERVER_SHARED"); shared != "" {
-		dir = filepath.Join(shared, filepath.FromSlash(suiteRe))
-	}
+	dir := suiteDirPath()
 	if _, err := os.Stat(filepath.Join(dir, "manifest.ttl")); err != nil {
 		t.Skipf("Turtle test suite not found at %s (set PODSERVER_SHARED to the shared/ directory): %v", dir, err)
 	}

@@ -39,6 +39,14 @@ type Options struct {
 	// (batches in which every call failed are not reported). It must be
 	// fast, e.g. observe a histogram.
 	OnBatch func(txns int)
+	// OnChange, if set, is called on the writer goroutine after each batch
+	// is durable (after the OnCommit callbacks), with the writes of the
+	// batch whose keys start with one of ChangePrefixes, in commit order.
+	// It must be fast and must not call Update; the slice and its bytes
+	// are the callee's to keep.
+	OnChange func(changes []Change)
+	// ChangePrefixes selects the keys OnChange reports.
+	ChangePrefixes []string
 
 	// memTableSize overrides the memtable size; tests use it to make
 	// Badger rotate memtables and split transactions early.
@@ -108,7 +116,7 @@ func Open(opts Options) (*Badger, error) {
 	s := &Badger{
 		db:     db,
 		log:    log,
-		w:      newWriter(db, log, opts.OnBatch, batch, seq),
+		w:      newWriter(db, log, opts.OnBatch, newChangeFeed(opts.OnChange, opts.ChangePrefixes), batch, seq),
 		gcStop: make(chan struct{}),
 		gcDone: make(chan struct{}),
 	}

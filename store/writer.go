@@ -106,6 +106,8 @@ type writer struct {
 	log      *slog.Logger
 	onBatch  func(txns int)
 	maxBatch int
+	// changes reports durable writes under watched prefixes (may be nil).
+	changes *changeFeed
 
 	reqs chan *request
 	stop chan struct{} // closed once every admitted request is answered
@@ -118,11 +120,12 @@ type writer struct {
 	seq uint64 // last sequence number handed out; writer goroutine only
 }
 
-func newWriter(db *badger.DB, log *slog.Logger, onBatch func(int), maxBatch int, seq uint64) *writer {
+func newWriter(db *badger.DB, log *slog.Logger, onBatch func(int), changes *changeFeed, maxBatch int, seq uint64) *writer {
 	w := &writer{
 		db:       db,
 		log:      log,
 		onBatch:  onBatch,
+		changes:  changes,
 		maxBatch: maxBatch,
 		reqs:     make(chan *request, maxBatch),
 		stop:     make(chan struct{}),
@@ -227,6 +230,9 @@ func (w *writer) runBatch(reqs []*request) {
 		for _, fn := range r.onCommit {
 			w.callback(fn)
 		}
+	}
+	if w.changes != nil {
+		w.changes.report(b.durable)
 	}
 	if w.onBatch != nil && len(b.durable) > 0 {
 		w.onBatch(len(b.durable))

@@ -1,0 +1,125 @@
+package pod
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/acl"
+	"podserver/apierr"
+	"podserver/ldp"
+)
+
+// keysPath is the pod-relative path of the key API: a virtual container
+// that lists the pod's API keys (GET), creates app keys (POST) and revokes
+// them (DELETE keys/{id}). It needs Control of the pod root. Owner keys are
+// made and revoked with the CLI only, so no request can lock the owner out.
+const keysPath = "settings/keys/"
+
+// keyJSON is a key as the API shows it; Secret only in the reply to the
+// POST that created it.
+type keyJSON struct {
+	ID       string     `json:"id"`
+	URL      string     `json:"url"`
+	App      string     `json:"app"`
+	Owner    bool       `json:"owner"`
+	Created  time.Time  `json:"created"`
+	LastUsed *time.Time `json:"lastUsed,omitempty"`
+	Secret   string     `json:"key,omitempty"`
+}
+
+func (s *Server) keyView(r *ldp.Request, k acl.Key) keyJSON {
+	v := keyJSON{ID: k.ID, URL: r.Target.Root + keysPath + k.ID, App: k.App, Owner: k.Owner, Created: k.Created}
+	if !k.LastUsed.IsZero() {
+		lu := k.LastUsed
+		v.LastUsed = &lu
+	}
+	return v
+}
+
+// keysAPI serves keysPath and its members.
+func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
+	_, rel := ldp.SplitStoragePath(r.Target.Path)
+	id, ok := strings.CutPrefix(rel, keysPath)
+	if !ok {
+		if rel == strings.TrimSuffix(keysPath, "/") {
+			return true, apierr.Newf(http.StatusNotFound, "the key API is at %s", r.Target.Root+keysPath)
+		}
+		return false, nil
+	}
+	c.Set("route", "keys")
+	ctx := c.Request.Context()
+	if c.Request.Method == http.MethodOptions {
+		c.Header("Allow", "OPTIONS, GET, POST, DELETE")
+		c.Status(http.StatusNoContent)
+		return true, nil
+	}
+	if err := s.ldp.Authorize(ctx, r, ldp.StoragePath(r.Target.Pod, ""), acl.Control); err != nil {
+		return true, err
+	}
+	c.Header("Cache-Control", "no-store")
+	switch {
+	case id == "" && (c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead):
+		keys, err := s.keys.List(ctx, r.Target.Pod)
+		if err != nil {
+			return true, err
+		}
+		out := make([]keyJSON, 0, len(keys))
+		for _, k := range keys {
+			out = append(out, s.keyView(r, k))
+		}
+		c.JSON(http.StatusOK, gin.H{"id": r.Target.Root + keysPath, "keys": out})
+		return true, nil
+	case id == "" && c.Request.Method == http.MethodPost:
+		body, err := ldp.ReadBody(c, 4096)
+		if err != nil {
+			return true, err
+		}
+		var in struct {
+			App string `json:"app"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil || in.App == "" {
+			return true, apierr.New(http.StatusBadRequest, `send {"app": "NAME"}: the app name the key identifies`)
+		}
+		secret, k, err := s.keys.Create(ctx, r.Target.Pod, in.App, false)
+		if errors.Is(err, acl.ErrInvalidApp) {
+			return true, apierr.Newf(http.StatusBadRequest, "invalid app name %q: use 1-63 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit (not \"owner\")", in.App)
+		}
+		if err != nil {
+			return true, err
+		}
+		v := s.keyView(r, k)
+		v.Secret = secret
+		c.Header("Location", v.URL)
+		c.JSON(http.StatusCreated, v)
+		return true, nil
+	case id != "" && !strings.Contains(id, "/") && (c.Request.Method == http.MethodGet || c.Request.Method == http.MethodDelete):
+		keys, err := s.keys.List(ctx, r.Target.Pod)
+		if err != nil {
+			return true, err
+		}
+		for _, k := range keys {
+			if k.ID != id {
+				continue
+			}
+			if c.Request.Method == http.MethodGet {
+				c.JSON(http.StatusOK, s.keyView(r, k))
+				return true, nil
+			}
+			if k.Owner {
+				return true, apierr.New(http.StatusConflict, "owner keys are revoked with the CLI (podserver key revoke), so the owner cannot be locked out")
+			}
+			if err := s.keys.Revoke(ctx, r.Target.Pod, id); err != nil {
+				return true, err
+			}
+			c.Status(http.StatusNoContent)
+			return true, nil
+		}
+		return true, apierr.ErrNotFound
+	}
+	return true, apierr.New(http.StatusMethodNotAllowed, "the key API takes GET and POST on settings/keys/, GET and DELETE on settings/keys/{id}").With("Allow", "OPTIONS, GET, POST, DELETE")
+}

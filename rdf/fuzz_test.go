@@ -1,0 +1,125 @@
+package rdf
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/iotest"
+)
+
+// addSuiteSeeds adds the suite's files with the given extension, if the
+// suite is there.
+func addSuiteSeeds(f *testing.F, ext string) {
+	files, _ := filepath.Glob(filepath.Join(suiteDirPath(), "*"+ext))
+	for _, name := range files {
+		if data, err := os.ReadFile(name); err == nil {
+			f.Add(data)
+		}
+	}
+}
+
+// FuzzTurtle checks that the Turtle reader never panics, reads the same
+// from a stream in small pieces as from memory, and that whatever it reads
+// WriteTurtle writes back as an isomorphic graph.
+func FuzzTurtle(f *testing.F) {
+	for _, seed := range []string{
+		"@prefix : <http://ex/> . :s :p :o , 1 , 1.5 , 1e3 , true , \"x\"@en , [ :q ( 1 _:b ) ] .",
+		"PREFIX ex: <http://ex/> BASE <http://b/> <s> a ex:T ; ex:p '''long\nstring''' .",
+		"<a> <b> \"\\u00e9\\U0001F600\\t\" . _:x <p> _:x .",
+		"@prefix e\u00e9: <x#> . e\u00e9:a\\.b e\u00e9:%41 e\u00e9:c.d .",
+	} {
+		f.Add([]byte(seed))
+	}
+	addSuiteSeeds(f, ".ttl")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const base = "http://example.org/base/doc"
+		triples, err := ParseTurtle(data, base)
+
+		// The same document read in small pieces gives the same result.
+		r := NewTurtleReader(iotest.HalfReader(bytes.NewReader(data)), base)
+		var streamed []Triple
+		var serr error
+		for {
+			var tr Triple
+			if tr, serr = r.Next(); serr != nil {
+				break
+			}
+			streamed = append(streamed, tr)
+		}
+		if serr == io.EOF {
+			serr = nil
+		}
+		if (err == nil) != (serr == nil) || (err != nil && err.Error() != serr.Error()) {
+			t.Fatalf("in memory: %v; streamed: %v", err, serr)
+		}
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("error is %T, not *SyntaxError: %v", err, err)
+			}
+			return
+		}
+		if len(streamed) != len(triples) {
+			t.Fatalf("in memory %d triples, streamed %d", len(triples), len(streamed))
+		}
+		for i := range triples {
+			if triples[i] != streamed[i] {
+				t.Fatalf("triple %d: in memory %v, streamed %v", i, triples[i], streamed[i])
+			}
+		}
+
+		var buf bytes.Buffer
+		if err := WriteTurtle(&buf, triples, nil); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		back, err := ParseTurtle(buf.Bytes(), "")
+		if err != nil {
+			t.Fatalf("written Turtle does not parse: %v\n%s", err, buf.Bytes())
+		}
+		if !Isomorphic(triplesToQuads(triples), triplesToQuads(back)) {
+			t.Fatalf("round trip differs:\n%s\nread:\n%s", buf.Bytes(), dumpTriples(triples))
+		}
+	})
+}
+
+// FuzzNQuads checks that the N-Quads reader never panics and that whatever
+// it reads WriteNQuads writes back exactly.
+func FuzzNQuads(f *testing.F) {
+	for _, seed := range []string{
+		"<http://a/s> <http://a/p> <http://a/o> .\n",
+		"_:b <http://a/p> \"x\\n\\u00e9\"@en-GB <http://a/g> . # c\n",
+		"<http://a/s> <http://a/p> \"1\"^^<http://www.w3.org/2001/XMLSchema#integer> _:g .\r\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	addSuiteSeeds(f, ".nt")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		quads, err := ParseNQuads(data)
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("error is %T, not *SyntaxError: %v", err, err)
+			}
+			return
+		}
+		var buf bytes.Buffer
+		if err := WriteNQuads(&buf, quads); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseNQuads(buf.Bytes())
+		if err != nil {
+			t.Fatalf("written N-Quads do not parse: %v\n%s", err, buf.Bytes())
+		}
+		if len(back) != len(quads) {
+			t.Fatalf("read %d quads back, want %d", len(back), len(quads))
+		}
+		for i := range quads {
+			if back[i] != quads[i] {
+				t.Fatalf("quad %d: wrote %v, read back %v", i, quads[i], back[i])
+			}
+		}
+	})
+}
