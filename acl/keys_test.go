@@ -46,7 +46,7 @@ func (s *countingStore) Update(ctx context.Context, fn func(tx store.Txn) error)
 
 func newTestKeys(t *testing.T) (*Keys, *fakeClock, *countingStore) {
 	t.Helper()
-	st := &countingStore{Store: newMemStore()}
+	st := &countingStore{Store: newMemStore(t)}
 	k := NewKeys(st)
 	clock := &fakeClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 	k.now = clock.now
@@ -338,7 +338,7 @@ func TestKeysConcurrent(t *testing.T) {
 // secret.
 func TestKeysSecretNeverLeaks(t *testing.T) {
 	ctx := context.Background()
-	mem := newMemStore()
+	mem := newMemStore(t)
 	k := NewKeys(mem)
 	t.Cleanup(k.Wait)
 	secret, key, err := k.Create(ctx, "alice", "crm", false)
@@ -368,6 +368,7 @@ func TestKeysSecretNeverLeaks(t *testing.T) {
 	_, err = k.AuthenticateRequest(req)
 	errs = append(errs, err)
 	k.Wait()
+	data := dumpStore(t, mem)
 	mem.Close()
 	_, err = k.Authenticate(ctx, secret)
 	errs = append(errs, err)
@@ -385,7 +386,7 @@ func TestKeysSecretNeverLeaks(t *testing.T) {
 			}
 		}
 	}
-	for key, value := range mem.data {
+	for key, value := range data {
 		for _, s := range []string{secret, imported} {
 			if strings.Contains(key, s) || bytes.Contains(value, []byte(s)) {
 				t.Errorf("store entry %q holds a secret", key)

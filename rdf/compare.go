@@ -3,6 +3,7 @@ package rdf
 import (
 	"cmp"
 	"slices"
+	"sort"
 )
 
 // Compare orders terms: the zero Term, then IRIs, blank nodes and literals;
@@ -26,4 +27,14 @@ func (q Quad) Compare(r Quad) int {
 func SortQuads(quads []Quad) []Quad {
 	slices.SortFunc(quads, Quad.Compare)
 	return slices.Compact(quads)
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -4,7 +4,6 @@ import (
 	_ "embed" // the JSON-LD context documents are built into the binary
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -96,6 +95,7 @@ type UnknownContextError struct {
 	URL string
 }
 
+// Error says which context is unknown and which ones can be used.
 func (e *UnknownContextError) Error() string {
 	return fmt.Sprintf("unknown remote context %s: only these contexts can be used: %s",
 		e.URL, strings.Join(KnownContexts(), ", "))
@@ -183,14 +183,4 @@ func cloneJSON(v any) any {
 	default:
 		return v
 	}
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -5,7 +5,7 @@ import "strings"
 // iriParts is an IRI reference split as RFC 3986 Appendix B does. The has*
 // fields tell an absent component from an empty one.
 type iriParts struct {
-	scheme, authority, path, query, fragment string
+	scheme, authority, path, query, fragment       string
 	hasScheme, hasAuthority, hasQuery, hasFragment bool
 }
 
@@ -33,6 +33,7 @@ func splitIRI(s string) iriParts {
 	return p
 }
 
+// String recomposes the IRI reference (RFC 3986 section 5.3).
 func (p iriParts) String() string {
 	var b strings.Builder
 	b.Grow(len(p.scheme) + len(p.authority) + len(p.path) + len(p.query) + len(p.fragment) + 6)

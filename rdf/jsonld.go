@@ -30,6 +30,7 @@ type JSONLDError struct {
 	Err error
 }
 
+// Error says what is wrong and, for JSON syntax errors, where.
 func (e *JSONLDError) Error() string {
 	if e.Offset >= 0 {
 		return fmt.Sprintf("invalid JSON at line %d, column %d (byte offset %d): %s", e.Line, e.Col, e.Offset, e.Msg)

@@ -13,6 +13,7 @@ type SyntaxError struct {
 	Msg       string
 }
 
+// Error names the line and column and says what is wrong.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("syntax error at line %d, column %d: %s", e.Line, e.Col, e.Msg)
 }
@@ -272,8 +273,8 @@ var shortStringStop = func() (t [256]bool) {
 	return t
 }()
 
-// readString reads a quoted string with its escapes decoded. Long strings
-// ("""...""" and '''...''') are only allowed when long is true, and single
+// readString reads a quoted string with its escapes decoded. Long
+// (triple-quoted) strings are only allowed when long is true, and single
 // quotes only when single is true.
 func (s *scanner) readString(long, single bool) (string, error) {
 	line, col := s.line, s.col

@@ -464,9 +464,9 @@ func (t *TurtleReader) iriRef() (Term, error) {
 	if iri, ok := t.iris[ref]; ok {
 		return IRI(iri), nil
 	}
-	iri := resolveParts(t.base, ref)
-	if t.baseIRI == "" {
-		iri = ref
+	iri := ref
+	if t.baseIRI != "" {
+		iri = resolveParts(t.base, ref)
 	}
 	if len(t.iris) >= maxCache {
 		clear(t.iris)

@@ -71,8 +71,8 @@ type turtleWriter struct {
 	src      []Triple         // the caller's triples, read only
 	order    []Term           // subjects in order
 	subjects map[Term][]int32 // indexes into src, by predicate and object, no duplicates
-	refs     map[Term]int      // blank node -> uses as an object
-	done     map[Term]bool     // blank node -> written (or being written)
+	refs     map[Term]int     // blank node -> uses as an object
+	done     map[Term]bool    // blank node -> written (or being written)
 	labels   map[Term]string
 	prefixes []prefixNS // longest namespace first
 	used     map[string]string
