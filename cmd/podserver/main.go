@@ -105,14 +105,34 @@ func (c *common) register(fs *flag.FlagSet) {
 }
 
 // parse parses args, after applying PODSERVER_* environment defaults.
+// Flags may come before or after positional arguments; the positional ones
+// are left for positional.
 func parse(fs *flag.FlagSet, args []string) error {
+	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		env := "PODSERVER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(env); ok {
-			_ = fs.Set(f.Name, v)
+		if v, ok := os.LookupEnv(env); ok && err == nil {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = usageError{fmt.Sprintf("invalid %s=%q: %v", env, v, serr)}
+			}
 		}
 	})
-	return fs.Parse(args)
+	if err != nil {
+		return err
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	// Leave the positional arguments where fs.Args can find them.
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/pod"
+)
+
+func runCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestAdminCommands(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runCmd("pod", "create", "carol", "--data", dir)
+	if code != 0 {
+		t.Fatalf("pod create: %d %s", code, errs)
+	}
+	ownerKey := strings.TrimSpace(out)
+	if !regexp.MustCompile(`^pk_[A-Za-z0-9_-]{20,}$`).MatchString(ownerKey) || strings.Count(out, "\n") != 1 {
+		t.Fatalf("pod create must print the key alone on one line, got %q", out)
+	}
+	if code, _, errs := runCmd("pod", "create", "carol", "--data", dir); code == 0 || !strings.Contains(errs, "exists") {
+		t.Errorf("second pod create: %d %q", code, errs)
+	}
+	if code, _, errs := runCmd("pod", "create", "Bad_Name", "--data", dir); code == 0 || !strings.Contains(errs, "invalid pod name") {
+		t.Errorf("bad pod name: %d %q", code, errs)
+	}
+	code, out, errs = runCmd("key", "create", "--pod", "carol", "--app", "notes", "--data", dir)
+	if code != 0 || !strings.HasPrefix(out, "pk_") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("key create: %d %q %s", code, out, errs)
+	}
+	code, out, _ = runCmd("key", "list", "--pod", "carol", "--data", dir)
+	if code != 0 || !strings.Contains(out, "\tnotes\tapp\t") || !strings.Contains(out, "\towner\towner\t") || strings.Contains(out, "pk_") {
+		t.Fatalf("key list: %d %q", code, out)
+	}
+	var appID string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Split(line, "\t"); len(f) > 2 && f[1] == "notes" {
+			appID = f[0]
+		}
+	}
+	if code, _, errs := runCmd("key", "revoke", "--pod", "carol", "--data", dir, appID); code != 0 {
+		t.Fatalf("key revoke: %d %s", code, errs)
+	}
+	if _, out, _ := runCmd("key", "list", "--pod", "carol", "--data", dir); strings.Contains(out, "notes") {
+		t.Errorf("revoked key still listed: %q", out)
+	}
+	if code, out, _ := runCmd("pod", "list", "--data", dir); code != 0 || !strings.HasPrefix(out, "carol\t") {
+		t.Errorf("pod list: %d %q", code, out)
+	}
+	if code, _, _ := runCmd("key", "create", "--pod", "nobody", "--app", "x", "--data", dir); code == 0 {
+		t.Error("key create for a missing pod succeeded")
+	}
+	for _, args := range [][]string{{"serve", "--help"}, {"pod", "create", "--help"}, {"key", "create", "--help"}, {"--help"}} {
+		if code, _, _ := runCmd(args...); code != 0 {
+			t.Errorf("%v: exit %d", args, code)
+		}
+	}
+	if code, _, _ := runCmd("frobnicate"); code != 2 {
+		t.Errorf("unknown command: exit %d", code)
+	}
+}
+
+// TestDataDirInUse: a command that needs the data directory while a server
+// holds it says so plainly and exits non-zero.
+func TestDataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := pod.New(pod.Options{DataDir: dir, Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	code, _, errs := runCmd("pod", "create", "dave", "--data", dir)
+	if code == 0 || !strings.Contains(errs, "in use") {
+		t.Errorf("pod create on a held data dir: %d %q", code, errs)
+	}
+}
+
+func TestEnvironmentFlags(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PODSERVER_DATA", dir)
+	if code, _, errs := runCmd("pod", "create", "erin"); code != 0 {
+		t.Fatalf("pod create with PODSERVER_DATA: %d %s", code, errs)
+	}
+	if _, out, _ := runCmd("pod", "list", "--data", dir); !strings.HasPrefix(out, "erin\t") {
+		t.Errorf("PODSERVER_DATA was not used: %q", out)
+	}
+}
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	os.Exit(m.Run())
+}
