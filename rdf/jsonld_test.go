@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -300,4 +301,40 @@ func TestJSONLDEventRoundTrip(t *testing.T) {
 			t.Errorf("output lacks %s:\n%s", want, out)
 		}
 	}
+}
+
+// TestJSONLDConcurrent runs the JSON-LD functions from many goroutines, so
+// that -race checks the shared loader and processed context.
+func TestJSONLDConcurrent(t *testing.T) {
+	docs := []string{
+		`{"topic": "a/b", "data": {"type": "AddAction", "object": {"name": "x"}}}`,
+		`{"@context": {"@import": "https://w3id.org/podserver/v1", "extra": "http://ex/extra"}, "extra": 1, "topic": "t"}`,
+		`[{"@context": "https://www.w3.org/ns/activitystreams", "type": "Create", "actor": "https://a.example/"}]`,
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 20 {
+				doc := []byte(docs[(i+j)%len(docs)])
+				base := "https://pod" + itoa(i) + ".example/publish/"
+				if err := ExpandJSONLD(doc, base); err != nil {
+					t.Error(err)
+					return
+				}
+				quads, err := ParseJSONLD(doc, base)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var buf bytes.Buffer
+				if err := WriteJSONLD(&buf, quads, base); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
