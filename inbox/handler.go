@@ -334,7 +334,7 @@ func (h *Handler) Receive(c *gin.Context) error {
 	now := h.cfg.Now()
 	err = h.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		var err error
-		item, added, err = h.cfg.Inboxes.Append(tx, p, id, doc, now)
+		item, added, err = h.cfg.Inboxes.Append(tx, Copy{Inbox: p, EventID: id, Body: doc}, now)
 		return err
 	})
 	if errors.Is(err, ErrNoInbox) {

@@ -90,36 +90,57 @@ func (ib *Inboxes) arrival(now time.Time) time.Time {
 	}
 }
 
-// Append stores body (a JSON object, stored as application/ld+json) as a new
-// item of inbox, unless the inbox already holds a copy of eventID; it then
-// returns the existing item's path and added false. An empty eventID is
-// never a duplicate. A missing inbox container is created again; a missing
-// pod gives ErrNoInbox. Waiting readers are woken once tx is durable.
-func (ib *Inboxes) Append(tx store.Txn, inbox, eventID string, body []byte, now time.Time) (item string, added bool, err error) {
+// Copy is one event copy to store in an inbox.
+type Copy struct {
+	// Inbox is the inbox's storage path.
+	Inbox string
+	// EventID is the event's id (its URL); "" is never a duplicate.
+	EventID string
+	// Body is the JSON object to store (as application/ld+json).
+	Body []byte
+	// NewEvent says the event id is new to every inbox: the event was
+	// stored in this same transaction under an id the server made, so the
+	// dedup entry is written without being looked up first.
+	NewEvent bool
+	// InboxExists says the caller knows the inbox container exists (a
+	// pod's inbox/ cannot be deleted), so it is not looked up.
+	InboxExists bool
+}
+
+// Append stores c as a new item of its inbox, unless the inbox already
+// holds a copy of c.EventID; it then returns the existing item's path and
+// added false. A missing inbox container is created again (unless
+// c.InboxExists); a missing pod gives ErrNoInbox. Waiting readers are woken
+// once tx is durable.
+func (ib *Inboxes) Append(tx store.Txn, c Copy, now time.Time) (item string, added bool, err error) {
 	var dk []byte
-	if eventID != "" {
-		dk = dedupKey(inbox, eventID)
-		v, err := tx.Get(dk)
-		if err == nil {
-			return string(v), false, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return "", false, fmt.Errorf("inbox: read %s: %w", inbox, err)
+	if c.EventID != "" {
+		dk = dedupKey(c.Inbox, c.EventID)
+		if !c.NewEvent {
+			v, err := tx.Get(dk)
+			if err == nil {
+				return string(v), false, nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return "", false, fmt.Errorf("inbox: read %s: %w", c.Inbox, err)
+			}
 		}
 	}
-	ok, err := ldp.Exists(tx, inbox)
-	if err != nil {
-		return "", false, fmt.Errorf("inbox: read %s: %w", inbox, err)
-	}
-	if !ok {
-		if err := ldp.EnsureContainer(tx, inbox, now); errors.Is(err, ldp.ErrNotFound) {
-			return "", false, ErrNoInbox
-		} else if err != nil {
-			return "", false, fmt.Errorf("inbox: recreate %s: %w", inbox, err)
+	if !c.InboxExists {
+		ok, err := ldp.Exists(tx, c.Inbox)
+		if err != nil {
+			return "", false, fmt.Errorf("inbox: read %s: %w", c.Inbox, err)
+		}
+		if !ok {
+			if err := ldp.EnsureContainer(tx, c.Inbox, now); errors.Is(err, ldp.ErrNotFound) {
+				return "", false, ErrNoInbox
+			} else if err != nil {
+				return "", false, fmt.Errorf("inbox: recreate %s: %w", c.Inbox, err)
+			}
 		}
 	}
 	seq := tx.NextSeq()
-	p, _, err := ldp.AppendMember(tx, inbox, ItemName(seq), seq, ldp.MediaJSONLD, body, ib.arrival(now))
+	p, _, err := ldp.AppendMember(tx, c.Inbox, ItemName(seq), seq, ldp.MediaJSONLD, c.Body, ib.arrival(now))
 	if err != nil {
 		return "", false, err
 	}
@@ -128,6 +149,7 @@ func (ib *Inboxes) Append(tx store.Txn, inbox, eventID string, body []byte, now 
 			return "", false, err
 		}
 	}
+	inbox := c.Inbox
 	tx.OnCommit(func() { ib.notify.Notify(inbox) })
 	return p, true, nil
 }

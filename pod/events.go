@@ -55,11 +55,16 @@ func newEvents(s *Server) (*events, error) {
 var (
 	errPublishWrite = apierr.New(http.StatusMethodNotAllowed, "events are created with POST to the pod's publish/ container").With("Allow", "OPTIONS, HEAD, GET, DELETE")
 	errInboxWrite   = apierr.New(http.StatusMethodNotAllowed, "inbox items are created by delivery or with POST to the inbox container").With("Allow", "OPTIONS, HEAD, GET, DELETE")
+	errKeepInbox    = apierr.New(http.StatusMethodNotAllowed, "a pod's inbox/ is part of the pod: delete its items instead").With("Allow", "OPTIONS, HEAD, GET, POST")
+	errKeepPublish  = apierr.New(http.StatusMethodNotAllowed, "a pod's publish/ is part of the pod: delete its events instead").With("Allow", "OPTIONS, HEAD, GET, POST")
 )
 
 // route serves the requests that publish/ and inbox/ handle themselves. It
 // reports false for requests the generic LDP handler serves: OPTIONS, reads
-// of publish/ and of single inbox items, DELETE, and ACL documents.
+// of publish/ and of single items, DELETE of items, and ACL documents.
+// The inbox/ and publish/ containers themselves cannot be deleted, and their
+// members are created only by the server, which lets the hot path skip
+// existence checks (see inbox.Copy).
 func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 	_, rel := ldp.SplitStoragePath(r.Target.Path)
 	m := c.Request.Method
@@ -67,9 +72,12 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 	case ldp.IsACL(r.Target.Path):
 		return false, nil
 	case rel == "publish/":
-		if m == http.MethodPost {
+		switch m {
+		case http.MethodPost:
 			c.Set("route", routePublish)
 			return true, e.pub.Publish(c)
+		case http.MethodDelete:
+			return true, errKeepPublish
 		}
 	case rel == "inbox/":
 		switch m {
@@ -81,6 +89,8 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 		case http.MethodPost:
 			c.Set("route", routeInbox)
 			return true, e.inbox.Receive(c)
+		case http.MethodDelete:
+			return true, errKeepInbox
 		}
 	case strings.HasPrefix(rel, "publish/"):
 		if isWrite(m) {

@@ -198,4 +198,3 @@ func syntaxError(data []byte) string {
 	}
 	return "invalid JSON"
 }
-

@@ -94,6 +94,7 @@ type planned struct {
 	hash    [sha256.Size]byte
 	due     time.Time
 	targets []string // inbox storage paths, recipient's first
+	missing []string // subscribers' inboxes that do not exist
 
 	existing bool // a retry of a stored event
 	results  []delivery
@@ -156,6 +157,12 @@ func (s *Service) Publish(c *gin.Context) error {
 			return err
 		}
 		if evs, array, err = Decode(body, lim, root+"publish/", now); err != nil {
+			return err
+		}
+		if ok, err := s.settings.exists(rd, ldp.StoragePath(pod, "publish/")); err != nil || !ok {
+			if err == nil {
+				err = errors.New("the pod has no publish/ container")
+			}
 			return err
 		}
 		plan = make([]planned, len(evs))
@@ -242,9 +249,16 @@ func (s *Service) route(rd store.Reader, ev *Event, p *planned, agent string, i 
 		if !e.subs.CanPublish(agent, ev.Topic) {
 			return apierr.Newf(http.StatusForbidden, MsgNotAuthorized, party.webID, ev.Topic)
 		}
-		p.targets = appendUnique(p.targets, inbox.Path(pod))
-		for _, t := range s.settings.subscribers(e, ev.Topic) {
-			p.targets = appendUnique(p.targets, t)
+		for _, t := range append([]string{inbox.Path(pod)}, s.settings.subscribers(e, ev.Topic)...) {
+			ok, err := s.settings.exists(rd, t)
+			if err != nil {
+				return err
+			}
+			if ok {
+				p.targets = appendUnique(p.targets, t)
+			} else {
+				p.missing = appendUnique(p.missing, t)
+			}
 		}
 	}
 	return nil
@@ -280,14 +294,8 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 			return false, conflictError{fmt.Sprintf(MsgConflict, p.ev.ClientID)}
 		}
 	}
+	// The pod's publish/ exists: route checked it, and it cannot be deleted.
 	container := ldp.StoragePath(pod, "publish/")
-	if ok, err := ldp.Exists(tx, container); err != nil {
-		return false, err
-	} else if !ok {
-		if err := ldp.EnsureContainer(tx, container, now); err != nil {
-			return false, err
-		}
-	}
 	if _, _, err := ldp.AppendMember(tx, container, p.id, tx.NextSeq(), ldp.MediaJSONLD, p.body, now); err != nil {
 		return false, err
 	}
@@ -311,10 +319,10 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 			p.results = append(p.results, delivery{target: t, status: statusPending})
 			continue
 		}
-		_, added, err := s.cfg.Inboxes.Append(tx, t, p.url, p.body, now)
+		_, added, err := s.cfg.Inboxes.Append(tx, inbox.Copy{
+			Inbox: t, EventID: p.url, Body: p.body, NewEvent: p.ev.ClientID == "", InboxExists: true,
+		}, now)
 		switch {
-		case errors.Is(err, inbox.ErrNoInbox):
-			p.results = append(p.results, delivery{target: t, status: statusFailed, err: "the pod does not exist"})
 		case err != nil:
 			return false, err
 		case added:
@@ -412,7 +420,11 @@ func (s *Service) appendDeliveries(b []byte, p *planned) []byte {
 		// A retry: the first request delivered it.
 		return append(b, ']')
 	}
-	for j, d := range p.results {
+	results := p.results
+	for _, t := range p.missing {
+		results = append(results, delivery{target: t, status: statusFailed, err: "the pod does not exist"})
+	}
+	for j, d := range results {
 		if j > 0 {
 			b = append(b, ',')
 		}
@@ -440,7 +452,7 @@ func (s *Service) deliverLocal(tx store.Txn, r deliver.Record, now time.Time) er
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.cfg.Inboxes.Append(tx, r.Target, r.EventID, res.Body, now); err != nil {
+	if _, _, err := s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: r.Target, EventID: r.EventID, Body: res.Body}, now); err != nil {
 		if errors.Is(err, inbox.ErrNoInbox) {
 			return errors.New("the target pod does not exist")
 		}

@@ -57,6 +57,9 @@ type settingsCache struct {
 	subs   map[string]*subsEntry
 	limits map[string]limitsEntry
 	webids map[string]string // WebID -> local pod name, "" when not local
+	// known holds containers (inbox/, publish/) seen to exist. Pods and
+	// these containers are never deleted, so a positive answer stays true.
+	known map[string]bool
 }
 
 func newSettingsCache(pods Pods, log *slog.Logger) *settingsCache {
@@ -66,6 +69,7 @@ func newSettingsCache(pods Pods, log *slog.Logger) *settingsCache {
 		subs:   map[string]*subsEntry{},
 		limits: map[string]limitsEntry{},
 		webids: map[string]string{},
+		known:  map[string]bool{},
 	}
 }
 
@@ -216,4 +220,25 @@ func appendUnique(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// exists reports whether the container at path exists, remembering a yes.
+func (c *settingsCache) exists(rd store.Reader, path string) (bool, error) {
+	c.mu.RLock()
+	ok := c.known[path]
+	c.mu.RUnlock()
+	if ok {
+		return true, nil
+	}
+	ok, err := ldp.Exists(rd, path)
+	if err != nil || !ok {
+		return false, err
+	}
+	c.mu.Lock()
+	if len(c.known) >= maxCached {
+		clear(c.known)
+	}
+	c.known[path] = true
+	c.mu.Unlock()
+	return true, nil
 }

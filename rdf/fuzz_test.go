@@ -123,3 +123,44 @@ func FuzzNQuads(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONLD checks that reading JSON-LD never panics (json-gold is third
+// party code on the publish path), that errors are *JSONLDError, that
+// validation agrees with reading, and that WriteJSONLD round-trips.
+func FuzzJSONLD(f *testing.F) {
+	for _, seed := range []string{
+		`{"topic":"a/b#c","recipient":"https://x/profile/card#me","data":{"type":"AddAction","object":{"type":"Contact","name":"Bruce Wayne"}}}`,
+		`[{"id":"e1","topic":"t","timestamp":"2024-01-01T00:00:00Z","items":[1,2.5,true,null,{"name":"n"}]}]`,
+		`{"@context":"https://www.w3.org/ns/activitystreams","type":"Create","actor":"https://a/","object":{"content":"hi"}}`,
+		`{"@context":{"ex":"http://ex/","l":{"@id":"ex:l","@container":"@list"}},"@id":"ex:s","l":[1,[2],{"@value":"x","@language":"en"}],"@graph":[{"@id":"ex:g"}]}`,
+		`{"@context":{"@base":"http://b/"},"@id":"rel","http://p/":{"@id":"../up"},"@reverse":{"http://q/":{"@id":"r"}}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const base = "https://pod.example/publish/"
+		quads, err := ParseJSONLD(data, base)
+		verr := ExpandJSONLD(data, base)
+		if err != nil {
+			var je *JSONLDError
+			if !errors.As(err, &je) {
+				t.Fatalf("error is %T, not *JSONLDError: %v", err, err)
+			}
+			return
+		}
+		if verr != nil {
+			t.Fatalf("ParseJSONLD accepted what ExpandJSONLD refused: %v", verr)
+		}
+		var buf bytes.Buffer
+		if err := WriteJSONLD(&buf, quads, base); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		back, err := ParseJSONLD(buf.Bytes(), base)
+		if err != nil {
+			t.Fatalf("written JSON-LD does not parse: %v\n%s", err, buf.Bytes())
+		}
+		if !Isomorphic(quads, back) {
+			t.Fatalf("round trip differs:\n%s\nread:\n%s\nback:\n%s", buf.Bytes(), dumpQuads(quads), dumpQuads(back))
+		}
+	})
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -138,7 +137,11 @@ func ParseJSONLD(data []byte, base string) ([]Quad, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := ld.NewJsonLdProcessor().ToRDF(doc, jsonldOptions(base, doc))
+	var out any
+	err = guard(func() (err error) {
+		out, err = ld.NewJsonLdProcessor().ToRDF(doc, jsonldOptions(base, doc))
+		return err
+	})
 	if err != nil {
 		return nil, wrapLD(err)
 	}
@@ -158,10 +161,25 @@ func ExpandJSONLD(data []byte, base string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ld.NewJsonLdProcessor().Expand(doc, jsonldOptions(base, doc)); err != nil {
+	err = guard(func() error {
+		_, err := ld.NewJsonLdProcessor().Expand(doc, jsonldOptions(base, doc))
+		return err
+	})
+	if err != nil {
 		return wrapLD(err)
 	}
 	return nil
+}
+
+// guard runs f, turning a panic in json-gold into an error: it is third
+// party code on the path of untrusted input.
+func guard(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the JSON-LD processor failed on this document: %v", r)
+		}
+	}()
+	return f()
 }
 
 // WriteJSONLD writes quads as pretty-printed JSON-LD compacted with
@@ -175,17 +193,26 @@ func ExpandJSONLD(data []byte, base string) error {
 func WriteJSONLD(w io.Writer, quads []Quad, base string) error {
 	opts := jsonldOptions(base, nil)
 	opts.Base = "" // IRIs stay absolute: clients read this JSON as plain JSON too
-	expanded, err := ld.NewJsonLdApi().FromRDF(ToDataset(SortQuads(slices.Clone(quads))), opts)
+	quads, placeholder := hideHeadlessListNodes(SortQuads(slices.Clone(quads)))
+	var compacted map[string]any
+	err := guard(func() error {
+		expanded, err := ld.NewJsonLdApi().FromRDF(ToDataset(quads), opts)
+		if err != nil {
+			return fmt.Errorf("converting to JSON-LD: %w", err)
+		}
+		for _, n := range expanded {
+			renameProperty(n, placeholder, RDFRest)
+			useNativeValues(n)
+		}
+		expanded = embedBlankNodes(expanded)
+		compacted, err = ld.NewJsonLdProcessor().Compact(expanded, ContextURI, opts)
+		if err != nil {
+			return fmt.Errorf("compacting JSON-LD: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("rdf: converting to JSON-LD: %w", err)
-	}
-	for _, n := range expanded {
-		useNativeValues(n)
-	}
-	expanded = embedBlankNodes(expanded)
-	compacted, err := ld.NewJsonLdProcessor().Compact(expanded, ContextURI, opts)
-	if err != nil {
-		return fmt.Errorf("rdf: compacting JSON-LD: %w", err)
+		return fmt.Errorf("rdf: %w", err)
 	}
 	var buf bytes.Buffer
 	writeJSON(&buf, compacted, 0)
@@ -194,6 +221,49 @@ func WriteJSONLD(w io.Writer, quads []Quad, base string) error {
 		return fmt.Errorf("rdf: writing JSON-LD: %w", err)
 	}
 	return nil
+}
+
+// hideHeadlessListNodes works around a json-gold bug: its fromRDF takes a
+// blank node with an rdf:rest but no rdf:first for a list node and panics.
+// Such nodes get their rdf:rest renamed to an IRI the quads do not use,
+// which renameProperty turns back after fromRDF.
+func hideHeadlessListNodes(quads []Quad) ([]Quad, string) {
+	hasFirst := map[Term]bool{}
+	predicates := map[string]bool{}
+	for _, q := range quads {
+		predicates[q.P.Value] = true
+		if q.P.Value == RDFFirst {
+			hasFirst[q.S] = true
+		}
+	}
+	placeholder := PodVocab + "restWithoutFirst"
+	for predicates[placeholder] {
+		placeholder += "_"
+	}
+	for i, q := range quads {
+		if q.P.Value == RDFRest && q.S.Kind == KindBlank && !hasFirst[q.S] {
+			quads[i].P = IRI(placeholder)
+		}
+	}
+	return quads, placeholder
+}
+
+// renameProperty renames a property of the node objects in expanded
+// JSON-LD output of fromRDF (nodes at the top and in @graph).
+func renameProperty(v any, from, to string) {
+	node, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	if val, ok := node[from]; ok {
+		delete(node, from)
+		node[to] = val
+	}
+	if graph, ok := node["@graph"].([]any); ok {
+		for _, n := range graph {
+			renameProperty(n, from, to)
+		}
+	}
 }
 
 // maxExactInt is the largest integer every JSON reader holds exactly.
@@ -260,215 +330,4 @@ func isCanonicalInteger(s string) bool {
 		}
 	}
 	return true
-}
-
-// FromDataset converts a json-gold dataset to quads: the default graph
-// first, then named graphs in name order, each in dataset order.
-func FromDataset(ds *ld.RDFDataset) []Quad {
-	if ds == nil {
-		return nil
-	}
-	n := 0
-	for _, g := range ds.Graphs {
-		n += len(g)
-	}
-	quads := make([]Quad, 0, n)
-	quads = appendGraph(quads, Term{}, ds.Graphs["@default"])
-	for _, name := range sortedKeys(ds.Graphs) {
-		if name == "@default" {
-			continue
-		}
-		g := IRI(name)
-		if label, ok := strings.CutPrefix(name, "_:"); ok {
-			g = Blank(label)
-		}
-		quads = appendGraph(quads, g, ds.Graphs[name])
-	}
-	return quads
-}
-
-func appendGraph(quads []Quad, g Term, triples []*ld.Quad) []Quad {
-	for _, t := range triples {
-		if t == nil || t.Subject == nil || t.Predicate == nil || t.Object == nil {
-			continue
-		}
-		quads = append(quads, Quad{S: fromNode(t.Subject), P: fromNode(t.Predicate), O: fromNode(t.Object), G: g})
-	}
-	return quads
-}
-
-func fromNode(n ld.Node) Term {
-	switch n := n.(type) {
-	case ld.IRI:
-		return IRI(n.Value)
-	case *ld.IRI:
-		return IRI(n.Value)
-	case ld.BlankNode:
-		return Blank(strings.TrimPrefix(n.Attribute, "_:"))
-	case *ld.BlankNode:
-		return Blank(strings.TrimPrefix(n.Attribute, "_:"))
-	case ld.Literal:
-		return fromLiteral(n)
-	case *ld.Literal:
-		return fromLiteral(*n)
-	}
-	return Term{}
-}
-
-func fromLiteral(l ld.Literal) Term {
-	if l.Language != "" {
-		return LangLiteral(l.Value, l.Language)
-	}
-	return Literal(l.Value, l.Datatype)
-}
-
-// ToDataset converts quads to a json-gold dataset.
-func ToDataset(quads []Quad) *ld.RDFDataset {
-	ds := ld.NewRDFDataset()
-	for _, q := range quads {
-		name := "@default"
-		switch q.G.Kind {
-		case KindIRI:
-			name = q.G.Value
-		case KindBlank:
-			name = "_:" + q.G.Value
-		}
-		ds.Graphs[name] = append(ds.Graphs[name], ld.NewQuad(toNode(q.S), toNode(q.P), toNode(q.O), name))
-	}
-	return ds
-}
-
-func toNode(t Term) ld.Node {
-	switch t.Kind {
-	case KindBlank:
-		return ld.NewBlankNode("_:" + t.Value)
-	case KindLiteral:
-		if t.Lang != "" {
-			return ld.NewLiteral(t.Value, RDFLangString, t.Lang)
-		}
-		return ld.NewLiteral(t.Value, t.Datatype, "")
-	default:
-		return ld.NewIRI(t.Value)
-	}
-}
-
-// writeJSON pretty-prints a decoded JSON value with two-space indentation,
-// object keys in a reader-friendly order (see jsonKeyOrder).
-func writeJSON(buf *bytes.Buffer, v any, depth int) {
-	switch v := v.(type) {
-	case map[string]any:
-		if len(v) == 0 {
-			buf.WriteString("{}")
-			return
-		}
-		buf.WriteString("{\n")
-		for i, k := range jsonKeyOrder(v) {
-			if i > 0 {
-				buf.WriteString(",\n")
-			}
-			indent(buf, depth+1)
-			writeJSONString(buf, k)
-			buf.WriteString(": ")
-			writeJSON(buf, v[k], depth+1)
-		}
-		buf.WriteByte('\n')
-		indent(buf, depth)
-		buf.WriteByte('}')
-	case []any:
-		if len(v) == 0 {
-			buf.WriteString("[]")
-			return
-		}
-		buf.WriteString("[\n")
-		for i, e := range v {
-			if i > 0 {
-				buf.WriteString(",\n")
-			}
-			indent(buf, depth+1)
-			writeJSON(buf, e, depth+1)
-		}
-		buf.WriteByte('\n')
-		indent(buf, depth)
-		buf.WriteByte(']')
-	case string:
-		writeJSONString(buf, v)
-	case float64:
-		if v == math.Trunc(v) && math.Abs(v) <= maxExactInt {
-			buf.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
-			return
-		}
-		b, _ := json.Marshal(v)
-		buf.Write(b)
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			buf.WriteString("null")
-			return
-		}
-		buf.Write(b)
-	}
-}
-
-func indent(buf *bytes.Buffer, depth int) {
-	for range depth {
-		buf.WriteString("  ")
-	}
-}
-
-// jsonKeyOrder lists the keys of m: @context, id/@id, @value, type/@type,
-// @language, then the others sorted.
-func jsonKeyOrder(m map[string]any) []string {
-	keys := sortedKeys(m)
-	rank := func(k string) int {
-		switch k {
-		case "@context":
-			return 0
-		case "id", "@id":
-			return 1
-		case "@value":
-			return 2
-		case "type", "@type":
-			return 3
-		case "@language":
-			return 4
-		}
-		return 5
-	}
-	out := keys[:0:0]
-	for r := range 6 {
-		for _, k := range keys {
-			if rank(k) == r {
-				out = append(out, k)
-			}
-		}
-	}
-	return out
-}
-
-// writeJSONString writes s as a JSON string without HTML escaping; invalid
-// UTF-8 becomes U+FFFD, as encoding/json does.
-func writeJSONString(buf *bytes.Buffer, s string) {
-	const hex = "0123456789abcdef"
-	buf.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			buf.WriteString(`\"`)
-		case r == '\\':
-			buf.WriteString(`\\`)
-		case r == '\n':
-			buf.WriteString(`\n`)
-		case r == '\r':
-			buf.WriteString(`\r`)
-		case r == '\t':
-			buf.WriteString(`\t`)
-		case r < 0x20:
-			buf.WriteString(`\u00`)
-			buf.WriteByte(hex[r>>4])
-			buf.WriteByte(hex[r&0xf])
-		default:
-			buf.WriteRune(r)
-		}
-	}
-	buf.WriteByte('"')
 }

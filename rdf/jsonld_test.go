@@ -338,3 +338,18 @@ func TestJSONLDConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestWriteJSONLDHeadlessList covers a json-gold bug (found by FuzzJSONLD):
+// a blank node with rdf:rest but no rdf:first made its fromRDF panic.
+func TestWriteJSONLDHeadlessList(t *testing.T) {
+	quads := []Quad{
+		q(IRI("http://ex/s"), IRI("http://ex/p"), Blank("a")),
+		q(Blank("a"), IRI(RDFRest), IRI(RDFNil)),
+		q(IRI("http://ex/s"), IRI("http://ex/p"), Blank("l")),
+		q(Blank("l"), IRI(RDFFirst), Literal("1", XSDInteger)),
+		q(Blank("l"), IRI(RDFRest), Blank("m")),
+		q(Blank("m"), IRI(RDFRest), IRI(RDFNil)),
+		q(IRI("http://ex/s"), IRI(PodVocab+"restWithoutFirst"), Literal("clash", "")),
+	}
+	jsonldRoundTrip(t, quads, "")
+}

@@ -1,6 +1,7 @@
 package rdf
 
 import (
+	"bytes"
 	"io"
 	"strings"
 )
@@ -29,12 +30,12 @@ func NewNTriplesReader(r io.Reader) *NQuadsReader {
 
 // ParseNQuads parses a whole N-Quads document.
 func ParseNQuads(data []byte) ([]Quad, error) {
-	return readAllQuads(&NQuadsReader{s: newBytesScanner(data), graphs: true, iris: map[string]string{}})
+	return readAllQuads(&NQuadsReader{s: newBytesScanner(data), graphs: true, iris: map[string]string{}}, statementBound(data))
 }
 
 // ParseNTriples parses a whole N-Triples document.
 func ParseNTriples(data []byte) ([]Triple, error) {
-	quads, err := readAllQuads(&NQuadsReader{s: newBytesScanner(data), iris: map[string]string{}})
+	quads, err := readAllQuads(&NQuadsReader{s: newBytesScanner(data), iris: map[string]string{}}, statementBound(data))
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +46,16 @@ func ParseNTriples(data []byte) ([]Triple, error) {
 	return triples, nil
 }
 
-func readAllQuads(r *NQuadsReader) ([]Quad, error) {
-	var out []Quad
+// statementBound bounds the number of statements in data: they end with a
+// line break and take at least 15 bytes ("<a:> <b:> <c:>.").
+func statementBound(data []byte) int {
+	return min(bytes.Count(data, []byte{'\n'}), len(data)/15) + 1
+}
+
+// readAllQuads reads r to the end; lines (an upper bound of the number of
+// statements) sizes the result.
+func readAllQuads(r *NQuadsReader, lines int) ([]Quad, error) {
+	out := make([]Quad, 0, lines)
 	for {
 		q, err := r.Next()
 		if err == io.EOF {
@@ -215,11 +224,7 @@ func isAbsoluteIRI(s string) bool {
 // WriteNTriples writes triples as N-Triples, one per line, in the order
 // given.
 func WriteNTriples(w io.Writer, triples []Triple) error {
-	quads := make([]Quad, len(triples))
-	for i, t := range triples {
-		quads[i] = Quad{S: t.S, P: t.P, O: t.O}
-	}
-	return WriteNQuads(w, quads)
+	return WriteNQuads(w, triplesToQuads(triples))
 }
 
 // WriteNQuads writes quads as N-Quads, one per line, in the order given.

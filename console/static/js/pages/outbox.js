@@ -1,0 +1,55 @@
+// Outbox page: this pod's delivery records (outbox/), when there are any.
+
+import { getJSON } from "../api.js";
+import { Status, h, replace, when } from "../dom.js";
+
+function str(v) {
+  if (v === undefined || v === null) return "";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+export function outboxPage({ main, session, signal }) {
+  document.title = `Outbox · ${session.pod} · podserver console`;
+  const outbox = session.root + "outbox/";
+  const status = new Status();
+  const area = h("div", { class: "table-wrap" });
+  main.append(
+    h("h1", {}, "Outbox"),
+    h("p", { class: "intro" }, "Deliveries this pod sends to other inboxes and webhooks: per target status, attempts, the last error, and dead letters (",
+      h("a", { class: "url", href: outbox }, "outbox/"), ")."),
+    status.el, area);
+
+  (async () => {
+    status.busy("Loading the outbox…");
+    try {
+      const { json } = await getJSON(outbox + "?limit=100", { signal });
+      const members = json.contains || [];
+      status.clear();
+      if (members.length === 0) {
+        replace(area, h("p", { class: "empty" }, "No delivery records: every delivery so far was made at once, or none was needed."));
+        return;
+      }
+      const records = await Promise.all(members.map(async (u) => {
+        try {
+          return { url: u, rec: (await getJSON(u, { signal })).json };
+        } catch (e) {
+          return { url: u, err: e.message };
+        }
+      }));
+      replace(area, h("table", { class: "data", id: "outbox-table" },
+        h("thead", {}, h("tr", {},
+          h("th", { scope: "col" }, "Event"), h("th", { scope: "col" }, "Target"), h("th", { scope: "col" }, "Status"),
+          h("th", { scope: "col" }, "Attempts"), h("th", { scope: "col" }, "Next attempt"), h("th", { scope: "col" }, "Last error"))),
+        h("tbody", {}, records.map(({ url, rec, err }) => h("tr", {},
+          h("td", { class: "url" }, str(rec ? rec.eventId || rec.event : url)),
+          h("td", { class: "url" }, rec ? str(rec.target) : ""),
+          h("td", {}, rec ? h("span", { class: "badge " + (rec.status === "dead" ? "bad" : "") }, str(rec.status)) : err),
+          h("td", {}, rec ? str(rec.attempts) : ""),
+          h("td", {}, rec && rec.status === "pending" ? when(str(rec.due)) : ""),
+          h("td", {}, rec ? str(rec.lastError) : ""))))));
+      if (json.next) area.append(h("p", { class: "muted" }, "Only the first 100 records are shown."));
+    } catch (e) {
+      if (!signal.aborted) status.error(e);
+    }
+  })();
+}

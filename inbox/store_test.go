@@ -1,0 +1,194 @@
+package inbox
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"podserver/ldp"
+	"podserver/store"
+)
+
+func newStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	now := time.Now()
+	err = st.Update(context.Background(), func(tx store.Txn) error {
+		if err := ldp.CreatePod(tx, "alice", now); err != nil {
+			return err
+		}
+		_, _, err := ldp.Put(tx, Path("alice"), "", nil, now, ldp.Preconditions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestItemName(t *testing.T) {
+	for _, seq := range []uint64{0, 1, 255, 1 << 40, 1<<64 - 1} {
+		name := ItemName(seq)
+		got, ok := ParseItemName(name)
+		if len(name) != 16 || !ok || got != seq {
+			t.Errorf("%d -> %q -> %d %v", seq, name, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "123", "000000000000000G", "00000000000000000", "ABCDEF0000000000"} {
+		if _, ok := ParseItemName(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if ItemName(9) >= ItemName(10) || ItemName(255) >= ItemName(256) {
+		t.Error("names do not sort in sequence order")
+	}
+}
+
+func appendOne(t *testing.T, st store.Store, ib *Inboxes, c Copy) (string, bool) {
+	t.Helper()
+	var item string
+	var added bool
+	err := st.Update(context.Background(), func(tx store.Txn) error {
+		var err error
+		item, added, err = ib.Append(tx, c, time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return item, added
+}
+
+func TestAppendOncePerEvent(t *testing.T) {
+	st := newStore(t)
+	ib := New()
+	c := Copy{Inbox: Path("alice"), EventID: "http://x/publish/1", Body: []byte(`{"id":"http://x/publish/1"}`)}
+	first, added := appendOne(t, st, ib, c)
+	if !added {
+		t.Fatal("first copy not added")
+	}
+	again, added := appendOne(t, st, ib, c)
+	if added || again != first {
+		t.Fatalf("second copy: %s %v", again, added)
+	}
+	// Without an id, every notification is new.
+	c.EventID = ""
+	if _, added := appendOne(t, st, ib, c); !added {
+		t.Fatal("copy without id not added")
+	}
+	// A pod that does not exist has no inbox.
+	err := st.Update(context.Background(), func(tx store.Txn) error {
+		_, _, err := ib.Append(tx, Copy{Inbox: Path("nobody"), EventID: "e", Body: []byte(`{}`)}, time.Now())
+		return err
+	})
+	if err != ErrNoInbox {
+		t.Fatalf("missing pod: %v", err)
+	}
+}
+
+func TestListCursorsAndTime(t *testing.T) {
+	st := newStore(t)
+	ib := New()
+	var items []string
+	var times []time.Time
+	for i := range 10 {
+		times = append(times, time.Now())
+		it, _ := appendOne(t, st, ib, Copy{Inbox: Path("alice"), EventID: "e" + strconv.Itoa(i), Body: []byte(`{"n":` + strconv.Itoa(i) + `}`)})
+		items = append(items, it)
+		time.Sleep(2 * time.Millisecond)
+	}
+	list := func(from uint64, limit int) Page {
+		var pg Page
+		err := st.View(context.Background(), func(rd store.Reader) error {
+			var err error
+			pg, err = List(rd, Path("alice"), from, limit)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pg
+	}
+	pg := list(0, 4)
+	if len(pg.Items) != 4 || !pg.More || pg.Items[0].Path != items[0] || string(pg.Items[3].Body) != `{"n":3}` {
+		t.Fatalf("page 1: %+v", pg)
+	}
+	// Delete the item the cursor points at and the one before it.
+	next, _ := ParseItemName(ItemName(pg.Next))
+	err := st.Update(context.Background(), func(tx store.Txn) error {
+		if err := ldp.Delete(tx, items[3], ldp.Preconditions{}); err != nil {
+			return err
+		}
+		return ldp.Delete(tx, items[4], ldp.Preconditions{})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg = list(next, 4)
+	if len(pg.Items) != 4 || pg.Items[0].Path != items[5] || !pg.More {
+		t.Fatalf("page 2 after deletes: %+v", pg)
+	}
+	if pg = list(pg.Next, 4); len(pg.Items) != 1 || pg.Items[0].Path != items[9] || pg.More {
+		t.Fatalf("page 3: %+v", pg)
+	}
+	tail := pg.Next
+	if pg = list(tail, 4); len(pg.Items) != 0 || pg.Next != tail {
+		t.Fatalf("tail: %+v", pg)
+	}
+	var cur uint64
+	_ = st.View(context.Background(), func(rd store.Reader) error {
+		var err error
+		cur, err = CursorAt(rd, Path("alice"), times[6])
+		return err
+	})
+	if pg = list(cur, 100); len(pg.Items) != 4 || pg.Items[0].Path != items[6] {
+		t.Fatalf("from time 6: cursor %d, %+v", cur, pg)
+	}
+	_ = st.View(context.Background(), func(rd store.Reader) error {
+		var err error
+		cur, err = CursorAt(rd, Path("alice"), time.Now().Add(time.Hour))
+		return err
+	})
+	if pg = list(cur, 100); len(pg.Items) != 0 {
+		t.Fatalf("from the future: %+v", pg)
+	}
+}
+
+func TestNotifier(t *testing.T) {
+	n := NewNotifier()
+	a, b := n.Watch("a"), n.Watch("b")
+	n.Notify("a")
+	select {
+	case <-a:
+	default:
+		t.Fatal("a not woken")
+	}
+	select {
+	case <-b:
+		t.Fatal("b woken")
+	default:
+	}
+	if n.Watch("a") == a {
+		t.Fatal("a closed channel is handed out again")
+	}
+}
+
+func TestPrepareNotification(t *testing.T) {
+	doc, id, err := prepareNotification([]byte(` {"url":"x","agent":"spoof","id":"http://e/1","b":[1, 2],"a":{"k": "v"}}`), "http://me", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != "http://e/1" || string(doc) != `{"agent":"http://me","instrument":"app","a":{"k":"v"},"b":[1,2],"id":"http://e/1"}` {
+		t.Fatalf("%s %s", id, doc)
+	}
+	for _, bad := range []string{`[]`, `{"id":1}`, `{`, `"x"`} {
+		if _, _, err := prepareNotification([]byte(bad), "a", "b"); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package notify
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"podserver/ldp"
+	"podserver/rdf"
+	"podserver/store"
+)
+
+// record is a channel as stored under store.PrefixChannel + "c" + ID. The
+// topic is kept as a storage path, not a URL, so that channels outlive a
+// change of the server's base URL; URLs are made when needed.
+type record struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	// Pod and Path are the topic's pod and storage path.
+	Pod  string `json:"pod"`
+	Path string `json:"path"`
+	// The creator: the principal of the subscription request. Read access
+	// to the topic is checked with it before every notification.
+	Agent  string `json:"agent,omitempty"`
+	KeyPod string `json:"keyPod,omitempty"`
+	App    string `json:"app,omitempty"`
+	Owner  bool   `json:"owner,omitempty"`
+	KeyID  string `json:"keyId,omitempty"`
+	Origin string `json:"origin,omitempty"`
+	// SendTo is the URL of push channels; Secret signs webhook requests.
+	SendTo string `json:"sendTo,omitempty"`
+	Secret string `json:"secret,omitempty"`
+	// Features.
+	StartAt time.Time     `json:"startAt,omitzero"`
+	EndAt   time.Time     `json:"endAt"`
+	Rate    time.Duration `json:"rate,omitempty"`
+	State   string        `json:"state,omitempty"`
+	Accept  string        `json:"accept,omitempty"`
+	// Media is the media type notifications are sent in.
+	Media   string    `json:"media"`
+	Created time.Time `json:"created"`
+}
+
+func (r *record) principal() ldp.Principal {
+	return ldp.Principal{Agent: r.Agent, Pod: r.KeyPod, App: r.App, Owner: r.Owner, KeyID: r.KeyID}
+}
+
+// principalKey identifies what authorization depends on: channels with the
+// same key get the same answer for the same topic.
+func (r *record) principalKey() string {
+	owner := "0"
+	if r.Owner {
+		owner = "1"
+	}
+	return strings.Join([]string{r.Agent, r.KeyPod, r.App, owner, r.Origin}, "\x00")
+}
+
+func channelKey(id string) []byte {
+	return append([]byte(store.PrefixChannel+"c"), id...)
+}
+
+var channelPrefix = []byte(store.PrefixChannel + "c")
+
+func decodeRecord(v []byte) (record, error) {
+	var r record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return r, fmt.Errorf("notify: corrupt channel record: %w", err)
+	}
+	if r.ID == "" || r.Path == "" {
+		return r, fmt.Errorf("notify: channel record without id or topic")
+	}
+	return r, nil
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newID returns an unguessable channel id: it is also the capability that
+// opens the channel's receiveFrom URL.
+func newID() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// newSecret returns a Standard Webhooks signing secret.
+func newSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return "whsec_" + base64.StdEncoding.EncodeToString(b[:])
+}
+
+// validID reports whether s can be a channel id (it does not say one exists).
+func validID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// sink is a live connection of a receiveFrom channel.
+type sink interface {
+	// send queues b without blocking; false means the sink is gone (closed,
+	// or dropped because its queue was full).
+	send(b []byte) bool
+	// drop closes the sink, telling the client why when it can.
+	drop(reason string)
+}
+
+// channel is a channel in memory.
+type channel struct {
+	rec  record // immutable
+	pkey string
+
+	mu       sync.Mutex
+	sinks    []sink
+	lastSent time.Time
+	pending  *Message // held back by the rate feature; only the latest is kept
+	timer    *time.Timer
+	state    string // the topic's last state known to the receiver
+	closed   bool
+}
+
+func newChannel(r record) *channel {
+	return &channel{rec: r, pkey: r.principalKey(), state: r.State}
+}
+
+// active reports whether notifications may go out at t.
+func (ch *channel) active(t time.Time) bool {
+	return (ch.rec.StartAt.IsZero() || !t.Before(ch.rec.StartAt)) && t.Before(ch.rec.EndAt)
+}
+
+// channelJSON is a channel description (Notification Channel Data Model).
+type channelJSON struct {
+	Context     []any  `json:"@context"`
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	Topic       string `json:"topic"`
+	ReceiveFrom string `json:"receiveFrom,omitempty"`
+	SendTo      string `json:"sendTo,omitempty"`
+	Sender      string `json:"sender,omitempty"`
+	StartAt     string `json:"startAt,omitempty"`
+	EndAt       string `json:"endAt,omitempty"`
+	Rate        string `json:"rate,omitempty"`
+	State       string `json:"state,omitempty"`
+	Accept      string `json:"accept,omitempty"`
+	// Secret is the webhook signing secret, shown once when the channel is
+	// made.
+	Secret string `json:"secret,omitempty"`
+}
+
+// secretTerm maps "secret" in a channel description.
+var secretTerm = map[string]any{"secret": rdf.PodVocab + "webhookSecret"}
+
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// urls makes a channel's URLs from its pod's root URL.
+func channelURL(root, id string) string { return root + ".notifications/channels/" + id }
+
+func receiveFrom(root string, r *record) string {
+	switch r.Type {
+	case TypeWebSocket:
+		return "ws" + strings.TrimPrefix(root, "http") + ".notifications/ws/" + r.ID
+	case TypeStreaming:
+		return root + ".notifications/stream/" + r.ID
+	}
+	return ""
+}
+
+// describe returns the channel's description; withSecret adds the webhook
+// secret (only in the subscription response).
+func describe(root string, r *record, withSecret bool) channelJSON {
+	d := channelJSON{
+		Context:     []any{rdf.NotificationContextURI},
+		ID:          channelURL(root, r.ID),
+		Type:        r.Type,
+		Topic:       root + strings.TrimPrefix(r.Path, "/"+r.Pod+"/"),
+		ReceiveFrom: receiveFrom(root, r),
+		SendTo:      r.SendTo,
+		EndAt:       r.EndAt.UTC().Format(timeLayout),
+		State:       r.State,
+		Accept:      r.Media,
+	}
+	if isPush(r.Type) {
+		d.Sender = root + "profile/card#me"
+	}
+	if !r.StartAt.IsZero() {
+		d.StartAt = r.StartAt.UTC().Format(timeLayout)
+	}
+	if r.Rate > 0 {
+		d.Rate = FormatDuration(r.Rate)
+	}
+	if withSecret && r.Secret != "" {
+		d.Secret = r.Secret
+		d.Context = append(d.Context, secretTerm)
+	}
+	return d
+}

@@ -1,0 +1,159 @@
+package pod_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"podserver/bench"
+	"podserver/inbox"
+	"podserver/pod"
+	"podserver/store"
+)
+
+// eventsBenchServer starts a server over an on-disk store (durable writes)
+// with the demo pods.
+func eventsBenchServer(b *testing.B) *pod.Server {
+	b.Helper()
+	s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	if _, err := s.ProvisionDemo(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkPublish publishes the seed's event (fan-out: alice, bob and crm)
+// through the full handler stack: authentication, validation, settings,
+// the atomic durable write. "handler" calls the server's http.Handler in
+// process; "http" goes over loopback. Run with -cpu to vary parallelism.
+func BenchmarkPublish(b *testing.B) {
+	s := eventsBenchServer(b)
+	body := []byte(seedEvent(s))
+	url := s.PodRoot("producer") + "publish/"
+	b.Run("handler", func(b *testing.B) {
+		h := s.Handler()
+		b.SetParallelism(16)
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req := httptest.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Api-Key", evKeys.producer)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusCreated {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "publishes/s")
+	})
+	b.Run("http", func(b *testing.B) {
+		c := bench.NewClient(64)
+		b.SetParallelism(32)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Api-Key", evKeys.producer)
+				resp, err := c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					b.Fatal(resp.Status)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "publishes/s")
+	})
+}
+
+// fillInbox stores n copies in pod's inbox directly through the store, in
+// batches that fit one transaction.
+func fillInbox(b *testing.B, s *pod.Server, podName string, n int) {
+	b.Helper()
+	ib := inbox.New()
+	path := inbox.Path(podName)
+	root := s.PodRoot("producer") + "publish/"
+	const batch = 4000
+	start := time.Now()
+	for done := 0; done < n; {
+		k := min(batch, n-done)
+		err := s.Store().Update(context.Background(), func(tx store.Txn) error {
+			now := time.Now()
+			for i := range k {
+				id := root + "fill" + strconv.Itoa(done+i)
+				body := []byte(`{"id":"` + id + `","agent":"` + s.WebID("producer") + `","instrument":"publisher","received_at":"2024-05-01T12:00:00.000Z","correlationId":"` + id +
+					`","recipient":"` + s.WebID(podName) + `","topic":"realestate/contact#add","data":{"type":"AddAction","object":{"type":"Contact","name":"Bruce Wayne"}}}`)
+				if _, _, err := ib.Append(tx, inbox.Copy{Inbox: path, EventID: id, Body: body, NewEvent: true, InboxExists: true}, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		done += k
+	}
+	b.Logf("filled %s with %d copies in %v", path, n, time.Since(start))
+}
+
+// BenchmarkInboxFirstPage reads the first page (50 copies) of an inbox
+// holding 100 copies and one holding 1,000,000, over loopback HTTP with the
+// owner's key: the cost must not grow with the inbox.
+func BenchmarkInboxFirstPage(b *testing.B) {
+	s := eventsBenchServer(b)
+	fillInbox(b, s, "bob", 100)
+	big := 1000000
+	if testing.Short() {
+		big = 20000
+	}
+	fillInbox(b, s, "alice", big)
+	for _, c := range []struct {
+		name, pod, key string
+	}{{"100", "bob", evKeys.bob}, {strconv.Itoa(big), "alice", evKeys.alice}} {
+		b.Run(c.name, func(b *testing.B) {
+			client := bench.NewClient(16)
+			url := s.PodRoot(c.pod) + "inbox/"
+			var items atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequest(http.MethodGet, url, nil)
+					req.Header.Set("X-Api-Key", c.key)
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n, _ := io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK || n < 1000 {
+						b.Fatalf("%s: %d bytes", resp.Status, n)
+					}
+					items.Add(1)
+				}
+			})
+			b.ReportMetric(float64(items.Load())/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
