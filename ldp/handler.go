@@ -103,6 +103,8 @@ func (h *Handler) Serve(c *gin.Context) error {
 		return h.Delete(c)
 	case http.MethodOptions:
 		return h.Options(c)
+	case http.MethodPatch:
+		return h.Patch(c)
 	}
 	r := RequestFrom(c)
 	return errMethod(r.Target.Path)
@@ -152,11 +154,11 @@ func (h *Handler) wacAllow(ctx context.Context, r *Request, p string) string {
 func allow(p string) string {
 	switch {
 	case IsRoot(p):
-		return "OPTIONS, HEAD, GET, POST, PUT, PATCH"
+		return "OPTIONS, HEAD, GET, POST, PUT"
 	case IsRoot(Parent(p)) && Name(p) == ".acl":
 		return "OPTIONS, HEAD, GET, PUT, PATCH"
 	case IsContainer(p):
-		return "OPTIONS, HEAD, GET, POST, PUT, PATCH, DELETE"
+		return "OPTIONS, HEAD, GET, POST, PUT, DELETE"
 	}
 	return "OPTIONS, HEAD, GET, PUT, PATCH, DELETE"
 }
@@ -179,7 +181,9 @@ func (h *Handler) setCommonHeaders(c *gin.Context, r *Request, p string) {
 	}
 	hd.Set("Allow", allow(p))
 	hd.Set("Accept-Put", strings.Join(append(readableRDF(), "*/*"), ", "))
-	hd.Set("Accept-Patch", strings.Join(patchTypes(), ", "))
+	if !IsContainer(p) {
+		hd.Set("Accept-Patch", strings.Join(patchTypes(), ", "))
+	}
 	hd.Add("Vary", "Accept")
 	if h.hooks.Headers != nil {
 		h.hooks.Headers(c, r, p)

@@ -8,13 +8,11 @@ import (
 
 // RDF media types the server reads and writes.
 const (
-	MediaJSONLD    = rdf.MediaTypeJSONLD
-	MediaTurtle    = rdf.MediaTypeTurtle
-	MediaNTriples  = rdf.MediaTypeNTriples
-	MediaNQuads    = rdf.MediaTypeNQuads
-	MediaJSON      = rdf.MediaTypeJSON
-	mediaSPARQLUpd = "application/sparql-update"
-	mediaN3        = "text/n3"
+	MediaJSONLD   = rdf.MediaTypeJSONLD
+	MediaTurtle   = rdf.MediaTypeTurtle
+	MediaNTriples = rdf.MediaTypeNTriples
+	MediaNQuads   = rdf.MediaTypeNQuads
+	MediaJSON     = rdf.MediaTypeJSON
 )
 
 // rdfTypes lists the RDF media types in the order offered when the client

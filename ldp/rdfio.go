@@ -3,6 +3,7 @@ package ldp
 import (
 	"bytes"
 
+	"podserver/patch"
 	"podserver/rdf"
 )
 
@@ -23,7 +24,7 @@ func writeRDF(mt string, quads []rdf.Quad, base string) ([]byte, error) {
 func readableRDF() []string { return rdfTypes }
 
 // patchTypes lists the PATCH media types the server accepts.
-func patchTypes() []string { return []string{mediaN3, mediaSPARQLUpd} }
+func patchTypes() []string { return []string{patch.MediaN3, patch.MediaSPARQLUpdate} }
 
 // ParseRDF reads a stored RDF body of media type mt into quads, relative
 // IRIs resolved against base.

@@ -1,0 +1,185 @@
+package ldp
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/acl"
+	"podserver/apierr"
+	"podserver/patch"
+	"podserver/rdf"
+	"podserver/store"
+)
+
+// optimisticPatches is how often a PATCH is computed outside the store's
+// writer before it falls back to computing inside the write transaction,
+// which always succeeds but holds the writer while it runs.
+const optimisticPatches = 3
+
+var errRetry = errors.New("resource changed; retry")
+
+// Patch applies an N3 Patch or SPARQL Update to an RDF resource, creating
+// it (as Turtle) when it does not exist. Inserts need Append; deletes and
+// conditions need Read and Write. Concurrent PATCHes of one resource all
+// apply: each is computed from the version it read and written only if
+// that version is still current, else recomputed.
+func (h *Handler) Patch(c *gin.Context) error {
+	r := RequestFrom(c)
+	ctx := c.Request.Context()
+	p := r.Target.Path
+	if IsContainer(p) {
+		return errMethod(p)
+	}
+	mt, _, err := ParseContentType(c.GetHeader("Content-Type"))
+	if err != nil || (mt != patch.MediaN3 && mt != patch.MediaSPARQLUpdate) {
+		return apierr.Newf(http.StatusUnsupportedMediaType, "PATCH takes %s", strings.Join(patchTypes(), " or ")).With("Accept-Patch", strings.Join(patchTypes(), ", "))
+	}
+	body, err := h.readBody(c)
+	if err != nil {
+		return err
+	}
+	url := r.Target.URL(p)
+	pt, err := patch.Parse(mt, body, url)
+	if err != nil {
+		return apierr.Wrap(http.StatusUnprocessableEntity, "invalid patch: "+err.Error(), err)
+	}
+	var need acl.Mode
+	if pt.Inserts() {
+		need |= acl.Append
+	}
+	if pt.Deletes() {
+		need |= acl.Read | acl.Write
+	}
+	if need == 0 {
+		need = acl.Append
+	}
+	if err := h.Authorize(ctx, r, p, need); err != nil {
+		return err
+	}
+	pc := preconditions(c.Request)
+	for try := 0; ; try++ {
+		created, m, err := h.patchOnce(ctx, p, url, pt, pc, try >= optimisticPatches)
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		if err != nil {
+			return patchError(err)
+		}
+		kind := Updated
+		if created {
+			kind = Created
+		}
+		h.changed(ctx, r, Change{Kind: kind, Path: p, ETag: m.ETag()})
+		h.setCommonHeaders(c, r, p)
+		c.Header("ETag", m.ETag())
+		if created {
+			c.Header("Location", url)
+			c.Status(http.StatusCreated)
+		} else {
+			c.Status(http.StatusNoContent)
+		}
+		return nil
+	}
+}
+
+// patchOnce reads p, applies pt and writes the result if p is still at the
+// version read (errRetry otherwise). In pessimistic mode the whole
+// read-apply-write runs inside one store transaction.
+func (h *Handler) patchOnce(ctx context.Context, p, url string, pt *patch.Patch, pc Preconditions, pessimistic bool) (bool, Meta, error) {
+	if pessimistic {
+		var created bool
+		var m Meta
+		now := h.repo.Now()
+		err := h.repo.st.Update(ctx, func(tx store.Txn) error {
+			res, err := Get(tx, p)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			mt, body, err := applyPatch(res, p, url, pt)
+			if err != nil {
+				return err
+			}
+			created, m, err = Put(tx, p, mt, body, now, pc)
+			return err
+		})
+		return created, m, err
+	}
+	res, err := h.repo.Get(ctx, p)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, Meta{}, err
+	}
+	var version uint64
+	if res != nil {
+		version = res.Meta.Version
+	}
+	mt, body, err := applyPatch(res, p, url, pt)
+	if err != nil {
+		return false, Meta{}, err
+	}
+	var created bool
+	var m Meta
+	now := h.repo.Now()
+	err = h.repo.st.Update(ctx, func(tx store.Txn) error {
+		cur, err := Get(tx, p)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if res != nil {
+				return errRetry
+			}
+		case err != nil:
+			return err
+		case res == nil || cur.Meta.Version != version:
+			return errRetry
+		}
+		created, m, err = Put(tx, p, mt, body, now, pc)
+		return err
+	})
+	return created, m, err
+}
+
+// applyPatch applies pt to res (nil: a new resource, written as Turtle)
+// and returns the media type and body to store.
+func applyPatch(res *Resource, p, url string, pt *patch.Patch) (string, []byte, error) {
+	mt := MediaTurtle
+	var quads []rdf.Quad
+	if res != nil {
+		mt = res.Meta.ContentType
+		if !IsRDF(mt) {
+			return "", nil, apierr.Newf(http.StatusUnsupportedMediaType, "cannot PATCH a %s resource: only RDF resources can be patched", mt)
+		}
+		var err error
+		if quads, err = parseRDF(mt, res.Body, url); err != nil {
+			return "", nil, err
+		}
+	}
+	out, err := pt.Apply(quads)
+	if err != nil {
+		return "", nil, err
+	}
+	body, err := writeRDF(mt, out, url)
+	if err != nil {
+		return "", nil, err
+	}
+	if IsACL(p) {
+		if _, err := acl.ParseACL(out); err != nil {
+			return "", nil, apierr.Wrap(http.StatusConflict, "the patched ACL document is not valid: "+err.Error(), err)
+		}
+	}
+	return mt, body, nil
+}
+
+// patchError maps patch and repository errors to HTTP errors.
+func patchError(err error) error {
+	var pe *patch.Error
+	if errors.As(err, &pe) {
+		if pe.Kind == patch.Conflict {
+			return apierr.Wrap(http.StatusConflict, pe.Error(), err)
+		}
+		return apierr.Wrap(http.StatusUnprocessableEntity, pe.Error(), err)
+	}
+	return writeError(err)
+}
