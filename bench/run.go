@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -50,7 +51,23 @@ type Result struct {
 	SubscriberSeen int64   `json:"subscriber_copies_read"`
 	Connections    int     `json:"connections"`
 	Fanout         int     `json:"fanout"`
-	FirstError     string  `json:"first_error,omitempty"`
+	// ProcessCPUS is the CPU time (user and system) this process used
+	// while publishing: the server's too when the bench started it. With
+	// Publishes it gives the CPU cost of one publish, which does not depend
+	// on what else the machine runs.
+	ProcessCPUS float64 `json:"process_cpu_s"`
+	// CPUPerPublishUs is ProcessCPUS per acknowledged publish, in µs.
+	CPUPerPublishUs float64 `json:"cpu_per_publish_us"`
+	FirstError      string  `json:"first_error,omitempty"`
+}
+
+// cpuTime returns the CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // NewClient returns an HTTP client tuned for conns concurrent connections
@@ -104,6 +121,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	pubCtx, stopPublishing := context.WithTimeout(ctx, cfg.Duration)
 	defer stopPublishing()
 	start := time.Now()
+	cpuStart := cpuTime()
 	var pubs sync.WaitGroup
 	lats := make([][]time.Duration, cfg.Connections)
 	var seq atomic.Int64
@@ -123,6 +141,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}()
 	pubs.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpuStart
 	<-progressDone
 
 	// Let the readers catch up with the last events (bounded).
@@ -159,6 +178,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		Connections:    cfg.Connections,
 		Fanout:         cfg.Fanout,
 		FirstError:     firstErr,
+		ProcessCPUS:    cpu.Seconds(),
+	}
+	if n > 0 {
+		res.CPUPerPublishUs = float64(cpu.Microseconds()) / float64(n)
 	}
 	if len(all) > 0 {
 		res.PublishMaxMs = ms(all[len(all)-1])

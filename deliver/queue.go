@@ -47,9 +47,10 @@ type Queue struct {
 	stop chan struct{}
 	done chan struct{}
 
-	mu      sync.Mutex
-	waiters map[uint64][]chan Result
-	started bool
+	mu        sync.Mutex
+	waiters   map[uint64][]chan Result
+	started   bool
+	closeOnce sync.Once
 }
 
 // New returns a Queue. Register handlers with HandleLocal, then Start.
@@ -88,15 +89,18 @@ func (q *Queue) Start() {
 	}
 }
 
-// Close stops the worker and waits for attempts in progress.
+// Close stops the worker and waits for attempts in progress. Later calls
+// do nothing.
 func (q *Queue) Close() {
-	q.mu.Lock()
-	started := q.started
-	q.mu.Unlock()
-	close(q.stop)
-	if started {
-		<-q.done
-	}
+	q.closeOnce.Do(func() {
+		q.mu.Lock()
+		started := q.started
+		q.mu.Unlock()
+		close(q.stop)
+		if started {
+			<-q.done
+		}
+	})
 }
 
 // Enqueue records a pending delivery in tx (Seq, Status and Created are

@@ -8,12 +8,8 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 )
-
-// ErrBadKey is wrapped by the errors of the key parsers.
-var ErrBadKey = errors.New("httpsig: malformed public key")
 
 // multicodecEd25519Pub is the varint of the multicodec code ed25519-pub
 // (0xed), which prefixes the key bytes in a Multikey.

@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -18,9 +17,6 @@ const Algorithm = "ed25519"
 
 // Validity is how long after its creation a Signer's signature expires.
 const Validity = 5 * time.Minute
-
-// ErrSign is wrapped by the errors of Signer.Sign.
-var ErrSign = errors.New("httpsig: cannot sign")
 
 // Signer signs outgoing requests. Its fields are read-only after first use,
 // so one Signer can sign concurrently.

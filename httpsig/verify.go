@@ -3,35 +3,11 @@ package httpsig
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
-)
-
-// Errors of Verifier.Verify, each wrapped with details. An inbox answers
-// all of them with 401, except a failing key lookup that is not a plain
-// "no such key" (errors.Is(err, ErrUnknownKey) and the resolver's own error
-// are both in the chain, so the caller can tell a network failure apart).
-var (
-	// ErrNoSignature: the request has no Signature-Input or Signature.
-	ErrNoSignature = errors.New("httpsig: request is not signed")
-	// ErrBadSignature: the signature fields are malformed, do not cover the
-	// required components, or the signature does not verify.
-	ErrBadSignature = errors.New("httpsig: bad signature")
-	// ErrExpired: the signature is too old, past its expires time, or
-	// created in the future.
-	ErrExpired = errors.New("httpsig: signature expired or not yet valid")
-	// ErrReplay: a signature with the same key id and nonce was accepted
-	// before.
-	ErrReplay = errors.New("httpsig: replayed signature")
-	// ErrDigestMismatch: Content-Digest is missing, malformed or does not
-	// match the body.
-	ErrDigestMismatch = errors.New("httpsig: content digest mismatch")
-	// ErrUnknownKey: Resolve found no usable key for the key id.
-	ErrUnknownKey = errors.New("httpsig: unknown key")
 )
 
 // Defaults of the Verifier fields.
@@ -95,7 +71,8 @@ type signature struct {
 // one in Signature-Input) must cover "@method" and "@target-uri", and also
 // "content-digest" when there is a body and "content-type" when the request
 // has one; it must have created, keyid and nonce parameters, and alg, when
-// present, must be "ed25519".
+// present, must be "ed25519". On an error, keyID is the key id the request
+// claims when its signature fields parse, for logs only: it is unverified.
 func (v *Verifier) Verify(ctx context.Context, req *http.Request, body []byte) (keyID string, err error) {
 	v.once.Do(func() {
 		v.nonces = v.Nonces

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -72,13 +73,21 @@ func signCustom(t *testing.T, req *http.Request, priv ed25519.PrivateKey, compon
 	req.Header.Set("Signature", "sig1=:"+base64.StdEncoding.EncodeToString(ed25519.Sign(priv, []byte(base)))+":")
 }
 
-func intParam(k string, v int64) param   { return param{key: k, val: bareItem{kind: kindInteger, num: v}} }
-func strParam(k string, v string) param  { return param{key: k, val: bareItem{kind: kindString, str: v}} }
+func intParam(k string, v int64) param {
+	return param{key: k, val: bareItem{kind: kindInteger, num: v}}
+}
+func strParam(k string, v string) param {
+	return param{key: k, val: bareItem{kind: kindString, str: v}}
+}
+
+// asServer returns what a server sees of req: Host in req.Host, a
+// relative URL, and a TLS connection state for https.
 func asServer(req *http.Request) *http.Request {
-	// What a server sees: Host in req.Host, a relative URL.
 	out := req.Clone(context.Background())
 	out.Host = req.URL.Host
-	out.URL = &(*req.URL)
+	if req.URL.Scheme == "https" {
+		out.TLS = &tls.ConnectionState{}
+	}
 	u := *req.URL
 	u.Scheme, u.Host = "", ""
 	out.URL = &u

@@ -14,6 +14,34 @@
 // items with their bodies. That name is also the listing cursor: ?from=NAME
 // lists from that item on, whether or not it still exists.
 //
+// # Listing (GET inbox/)
+//
+//	{"@context": "https://w3id.org/podserver/v1", "id": "<pod>/inbox/",
+//	 "type": ["ldp:Container", "ldp:BasicContainer"],
+//	 "contains": [{"url": "<pod>/inbox/<item>", "id": "<event URL>", ...copy}, ...],
+//	 "next": "<cursor>"}
+//
+// Oldest first. "url" (schema:url under our context) is the item's own URL,
+// for GET and DELETE; "id" stays the event's id. The query:
+//
+//   - limit=N: 1 to 1000 items (default 50).
+//   - from=CURSOR: start at that item (or the first after it, when it was
+//     deleted). CURSOR is a page's "next" or an item name.
+//   - by=timestamp&from=MS (Unix milliseconds) or by=datetime&from=TIME
+//     (RFC 3339): start at the first item that arrived in this inbox at or
+//     after that time (a binary search; arrival times never decrease in
+//     arrival order).
+//   - format=ids: "contains" lists item URLs only.
+//   - wait=N: when nothing is there (from the cursor on), wait up to N
+//     seconds (at most 60) for an arrival; an empty page when none came.
+//
+// "next" is always present: the cursor after the last item of the page (or
+// the cursor the page started from, when it is empty), so a reader can keep
+// polling from it. The Link rel="next" header is sent only when more items
+// exist already. Reading needs Read on the inbox; agents without it get the
+// 401 or 403 and no content. Other media types (Turtle) get the generic LDP
+// container listing.
+//
 // # Keys
 //
 // Besides the LDP records (owned by ldp), this package owns:

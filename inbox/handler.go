@@ -52,6 +52,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Stopping, when closed, ends long-polls early (server shutdown): they
+	// answer with what they have.
+	Stopping <-chan struct{}
 }
 
 // Handler serves GET and POST on pod inboxes.
@@ -210,6 +213,7 @@ func (h *Handler) List(c *gin.Context) error {
 		case <-woken:
 			continue
 		case <-deadline:
+		case <-h.cfg.Stopping:
 		case <-ctx.Done():
 			return ctx.Err()
 		}

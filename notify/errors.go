@@ -58,7 +58,7 @@ var (
 		"only the agent that made this channel can read or delete it")
 	errNotWebSocket = apierr.New(http.StatusUpgradeRequired,
 		"this is a WebSocket endpoint: connect with a WebSocket client")
-	errNotFound = apierr.New(http.StatusNotFound, "Not found")
+	errNotFound   = apierr.New(http.StatusNotFound, "Not found")
 	errBodyTooBig = apierr.New(http.StatusRequestEntityTooLarge,
 		"the subscription request is larger than 64 KiB")
 )

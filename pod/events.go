@@ -3,6 +3,7 @@ package pod
 import (
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,16 +22,25 @@ const (
 
 // events wires publishing, inboxes and the delivery queue into the server.
 type events struct {
+	s       *Server
 	queue   *deliver.Queue
 	inboxes *inbox.Inboxes
 	inbox   *inbox.Handler
 	pub     *publish.Service
+
+	// stopping is closed when the HTTP server begins to shut down, so
+	// long-polls answer at once instead of holding Shutdown up.
+	stopping     chan struct{}
+	stopOnce     sync.Once
+	registerOnce sync.Once
 }
 
 func newEvents(s *Server) (*events, error) {
 	e := &events{
-		queue:   deliver.New(deliver.Config{Store: s.st, Logger: s.log}),
-		inboxes: inbox.New(),
+		s:        s,
+		queue:    deliver.New(deliver.Config{Store: s.st, Logger: s.log}),
+		inboxes:  inbox.New(),
+		stopping: make(chan struct{}),
 	}
 	e.inbox = inbox.NewHandler(inbox.Config{
 		Store:        s.st,
@@ -39,6 +49,7 @@ func newEvents(s *Server) (*events, error) {
 		Authorize:    s.ldp.Authorize,
 		Logger:       s.log,
 		MaxBodyBytes: s.opts.MaxBodyBytes,
+		Stopping:     e.stopping,
 	})
 	e.pub = publish.New(publish.Config{
 		Store:        s.st,
@@ -83,6 +94,7 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 		switch m {
 		case http.MethodGet, http.MethodHead:
 			if inbox.Accepts(c.Request) {
+				e.watchShutdown()
 				c.Set("route", routeInbox)
 				return true, e.inbox.List(c)
 			}
@@ -109,5 +121,23 @@ func isWrite(m string) bool {
 	return m == http.MethodPut || m == http.MethodPost || m == http.MethodPatch
 }
 
+// watchShutdown arranges, once the HTTP server runs, for long-polls to end
+// when it starts shutting down.
+func (e *events) watchShutdown() {
+	e.registerOnce.Do(func() {
+		e.s.mu.Lock()
+		srv := e.s.srv
+		e.s.mu.Unlock()
+		if srv != nil {
+			srv.RegisterOnShutdown(e.stop)
+		}
+	})
+}
+
+func (e *events) stop() { e.stopOnce.Do(func() { close(e.stopping) }) }
+
 // close stops background work.
-func (e *events) close() { e.queue.Close() }
+func (e *events) close() {
+	e.stop()
+	e.queue.Close()
+}

@@ -280,3 +280,27 @@ func TestInboxReceive(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// A long-poll in progress does not hold up Shutdown.
+func TestInboxLongPollShutdown(t *testing.T) {
+	s, stop := evServer(t, "")
+	done := make(chan int, 1)
+	go func() {
+		_, r := readInbox(t, s, "crm", evKeys.crm, "wait=30")
+		done <- r.status
+	}()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	stop()
+	if el := time.Since(start); el > 3*time.Second {
+		t.Errorf("Shutdown took %v with a long-poll open", el)
+	}
+	select {
+	case st := <-done:
+		if st != http.StatusOK {
+			t.Errorf("long-poll answered %d", st)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("long-poll still open")
+	}
+}

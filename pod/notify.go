@@ -1,29 +1,101 @@
 package pod
 
 import (
+	"context"
+	"errors"
+	"sync"
+
 	"github.com/gin-gonic/gin"
 
+	"podserver/acl"
+	"podserver/inbox"
 	"podserver/ldp"
+	"podserver/notify"
 	"podserver/store"
 )
 
-// notifier serves Solid Notifications. (Stub until the Live updates issue.)
-type notifier struct{ s *Server }
+// notifier serves Solid Notifications (package notify) for the server.
+type notifier struct {
+	s *Server
+	n *notify.Notifier
 
-func newNotifier(s *Server) (*notifier, error) { return &notifier{s: s}, nil }
+	mu     sync.Mutex
+	hooked bool // CloseStreams is registered with the http.Server
+}
 
-// route serves pod-level notification requests (e.g. the storage
-// description); it reports false for everything else.
-func (n *notifier) route(c *gin.Context, r *ldp.Request) (bool, error) { return false, nil }
+func newNotifier(s *Server) (*notifier, error) {
+	n, err := notify.New(notify.Config{Store: s.st, Host: notifyHost{s}, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	return &notifier{s: s, n: n}, nil
+}
 
-// top serves server-level notification endpoints.
-func (n *notifier) top(c *gin.Context) (bool, error) { return false, nil }
+// route serves pod-level notification requests (the storage description,
+// subscriptions, channels); it reports false for everything else.
+func (n *notifier) route(c *gin.Context, r *ldp.Request) (bool, error) {
+	n.hookShutdown()
+	return n.n.ServePod(c, r)
+}
+
+// top serves server-level notification endpoints (the solid-0.1 WebSocket).
+func (n *notifier) top(c *gin.Context) (bool, error) { return n.n.ServeTop(c) }
 
 // headers adds notification discovery headers to LDP responses.
-func (n *notifier) headers(c *gin.Context, r *ldp.Request, p string) {}
+func (n *notifier) headers(c *gin.Context, r *ldp.Request, p string) { n.n.Headers(c, r, p) }
 
 // onChange receives every durable resource write (store.PrefixResource keys).
-func (n *notifier) onChange(changes []store.Change) {}
+func (n *notifier) onChange(changes []store.Change) { n.n.OnChange(changes) }
 
-// close stops background work.
-func (n *notifier) close() {}
+// close stops background work and closes notification connections.
+func (n *notifier) close() { n.n.Close() }
+
+// hookShutdown makes the http.Server's graceful shutdown end streaming
+// notification responses instead of waiting for them.
+func (n *notifier) hookShutdown() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.hooked {
+		return
+	}
+	n.s.mu.Lock()
+	srv := n.s.srv
+	n.s.mu.Unlock()
+	if srv != nil {
+		srv.RegisterOnShutdown(n.n.CloseStreams)
+		n.hooked = true
+	}
+}
+
+// notifyHost gives the notifier what it needs of the server.
+type notifyHost struct{ s *Server }
+
+func (h notifyHost) BaseURL() string                          { return h.s.BaseURL() }
+func (h notifyHost) PodRoot(pod string) string                { return h.s.PodRoot(pod) }
+func (h notifyHost) PodOfURL(u string) (string, string, bool) { return h.s.PodOfURL(u) }
+
+func (h notifyHost) Authorize(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error {
+	return h.s.ldp.Authorize(ctx, r, p, need)
+}
+
+var errNoInboxes = errors.New("inboxes are not set up")
+
+// AppendInbox stores an LDN channel's notification in a local inbox, as the
+// inbox would store one posted to it.
+func (h notifyHost) AppendInbox(ctx context.Context, path, id string, body []byte, committed func(item string)) error {
+	ev := h.s.ev
+	if ev == nil || ev.inboxes == nil {
+		return errNoInboxes
+	}
+	now := h.s.repo.Now()
+	return h.s.st.Update(ctx, func(tx store.Txn) error {
+		item, added, err := ev.inboxes.Append(tx, inbox.Copy{Inbox: path, EventID: id, Body: body}, now)
+		if err != nil {
+			return err
+		}
+		if added {
+			tx.OnCommit(func() { committed(item) })
+		}
+		return nil
+	})
+}

@@ -9,6 +9,17 @@ func isASCIILetter(c int) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
 
 func isDigit(c int) bool { return c >= '0' && c <= '9' }
 
+// pnCharsASCII marks the ASCII characters of PN_CHARS; localCharsASCII
+// adds ':', which a local name may hold anywhere. They let names be read a
+// run of bytes at a time.
+var pnCharsASCII, localCharsASCII = func() (pn, local [256]bool) {
+	for c := 0; c < 128; c++ {
+		pn[c] = isASCIILetter(c) || isDigit(c) || c == '_' || c == '-'
+		local[c] = pn[c] || c == ':'
+	}
+	return pn, local
+}()
+
 // isPNCharsBase is PN_CHARS_BASE of the Turtle grammar.
 func isPNCharsBase(r rune) bool {
 	if r < 0x80 {

@@ -101,6 +101,54 @@ func readSuiteFile(t *testing.T, dir, name string) []byte {
 	return data
 }
 
+// TestTurtleConformance runs the W3C RDF 1.1 Turtle test suite: eval tests
+// compare with the expected N-Triples by isomorphism, positive syntax tests
+// must parse and negative ones must fail with a *SyntaxError.
+func TestTurtleConformance(t *testing.T) {
+	dir, tests := loadTurtleSuite(t)
+	counts := map[string]int{}
+	for _, st := range tests {
+		counts[st.kind]++
+		t.Run(st.name, func(t *testing.T) {
+			input := readSuiteFile(t, dir, st.action)
+			got, err := ParseTurtle(input, st.base)
+			switch st.kind {
+			case "TestTurtleEval":
+				if err != nil {
+					t.Fatalf("parse: %v", err)
+				}
+				want, err := ParseNTriples(readSuiteFile(t, dir, st.result))
+				if err != nil {
+					t.Fatalf("parse expected result: %v", err)
+				}
+				if !Isomorphic(triplesToQuads(got), triplesToQuads(want)) {
+					t.Fatalf("graphs differ\ngot:\n%s\nwant:\n%s", dumpTriples(got), dumpTriples(want))
+				}
+			case "TestTurtlePositiveSyntax":
+				if err != nil {
+					t.Fatalf("parse: %v", err)
+				}
+			case "TestTurtleNegativeSyntax", "TestTurtleNegativeEval":
+				if err == nil {
+					t.Fatalf("parsed bad input into %d triples:\n%s", len(got), dumpTriples(got))
+				}
+				if _, ok := err.(*SyntaxError); !ok {
+					t.Fatalf("error is %T, not *SyntaxError: %v", err, err)
+				}
+			default:
+				t.Fatalf("unknown test type %q", st.kind)
+			}
+		})
+	}
+	t.Logf("Turtle suite: %d tests: %d eval, %d positive syntax, %d negative syntax, %d negative eval",
+		len(tests), counts["TestTurtleEval"], counts["TestTurtlePositiveSyntax"],
+		counts["TestTurtleNegativeSyntax"], counts["TestTurtleNegativeEval"])
+	if len(tests) != 313 || counts["TestTurtleEval"] != 145 || counts["TestTurtlePositiveSyntax"] != 74 ||
+		counts["TestTurtleNegativeSyntax"]+counts["TestTurtleNegativeEval"] != 94 {
+		t.Errorf("the suite should have 313 tests (145 eval, 74 positive, 94 negative)")
+	}
+}
+
 func dumpTriples(triples []Triple) string {
 	var b strings.Builder
 	for _, t := range triples {

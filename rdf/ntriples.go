@@ -181,6 +181,8 @@ func (r *NQuadsReader) term(what string, iri, blank, literal bool) (Term, error)
 		if err != nil {
 			return Term{}, err
 		}
+		// White space may separate any two terminals, even these.
+		r.blanks()
 		switch s.peek() {
 		case '@':
 			lang, err := s.readLangTag()
@@ -189,10 +191,11 @@ func (r *NQuadsReader) term(what string, iri, blank, literal bool) (Term, error)
 			}
 			return LangLiteral(lex, lang), nil
 		case '^':
-			if s.peekAt(1) != '^' || s.peekAt(2) != '<' {
-				return Term{}, s.errorf("expected '^^<' before a datatype IRI")
+			if s.peekAt(1) != '^' {
+				return Term{}, s.errorf("expected '^^' before a datatype IRI")
 			}
 			s.skipN(2)
+			r.blanks()
 			dt, err := r.term("datatype", true, false, false)
 			if err != nil {
 				return Term{}, err

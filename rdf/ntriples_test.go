@@ -51,8 +51,9 @@ func TestNTriplesStrict(t *testing.T) {
 		{"<http://a/s> <http://a/p>\n<http://a/o> .", 1, 26, "expected the object"},
 		{"<http://a/s> _:p <http://a/o> .", 1, 14, "expected the predicate"},
 		{"\"s\" <http://a/p> <http://a/o> .", 1, 1, "expected the subject"},
-		{"<http://a/s> <http://a/p> \"x\" ^^<http://a/d> .", 1, 31, "expected '.'"},
-		{"<http://a/s> <http://a/p> \"x\"^^xsd:string .", 1, 30, "expected '^^<'"},
+		{"<http://a/s> <http://a/p> \"x\"^^xsd:string .", 1, 32, "expected the datatype"},
+		{"<http://a/s> <http://a/p> \"x\"^<http://a/d> .", 1, 30, "expected '^^'"},
+		{"<http://a/s> <http://a/p> \"x\" @ .", 1, 32, "invalid language tag"},
 		{"<http://a/s> <http://a/p> <http://a/o> <http://a/g> .", 1, 40, "expected '.'"},
 	}
 	for _, tc := range tests {
@@ -65,6 +66,11 @@ func TestNTriplesStrict(t *testing.T) {
 		if se.Line != tc.line || se.Col != tc.col || !strings.Contains(se.Msg, tc.msg) {
 			t.Errorf("%q: got %d:%d %q, want %d:%d containing %q", tc.doc, se.Line, se.Col, se.Msg, tc.line, tc.col, tc.msg)
 		}
+	}
+	// White space may separate a string from its datatype or language tag.
+	got, err := ParseNTriples([]byte("<http://a/s> <http://a/p> \"x\" ^^ <http://a/d> .\n<http://a/s> <http://a/p> \"y\"\t@en ."))
+	if err != nil || len(got) != 2 || got[0].O != Literal("x", "http://a/d") || got[1].O != LangLiteral("y", "en") {
+		t.Errorf("got %v, %v", got, err)
 	}
 	// A graph label is fine in N-Quads.
 	if _, err := ParseNQuads([]byte("<http://a/s> <http://a/p> <http://a/o> <http://a/g> .")); err != nil {

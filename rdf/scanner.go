@@ -132,6 +132,16 @@ func (s *scanner) skipN(n int) {
 	}
 }
 
+// asciiRun returns the end of the run of bytes marked in class that starts
+// at pos, within the buffered input.
+func (s *scanner) asciiRun(class *[256]bool) int {
+	i := s.pos
+	for i < s.end && class[s.buf[i]] {
+		i++
+	}
+	return i
+}
+
 // take consumes buf[pos:i], which holds no newline, into tok.
 func (s *scanner) take(i int) {
 	for _, c := range s.buf[s.pos:i] {

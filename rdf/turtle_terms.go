@@ -183,6 +183,10 @@ func (t *TurtleReader) readPName() (tok []byte, colon bool, err error) {
 		s.tok = append(s.tok, s.buf[s.pos:s.pos+n]...)
 		s.skipN(n)
 		for {
+			if i := s.asciiRun(&pnCharsASCII); i > s.pos {
+				s.take(i)
+				continue
+			}
 			r, n = s.peekRuneAt(0)
 			if isPNChars(r) {
 				s.tok = append(s.tok, s.buf[s.pos:s.pos+n]...)
@@ -213,6 +217,13 @@ func (t *TurtleReader) readLocal() error {
 	s := &t.s
 	first := true
 	for {
+		if !first || s.peek() != '-' {
+			if i := s.asciiRun(&localCharsASCII); i > s.pos {
+				s.take(i)
+				first = false
+				continue
+			}
+		}
 		r, n := s.peekRuneAt(0)
 		switch {
 		case isPNChars(r) || r == ':':

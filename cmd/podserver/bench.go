@@ -151,6 +151,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "publish latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", res.PublishP50Ms, res.PublishP99Ms, res.PublishMaxMs)
 	fmt.Fprintf(stdout, "end to end:      p50 %.2f ms, p99 %.2f ms (%d copies read by subscribers)\n", res.E2EP50Ms, res.E2EP99Ms, res.E2ESamples)
 	fmt.Fprintf(stdout, "inbox copies:    %.0f/s written\n", res.CopiesPerS)
+	fmt.Fprintf(stdout, "process CPU:     %.1fs, %.0f µs per publish\n", res.ProcessCPUS, res.CPUPerPublishUs)
 	if res.FirstError != "" {
 		fmt.Fprintf(stdout, "first error:     %s\n", res.FirstError)
 	}

@@ -111,7 +111,8 @@ function signInPage() {
 
 document.getElementById("signout").addEventListener("click", () => {
   setSession(null);
-  location.hash = "";
+  // Drop the route without a hashchange: show() draws the sign-in form.
+  history.replaceState(null, "", location.pathname);
   show();
 });
 

@@ -167,9 +167,9 @@ export function accessPage({ main, session, params, signal }) {
     return h("div", { class: "table-wrap" }, h("table", { class: "data", id: "acl-effective" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "May"), h("th", { scope: "col" }, "Applies to"))),
       h("tbody", {}, rules.map((r) => h("tr", {},
-        h("td", {}, who(r)),
-        h("td", {}, MODES.filter((m) => r.modes.has(m)).join(", ") || "nothing"),
-        h("td", {}, source.own
+        h("td", { "data-label": "Who" }, who(r)),
+        h("td", { "data-label": "May" }, MODES.filter((m) => r.modes.has(m)).join(", ") || "nothing"),
+        h("td", { "data-label": "Applies to" }, source.own
           ? [r.accessTo.includes(url) ? "this resource" : null, r.defaults.includes(url) ? (r.accessTo.includes(url) ? " and its children" : "its children") : null]
           : "this resource (inherited)"))))));
   }

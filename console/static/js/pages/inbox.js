@@ -197,12 +197,13 @@ export function inboxPage({ main, session, signal }) {
     let backoff = 1000;
     while (!signal.aborted) {
       try {
-        const { json } = await getJSON(`${inbox}?from=${cursor}&wait=${WAIT}&limit=100`, { signal });
+        const pending = getJSON(`${inbox}?from=${cursor}&wait=${WAIT}&limit=100`, { signal });
+        live.textContent = "Live: new items appear here as they arrive.";
+        live.className = "live on";
+        const { json } = await pending;
         addNewest(json.contains || []);
         cursor = json.next || cursor;
         backoff = 1000;
-        live.textContent = "Live: new items appear here as they arrive.";
-        live.className = "live on";
       } catch (e) {
         if (signal.aborted || e.name === "AbortError") return;
         live.textContent = `Live updates interrupted (${e.message}); retrying in ${Math.round(backoff / 1000)} s.`;

@@ -56,9 +56,9 @@ export function keysPage({ main, session, signal }) {
       }
       return h("tr", { dataset: { key: k.id } },
         h("td", {}, h("strong", {}, k.app), k.owner ? h("span", { class: "badge" }, "owner") : null),
-        h("td", {}, h("code", {}, k.id)),
-        h("td", {}, timeEl(k.created)),
-        h("td", {}, timeEl(k.lastUsed)),
+        h("td", { "data-label": "Key id" }, h("code", {}, k.id)),
+        h("td", { "data-label": "Created" }, timeEl(k.created)),
+        h("td", { "data-label": "Last used" }, timeEl(k.lastUsed)),
         actions);
     });
     replace(listArea, h("table", { class: "data", id: "keys-table" },

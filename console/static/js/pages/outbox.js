@@ -41,12 +41,12 @@ export function outboxPage({ main, session, signal }) {
           h("th", { scope: "col" }, "Event"), h("th", { scope: "col" }, "Target"), h("th", { scope: "col" }, "Status"),
           h("th", { scope: "col" }, "Attempts"), h("th", { scope: "col" }, "Next attempt"), h("th", { scope: "col" }, "Last error"))),
         h("tbody", {}, records.map(({ url, rec, err }) => h("tr", {},
-          h("td", { class: "url" }, str(rec ? rec.eventId || rec.event : url)),
-          h("td", { class: "url" }, rec ? str(rec.target) : ""),
-          h("td", {}, rec ? h("span", { class: "badge " + (rec.status === "dead" ? "bad" : "") }, str(rec.status)) : err),
-          h("td", {}, rec ? str(rec.attempts) : ""),
-          h("td", {}, rec && rec.status === "pending" ? when(str(rec.due)) : ""),
-          h("td", {}, rec ? str(rec.lastError) : ""))))));
+          h("td", { class: "url", "data-label": "Event" }, str(rec ? rec.eventId || rec.event : url)),
+          h("td", { class: "url", "data-label": "Target" }, rec ? str(rec.target) : ""),
+          h("td", { "data-label": "Status" }, rec ? h("span", { class: "badge " + (rec.status === "dead" ? "bad" : "") }, str(rec.status)) : err),
+          h("td", { "data-label": "Attempts" }, rec ? str(rec.attempts) : ""),
+          h("td", { "data-label": "Next attempt" }, rec && rec.status === "pending" ? when(str(rec.due)) : ""),
+          h("td", { "data-label": "Last error" }, rec ? str(rec.lastError) : ""))))));
       if (json.next) area.append(h("p", { class: "muted" }, "Only the first 100 records are shown."));
     } catch (e) {
       if (!signal.aborted) status.error(e);

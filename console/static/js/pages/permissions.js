@@ -21,7 +21,7 @@ function newSecret() {
 // agentCell shows an agent: a pod of this server by name, with its WebID.
 function agentCell(agent) {
   const pod = podOfWebID(agent);
-  return h("td", { class: "agent" },
+  return h("td", { class: "agent", "data-label": "Agent" },
     pod ? h("strong", {}, pod) : null,
     h("span", { class: pod ? "url muted" : "url" }, agent));
 }
@@ -116,9 +116,9 @@ export function permissionsPage({ main, session, signal }) {
       }
       return h("tr", { dataset: { index: String(i) } },
         agentCell(it.agent),
-        h("td", {}, topicList(it.publishes)),
-        h("td", {}, topicList(it.subscribes)),
-        h("td", {}, delivery),
+        h("td", { "data-label": "May publish" }, topicList(it.publishes)),
+        h("td", { "data-label": "Subscribes to" }, topicList(it.subscribes)),
+        h("td", { "data-label": "Copies go to" }, delivery),
         actions);
     });
     replace(tableArea, h("table", { class: "data", id: "permissions-table" },

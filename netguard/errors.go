@@ -1,0 +1,16 @@
+package netguard
+
+import "errors"
+
+// ErrRefused is wrapped by the error of a connection to a refused address.
+var ErrRefused = errors.New("netguard: address refused")
+
+// Errors of the client and helpers, wrapped with details.
+var (
+	// ErrResponseTooLarge: a response body is longer than the limit.
+	ErrResponseTooLarge = errors.New("netguard: response body too large")
+	// ErrTooManyRedirects: a request was redirected more often than allowed.
+	ErrTooManyRedirects = errors.New("netguard: too many redirects")
+	// ErrBadURL: a URL is not an absolute http(s) URL without userinfo.
+	ErrBadURL = errors.New("netguard: URL not allowed")
+)

@@ -1,0 +1,339 @@
+package notify
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/acl"
+	"podserver/apierr"
+	"podserver/ldp"
+	"podserver/rdf"
+)
+
+// Paths, relative to a pod root.
+const (
+	descriptionPath = ".well-known/solid"
+	servicesPath    = ".notifications/"
+	// LegacyPath is the server-level path of the solid-0.1 WebSocket.
+	LegacyPath = "/.notifications/solid-0.1"
+)
+
+// StorageDescriptionRel is the Link relation of the storage description.
+const StorageDescriptionRel = "http://www.w3.org/ns/solid/terms#storageDescription"
+
+// routeLabel names notification requests in logs and metrics.
+const routeLabel = "notify"
+
+// Headers adds the discovery headers to an LDP response: the storage
+// description link and the legacy Updates-Via.
+func (n *Notifier) Headers(c *gin.Context, r *ldp.Request, p string) {
+	h := c.Writer.Header()
+	h.Add("Link", `<`+r.Target.Root+descriptionPath+`>; rel="`+StorageDescriptionRel+`"`)
+	h.Set("Updates-Via", n.legacyURL())
+}
+
+func (n *Notifier) legacyURL() string {
+	return "ws" + strings.TrimPrefix(n.host.BaseURL(), "http") + LegacyPath
+}
+
+// ServePod serves the notification paths of a pod (see the package
+// documentation). It reports false for every other path.
+func (n *Notifier) ServePod(c *gin.Context, r *ldp.Request) (bool, error) {
+	_, rel := ldp.SplitStoragePath(r.Target.Path)
+	m := c.Request.Method
+	switch {
+	case rel == descriptionPath:
+		c.Set("route", routeLabel)
+		return true, n.serveDocument(c, "OPTIONS, HEAD, GET", func() any { return n.storageDescription(r.Target.Root) })
+	case rel == ".notifications":
+		return true, errNotFound
+	case !strings.HasPrefix(rel, servicesPath):
+		return false, nil
+	}
+	c.Set("route", routeLabel)
+	rest := strings.TrimPrefix(rel, servicesPath)
+	if rest == "" {
+		if m == http.MethodOptions {
+			return true, n.options(c, "OPTIONS, HEAD, GET")
+		}
+		if m != http.MethodGet && m != http.MethodHead {
+			return true, errMethod("OPTIONS, HEAD, GET")
+		}
+		return true, n.list(c, r)
+	}
+	if seg, ok := strings.CutSuffix(rest, "/"); ok && !strings.Contains(seg, "/") {
+		t, ok := typeByService(seg)
+		if !ok {
+			return true, errNotFound
+		}
+		if m == http.MethodPost {
+			return true, n.subscribe(c, r, t)
+		}
+		return true, n.serveDocument(c, "OPTIONS, HEAD, GET, POST", func() any { return service(r.Target.Root, t) })
+	}
+	kind, id, _ := strings.Cut(rest, "/")
+	if !validID(id) {
+		return true, errNotFound
+	}
+	switch kind {
+	case "channels":
+		return true, n.serveChannel(c, r, id)
+	case "ws":
+		return true, n.serveWebSocket(c, r, id)
+	case "stream":
+		return true, n.serveStream(c, r, id)
+	}
+	return true, errNotFound
+}
+
+// ServeTop serves the server-level notification paths (the solid-0.1
+// WebSocket). It reports false for every other path.
+func (n *Notifier) ServeTop(c *gin.Context) (bool, error) {
+	if c.Request.URL.Path != LegacyPath {
+		return false, nil
+	}
+	c.Set("route", routeLabel)
+	return true, n.serveLegacy(c)
+}
+
+// serviceJSON describes a subscription service.
+type serviceJSON struct {
+	Context     []string `json:"@context,omitempty"`
+	ID          string   `json:"id"`
+	ChannelType string   `json:"channelType"`
+	Feature     []string `json:"feature"`
+}
+
+func service(root string, t channelType) serviceJSON {
+	return serviceJSON{Context: []string{rdf.NotificationContextURI}, ID: root + servicesPath + t.service + "/", ChannelType: t.name, Feature: features}
+}
+
+// descriptionJSON is the storage description.
+type descriptionJSON struct {
+	Context      []string      `json:"@context"`
+	ID           string        `json:"id"`
+	Subscription []serviceJSON `json:"subscription"`
+}
+
+func (n *Notifier) storageDescription(root string) descriptionJSON {
+	d := descriptionJSON{Context: []string{rdf.NotificationContextURI}, ID: root + descriptionPath}
+	for _, t := range channelTypes {
+		s := service(root, t)
+		s.Context = nil
+		d.Subscription = append(d.Subscription, s)
+	}
+	return d
+}
+
+// options answers OPTIONS.
+func (n *Notifier) options(c *gin.Context, allow string) error {
+	c.Header("Allow", allow)
+	c.Header("Accept-Post", "application/ld+json")
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// serveDocument answers GET, HEAD and OPTIONS with a JSON-LD document.
+func (n *Notifier) serveDocument(c *gin.Context, allow string, doc func() any) error {
+	switch c.Request.Method {
+	case http.MethodOptions:
+		return n.options(c, allow)
+	case http.MethodGet, http.MethodHead:
+		return writeDocument(c, http.StatusOK, doc())
+	}
+	return errMethod(allow)
+}
+
+// documentOffers are the representations of descriptions.
+var documentOffers = []string{rdf.MediaTypeJSONLD, rdf.MediaTypeJSON, rdf.MediaTypeTurtle, rdf.MediaTypeNTriples, rdf.MediaTypeNQuads}
+
+// writeDocument writes v as JSON-LD, or in the RDF format the Accept header
+// prefers.
+func writeDocument(c *gin.Context, status int, v any) error {
+	mt, ok := rdf.Negotiate(c.GetHeader("Accept"), documentOffers)
+	if !ok {
+		return apierr.New(http.StatusNotAcceptable, "descriptions are available as application/ld+json, text/turtle, application/n-triples and application/n-quads")
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if mt == rdf.MediaTypeJSON {
+		mt = rdf.MediaTypeJSONLD
+	}
+	if mt != rdf.MediaTypeJSONLD {
+		q, err := rdf.Parse(rdf.MediaTypeJSONLD, body, "")
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if err := rdf.Write(&buf, mt, q, ""); err != nil {
+			return err
+		}
+		body = buf.Bytes()
+	}
+	c.Header("Vary", "Accept")
+	c.Header("Cache-Control", "no-store")
+	ct := mt
+	if strings.HasPrefix(mt, "text/") {
+		ct += "; charset=utf-8"
+	}
+	if c.Request.Method == http.MethodHead {
+		c.Header("Content-Type", ct)
+		c.Status(status)
+		return nil
+	}
+	c.Data(status, ct, body)
+	return nil
+}
+
+// subscribe handles a subscription request to the service of type t.
+func (n *Notifier) subscribe(c *gin.Context, r *ldp.Request, t channelType) error {
+	ctx := c.Request.Context()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxRequestBytes))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errBodyTooBig
+	}
+	if err != nil {
+		return apierr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+	}
+	req, err := ParseRequest(c.GetHeader("Content-Type"), body)
+	if err != nil {
+		return err
+	}
+	if req.Type != t.name {
+		return errTypeService
+	}
+	pod, rel, ok := n.host.PodOfURL(req.Topic)
+	if !ok || pod != r.Target.Pod {
+		return errTopicElsewhere
+	}
+	if ldp.CleanPath(rel) != nil {
+		return errTopic
+	}
+	topic := ldp.StoragePath(pod, rel)
+	pr := r.Principal
+	if t.push && pr.Anonymous() {
+		return errAnonPush
+	}
+	if err := n.authorize(ctx, pr, r.Origin, pod, r.Target.Root, topic, acl.Read); err != nil {
+		return err
+	}
+	media, _ := negotiateAccept(req.Accept)
+	if t.name == TypeLDN {
+		if inbox, ipod, ok := n.localInbox(req.SendTo); ok {
+			if inbox == topic {
+				return errSendToLoop
+			}
+			if err := n.authorize(ctx, pr, r.Origin, ipod, n.host.PodRoot(ipod), inbox, acl.Append); err != nil {
+				return err
+			}
+			media = rdf.MediaTypeJSONLD // inboxes of this server take JSON-LD
+		}
+	}
+	now := time.Now()
+	endAt := now.Add(n.cfg.MaxLifetime)
+	if !req.EndAt.IsZero() {
+		if !req.EndAt.After(now) {
+			return errEndAt
+		}
+		if req.EndAt.Before(endAt) {
+			endAt = req.EndAt
+		}
+	}
+	rec := record{
+		ID: newID(), Type: t.name, Pod: pod, Path: topic,
+		Agent: pr.Agent, KeyPod: pr.Pod, App: pr.App, Owner: pr.Owner, KeyID: pr.KeyID, Origin: r.Origin,
+		SendTo: req.SendTo, StartAt: req.StartAt, EndAt: endAt, Rate: req.Rate, State: req.State,
+		Accept: req.Accept, Media: media, Created: now,
+	}
+	if t.name == TypeWebhook {
+		rec.Secret = newSecret()
+	}
+	ch, err := n.create(ctx, rec)
+	if err != nil {
+		return err
+	}
+	if t.push && ch.active(now) {
+		// A push receiver whose state is stale hears of it right away.
+		if msg := n.stateMessage(ctx, ch); msg != nil {
+			n.deliver(ch, msg)
+		}
+	}
+	c.Header("Location", channelURL(r.Target.Root, rec.ID))
+	return writeDocument(c, http.StatusOK, describe(r.Target.Root, &ch.rec, true))
+}
+
+// list answers GET .notifications/: the channels the requesting agent made
+// on this pod.
+func (n *Notifier) list(c *gin.Context, r *ldp.Request) error {
+	if r.Principal.Anonymous() {
+		return errAnonList
+	}
+	n.mu.RLock()
+	var mine []*channel
+	for _, ch := range n.channels {
+		if ch.rec.Pod == r.Target.Pod && ch.rec.Agent == r.Principal.Agent {
+			mine = append(mine, ch)
+		}
+	}
+	n.mu.RUnlock()
+	slices.SortFunc(mine, func(a, b *channel) int { return a.rec.Created.Compare(b.rec.Created) })
+	doc := struct {
+		Context []string      `json:"@context"`
+		ID      string        `json:"id"`
+		Channel []channelJSON `json:"channel"`
+	}{Context: []string{rdf.NotificationContextURI}, ID: r.Target.Root + servicesPath, Channel: []channelJSON{}}
+	for _, ch := range mine {
+		d := describe(r.Target.Root, &ch.rec, false)
+		d.Context = nil
+		doc.Channel = append(doc.Channel, d)
+	}
+	return writeDocument(c, http.StatusOK, doc)
+}
+
+// serveChannel answers GET and DELETE on a channel, for its creator.
+func (n *Notifier) serveChannel(c *gin.Context, r *ldp.Request, id string) error {
+	const allow = "OPTIONS, HEAD, GET, DELETE"
+	m := c.Request.Method
+	if m == http.MethodOptions {
+		return n.options(c, allow)
+	}
+	if m != http.MethodGet && m != http.MethodHead && m != http.MethodDelete {
+		return errMethod(allow)
+	}
+	ch := n.lookup(id)
+	if ch == nil || ch.rec.Pod != r.Target.Pod {
+		return errNoChannel
+	}
+	switch {
+	case r.Principal.Anonymous():
+		return apierr.ErrUnauthenticated
+	case r.Principal.Agent != ch.rec.Agent:
+		return errNotCreator
+	}
+	if m == http.MethodDelete {
+		if err := n.remove(c.Request.Context(), ch, "channel deleted"); err != nil {
+			return err
+		}
+		c.Status(http.StatusNoContent)
+		return nil
+	}
+	return writeDocument(c, http.StatusOK, describe(r.Target.Root, &ch.rec, false))
+}
+
+// ChannelCount returns the number of channels (for tests and metrics).
+func (n *Notifier) ChannelCount() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.channels)
+}

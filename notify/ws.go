@@ -1,0 +1,191 @@
+package notify
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/gin-gonic/gin"
+
+	"podserver/apierr"
+	"podserver/ldp"
+)
+
+// Connection limits.
+const (
+	// wsWriteTimeout bounds writing one message to a WebSocket.
+	wsWriteTimeout = 10 * time.Second
+	// wsReadLimit bounds a message a client sends (solid-0.1 "sub" lines;
+	// WebSocketChannel2023 clients send nothing).
+	wsReadLimit = 4096
+)
+
+var errNoAccess = apierr.New(http.StatusForbidden, "the channel's creator can no longer read its topic")
+
+// serveWebSocket serves a WebSocketChannel2023 receiveFrom URL. The URL is a
+// capability: whoever has it receives what the channel's creator may read.
+func (n *Notifier) serveWebSocket(c *gin.Context, r *ldp.Request, id string) error {
+	ch := n.lookup(id)
+	if ch == nil || ch.rec.Pod != r.Target.Pod || ch.rec.Type != TypeWebSocket {
+		return errNoChannel
+	}
+	if c.Request.Method != http.MethodGet {
+		return errMethod("GET")
+	}
+	if !isUpgrade(c.Request) {
+		return errNotWebSocket
+	}
+	if !n.canRead(&ch.rec, ch.rec.Path, r.Target.Root) {
+		return errNoAccess
+	}
+	ws, err := accept(c, []string{NS + TypeWebSocket})
+	if err != nil {
+		return err
+	}
+	conn := newWSConn(ws, n.cfg.ConnQueue)
+	defer conn.ws.CloseNow()
+	if !n.addSink(ch, conn) {
+		conn.drop("channel closed")
+		return nil
+	}
+	defer n.removeSink(ch, conn)
+	n.sendState(ch, conn)
+	conn.readLoop(n.ctx)
+	return nil
+}
+
+// sendState sends a newly connected receiver the topic's state when it
+// differs from the state it last knew (the state feature).
+func (n *Notifier) sendState(ch *channel, s sink) {
+	if !ch.active(time.Now()) {
+		return
+	}
+	msg := n.stateMessage(n.ctx, ch)
+	if msg == nil {
+		return
+	}
+	b, err := msg.Encode(ch.rec.Media)
+	if err != nil {
+		return
+	}
+	ch.mu.Lock()
+	ch.state = msg.State
+	ch.mu.Unlock()
+	s.send(b)
+}
+
+func isUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// accept upgrades the request. The HTTP server's read and write deadlines
+// stay on a hijacked connection, so they are cleared first: a WebSocket
+// lives longer than any request.
+func accept(c *gin.Context, protocols []string) (*websocket.Conn, error) {
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	ws, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{
+		Subprotocols: protocols,
+		// Capability URLs and API keys, never cookies, authorize these
+		// connections, so any origin may open them.
+		InsecureSkipVerify: true,
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		// Accept has written the response.
+		return nil, apierr.Wrap(http.StatusBadRequest, "WebSocket handshake failed", err)
+	}
+	ws.SetReadLimit(wsReadLimit)
+	return ws, nil
+}
+
+// wsConn is a server WebSocket with a bounded send queue. An idle
+// connection costs one goroutine, the one reading it; a writer goroutine
+// runs only while messages are queued. A connection whose queue is full is
+// closed (1013, try again later): the client reconnects, with the state
+// feature to catch up.
+type wsConn struct {
+	ws  *websocket.Conn
+	max int
+
+	mu      sync.Mutex
+	queue   [][]byte
+	writing bool
+	dead    bool
+}
+
+func newWSConn(ws *websocket.Conn, max int) *wsConn { return &wsConn{ws: ws, max: max} }
+
+func (c *wsConn) send(b []byte) bool {
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		return false
+	}
+	if len(c.queue) >= c.max {
+		c.dead, c.queue = true, nil
+		c.mu.Unlock()
+		go c.ws.Close(websocket.StatusTryAgainLater, "too slow: notifications were dropped")
+		return false
+	}
+	c.queue = append(c.queue, b)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return true
+}
+
+func (c *wsConn) writeLoop() {
+	for {
+		c.mu.Lock()
+		if c.dead || len(c.queue) == 0 {
+			c.writing, c.queue = false, nil
+			c.mu.Unlock()
+			return
+		}
+		b := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), wsWriteTimeout)
+		err := c.ws.Write(ctx, websocket.MessageText, b)
+		cancel()
+		if err != nil {
+			c.mu.Lock()
+			c.dead, c.writing, c.queue = true, false, nil
+			c.mu.Unlock()
+			c.ws.CloseNow()
+			return
+		}
+	}
+}
+
+func (c *wsConn) drop(reason string) {
+	c.mu.Lock()
+	already := c.dead
+	c.dead, c.queue = true, nil
+	c.mu.Unlock()
+	if !already {
+		go c.ws.Close(websocket.StatusGoingAway, reason)
+	}
+}
+
+// readLoop reads (and ignores) what the client sends until the connection
+// ends or ctx is done; it answers pings and close frames meanwhile.
+func (c *wsConn) readLoop(ctx context.Context) {
+	for {
+		if _, _, err := c.ws.Read(ctx); err != nil {
+			c.mu.Lock()
+			c.dead, c.queue = true, nil
+			c.mu.Unlock()
+			return
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package patch
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies a patch error by what the server should answer.
+type Kind int
+
+// The kinds of Error.
+const (
+	// Malformed means the patch document is not a valid, supported patch
+	// (the server answers 422 Unprocessable Content).
+	Malformed Kind = iota + 1
+	// Conflict means the patch is valid but cannot be applied to the
+	// current state of the resource (the server answers 409 Conflict).
+	Conflict
+)
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case Malformed:
+		return "malformed patch"
+	case Conflict:
+		return "patch conflict"
+	}
+	return fmt.Sprintf("patch error kind %d", int(k))
+}
+
+// Error is a patch that cannot be parsed or applied. Line and Col are
+// 1-based positions in the patch document (Col counts characters); they are
+// zero when no position is known.
+type Error struct {
+	Kind      Kind
+	Msg       string
+	Line, Col int
+}
+
+// Error says what is wrong and, when known, where.
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s at line %d, column %d: %s", e.Kind, e.Line, e.Col, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Kind, e.Msg)
+}
+
+// ErrUnsupported is wrapped by the error Parse returns for a media type
+// that is not a patch format this package knows.
+var ErrUnsupported = errors.New("unsupported patch media type")
+
+// Client-facing messages, one table so that they stay stable and tests can
+// name them. Messages that take details are completed with ": detail" or
+// used as format strings where they hold a verb.
+const (
+	msgNotSupported    = "not supported"
+	msgUnexpected      = "unexpected %s"
+	msgExpected        = "expected %s, found %s"
+	msgBadIRI          = "malformed IRI"
+	msgBadString       = "malformed string literal"
+	msgBadEscape       = "malformed escape sequence"
+	msgBadUTF8         = "invalid UTF-8"
+	msgBadChar         = "unexpected character %q"
+	msgBadName         = "malformed name"
+	msgUndefinedPrefix = "undefined prefix %q"
+	msgTooDeep         = "blank nodes and lists nested too deeply"
+	msgTooComplex      = "the WHERE clause is too costly to evaluate"
+	msgTooManySolns    = "the WHERE clause has too many solutions"
+	msgTooManyTriples  = "the operation would insert or delete too many triples"
+
+	msgNoPatch        = "no patch resource: expected a resource of type solid:InsertDeletePatch"
+	msgManyPatches    = "more than one patch resource"
+	msgNotTyped       = "the patch resource is not of type solid:InsertDeletePatch"
+	msgDuplicateProp  = "more than one %s"
+	msgNotFormula     = "the object of %s must be a formula { ... }"
+	msgStrayFormula   = "a formula may only be the object of solid:where, solid:inserts or solid:deletes"
+	msgNestedFormula  = "formulae may not be nested"
+	msgBlankIn        = "blank nodes are not allowed in %s"
+	msgVariableIn     = "variables are not allowed in %s"
+	msgUnboundVar     = "variable ?%s does not occur in solid:where"
+	msgNoMatch        = "solid:where has no match in the resource"
+	msgManyMatches    = "solid:where has more than one match in the resource"
+	msgDeleteAbsent   = "a triple to delete is not in the resource"
+	msgInvalidTriple  = "an instantiated triple to insert is not valid RDF (literal subject or non-IRI predicate)"
+	msgExpectedUpdate = "an update operation (INSERT or DELETE)"
+)
+
+// malformedAt returns a Malformed error at a position.
+func malformedAt(line, col int, format string, args ...any) *Error {
+	return &Error{Kind: Malformed, Msg: fmt.Sprintf(format, args...), Line: line, Col: col}
+}
+
+// conflictAt returns a Conflict error at a position of the patch document.
+func conflictAt(line, col int, msg string) *Error {
+	return &Error{Kind: Conflict, Msg: msg, Line: line, Col: col}
+}

@@ -1,0 +1,292 @@
+package webid
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"podserver/netguard"
+	"podserver/rdf"
+)
+
+// AcceptHeader is the Accept header of profile requests.
+const AcceptHeader = "text/turtle, application/ld+json;q=0.9"
+
+// Defaults of Options.
+const (
+	DefaultTTL                = 5 * time.Minute
+	DefaultErrorTTL           = 5 * time.Second
+	DefaultMaxEntries         = 1024
+	DefaultMaxProfileBytes    = 256 << 10
+	DefaultMinRefreshInterval = 30 * time.Second
+	DefaultFetchTimeout       = 10 * time.Second
+)
+
+// Options configure a Resolver. Zero values mean the defaults.
+type Options struct {
+	// Client fetches profiles. It should come from netguard.NewClient;
+	// nil means netguard.NewClient(netguard.Policy{}, ...), which refuses
+	// private addresses.
+	Client *http.Client
+	// TTL is how long a fetched profile is used.
+	TTL time.Duration
+	// ErrorTTL is how long a failed fetch is remembered, so a dead or slow
+	// server is not asked again for each delivery; negative: not at all.
+	ErrorTTL time.Duration
+	// MaxEntries bounds the number of cached documents.
+	MaxEntries int
+	// MaxProfileBytes bounds the size of a profile document.
+	MaxProfileBytes int64
+	// MinRefreshInterval is the least time between two fetches of one
+	// document forced by a missing or failing key (key rotation).
+	MinRefreshInterval time.Duration
+	// FetchTimeout bounds one fetch, whoever waits for it.
+	FetchTimeout time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Resolver fetches and caches WebID profile documents. It is safe for
+// concurrent use; concurrent requests for one document share one fetch.
+type Resolver struct {
+	opts Options
+
+	mu       sync.Mutex
+	cache    map[string]*entry // document URL -> entry
+	inflight map[string]*call  // document URL -> fetch in progress
+}
+
+// entry is a cached fetch result.
+type entry struct {
+	doc     *document
+	err     error
+	fetched time.Time
+	expires time.Time
+}
+
+// call is a fetch in progress; done is closed when res is set.
+type call struct {
+	done chan struct{}
+	res  entry
+}
+
+// NewResolver returns a Resolver with an empty cache.
+func NewResolver(opts Options) *Resolver {
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultTTL
+	}
+	if opts.ErrorTTL == 0 {
+		opts.ErrorTTL = DefaultErrorTTL
+	}
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = DefaultMaxEntries
+	}
+	if opts.MaxProfileBytes <= 0 {
+		opts.MaxProfileBytes = DefaultMaxProfileBytes
+	}
+	if opts.MinRefreshInterval <= 0 {
+		opts.MinRefreshInterval = DefaultMinRefreshInterval
+	}
+	if opts.FetchTimeout <= 0 {
+		opts.FetchTimeout = DefaultFetchTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Client == nil {
+		opts.Client = netguard.NewClient(netguard.Policy{}, netguard.ClientOptions{
+			Timeout:          opts.FetchTimeout,
+			MaxResponseBytes: opts.MaxProfileBytes,
+		})
+	}
+	return &Resolver{opts: opts, cache: map[string]*entry{}, inflight: map[string]*call{}}
+}
+
+// Profile returns the profile of webID: its inbox and keys, from the cache
+// or by fetching the profile document (webID without its fragment).
+func (r *Resolver) Profile(ctx context.Context, webID string) (*Profile, error) {
+	if err := checkHTTPURL(webID); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadWebID, err)
+	}
+	docURL, _ := splitFragment(webID)
+	res := r.get(ctx, docURL, false)
+	if res.err != nil {
+		return nil, res.err
+	}
+	return res.doc.profile(webID)
+}
+
+// Invalidate drops the cached document of a WebID, key id or document
+// URL, for example after its inbox answered 404.
+func (r *Resolver) Invalidate(u string) {
+	docURL, _ := splitFragment(u)
+	r.mu.Lock()
+	delete(r.cache, docURL)
+	r.mu.Unlock()
+}
+
+// get returns the document at docURL: from the cache when fresh (and not
+// forced), else from a new fetch or one already in progress.
+func (r *Resolver) get(ctx context.Context, docURL string, force bool) entry {
+	r.mu.Lock()
+	if e := r.cache[docURL]; e != nil && !force && r.opts.Now().Before(e.expires) {
+		r.mu.Unlock()
+		return *e
+	}
+	c := r.inflight[docURL]
+	if c == nil {
+		c = &call{done: make(chan struct{})}
+		r.inflight[docURL] = c
+		// The fetch outlives the caller who started it: others may wait
+		// for it too. It keeps the caller's values, not its cancellation.
+		go r.run(context.WithoutCancel(ctx), docURL, c)
+	}
+	r.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.res
+	case <-ctx.Done():
+		return entry{err: fmt.Errorf("%w: %s: %w", ErrFetch, docURL, ctx.Err())}
+	}
+}
+
+// run fetches docURL, stores the result in the cache and wakes the waiters.
+func (r *Resolver) run(ctx context.Context, docURL string, c *call) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.FetchTimeout)
+	defer cancel()
+	doc, err := r.fetch(ctx, docURL)
+	now := r.opts.Now()
+	c.res = entry{doc: doc, err: err, fetched: now, expires: now.Add(r.opts.TTL)}
+	if err != nil {
+		c.res.expires = now.Add(r.opts.ErrorTTL)
+	}
+	r.mu.Lock()
+	if err == nil || r.opts.ErrorTTL > 0 {
+		r.store(docURL, c.res)
+	} else {
+		delete(r.cache, docURL)
+	}
+	delete(r.inflight, docURL)
+	r.mu.Unlock()
+	close(c.done)
+}
+
+// store caches e, evicting expired entries and then the entries closest to
+// expiry to stay within MaxEntries. r.mu must be held.
+func (r *Resolver) store(docURL string, e entry) {
+	if _, ok := r.cache[docURL]; !ok && len(r.cache) >= r.opts.MaxEntries {
+		now := r.opts.Now()
+		for u, old := range r.cache {
+			if !now.Before(old.expires) {
+				delete(r.cache, u)
+			}
+		}
+		for len(r.cache) >= r.opts.MaxEntries {
+			var oldest string
+			for u, old := range r.cache {
+				if oldest == "" || old.expires.Before(r.cache[oldest].expires) {
+					oldest = u
+				}
+			}
+			delete(r.cache, oldest)
+		}
+	}
+	r.cache[docURL] = &e
+}
+
+// fetch GETs and parses one profile document.
+func (r *Resolver) fetch(ctx context.Context, docURL string) (*document, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, docURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrFetch, docURL, err)
+	}
+	req.Header.Set("Accept", AcceptHeader)
+	resp, err := r.opts.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: %w", ErrFetch, &StatusError{URL: docURL, StatusCode: resp.StatusCode})
+	}
+	body, err := netguard.ReadLimited(resp, r.opts.MaxProfileBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrFetch, docURL, err)
+	}
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		return nil, fmt.Errorf("%w: %s has no Content-Type", ErrMalformedProfile, docURL)
+	}
+	quads, err := rdf.Parse(ct, body, docURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrMalformedProfile, docURL, err)
+	}
+	return parseDocument(docURL, quads), nil
+}
+
+// Key returns the key with the given id (https://host/pod/profile/card#key)
+// from its profile document. A key id missing from a cached document
+// refetches it, at most once per MinRefreshInterval, in case the key was
+// added since.
+func (r *Resolver) Key(ctx context.Context, keyID string) (*Key, error) {
+	return r.key(ctx, keyID, false)
+}
+
+// ResolveKey returns the public key of a key id; it fits
+// httpsig.Verifier.Resolve.
+func (r *Resolver) ResolveKey(ctx context.Context, keyID string) (ed25519.PublicKey, error) {
+	k, err := r.key(ctx, keyID, false)
+	if err != nil {
+		return nil, err
+	}
+	return k.Public, nil
+}
+
+// RefreshKey refetches the document of a key id, unless it was fetched
+// less than MinRefreshInterval ago, and returns the key; it fits
+// httpsig.Verifier.Refresh, which calls it when a signature does not verify
+// with the cached key (the signer may have rotated its key).
+func (r *Resolver) RefreshKey(ctx context.Context, keyID string) (ed25519.PublicKey, error) {
+	k, err := r.key(ctx, keyID, true)
+	if err != nil {
+		return nil, err
+	}
+	return k.Public, nil
+}
+
+// KeyResolver returns ResolveKey as a function for httpsig.Verifier.Resolve.
+func (r *Resolver) KeyResolver() func(ctx context.Context, keyID string) (ed25519.PublicKey, error) {
+	return r.ResolveKey
+}
+
+func (r *Resolver) key(ctx context.Context, keyID string, refresh bool) (*Key, error) {
+	docURL, frag := splitFragment(keyID)
+	if err := checkHTTPURL(docURL); err != nil || frag == "" {
+		return nil, fmt.Errorf("%w: key id %q needs an http(s) URL and a fragment", ErrBadWebID, keyID)
+	}
+	res := r.get(ctx, docURL, false)
+	if res.err != nil {
+		return nil, res.err
+	}
+	_, found := res.doc.keys[keyID]
+	if (refresh || !found) && r.opts.Now().Sub(res.fetched) >= r.opts.MinRefreshInterval {
+		if res = r.get(ctx, docURL, true); res.err != nil {
+			return nil, res.err
+		}
+	}
+	e, ok := res.doc.keys[keyID]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, keyID)
+	}
+	if e.err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrMalformedProfile, keyID, e.err)
+	}
+	k := e.key
+	k.Public = append(ed25519.PublicKey(nil), k.Public...) // the cached document stays unchanged
+	return &k, nil
+}
