@@ -426,20 +426,26 @@ func (h *Handler) Put(c *gin.Context) error {
 	if err != nil {
 		return writeError(err)
 	}
+	h.written(c, r, p, created, m)
+	return nil
+}
+
+// written reports a durable PUT or PATCH of p: the change hook, then 201
+// with Location for a new resource or 204.
+func (h *Handler) written(c *gin.Context, r *Request, p string, created bool, m Meta) {
 	kind := Updated
 	if created {
 		kind = Created
 	}
-	h.changed(ctx, r, Change{Kind: kind, Path: p, ETag: m.ETag()})
+	h.changed(c.Request.Context(), r, Change{Kind: kind, Path: p, ETag: m.ETag()})
 	h.setCommonHeaders(c, r, p)
 	c.Header("ETag", m.ETag())
 	if created {
 		c.Header("Location", r.Target.URL(p))
 		c.Status(http.StatusCreated)
-		return nil
+		return
 	}
 	c.Status(http.StatusNoContent)
-	return nil
 }
 
 func (h *Handler) changed(ctx context.Context, r *Request, ch Change) {

@@ -69,19 +69,7 @@ func (h *Handler) Patch(c *gin.Context) error {
 		if err != nil {
 			return patchError(err)
 		}
-		kind := Updated
-		if created {
-			kind = Created
-		}
-		h.changed(ctx, r, Change{Kind: kind, Path: p, ETag: m.ETag()})
-		h.setCommonHeaders(c, r, p)
-		c.Header("ETag", m.ETag())
-		if created {
-			c.Header("Location", url)
-			c.Status(http.StatusCreated)
-		} else {
-			c.Status(http.StatusNoContent)
-		}
+		h.written(c, r, p, created, m)
 		return nil
 	}
 }

@@ -361,6 +361,16 @@ type Member struct {
 // (0 when there are no more). A cursor stays valid when members before or
 // at it are deleted.
 func List(rd store.Reader, c string, from uint64, limit int) ([]Member, uint64, error) {
+	return listMembers(rd, c, from, limit, false)
+}
+
+// ListReverse returns up to limit members of container c, newest first,
+// starting at seq before (0 = the newest), and the seq to continue from.
+func ListReverse(rd store.Reader, c string, before uint64, limit int) ([]Member, uint64, error) {
+	return listMembers(rd, c, before, limit, true)
+}
+
+func listMembers(rd store.Reader, c string, from uint64, limit int, reverse bool) ([]Member, uint64, error) {
 	prefix := memberPrefix(c)
 	var start []byte
 	if from > 0 {
@@ -368,29 +378,7 @@ func List(rd store.Reader, c string, from uint64, limit int) ([]Member, uint64, 
 	}
 	var out []Member
 	var next uint64
-	err := rd.Scan(prefix, start, false, func(k, v []byte) error {
-		seq := store.Uint64(k[len(prefix):])
-		if len(out) == limit {
-			next = seq
-			return store.ErrStop
-		}
-		out = append(out, Member{Path: string(v), Seq: seq})
-		return nil
-	})
-	return out, next, err
-}
-
-// ListReverse returns up to limit members of container c, newest first,
-// starting at seq before (0 = the newest), and the seq to continue from.
-func ListReverse(rd store.Reader, c string, before uint64, limit int) ([]Member, uint64, error) {
-	prefix := memberPrefix(c)
-	var start []byte
-	if before > 0 {
-		start = store.AppendUint64(append([]byte(nil), prefix...), before)
-	}
-	var out []Member
-	var next uint64
-	err := rd.Scan(prefix, start, true, func(k, v []byte) error {
+	err := rd.Scan(prefix, start, reverse, func(k, v []byte) error {
 		seq := store.Uint64(k[len(prefix):])
 		if len(out) == limit {
 			next = seq
