@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,6 +99,23 @@ func fill(b *testing.B, st store.Store, c string, n int) {
 		})
 		if err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetTurtleCached reads a JSON-LD resource as Turtle: after the
+// first request the converted representation comes from the cache.
+func BenchmarkGetTurtleCached(b *testing.B) {
+	s := benchServer(b)
+	h := s.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("GET", "http://bench.local/alice/profile/card", nil)
+		req.Header.Set("Accept", "text/turtle")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/turtle") {
+			b.Fatalf("%d %q", w.Code, w.Header().Get("Content-Type"))
 		}
 	}
 }

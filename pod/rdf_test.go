@@ -137,3 +137,36 @@ func TestTurtleACL(t *testing.T) {
 		t.Errorf("bob writes: %d", r.status)
 	}
 }
+
+// TestFixtureRoundTrips: every provisioned RDF document of a pod goes
+// Turtle -> store -> JSON-LD -> store -> Turtle and stays the same graph.
+func TestFixtureRoundTrips(t *testing.T) {
+	s := ldpServer(t, pod.Options{})
+	base := s.BaseURL()
+	for _, p := range []string{"profile/card", ".acl", "profile/card.acl", "inbox/.acl", "settings/subscriptions"} {
+		src := base + "/alice/" + p
+		orig := do(t, base, call{method: "GET", path: "/alice/" + p, key: aliceKey, hdr: map[string]string{"Accept": "text/turtle"}})
+		want, err := rdf.Parse("text/turtle", []byte(orig.body), src)
+		if err != nil || len(want) == 0 {
+			t.Fatalf("%s as Turtle: %v (%d triples)\n%s", p, err, len(want), orig.body)
+		}
+		// Store the Turtle at a neutral place, read it back as JSON-LD,
+		// store that, and read it as Turtle again.
+		dst := "/alice/copies/" + strings.NewReplacer("/", "-", ".", "_").Replace(p)
+		if r := do(t, base, call{method: "PUT", path: dst, key: aliceKey, ctype: "text/turtle", body: orig.body}); r.status != 201 {
+			t.Fatalf("%s: PUT Turtle copy: %d %s", p, r.status, r.body)
+		}
+		js := do(t, base, call{method: "GET", path: dst, key: aliceKey, hdr: map[string]string{"Accept": "application/ld+json"}})
+		if r := do(t, base, call{method: "PUT", path: dst + "-2", key: aliceKey, ctype: "application/ld+json", body: js.body}); r.status != 201 {
+			t.Fatalf("%s: PUT JSON-LD copy: %d %s", p, r.status, r.body)
+		}
+		back := do(t, base, call{method: "GET", path: dst + "-2", key: aliceKey, hdr: map[string]string{"Accept": "text/turtle"}})
+		got, err := rdf.Parse("text/turtle", []byte(back.body), base+dst+"-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rdf.Isomorphic(rebase(rebase(got, base+dst+"-2", src), base+dst, src), want) {
+			t.Errorf("%s changed on the round trip:\n%s\n---\n%s", p, orig.body, back.body)
+		}
+	}
+}
