@@ -12,10 +12,18 @@
 //     of solutions (each is applied) and deleting an absent triple does
 //     nothing.
 //
+// DELETE DATA of an absent triple is deliberately a no-op, as SPARQL 1.1
+// Update says (and as the Community Solid Server does); the rule that every
+// deleted triple must be present is N3 Patch's alone. Likewise a SPARQL
+// template triple with an unbound variable, or one that instantiates to a
+// literal subject, is left out, while in an N3 Patch it is a Conflict.
+//
 // A Patch is parsed once and applied to a graph as a pure function: the
 // input is never modified and the result is a set of quads. Patches touch
 // the default graph only; quads in named graphs pass through unchanged.
-// Blank nodes a patch inserts get labels unused in the graph.
+// Blank nodes a patch inserts get labels unused in the graph. Evaluating a
+// WHERE clause is bounded (solutions, instantiated triples and search
+// steps); a patch beyond the bounds is Malformed.
 //
 // This package depends on podserver/rdf only and must not import any other
 // podserver package.
