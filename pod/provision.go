@@ -2,6 +2,8 @@ package pod
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"podserver/ldp"
 	"podserver/rdf"
 	"podserver/store"
+	"podserver/webid"
 )
 
 // ErrPodExists is returned by CreatePod for a pod that exists.
@@ -82,7 +85,11 @@ func (s *Server) provision(ctx context.Context, name string) error {
 		rel, ct string
 		body    []byte
 	}
-	profile, err := profileDoc(name)
+	pub, seed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("signing key of %s: %w", name, err)
+	}
+	profile, err := profileDoc(name, pub)
 	if err != nil {
 		return err
 	}
@@ -105,6 +112,9 @@ func (s *Server) provision(ctx context.Context, name string) error {
 	now := s.repo.Now()
 	err = s.st.Update(ctx, func(tx store.Txn) error {
 		if err := ldp.CreatePod(tx, name, now); err != nil {
+			return err
+		}
+		if err := tx.Set(podSecretKey(name), seed.Seed()); err != nil {
 			return err
 		}
 		for _, d := range docs {
@@ -164,8 +174,11 @@ func aclDoc(rules ...aclRule) []byte {
 
 // profileDoc is the WebID profile document of a new pod. Its IRIs are
 // relative to the document's own URL, so the stored profile stays right
-// whatever base URL or pod naming mode the server runs with.
-func profileDoc(name string) ([]byte, error) {
+// whatever base URL or pod naming mode the server runs with. It publishes
+// the pod's signing key as <#key>, a Multikey linked from <#me> by
+// sec:assertionMethod, with which receivers verify the pod's signed
+// deliveries.
+func profileDoc(name string, pub ed25519.PublicKey) ([]byte, error) {
 	d := map[string]any{
 		"@context": rdf.ContextURI,
 		"@graph": []any{
@@ -176,12 +189,14 @@ func profileDoc(name string) ([]byte, error) {
 				"foaf:primaryTopic": map[string]string{"id": "#me"},
 			},
 			map[string]any{
-				"id":        "#me",
-				"type":      []string{"foaf:Agent", "schema:Person"},
-				"foaf:name": name,
-				"inbox":     "../inbox/",
-				"storage":   "../",
+				"id":                     "#me",
+				"type":                   []string{"foaf:Agent", "schema:Person"},
+				"foaf:name":              name,
+				"inbox":                  "../inbox/",
+				"storage":                "../",
+				webid.SecAssertionMethod: map[string]string{"id": "#key"},
 			},
+			webid.KeyNode("#key", "#me", pub),
 		},
 	}
 	b, err := json.MarshalIndent(d, "", "  ")
@@ -194,4 +209,24 @@ func profileDoc(name string) ([]byte, error) {
 // PodExists reports whether pod name exists.
 func (s *Server) PodExists(ctx context.Context, name string) (bool, error) {
 	return s.podExists(ctx, name)
+}
+
+func podSecretKey(name string) []byte { return append([]byte(store.PrefixPodSecret), name...) }
+
+// SigningKey returns pod name's Ed25519 signing key and its key id (the
+// URL of <#key> in the pod's profile).
+func (s *Server) SigningKey(ctx context.Context, name string) (ed25519.PrivateKey, string, error) {
+	var seed []byte
+	err := s.st.View(ctx, func(rd store.Reader) error {
+		var err error
+		seed, err = rd.Get(podSecretKey(name))
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("signing key of %s: %w", name, err)
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, "", fmt.Errorf("signing key of %s: stored seed has %d bytes", name, len(seed))
+	}
+	return ed25519.NewKeyFromSeed(seed), s.PodRoot(name) + "profile/card#key", nil
 }

@@ -33,6 +33,9 @@ const (
 	// PrefixOutbox: "o" + pod + 0x00 + seq(8) -> delivery record state, for
 	// listing a pod's outbox. Owner: deliver.
 	PrefixOutbox = "o"
+	// PrefixPodSecret: "s" + pod name -> the pod's Ed25519 signing key seed
+	// (32 bytes), whose public key the pod's profile publishes. Owner: pod.
+	PrefixPodSecret = "s"
 	// PrefixChannel: "n" + channel id -> notification channel. Owner: notify.
 	PrefixChannel = "n"
 	// prefixMeta: "\xff" + name -> store-internal metadata (the sequence).
