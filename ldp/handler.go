@@ -232,10 +232,10 @@ func (h *Handler) Get(c *gin.Context) error {
 // 304 or returns a 412 and reports whether the handler is done.
 func checkRead(c *gin.Context, etag string) (bool, error) {
 	pc := preconditions(c.Request)
-	if pc.IfMatch != "" && !etagListMatch(pc.IfMatch, etag) {
+	if pc.IfMatch != "" && !etagListMatch(pc.IfMatch, etag, false) {
 		return true, apierr.New(http.StatusPreconditionFailed, "If-Match does not match the current ETag")
 	}
-	if pc.IfNoneMatch != "" && etagListMatch(pc.IfNoneMatch, etag) {
+	if pc.IfNoneMatch != "" && etagListMatch(pc.IfNoneMatch, etag, false) {
 		c.Header("ETag", etag)
 		c.Status(http.StatusNotModified)
 		return true, nil

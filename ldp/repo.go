@@ -53,11 +53,11 @@ type Preconditions struct {
 // it is present and "*" or a listed tag equals etag.
 func (pc Preconditions) Check(exists bool, etag string) error {
 	if pc.IfMatch != "" {
-		if !exists || !etagListMatch(pc.IfMatch, etag) {
+		if !exists || !etagListMatch(pc.IfMatch, etag, true) {
 			return ErrPrecondition
 		}
 	}
-	if pc.IfNoneMatch != "" && exists && etagListMatch(pc.IfNoneMatch, etag) {
+	if pc.IfNoneMatch != "" && exists && etagListMatch(pc.IfNoneMatch, etag, true) {
 		return ErrPrecondition
 	}
 	return nil
@@ -65,14 +65,32 @@ func (pc Preconditions) Check(exists bool, etag string) error {
 
 // etagListMatch reports whether header ("*" or a comma-separated list of
 // entity tags) matches etag. Weak tags compare weakly, as If-None-Match asks.
-func etagListMatch(header, etag string) bool {
+// For writes (anyVersion), the tag of a converted representation ("v-ttl")
+// names the same stored version as the stored one ("v"), so either matches;
+// reads compare the representation's own tag.
+func etagListMatch(header, etag string, anyVersion bool) bool {
+	norm := func(t string) string { return t }
+	if anyVersion {
+		norm = versionTag
+	}
+	etag = norm(etag)
 	for _, t := range strings.Split(header, ",") {
 		t = strings.TrimSpace(t)
-		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+		if t == "*" || norm(strings.TrimPrefix(t, "W/")) == etag {
 			return true
 		}
 	}
 	return false
+}
+
+// versionTag strips a representation suffix from an entity tag.
+func versionTag(tag string) string {
+	for _, suf := range []string{"-ttl", "-nt", "-nq", "-jsonld"} {
+		if strings.HasSuffix(tag, suf+`"`) {
+			return strings.TrimSuffix(tag, suf+`"`) + `"`
+		}
+	}
+	return tag
 }
 
 // Repo reads and writes resources in a store.

@@ -34,18 +34,28 @@ func (n *Notifier) serveLegacy(c *gin.Context) error {
 	if !isUpgrade(c.Request) {
 		return errNotWebSocket
 	}
-	ws, err := accept(c, []string{"solid-0.1"})
+	ws, nc, err := accept(c, []string{"solid-0.1"})
 	if err != nil {
 		return err
 	}
-	conn := &legacyConn{wsConn: newWSConn(ws, n.cfg.ConnQueue), subs: make(map[string]string)}
-	defer ws.CloseNow()
-	defer n.unsubscribeAll(conn)
+	conn := &legacyConn{wsConn: newWSConn(ws, nc, n.cfg.ConnQueue), subs: make(map[string]string)}
 	conn.send([]byte("protocol solid-0.1"))
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer ws.CloseNow()
+		defer n.unsubscribeAll(conn)
+		n.legacyLoop(conn)
+	}()
+	return nil
+}
+
+// legacyLoop reads a solid-0.1 client's commands until it goes away.
+func (n *Notifier) legacyLoop(conn *legacyConn) {
 	for {
-		typ, b, err := ws.Read(n.ctx)
+		typ, b, err := conn.ws.Read(n.ctx)
 		if err != nil {
-			return nil
+			return
 		}
 		if typ != websocket.MessageText {
 			continue

@@ -30,6 +30,9 @@ type Host interface {
 	// Authorize returns nil when r's principal has mode need on storage
 	// path p of r.Target's pod, or the 401/403 to answer.
 	Authorize(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error
+	// KeyActive reports whether the API key with id keyID of pod still
+	// exists: channels end when the key that made them is revoked.
+	KeyActive(ctx context.Context, pod, keyID string) (bool, error)
 	// AppendInbox stores body as a new item of the inbox at storage path
 	// inbox, once per id. When an item is added, committed is called with
 	// its path once it is durable, before the store reports the write.
@@ -576,13 +579,15 @@ func (n *Notifier) remove(ctx context.Context, ch *channel, reason string) error
 	return nil
 }
 
-// sweep removes expired channels once a minute.
+// sweep removes expired channels, and channels whose creator's API key was
+// revoked, once a minute.
 func (n *Notifier) sweep() {
 	defer n.wg.Done()
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
 		n.expire(time.Now())
+		n.dropRevoked()
 		select {
 		case <-t.C:
 		case <-n.ctx.Done():
@@ -606,6 +611,48 @@ func (n *Notifier) expire(now time.Time) {
 			n.log.Error("cannot remove expired notification channel", "channel", ch.rec.ID, "err", err)
 		}
 	}
+}
+
+// dropRevoked removes the channels made with API keys that no longer exist.
+func (n *Notifier) dropRevoked() {
+	type key struct{ pod, id string }
+	n.mu.RLock()
+	byKey := map[key][]*channel{}
+	for _, ch := range n.channels {
+		if ch.rec.KeyID != "" {
+			k := key{ch.rec.KeyPod, ch.rec.KeyID}
+			byKey[k] = append(byKey[k], ch)
+		}
+	}
+	n.mu.RUnlock()
+	for k, chs := range byKey {
+		ok, err := n.host.KeyActive(n.ctx, k.pod, k.id)
+		if err != nil || ok {
+			continue
+		}
+		for _, ch := range chs {
+			if err := n.remove(n.ctx, ch, "the API key that made this channel was revoked"); err != nil && n.ctx.Err() == nil {
+				n.log.Error("cannot remove notification channel", "channel", ch.rec.ID, "err", err)
+			}
+		}
+	}
+}
+
+// keyActive reports whether ch's creator's API key still exists (true for
+// anonymous channels). When it does not, ch is removed.
+func (n *Notifier) keyActive(ctx context.Context, ch *channel) bool {
+	if ch.rec.KeyID == "" {
+		return true
+	}
+	ok, err := n.host.KeyActive(ctx, ch.rec.KeyPod, ch.rec.KeyID)
+	if err != nil {
+		n.log.Error("cannot check a notification channel's API key", "channel", ch.rec.ID, "err", err)
+		return true
+	}
+	if !ok {
+		_ = n.remove(ctx, ch, "the API key that made this channel was revoked")
+	}
+	return ok
 }
 
 // suppressItem records an inbox item written by an LDN channel.

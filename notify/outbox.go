@@ -142,6 +142,12 @@ func newRetryQueue(cfg retryConfig) (*retryQueue, error) {
 	if len(cfg.Schedule) == 0 {
 		cfg.Schedule = DefaultRetry
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+	}
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 16
 	}

@@ -19,6 +19,15 @@ func (n *Notifier) pushTarget(ctx context.Context, id string) (*PushTarget, erro
 	if ch == nil || !time.Now().Before(ch.rec.EndAt) {
 		return nil, nil
 	}
+	if r := &ch.rec; r.KeyID != "" {
+		ok, err := n.host.KeyActive(ctx, r.KeyPod, r.KeyID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, nil
+		}
+	}
 	r := &ch.rec
 	root := n.host.PodRoot(r.Pod)
 	if err := n.authorize(ctx, r.principal(), r.Origin, r.Pod, root, r.Path, acl.Read); err != nil {

@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,6 +23,10 @@ const (
 	// wsReadLimit bounds a message a client sends (solid-0.1 "sub" lines;
 	// WebSocketChannel2023 clients send nothing).
 	wsReadLimit = 4096
+	// wsReadBuffer and wsWriteBuffer size a connection's buffers; longer
+	// messages take more system calls.
+	wsReadBuffer  = 512
+	wsWriteBuffer = 1024
 )
 
 var errNoAccess = apierr.New(http.StatusForbidden, "the channel's creator can no longer read its topic")
@@ -38,22 +44,32 @@ func (n *Notifier) serveWebSocket(c *gin.Context, r *ldp.Request, id string) err
 	if !isUpgrade(c.Request) {
 		return errNotWebSocket
 	}
+	if !n.keyActive(c.Request.Context(), ch) {
+		return errNoChannel
+	}
 	if !n.canRead(&ch.rec, ch.rec.Path, r.Target.Root) {
 		return errNoAccess
 	}
-	ws, err := accept(c, []string{NS + TypeWebSocket})
+	ws, nc, err := accept(c, []string{NS + TypeWebSocket})
 	if err != nil {
 		return err
 	}
-	conn := newWSConn(ws, n.cfg.ConnQueue)
-	defer conn.ws.CloseNow()
+	conn := newWSConn(ws, nc, n.cfg.ConnQueue)
 	if !n.addSink(ch, conn) {
 		conn.drop("channel closed")
 		return nil
 	}
-	defer n.removeSink(ch, conn)
 	n.sendState(ch, conn)
-	conn.readLoop(n.ctx)
+	// The connection lives on in a goroutine of its own, started with a
+	// small stack, and the HTTP handler returns: an idle connection costs
+	// that goroutine and the connection's buffers, not the deep stack of
+	// the handler that accepted it.
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer n.removeSink(ch, conn)
+		conn.readLoop(n.ctx)
+	}()
 	return nil
 }
 
@@ -81,14 +97,16 @@ func isUpgrade(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
-// accept upgrades the request. The HTTP server's read and write deadlines
-// stay on a hijacked connection, so they are cleared first: a WebSocket
-// lives longer than any request.
-func accept(c *gin.Context, protocols []string) (*websocket.Conn, error) {
+// accept upgrades the request and returns the WebSocket and its network
+// connection. The HTTP server's read and write deadlines stay on a
+// hijacked connection, so they are cleared first: a WebSocket lives longer
+// than any request.
+func accept(c *gin.Context, protocols []string) (*websocket.Conn, net.Conn, error) {
 	rc := http.NewResponseController(c.Writer)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	ws, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{
+	hw := &hijackWriter{ResponseWriter: c.Writer}
+	ws, err := websocket.Accept(hw, c.Request, &websocket.AcceptOptions{
 		Subprotocols: protocols,
 		// Capability URLs and API keys, never cookies, authorize these
 		// connections, so any origin may open them.
@@ -97,10 +115,35 @@ func accept(c *gin.Context, protocols []string) (*websocket.Conn, error) {
 	})
 	if err != nil {
 		// Accept has written the response.
-		return nil, apierr.Wrap(http.StatusBadRequest, "WebSocket handshake failed", err)
+		return nil, nil, apierr.Wrap(http.StatusBadRequest, "WebSocket handshake failed", err)
 	}
 	ws.SetReadLimit(wsReadLimit)
-	return ws, nil
+	return ws, hw.conn, nil
+}
+
+// hijackWriter keeps the connection the WebSocket library hijacks, so that
+// writes can have a deadline on the connection itself instead of a context
+// (and a timer and a cancellation hook) per message.
+type hijackWriter struct {
+	gin.ResponseWriter
+	conn net.Conn
+}
+
+// Hijack also swaps the HTTP server's 4 KiB buffers for small ones: what
+// flows is a notification of a few hundred bytes now and then, and ten
+// thousand idle connections would otherwise hold 80 MiB of buffers. The
+// read buffer is kept when it holds bytes the client sent already.
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := w.ResponseWriter.Hijack()
+	if err != nil {
+		return c, rw, err
+	}
+	w.conn = c
+	r := rw.Reader
+	if r.Buffered() == 0 {
+		r = bufio.NewReaderSize(c, wsReadBuffer)
+	}
+	return c, bufio.NewReadWriter(r, bufio.NewWriterSize(c, wsWriteBuffer)), nil
 }
 
 // wsConn is a server WebSocket with a bounded send queue. An idle
@@ -110,6 +153,7 @@ func accept(c *gin.Context, protocols []string) (*websocket.Conn, error) {
 // feature to catch up.
 type wsConn struct {
 	ws  *websocket.Conn
+	nc  net.Conn // for write deadlines
 	max int
 
 	mu      sync.Mutex
@@ -118,7 +162,9 @@ type wsConn struct {
 	dead    bool
 }
 
-func newWSConn(ws *websocket.Conn, max int) *wsConn { return &wsConn{ws: ws, max: max} }
+func newWSConn(ws *websocket.Conn, nc net.Conn, max int) *wsConn {
+	return &wsConn{ws: ws, nc: nc, max: max}
+}
 
 func (c *wsConn) send(b []byte) bool {
 	c.mu.Lock()
@@ -154,9 +200,13 @@ func (c *wsConn) writeLoop() {
 		c.queue[0] = nil
 		c.queue = c.queue[1:]
 		c.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), wsWriteTimeout)
-		err := c.ws.Write(ctx, websocket.MessageText, b)
-		cancel()
+		var err error
+		if c.nc != nil {
+			err = c.nc.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+		}
+		if err == nil {
+			err = c.ws.Write(context.Background(), websocket.MessageText, b)
+		}
 		if err != nil {
 			c.mu.Lock()
 			c.dead, c.writing, c.queue = true, false, nil
@@ -180,6 +230,7 @@ func (c *wsConn) drop(reason string) {
 // readLoop reads (and ignores) what the client sends until the connection
 // ends or ctx is done; it answers pings and close frames meanwhile.
 func (c *wsConn) readLoop(ctx context.Context) {
+	defer c.ws.CloseNow()
 	for {
 		if _, _, err := c.ws.Read(ctx); err != nil {
 			c.mu.Lock()

@@ -132,9 +132,13 @@ func TestConsoleBrowser(t *testing.T) {
 
 	step("start server and Chromium")
 
-	// Sign in as alice.
+	// Sign in as alice, after two refusals.
 	p.navigate(console)
 	step("open the console")
+	signIn(p, "alice", "pk_not_a_key_0123456789")
+	p.waitText(".error", "This key is not valid here")
+	signIn(p, "alice", "pk_demo_bob_owner_0123456789")
+	p.waitText(".error", "not this pod's owner key")
 	signIn(p, "alice", conAliceKey)
 	p.waitText("h1", "Pod alice")
 	p.waitText("dd", s.WebID("alice"))
@@ -391,10 +395,16 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	step("topic checks match the server")
 
+	// A key that stops working ends the session.
+	p.eval(`(() => { const s = JSON.parse(sessionStorage.getItem("podserver.console.session")); s.key = "pk_revoked_0123456789"; sessionStorage.setItem("podserver.console.session", JSON.stringify(s)); return true; })()`, nil)
+	p.navigate(console + "#/keys")
+	p.call("Page.reload", map[string]any{"ignoreCache": true}, nil)
+	p.waitText(".error", "The server no longer accepts this key")
+	step("rejected key signs out")
+
 	// Phone width: nothing is wider than the screen.
-	p.click("#signout", "")
 	signIn(p, "alice", conAliceKey)
-	p.waitText("h1", "Pod alice")
+	p.waitText("h1", "Keys")
 	p.viewport(390, 844, true)
 	for _, page := range []string{"pod", "permissions", "access", "keys", "inbox", "outbox"} {
 		p.navigate(console + "#/" + page)

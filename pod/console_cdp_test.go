@@ -4,6 +4,7 @@ package pod_test
 // It drives Debian's headless Chromium over --remote-debugging-pipe (JSON
 // messages ending in NUL on file descriptors 3 and 4), so the tests need no
 // WebSocket library, no Node and no browser download.
+// PODSERVER_CDP_DEBUG=1 prints every message Chromium sends.
 
 import (
 	"bufio"
@@ -130,7 +131,7 @@ func (b *cdpBrowser) read() {
 			b.mu.Unlock()
 			return
 		}
-		if os.Getenv("CDP_DEBUG") != "" {
+		if os.Getenv("PODSERVER_CDP_DEBUG") != "" {
 			fmt.Fprintf(os.Stderr, "<- %s\n", clipExpr(string(raw[:len(raw)-1])))
 		}
 		var m cdpMsg

@@ -3,6 +3,7 @@ package pod
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/gin-gonic/gin"
@@ -76,6 +77,14 @@ func (h notifyHost) PodOfURL(u string) (string, string, bool) { return h.s.PodOf
 
 func (h notifyHost) Authorize(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error {
 	return h.s.ldp.Authorize(ctx, r, p, need)
+}
+
+func (h notifyHost) KeyActive(ctx context.Context, pod, keyID string) (bool, error) {
+	keys, err := h.s.keys.List(ctx, pod)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(keys, func(k acl.Key) bool { return k.ID == keyID }), nil
 }
 
 var errNoInboxes = errors.New("inboxes are not set up")

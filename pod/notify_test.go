@@ -1,6 +1,7 @@
 package pod_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -336,4 +337,28 @@ func TestNotifyChannelSurvivesRestart(t *testing.T) {
 		t.Fatalf("post: %d %s", p.status, p.body)
 	}
 	ntExpect(t, ws.nextMsg(t), "Add", p.hdr.Get("Location"), root+"inbox/")
+}
+
+// A channel ends when the API key that made it is revoked.
+func TestNotifyKeyRevoked(t *testing.T) {
+	s, _ := ntServer(t, "", "")
+	root := s.PodRoot("alice")
+	secret, key, err := s.Keys().Create(context.Background(), "alice", "reader-app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := ntSubscribe(t, s, "alice", "WebSocketChannel2023", secret, map[string]any{"topic": root + "inbox/"})
+	if r := ntDo(t, "GET", ch.ID, secret, "", ""); r.status != 200 {
+		t.Fatalf("channel: %d %s", r.status, r.body)
+	}
+	if err := s.Keys().Revoke(context.Background(), "alice", key.ID); err != nil {
+		t.Fatal(err)
+	}
+	r := ntDo(t, "GET", strings.Replace(ch.ReceiveFrom, "ws://", "http://", 1), "", "", "", "Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	if r.status != http.StatusNotFound {
+		t.Errorf("receiveFrom after the key was revoked: %d %s", r.status, r.body)
+	}
+	if r := ntDo(t, "GET", ch.ID, ntAlice, "", ""); r.status != http.StatusNotFound {
+		t.Errorf("channel after the key was revoked: %d", r.status)
+	}
 }

@@ -170,3 +170,26 @@ func TestFixtureRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestETagsAcrossRepresentations: a write's If-Match accepts the ETag of
+// any representation of the current version; a read's If-None-Match only
+// its own representation's.
+func TestETagsAcrossRepresentations(t *testing.T) {
+	s := ldpServer(t, pod.Options{})
+	base := s.BaseURL()
+	do(t, base, call{method: "PUT", path: "/alice/e/doc", key: aliceKey, ctype: "text/turtle", body: `<#a> <#b> "c" .`})
+	nt := do(t, base, call{method: "GET", path: "/alice/e/doc", key: aliceKey, hdr: map[string]string{"Accept": "application/n-triples"}})
+	ttl := do(t, base, call{method: "GET", path: "/alice/e/doc", key: aliceKey, hdr: map[string]string{"Accept": "text/turtle"}})
+	if r := do(t, base, call{method: "GET", path: "/alice/e/doc", key: aliceKey, hdr: map[string]string{"Accept": "text/turtle", "If-None-Match": nt.hdr.Get("ETag")}}); r.status != 200 {
+		t.Errorf("Turtle GET with the N-Triples ETag: %d, want 200", r.status)
+	}
+	if r := do(t, base, call{method: "GET", path: "/alice/e/doc", key: aliceKey, hdr: map[string]string{"Accept": "text/turtle", "If-None-Match": ttl.hdr.Get("ETag")}}); r.status != 304 {
+		t.Errorf("Turtle GET with its own ETag: %d, want 304", r.status)
+	}
+	if r := do(t, base, call{method: "PUT", path: "/alice/e/doc", key: aliceKey, ctype: "text/turtle", body: `<#a> <#b> "d" .`, hdr: map[string]string{"If-Match": nt.hdr.Get("ETag")}}); r.status != 204 {
+		t.Errorf("PUT If-Match with the N-Triples ETag: %d, want 204", r.status)
+	}
+	if r := do(t, base, call{method: "PUT", path: "/alice/e/doc", key: aliceKey, ctype: "text/turtle", body: `<#a> <#b> "e" .`, hdr: map[string]string{"If-Match": nt.hdr.Get("ETag")}}); r.status != 412 {
+		t.Errorf("PUT If-Match with a stale ETag: %d, want 412", r.status)
+	}
+}

@@ -48,6 +48,7 @@ func main() {
 	podName := flag.String("pod", "alice", "pod whose inbox is watched")
 	client := flag.Bool("client", false, "internal: run as the subscriber process")
 	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile during the timed rounds to this file")
+	memProfile := flag.String("memprofile", "", "write the server's heap profile with the idle subscribers of each step to this file")
 	flag.Parse()
 	gin.SetMode(gin.ReleaseMode)
 
@@ -66,7 +67,7 @@ func main() {
 	case *server != "":
 		err = runClient(*server, *key, *podName, *steps, *rounds, *conc, false)
 	default:
-		err = runBench(*steps, *rounds, *conc, *cpuProfile)
+		err = runBench(*steps, *rounds, *conc, *cpuProfile, *memProfile)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "notifybench:", err)
@@ -97,7 +98,7 @@ func parseSteps(s string) ([]int, error) {
 
 // runClient runs the subscribers. As the child of runBench (child true) it
 // prints "IDLE n" at each step and waits for a line on stdin before the
-// timed rounds, and ends with "RESULT <json>".
+// timed rounds, and "STEP <json>" after them.
 func runClient(base, key, podName, steps string, rounds, conc int, child bool) error {
 	st, err := parseSteps(steps)
 	if err != nil {
@@ -110,6 +111,10 @@ func runClient(base, key, podName, steps string, rounds, conc int, child bool) e
 		Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "client: "+f+"\n", a...) },
 	}
 	if child {
+		o.Done = func(s notify.LoadStep) {
+			b, _ := json.Marshal(s)
+			fmt.Printf("STEP %s\n", b)
+		}
 		o.Idle = func(ctx context.Context, n int) error {
 			fmt.Printf("IDLE %d\n", n)
 			if !in.Scan() {
@@ -119,13 +124,8 @@ func runClient(base, key, podName, steps string, rounds, conc int, child bool) e
 		}
 	}
 	res, err := notify.RunLoad(context.Background(), o)
-	if err != nil {
+	if err != nil || child {
 		return err
-	}
-	if child {
-		b, _ := json.Marshal(res)
-		fmt.Printf("RESULT %s\n", b)
-		return nil
 	}
 	for _, s := range res {
 		printStep(s, nil)
@@ -149,7 +149,7 @@ func sample() memSample {
 }
 
 // runBench starts a server here and the subscribers in a child process.
-func runBench(steps string, rounds, conc int, cpuProfile string) error {
+func runBench(steps string, rounds, conc int, cpuProfile, memProfile string) error {
 	dir, err := os.MkdirTemp("", "notifybench")
 	if err != nil {
 		return err
@@ -192,6 +192,8 @@ func runBench(steps string, rounds, conc int, cpuProfile string) error {
 		return err
 	}
 	mem := map[int]memSample{}
+	cpu := map[int]time.Duration{} // server CPU time of each step's rounds
+	var cpuAtGo time.Duration
 	var result []notify.LoadStep
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -203,6 +205,12 @@ func runBench(steps string, rounds, conc int, cpuProfile string) error {
 			time.Sleep(2 * time.Second) // let handshakes and their garbage settle
 			m := sample()
 			mem[n] = m
+			if memProfile != "" {
+				if f, err := os.Create(fmt.Sprintf("%s.%d", memProfile, n)); err == nil {
+					_ = pprof.Lookup("heap").WriteTo(f, 0)
+					f.Close()
+				}
+			}
 			per := float64(int64(m.heap+m.stack)-int64(base.heap+base.stack)) / float64(n)
 			fmt.Printf("%6d idle subscribers: heap %.1f MiB, stacks %.1f MiB, %d goroutines: %.1f KiB and %.2f goroutines per subscriber\n",
 				n, mib(m.heap), mib(m.stack), m.goroutines, per/1024, float64(m.goroutines-base.goroutines)/float64(n))
@@ -217,13 +225,17 @@ func runBench(steps string, rounds, conc int, cpuProfile string) error {
 					return err
 				}
 			}
+			cpuAtGo = notify.CPUTime()
 			if _, err := io.WriteString(stdin, "GO\n"); err != nil {
 				return err
 			}
-		case strings.HasPrefix(line, "RESULT "):
-			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "RESULT ")), &result); err != nil {
+		case strings.HasPrefix(line, "STEP "):
+			var st notify.LoadStep
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "STEP ")), &st); err != nil {
 				return err
 			}
+			cpu[st.Subscribers] = notify.CPUTime() - cpuAtGo
+			result = append(result, st)
 		default:
 			fmt.Println(line)
 		}
@@ -237,19 +249,26 @@ func runBench(steps string, rounds, conc int, cpuProfile string) error {
 	fmt.Println()
 	for _, st := range result {
 		m := mem[st.Subscribers]
-		printStep(st, &memInfo{per: float64(int64(m.heap+m.stack)-int64(base.heap+base.stack)) / float64(st.Subscribers)})
+		printStep(st, &memInfo{
+			per:       float64(int64(m.heap+m.stack)-int64(base.heap+base.stack)) / float64(st.Subscribers),
+			serverCPU: cpu[st.Subscribers] / time.Duration(max(st.Rounds, 1)),
+		})
 	}
 	return nil
 }
 
-type memInfo struct{ per float64 }
+type memInfo struct {
+	per       float64
+	serverCPU time.Duration
+}
 
 func printStep(s notify.LoadStep, m *memInfo) {
 	fmt.Printf("%6d subscribers (connected in %v): latency from inbox POST to receipt p50 %v, p90 %v, p99 %v, max %v over %d notifications, %d missing",
 		s.Subscribers, s.Connect.Round(time.Millisecond), s.P50.Round(10*time.Microsecond), s.P90.Round(10*time.Microsecond),
 		s.P99.Round(10*time.Microsecond), s.Max.Round(10*time.Microsecond), s.Received, s.Missing)
+	fmt.Printf("; subscriber CPU %v per round", s.ClientCPU.Round(100*time.Microsecond))
 	if m != nil {
-		fmt.Printf("; server memory %.1f KiB per idle subscriber", m.per/1024)
+		fmt.Printf("; server CPU %v per round; server memory %.1f KiB per idle subscriber", m.serverCPU.Round(100*time.Microsecond), m.per/1024)
 	}
 	fmt.Println()
 }

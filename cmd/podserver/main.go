@@ -201,6 +201,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", s.BaseURL())
+	if *demo {
+		fmt.Fprintf(stdout, "console: %s (sign in with a pod name and its owner key)\n", s.ConsoleURL())
+	}
 	<-ctx.Done()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -78,13 +78,6 @@ export function parseRules(triples) {
   return [...rules.values()];
 }
 
-// appliesTo reports whether rule r governs resource url: through
-// acl:accessTo in its own ACL, or acl:default when inherited from the
-// container whose ACL it is in.
-export function appliesTo(r, url, inheritedFrom) {
-  return inheritedFrom ? r.defaults.includes(inheritedFrom) : r.accessTo.includes(url);
-}
-
 // relativeTo writes iri relative to the document at base when both are in
 // the same pod (so a stored ACL stays right if the server's base URL
 // changes), else absolute.

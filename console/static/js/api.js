@@ -108,6 +108,10 @@ export async function request(url, opts = {}) {
     throw new ApiError(0, `Could not reach the server: ${e.message}`);
   }
   if (res.ok || res.status === 304) return res;
+  if (res.status === 401 && !opts.key && session) {
+    // The session's key stopped working (revoked with the CLI?).
+    window.dispatchEvent(new CustomEvent("console:keyrejected"));
+  }
   let msg = "";
   try {
     const body = await res.json();

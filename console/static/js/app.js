@@ -33,7 +33,10 @@ function route() {
   return { name: name || "pod", params: new URLSearchParams(query || "") };
 }
 
-function show() {
+// notice is shown once on the sign-in form (e.g. why the session ended).
+let notice = "";
+
+function show(focusMain) {
   const s = getSession();
   current.stop();
   current = { stop() {} };
@@ -58,6 +61,8 @@ function show() {
   } catch (e) {
     replace(main, h("p", { class: "error", role: "alert" }, `This page failed: ${e.message}`));
   }
+  // After a navigation, start reading (and tabbing) at the new page.
+  if (focusMain) main.focus({ preventScroll: true });
 }
 
 function signInPage() {
@@ -72,6 +77,8 @@ function signInPage() {
   const form = h("form", { class: "card narrow", "aria-labelledby": "signin-title", novalidate: true },
     h("h1", { id: "signin-title" }, "Sign in to your pod"),
     pod.el, key.el, h("div", { class: "actions" }, submit), status.el);
+  if (notice) status.error(notice);
+  notice = "";
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     pod.setError("");
@@ -117,7 +124,14 @@ document.getElementById("signout").addEventListener("click", () => {
 });
 
 window.addEventListener("hashchange", () => {
-  if (location.hash.startsWith("#/") || location.hash === "") show();
+  if (location.hash.startsWith("#/") || location.hash === "") show(true);
+});
+
+window.addEventListener("console:keyrejected", () => {
+  if (!getSession()) return;
+  setSession(null);
+  notice = "The server no longer accepts this key (was it revoked?): sign in again.";
+  show();
 });
 
 async function start() {

@@ -6,12 +6,11 @@
 // owner (the server would still let the owner key in, but nothing else).
 
 import { ApiError, getJSON, link, request, sendJSON } from "../api.js";
-import { podOfWebID } from "../agents.js";
+import { isAbsoluteHTTP, podOfWebID } from "../agents.js";
 import {
   AUTHENTICATED, FOAF_AGENT, MODES, ancestors, buildDocument, ownerKeepsControl, parseNTriples, parseRules,
 } from "../acl.js";
 import { Status, busy, field, h, id, replace } from "../dom.js";
-import { isAbsoluteHTTP } from "../agents.js";
 
 const NT = "application/n-triples";
 

@@ -1,0 +1,41 @@
+package pod_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"podserver/notify"
+)
+
+// TestNotifyLoad runs the notification load test small: 200 WebSocket
+// subscribers on alice's inbox, every one gets every arrival. The full
+// measurement (10,000 idle subscribers, latency with 1,000) is
+// `go run ./cmd/notifybench`.
+func TestNotifyLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	s, _ := ntServer(t, "", "")
+	idle := 0
+	steps, err := notify.RunLoad(context.Background(), notify.LoadOptions{
+		Inbox: s.PodRoot("alice") + "inbox/", Key: ntAlice,
+		Steps: []int{50, 200}, Rounds: 5, Concurrency: 8,
+		Idle: func(ctx context.Context, n int) error { idle = n; return nil },
+		Logf: t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idle != 200 || len(steps) != 2 {
+		t.Fatalf("steps %+v, idle callback at %d", steps, idle)
+	}
+	for _, st := range steps {
+		if st.Missing != 0 || st.Received != st.Subscribers*st.Rounds {
+			t.Errorf("%d subscribers: %d received, %d missing", st.Subscribers, st.Received, st.Missing)
+		}
+		if st.P99 <= 0 || st.P99 > 5*time.Second {
+			t.Errorf("%d subscribers: p99 %v", st.Subscribers, st.P99)
+		}
+	}
+}
