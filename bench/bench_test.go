@@ -74,3 +74,13 @@ func TestSubscribersOf(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestParsePage(t *testing.T) {
+	pg, err := bench.ParsePageForTest([]byte(`{"@context":"x","id":"u","contains":[{"url":"a","data":{"type":"BenchAction","sent_ns":17,"n":1}},{"url":"b","data":{"sent_ns":42}},{"url":"c","x":1}],"next":"00000000000000ff"}`))
+	if err != nil || pg.Items != 3 || len(pg.Sent) != 2 || pg.Sent[0] != 17 || pg.Sent[1] != 42 || pg.Next != "00000000000000ff" {
+		t.Fatalf("%+v %v", pg, err)
+	}
+	if _, err := bench.ParsePageForTest([]byte(`{"error":"x"}`)); err == nil {
+		t.Fatal("page without next accepted")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -15,6 +16,33 @@ import (
 // nothing when it fails (check first, write last): tx is committed only if
 // it returns nil, together with the record's removal.
 type LocalFunc func(tx store.Txn, r Record, now time.Time) error
+
+// RemoteFunc makes one attempt of a delivery to another server or a
+// webhook, outside any transaction; the queue records the outcome
+// afterwards, so such deliveries are at least once. Return nil on success,
+// a *RetryError to ask for a retry at a given time (Retry-After), a
+// Permanent error to stop retrying (a 4xx other than 408 and 429), and any
+// other error to retry on Schedule.
+type RemoteFunc func(ctx context.Context, r Record) error
+
+// RetryError asks for the next attempt after After (at least).
+type RetryError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// permanentError marks a failure that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as a failure that retrying cannot fix: the delivery
+// becomes dead at once.
+func Permanent(err error) error { return permanentError{err} }
 
 // Result is the outcome of a delivery's first attempt, for ?wait.
 type Result struct {
@@ -40,8 +68,9 @@ type Config struct {
 
 // Queue is the durable delivery queue and its worker.
 type Queue struct {
-	cfg   Config
-	local map[string]LocalFunc
+	cfg    Config
+	local  map[string]LocalFunc
+	remote map[string]RemoteFunc
 
 	wake chan struct{}
 	stop chan struct{}
@@ -67,6 +96,7 @@ func New(cfg Config) *Queue {
 	return &Queue{
 		cfg:     cfg,
 		local:   map[string]LocalFunc{},
+		remote:  map[string]RemoteFunc{},
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -77,6 +107,10 @@ func New(cfg Config) *Queue {
 // HandleLocal registers the function that attempts deliveries of kind.
 // Call it before Start.
 func (q *Queue) HandleLocal(kind string, fn LocalFunc) { q.local[kind] = fn }
+
+// HandleRemote registers the function that attempts remote deliveries of
+// kind. Call it before Start.
+func (q *Queue) HandleRemote(kind string, fn RemoteFunc) { q.remote[kind] = fn }
 
 // Start starts the worker, which first picks up every delivery that fell
 // due while the server was down.
@@ -227,9 +261,27 @@ func (q *Queue) attempt(r Record) {
 	fn := q.local[r.Kind]
 	now := q.cfg.Now().UTC()
 	var err error
-	if fn == nil {
+	switch remote := q.remote[r.Kind]; {
+	case remote != nil:
+		if rerr := remote(ctx, r); rerr != nil {
+			err = attemptErr{rerr}
+		} else {
+			err = q.cfg.Store.Update(ctx, func(tx store.Txn) error {
+				if _, err := tx.Get(dueKey(r.Due, r.Seq)); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return errGone
+					}
+					return err
+				}
+				if err := tx.Delete(dueKey(r.Due, r.Seq)); err != nil {
+					return err
+				}
+				return tx.Delete(outboxKey(r.Pod, r.Seq))
+			})
+		}
+	case fn == nil:
 		err = attemptErr{fmt.Errorf("no handler for delivery kind %q", r.Kind)}
-	} else {
+	default:
 		err = q.cfg.Store.Update(ctx, func(tx store.Txn) error {
 			if _, err := tx.Get(dueKey(r.Due, r.Seq)); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
@@ -262,10 +314,15 @@ func (q *Queue) attempt(r Record) {
 	old := r
 	r.Attempts++
 	r.LastError = ae.err.Error()
-	if r.Attempts >= len(Schedule) {
+	var re *RetryError
+	var pe permanentError
+	switch {
+	case errors.As(ae.err, &pe), r.Attempts > len(Schedule):
 		r.Status = StatusDead
-	} else {
-		r.Due = now.Add(Schedule[r.Attempts-1])
+	case errors.As(ae.err, &re):
+		r.Due = now.Add(max(re.After, time.Second))
+	default:
+		r.Due = now.Add(jitter(Schedule[r.Attempts-1]))
 	}
 	err = q.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		if _, err := tx.Get(dueKey(old.Due, old.Seq)); err != nil {
@@ -353,4 +410,10 @@ func (q *Queue) Wait(ctx context.Context, r Record) Result {
 	case <-ctx.Done():
 		return Result{Status: StatusPending}
 	}
+}
+
+// jitter spreads retries: d plus up to a tenth of d, so deliveries that
+// failed together do not retry together.
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration(rand.Int64N(int64(d)/10+1))
 }

@@ -153,7 +153,7 @@ func TestQueueDeadAfterSchedule(t *testing.T) {
 			return err
 		})
 		if len(out) == 1 && out[0].Status == StatusDead {
-			if out[0].Attempts != len(Schedule) {
+			if out[0].Attempts != len(Schedule)+1 {
 				t.Fatalf("dead after %d attempts", out[0].Attempts)
 			}
 			return
@@ -162,5 +162,44 @@ func TestQueueDeadAfterSchedule(t *testing.T) {
 			t.Fatalf("not dead: %+v", out)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestQueueRemote(t *testing.T) {
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := New(Config{Store: st})
+	q.HandleRemote("webhook", func(ctx context.Context, r Record) error {
+		switch r.EventID {
+		case "ok":
+			return nil
+		case "later":
+			return &RetryError{After: time.Hour, Err: errors.New("429")}
+		}
+		return Permanent(errors.New("410 Gone"))
+	})
+	q.Start()
+	defer q.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	for _, c := range []struct {
+		id, status string
+	}{{"ok", StatusDelivered}, {"later", StatusPending}, {"gone", StatusDead}} {
+		r := enqueue(t, st, q, Record{Kind: "webhook", Pod: "p", EventID: c.id, Target: "https://hooks.example/cb"})
+		if res := q.Wait(ctx, r); res.Status != c.status {
+			t.Errorf("%s: %+v", c.id, res)
+		}
+	}
+	var out []Record
+	_ = st.View(context.Background(), func(rd store.Reader) error {
+		out, err = Outbox(rd, "p")
+		return err
+	})
+	if len(out) != 2 || out[0].EventID != "later" || out[0].Due.Before(start.Add(time.Hour)) || out[1].Status != StatusDead || out[1].LastError != "410 Gone" {
+		t.Fatalf("outbox: %+v", out)
 	}
 }

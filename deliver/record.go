@@ -17,16 +17,20 @@
 //
 // # State machine
 //
-//	pending --attempt ok--------------------------------> (removed)
-//	pending --attempt failed, attempts < len(Schedule)--> pending, due = now + Schedule[attempts-1]
-//	pending --attempt failed, attempts = len(Schedule)--> dead (only the "o" entry is kept)
+//	pending --attempt ok---------------------------------> (removed)
+//	pending --failed, attempts <= len(Schedule)----------> pending, due = now + Schedule[attempts-1] (+ up to 10% jitter)
+//	pending --failed with a RetryError (Retry-After)-----> pending, due = now + After
+//	pending --failed, attempts > len(Schedule)-----------> dead (only the "o" entry is kept)
+//	pending --failed with a Permanent error--------------> dead
 //
 // An attempt of a local kind runs inside one store transaction together with
 // the removal of the record, so it happens exactly once: a crash before the
 // commit leaves the record pending and the attempt is made again after the
 // restart; a crash after it leaves no record. A failed attempt writes
-// nothing but the record's new state. Remote kinds (issue 5) will attempt
-// outside the transaction and record the outcome afterwards: at least once.
+// nothing but the record's new state. Remote kinds (HandleRemote: LDN to
+// other servers, webhooks) attempt outside any transaction and record the
+// outcome afterwards: at least once, which the receiving inbox's per-event
+// dedup turns into once.
 //
 // This package may import store only. It must not import ldp, inbox,
 // publish, pod or cmd.
@@ -53,8 +57,8 @@ const (
 	StatusDead      = "dead"
 )
 
-// Schedule is the wait after each failed attempt (DESIGN section 2); after
-// the last, the delivery is dead.
+// Schedule is the wait after each failed attempt (DESIGN section 2): a
+// delivery is attempted len(Schedule)+1 times before it is dead.
 var Schedule = []time.Duration{
 	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
 }

@@ -3,7 +3,7 @@
 // subscriptions to notification channels, and the channel types
 // WebSocketChannel2023, StreamingHTTPChannel2023, WebhookChannel2023 and
 // LDNChannel2023, plus the legacy solid-0.1 WebSocket protocol
-// (Updates-Via; sub, ack, pub).
+// (Updates-Via; sub, ack, pub) for publicly readable resources.
 //
 // # Endpoints (relative to a pod root)
 //
@@ -15,44 +15,93 @@
 //	.notifications/ws/{id}        receiveFrom of a WebSocketChannel2023 (a capability URL)
 //	.notifications/stream/{id}    receiveFrom of a StreamingHTTPChannel2023 (a capability URL)
 //
-// and, at the server level, /.notifications/solid-0.1: the legacy WebSocket,
-// named by the Updates-Via header of every LDP response.
+// and, at the server level, /.notifications/solid-0.1: the legacy WebSocket
+// that the Updates-Via header of every pod response names. Every pod
+// response also links the storage description (Link rel
+// http://www.w3.org/ns/solid/terms#storageDescription). Descriptions are
+// JSON-LD with the context https://www.w3.org/ns/solid/notification/v1,
+// or Turtle, N-Triples or N-Quads on request.
+//
+// # Subscriptions
+//
+// A subscription request is a JSON-LD POST (ParseRequest): 415 for another
+// media type or an unknown profile, 422 for a body that describes no
+// channel (an unknown JSON-LD context, type, topic outside the pod, ...),
+// 401/403 without Read on the topic (and, for an LDN channel into an inbox
+// of this server, without Append on it). Webhook and LDN channels need an
+// authenticated subscriber. The response (200) is the channel description;
+// a webhook channel's carries, once, the secret its requests are signed
+// with. Channels are stored, survive restarts, and end at endAt (at most
+// Config.MaxLifetime, 30 days by default), when deleted by their creator,
+// or when the API key that made them is revoked.
+//
+// Features: startAt and endAt bound when notifications go out; rate holds
+// notifications back so that at most one goes out per period, and the
+// latest one held back goes out when the period ends; state: a receiver
+// that connects (or a push channel when it is made) whose last known state
+// of the topic differs from the current one gets an Update (or Delete) at
+// once; accept picks JSON-LD (default), Turtle, N-Triples or N-Quads.
+//
+// # Notifications
+//
+// ActivityStreams Create, Update and Delete on a resource; Add and Remove,
+// with target, on its container; with id (urn:uuid), object, published and
+// state (the new ETag). An inbox arrival is an Add to inbox/.
 //
 // # Data flow
 //
 // The store reports every durable write of a resource record to OnChange,
 // on the store's writer goroutine. OnChange never blocks: it keeps the
 // changes some channel or legacy subscriber watches (a map lookup per
-// change) and appends them to an in-memory queue. One dispatcher goroutine
-// drains the queue in commit order. For each change it finds the channels
-// on the resource (Create, Update, Delete) and on its container (Add,
-// Remove, with target), checks Read access to the topic with each channel's
-// stored principal (one check per distinct principal and topic), applies
-// the startAt, endAt and rate features, and hands the message on:
+// change) and appends them to an in-memory queue (bounded; beyond it
+// changes are counted and dropped, never waited for). One dispatcher
+// goroutine drains the queue in commit order. For each change it finds the
+// channels on the resource and on its container, checks Read access to the
+// topic with each channel's stored principal (one check per distinct
+// principal and topic), applies the features, and hands the message on:
 //
 //   - to live connections (WebSocket, streaming HTTP): each connection has
-//     a bounded queue (Config.ConnQueue messages); a connection whose queue
-//     is full is dropped, never waited for. An idle WebSocket connection
-//     costs one goroutine (its reader); a writer goroutine exists only while
-//     messages are queued.
-//   - to push channels (webhook, LDN) through the Outbox: a durable retry
-//     queue (see outbox.go) that records each delivery under
+//     a bounded queue (Config.ConnQueue messages, 64 by default); a
+//     connection that falls further behind is dropped (WebSocket close
+//     1013), never waited for. An idle WebSocket connection costs one
+//     goroutine (its reader, started fresh so its stack stays small) and
+//     small buffers; a writer goroutine exists only while messages are
+//     queued. At most Config.MaxConnsPerChannel connections share a
+//     receiveFrom URL; a new one closes the oldest.
+//   - to push channels (webhook, LDN) through the Outbox: a small durable
+//     retry queue (outbox.go) that records each notification under
 //     store.PrefixChannel before the first attempt and retries with backoff
-//     across restarts. It stands behind the Outbox interface so that it can
-//     move onto the deliver package's queue later.
+//     (DefaultRetry), honouring Retry-After, across restarts; other 4xx
+//     answers end it. It stands behind the Outbox interface so that it can
+//     move onto the deliver package's queue. Each POST is signed by the
+//     topic's pod (HTTP Message Signatures, through Host.SignRequest);
+//     webhook POSTs are also signed with the channel's secret (Standard
+//     Webhooks). An LDN channel whose sendTo is an inbox of this server
+//     appends to it in-process; items written that way are not notified to
+//     push channels, so channels cannot feed each other in a loop.
+//
+// Read access is checked again before every notification, so revoking it
+// stops delivery.
 //
 // # Keys (prefix owned by this package, see store/keyspace.go)
 //
 //	store.PrefixChannel + "c" + channel id -> channel record (JSON)
-//	store.PrefixChannel + "q" + seq (8)     -> pending push delivery (JSON)
+//	store.PrefixChannel + "q" + seq (8)     -> queued push notification (JSON)
 //
 // Channels are loaded into memory at start; the store is written when a
-// channel is made or removed and for push deliveries only.
+// channel is made or removed, and for push notifications.
 //
 // # Lock order
 //
-// Notifier.mu, then channel.mu, then a connection's mu. The dispatcher
-// never holds Notifier.mu while it sends.
+// Notifier.mu, then channel.mu, then a connection's mu (and a Message's).
+// Notifier.mu is never held across a store call: OnChange takes it on the
+// store's writer goroutine.
+//
+// # Load test
+//
+// RunLoad opens WebSocket subscribers on an inbox and measures the latency
+// of inbox arrivals; cmd/notifybench runs it against a server of its own
+// and measures the server's memory per idle subscriber.
 //
 // This package may import ldp, acl, rdf, store and apierr. It must not
 // import pod or cmd.

@@ -56,6 +56,8 @@ var (
 		"no such notification channel (it may have expired or been deleted)")
 	errNotCreator = apierr.New(http.StatusForbidden,
 		"only the agent that made this channel can read or delete it")
+	errNoAccess = apierr.New(http.StatusForbidden,
+		"the channel's creator can no longer read its topic")
 	errNotWebSocket = apierr.New(http.StatusUpgradeRequired,
 		"this is a WebSocket endpoint: connect with a WebSocket client")
 	errNotFound   = apierr.New(http.StatusNotFound, "Not found")

@@ -32,10 +32,16 @@ const StorageDescriptionRel = "http://www.w3.org/ns/solid/terms#storageDescripti
 // routeLabel names notification requests in logs and metrics.
 const routeLabel = "notify"
 
-// Headers adds the discovery headers to an LDP response: the storage
-// description link and the legacy Updates-Via.
+// Headers adds the discovery headers to a response about a resource of a
+// pod: the storage description link and the legacy Updates-Via. ServePod
+// adds them to every pod request it sees, so that responses the LDP
+// handler does not make (inbox listings, errors) carry them too; the LDP
+// handler calls it again, which adds nothing twice.
 func (n *Notifier) Headers(c *gin.Context, r *ldp.Request, p string) {
 	h := c.Writer.Header()
+	if h.Get("Updates-Via") != "" {
+		return
+	}
 	h.Add("Link", `<`+r.Target.Root+descriptionPath+`>; rel="`+StorageDescriptionRel+`"`)
 	h.Set("Updates-Via", n.legacyURL())
 }
@@ -47,6 +53,7 @@ func (n *Notifier) legacyURL() string {
 // ServePod serves the notification paths of a pod (see the package
 // documentation). It reports false for every other path.
 func (n *Notifier) ServePod(c *gin.Context, r *ldp.Request) (bool, error) {
+	n.Headers(c, r, r.Target.Path)
 	_, rel := ldp.SplitStoragePath(r.Target.Path)
 	m := c.Request.Method
 	switch {
@@ -329,11 +336,4 @@ func (n *Notifier) serveChannel(c *gin.Context, r *ldp.Request, id string) error
 		return nil
 	}
 	return writeDocument(c, http.StatusOK, describe(r.Target.Root, &ch.rec, false))
-}
-
-// ChannelCount returns the number of channels (for tests and metrics).
-func (n *Notifier) ChannelCount() int {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	return len(n.channels)
 }

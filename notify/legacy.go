@@ -40,9 +40,9 @@ func (n *Notifier) serveLegacy(c *gin.Context) error {
 	}
 	conn := &legacyConn{wsConn: newWSConn(ws, nc, n.cfg.ConnQueue), subs: make(map[string]string)}
 	conn.send([]byte("protocol solid-0.1"))
-	n.wg.Add(1)
+	n.conns.Add(1)
 	go func() {
-		defer n.wg.Done()
+		defer n.conns.Done()
 		defer ws.CloseNow()
 		defer n.unsubscribeAll(conn)
 		n.legacyLoop(conn)

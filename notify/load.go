@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -291,7 +290,7 @@ func round(ctx context.Context, client *http.Client, o LoadOptions, r, want int,
 		case <-timeout.C:
 			return out, nil
 		case <-ctx.Done():
-			return out, errors.Join(ctx.Err())
+			return out, ctx.Err()
 		}
 	}
 	return out, nil

@@ -42,7 +42,8 @@ func (h *fakeHost) Authorize(ctx context.Context, r *ldp.Request, p string, need
 	}
 	return nil
 }
-func (h *fakeHost) KeyActive(context.Context, string, string) (bool, error) { return true, nil }
+func (h *fakeHost) KeyActive(context.Context, string, string) (bool, error)          { return true, nil }
+func (h *fakeHost) SignRequest(context.Context, string, *http.Request, []byte) error { return nil }
 func (h *fakeHost) AppendInbox(context.Context, string, string, []byte, func(string)) error {
 	return nil
 }
@@ -145,8 +146,8 @@ func TestDispatch(t *testing.T) {
 	if got := sinks["denied"].got.Load(); got != 0 {
 		t.Errorf("a creator without Read got %d notifications", got)
 	}
-	if n.ChannelCount() != 3 {
-		t.Errorf("channels: %d", n.ChannelCount())
+	if st := n.Stats(); st.Channels != 3 || st.DroppedChanges != 0 {
+		t.Errorf("stats: %+v", st)
 	}
 }
 

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"encoding/json"
@@ -55,6 +56,8 @@ type PushTarget struct {
 	Inbox string
 	// Sender is the WebID of the pod that sends: the topic's pod.
 	Sender string
+	// Pod is the name of that pod, whose key signs the request.
+	Pod string
 }
 
 // DefaultRetry is the wait after each failed push attempt: notifications
@@ -77,6 +80,8 @@ type retryConfig struct {
 	Resolve func(ctx context.Context, channel string) (*PushTarget, error)
 	// Local delivers to an inbox on this server.
 	Local func(ctx context.Context, t *PushTarget, p Push) error
+	// Sign, if set, signs a POST as the sending pod.
+	Sign func(ctx context.Context, pod string, req *http.Request, body []byte) error
 	// Parallel bounds concurrent attempts (default 16).
 	Parallel int
 	// MaxPerChannel bounds the notifications waiting for one channel
@@ -322,7 +327,7 @@ func (q *retryQueue) attempt(d *delivery) outcome {
 
 // post sends the notification to a webhook or a remote LDN inbox.
 func (q *retryQueue) post(ctx context.Context, t *PushTarget, d *delivery) outcome {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.SendTo, strings.NewReader(string(d.Push.Body)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.SendTo, bytes.NewReader(d.Push.Body))
 	if err != nil {
 		return outcome{d: d, drop: err.Error()}
 	}
@@ -331,6 +336,11 @@ func (q *retryQueue) post(ctx context.Context, t *PushTarget, d *delivery) outco
 	if t.Type == TypeWebhook && t.Secret != "" {
 		if err := Sign(req.Header, t.Secret, d.Push.ID, time.Now(), d.Push.Body); err != nil {
 			return outcome{d: d, drop: err.Error()}
+		}
+	}
+	if q.cfg.Sign != nil && t.Pod != "" {
+		if err := q.cfg.Sign(ctx, t.Pod, req, d.Push.Body); err != nil {
+			q.log.Warn("cannot sign push notification: sending it unsigned", "channel", t.Channel, "pod", t.Pod, "err", err)
 		}
 	}
 	resp, err := q.cfg.Client.Do(req)

@@ -36,7 +36,7 @@ func (n *Notifier) pushTarget(ctx context.Context, id string) (*PushTarget, erro
 		}
 		return nil, nil
 	}
-	t := &PushTarget{Channel: id, Type: r.Type, SendTo: r.SendTo, Secret: r.Secret, Sender: root + "profile/card#me"}
+	t := &PushTarget{Channel: id, Type: r.Type, SendTo: r.SendTo, Secret: r.Secret, Sender: root + "profile/card#me", Pod: r.Pod}
 	if r.Type == TypeLDN {
 		if inbox, pod, ok := n.localInbox(r.SendTo); ok {
 			if err := n.authorize(ctx, r.principal(), r.Origin, pod, n.host.PodRoot(pod), inbox, acl.Append); err != nil {

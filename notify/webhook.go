@@ -18,9 +18,10 @@ import (
 //	webhook-timestamp: Unix seconds
 //	webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">
 //
-// keyed with the secret's bytes (the base64 after "whsec_"). LDN channels to
-// remote inboxes are not signed yet: HTTP Message Signatures come with the
-// delivery queue (DESIGN section 2).
+// keyed with the secret's bytes (the base64 after "whsec_"). Every push
+// request, webhook or LDN, is also signed by the topic's pod with HTTP
+// Message Signatures (RFC 9421, Ed25519, the key in the pod's WebID
+// profile), as the delivery queue signs (DESIGN section 2).
 
 // Sign adds the Standard Webhooks headers for body to h.
 func Sign(h http.Header, secret, id string, t time.Time, body []byte) error {

@@ -29,8 +29,6 @@ const (
 	wsWriteBuffer = 1024
 )
 
-var errNoAccess = apierr.New(http.StatusForbidden, "the channel's creator can no longer read its topic")
-
 // serveWebSocket serves a WebSocketChannel2023 receiveFrom URL. The URL is a
 // capability: whoever has it receives what the channel's creator may read.
 func (n *Notifier) serveWebSocket(c *gin.Context, r *ldp.Request, id string) error {
@@ -64,9 +62,9 @@ func (n *Notifier) serveWebSocket(c *gin.Context, r *ldp.Request, id string) err
 	// small stack, and the HTTP handler returns: an idle connection costs
 	// that goroutine and the connection's buffers, not the deep stack of
 	// the handler that accepted it.
-	n.wg.Add(1)
+	n.conns.Add(1)
 	go func() {
-		defer n.wg.Done()
+		defer n.conns.Done()
 		defer n.removeSink(ch, conn)
 		conn.readLoop(n.ctx)
 	}()

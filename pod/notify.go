@@ -3,12 +3,14 @@ package pod
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"sync"
 
 	"github.com/gin-gonic/gin"
 
 	"podserver/acl"
+	"podserver/httpsig"
 	"podserver/inbox"
 	"podserver/ldp"
 	"podserver/notify"
@@ -85,6 +87,15 @@ func (h notifyHost) KeyActive(ctx context.Context, pod, keyID string) (bool, err
 		return false, err
 	}
 	return slices.ContainsFunc(keys, func(k acl.Key) bool { return k.ID == keyID }), nil
+}
+
+// SignRequest signs a push channel's POST with the sending pod's key.
+func (h notifyHost) SignRequest(ctx context.Context, pod string, req *http.Request, body []byte) error {
+	key, keyID, err := h.s.SigningKey(ctx, pod)
+	if err != nil {
+		return err
+	}
+	return (&httpsig.Signer{KeyID: keyID, Key: key}).Sign(req, body)
 }
 
 var errNoInboxes = errors.New("inboxes are not set up")

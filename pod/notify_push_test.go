@@ -1,7 +1,10 @@
 package pod_test
 
 import (
+	"context"
+	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"podserver/httpsig"
 	"podserver/notify"
+	"podserver/pod"
 )
 
 // ntHook is a webhook receiver that records what it is sent.
@@ -23,6 +28,7 @@ type ntHook struct {
 }
 
 type ntHookReq struct {
+	req  *http.Request
 	hdr  http.Header
 	body []byte
 }
@@ -57,7 +63,7 @@ func (h *ntHook) listen(t testing.TB, addr string) {
 		if code == 0 {
 			code = 200
 		}
-		h.got <- ntHookReq{hdr: r.Header.Clone(), body: b}
+		h.got <- ntHookReq{req: r.Clone(context.Background()), hdr: r.Header.Clone(), body: b}
 		w.WriteHeader(code)
 	})}
 	go h.srv.Serve(ln)
@@ -110,6 +116,7 @@ func TestNotifyWebhook(t *testing.T) {
 	if err := notify.Verify(req.hdr, "whsec_"+strings.Repeat("A", 44), req.body, time.Now(), 5*time.Minute); err == nil {
 		t.Error("signature verifies with another secret")
 	}
+	ntVerifyPod(t, s, "alice", req)
 	// A 4xx other than 408/429 ends the notification without retries.
 	hook.mu.Lock()
 	hook.code = 410
@@ -219,6 +226,7 @@ func TestNotifyLDN(t *testing.T) {
 	if req.hdr.Get("Content-Type") != "application/ld+json" {
 		t.Errorf("LDN Content-Type %q", req.hdr.Get("Content-Type"))
 	}
+	ntVerifyPod(t, s, "alice", req)
 }
 
 // Two LDN channels that feed each other's inboxes do not loop: items an LDN
@@ -242,5 +250,25 @@ func TestNotifyLDNNoLoop(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(r.body), &listing); err != nil || len(listing.Contains) != 1 {
 		t.Errorf("alice's inbox should hold the one item: %s", r.body)
+	}
+}
+
+// ntVerifyPod checks that a received push request is signed with pod's key
+// (HTTP Message Signatures).
+func ntVerifyPod(t testing.TB, s *pod.Server, podName string, r ntHookReq) {
+	t.Helper()
+	key, keyID, err := s.SigningKey(context.Background(), podName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &httpsig.Verifier{Resolve: func(ctx context.Context, id string) (ed25519.PublicKey, error) {
+		if id != keyID {
+			return nil, fmt.Errorf("unknown key %s", id)
+		}
+		return key.Public().(ed25519.PublicKey), nil
+	}}
+	got, err := v.Verify(context.Background(), r.req, r.body)
+	if err != nil || got != keyID {
+		t.Errorf("HTTP signature: key %q, %v (Signature-Input %q)", got, err, r.hdr.Get("Signature-Input"))
 	}
 }

@@ -25,6 +25,13 @@ func TestNotifyDiscovery(t *testing.T) {
 			t.Errorf("%s: Updates-Via %q", m, uv)
 		}
 	}
+	// Inbox listings and refusals carry the link too, once.
+	for _, r := range []ntReply{ntDo(t, "GET", root+"inbox/", ntAlice, "", "", "Accept", "application/ld+json"), ntDo(t, "GET", root+"notes", "", "", "")} {
+		n := strings.Count(strings.Join(r.hdr.Values("Link"), ", "), "storageDescription")
+		if n != 1 {
+			t.Errorf("%d response: %d storage description links in %q", r.status, n, r.hdr.Values("Link"))
+		}
+	}
 	r := ntDo(t, "GET", root+".well-known/solid", "", "", "", "Accept", "application/ld+json")
 	if r.status != 200 || !strings.HasPrefix(r.hdr.Get("Content-Type"), "application/ld+json") {
 		t.Fatalf("storage description: %d %s %s", r.status, r.hdr.Get("Content-Type"), r.body)
@@ -108,8 +115,27 @@ func TestNotifyWebSocket(t *testing.T) {
 	ntExpect(t, ws1.nextMsg(t), "Delete", root+"docs/a", "")
 	ntExpect(t, ws2.nextMsg(t), "Remove", root+"docs/a", root+"docs/")
 
+	// PATCH creates and updates too.
+	res2 := ntSubscribe(t, s, "alice", "WebSocketChannel2023", ntAlice, map[string]any{"topic": root + "docs/p"})
+	ws3 := ntDial(t, res2.ReceiveFrom)
+	const prefix = "@prefix solid: <http://www.w3.org/ns/solid/terms#>. @prefix ex: <http://example.org/>.\n"
+	if r := ntDo(t, "PATCH", root+"docs/p", ntAlice, "text/n3", prefix+`_:p a solid:InsertDeletePatch; solid:inserts { <#a> ex:n 1 . }.`); r.status != 201 {
+		t.Fatalf("patch: %d %s", r.status, r.body)
+	}
+	ntExpect(t, ws3.nextMsg(t), "Create", root+"docs/p", "")
+	ntExpect(t, ws2.nextMsg(t), "Add", root+"docs/p", root+"docs/")
+	r := ntDo(t, "PATCH", root+"docs/p", ntAlice, "text/n3", prefix+`_:p a solid:InsertDeletePatch; solid:inserts { <#a> ex:n 2 . }.`)
+	if r.status != 204 && r.status != 200 {
+		t.Fatalf("patch: %d %s", r.status, r.body)
+	}
+	m = ws3.nextMsg(t)
+	ntExpect(t, m, "Update", root+"docs/p", "")
+	if m.State != r.hdr.Get("ETag") {
+		t.Errorf("patch state %q, ETag %q", m.State, r.hdr.Get("ETag"))
+	}
+
 	// POST into the container: Add.
-	r := ntDo(t, "POST", root+"docs/", ntAlice, "application/ld+json", `{"http://schema.org/name": "C"}`)
+	r = ntDo(t, "POST", root+"docs/", ntAlice, "application/ld+json", `{"http://schema.org/name": "C"}`)
 	if r.status != 201 {
 		t.Fatalf("post: %d %s", r.status, r.body)
 	}

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command notifybench measures Solid Notifications on one server: memory
 // per idle WebSocket subscriber, and notification latency from an inbox
 // arrival to its receipt by every subscriber (p50, p99).
@@ -178,7 +180,11 @@ func runBench(steps string, rounds, conc int, cpuProfile, memProfile string) err
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(exe, "-client", "-server", s.BaseURL(), "-steps", steps, "-rounds", strconv.Itoa(rounds), "-concurrency", strconv.Itoa(conc), "-cpuprofile", cpuProfile)
+	args := []string{"-client", "-server", s.BaseURL(), "-steps", steps, "-rounds", strconv.Itoa(rounds), "-concurrency", strconv.Itoa(conc)}
+	if cpuProfile != "" {
+		args = append(args, "-cpuprofile", cpuProfile)
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -215,7 +221,6 @@ func runBench(steps string, rounds, conc int, cpuProfile, memProfile string) err
 			fmt.Printf("%6d idle subscribers: heap %.1f MiB, stacks %.1f MiB, %d goroutines: %.1f KiB and %.2f goroutines per subscriber\n",
 				n, mib(m.heap), mib(m.stack), m.goroutines, per/1024, float64(m.goroutines-base.goroutines)/float64(n))
 			if cpuProfile != "" {
-				pprof.StopCPUProfile()
 				f, err := os.Create(fmt.Sprintf("%s.%d", cpuProfile, n))
 				if err != nil {
 					return err
@@ -235,13 +240,13 @@ func runBench(steps string, rounds, conc int, cpuProfile, memProfile string) err
 				return err
 			}
 			cpu[st.Subscribers] = notify.CPUTime() - cpuAtGo
+			if cpuProfile != "" {
+				pprof.StopCPUProfile()
+			}
 			result = append(result, st)
 		default:
 			fmt.Println(line)
 		}
-	}
-	if cpuProfile != "" {
-		pprof.StopCPUProfile()
 	}
 	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("subscriber process: %w", err)

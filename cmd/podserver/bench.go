@@ -59,6 +59,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	subscribers := fs.Int("subscribers", 0, "subscriber pods (default: 2 x fanout)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (server and bench) to this file")
+	inMemory := fs.Bool("in-memory", false, "start the server over an in-memory store (no fsync): to tell disk-bound from CPU-bound, not a durable measurement")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			defer os.RemoveAll(tmp)
 			dir = tmp
 		}
-		s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: dir})
+		s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: dir, InMemory: *inMemory})
 		if err != nil {
 			return err
 		}

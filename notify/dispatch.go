@@ -1,0 +1,189 @@
+package notify
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"podserver/acl"
+	"podserver/apierr"
+	"podserver/ldp"
+)
+
+// run is the dispatcher goroutine.
+func (n *Notifier) run() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.wake:
+		case <-n.ctx.Done():
+			return
+		}
+		for {
+			n.qmu.Lock()
+			batch := n.queue
+			n.queue = nil
+			n.qmu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			for _, ev := range batch {
+				n.dispatch(ev)
+			}
+		}
+	}
+}
+
+// authCache remembers Read decisions for one topic while one change is
+// dispatched.
+type authCache map[string]bool
+
+// dispatch sends the notifications of one change.
+func (n *Notifier) dispatch(ev event) {
+	pod, _ := ldp.SplitStoragePath(ev.path)
+	root := n.host.PodRoot(pod)
+	url := func(p string) string { return root + strings.TrimPrefix(p, "/"+pod+"/") }
+	suppressed := ev.kind == ldp.Created && n.takeSuppressed(ev.path)
+
+	var parent string
+	if !ldp.IsRoot(ev.path) {
+		parent = ldp.Parent(ev.path)
+	}
+	n.mu.RLock()
+	own, ownLegacy := n.byTopic[ev.path], n.legacy[ev.path]
+	var up []*channel
+	var upLegacy []*legacyConn
+	if parent != "" {
+		up, upLegacy = n.byTopic[parent], n.legacy[parent]
+	}
+	n.mu.RUnlock()
+
+	if len(own) > 0 {
+		typ := ActUpdate
+		switch ev.kind {
+		case ldp.Created:
+			typ = ActCreate
+		case ldp.Deleted:
+			typ = ActDelete
+		}
+		n.deliverAll(own, ev.path, root, newMessage(typ, url(ev.path), "", ev.etag, ev.at), suppressed)
+	}
+	if len(up) > 0 && !ldp.IsAuxiliary(ev.path) && ev.kind != ldp.Updated {
+		typ := ActAdd
+		if ev.kind == ldp.Deleted {
+			typ = ActRemove
+		}
+		n.deliverAll(up, parent, root, newMessage(typ, url(ev.path), url(parent), ev.etag, ev.at), suppressed)
+	}
+	if len(ownLegacy) > 0 {
+		n.publishLegacy(ownLegacy, ev.path, root)
+	}
+	if len(upLegacy) > 0 && !ldp.IsAuxiliary(ev.path) {
+		n.publishLegacy(upLegacy, parent, root)
+	}
+}
+
+// deliverAll sends msg, about topic, to the channels allowed to read it.
+// Notifications about items that an LDN channel wrote are not pushed to
+// push channels, so that channels cannot feed each other in a loop.
+func (n *Notifier) deliverAll(chs []*channel, topic, root string, msg *Message, suppressed bool) {
+	now := time.Now()
+	auth := authCache{}
+	for _, ch := range chs {
+		if suppressed && isPush(ch.rec.Type) {
+			continue
+		}
+		if !ch.active(now) {
+			continue
+		}
+		if !n.allowed(auth, ch, topic, root) {
+			continue
+		}
+		n.deliver(ch, msg)
+	}
+}
+
+// allowed reports whether ch's creator may read topic, using and filling
+// the cache.
+func (n *Notifier) allowed(auth authCache, ch *channel, topic, root string) bool {
+	if ok, found := auth[ch.pkey]; found {
+		return ok
+	}
+	ok := n.canRead(&ch.rec, topic, root)
+	auth[ch.pkey] = ok
+	return ok
+}
+
+// canRead checks Read on topic (a storage path of r's pod) for r's creator.
+func (n *Notifier) canRead(r *record, topic, root string) bool {
+	err := n.authorize(n.ctx, r.principal(), r.Origin, r.Pod, root, topic, acl.Read)
+	if err != nil && apierr.Status(err) >= 500 {
+		n.log.Error("notification access check failed", "channel", r.ID, "topic", topic, "err", err)
+	}
+	return err == nil
+}
+
+// authorize checks mode on storage path p of pod for a principal.
+func (n *Notifier) authorize(ctx context.Context, pr ldp.Principal, origin, pod, root, p string, mode acl.Mode) error {
+	req := &ldp.Request{Target: ldp.Target{Pod: pod, Path: p, Root: root}, Principal: pr, Origin: origin}
+	return n.host.Authorize(ctx, req, p, mode)
+}
+
+// deliver applies the rate feature and sends msg on ch.
+func (n *Notifier) deliver(ch *channel, msg *Message) {
+	now := time.Now()
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.closed {
+		return
+	}
+	if r := ch.rec.Rate; r > 0 && !ch.lastSent.IsZero() && now.Sub(ch.lastSent) < r {
+		ch.pending = msg
+		if ch.timer == nil {
+			ch.timer = time.AfterFunc(ch.lastSent.Add(r).Sub(now), func() { n.flushRate(ch) })
+		}
+		return
+	}
+	n.sendLocked(ch, msg, now)
+}
+
+// flushRate sends the message the rate feature held back, if the creator
+// may still read the topic.
+func (n *Notifier) flushRate(ch *channel) {
+	ok := ch.active(time.Now()) && n.canRead(&ch.rec, ch.rec.Path, n.host.PodRoot(ch.rec.Pod))
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	msg := ch.pending
+	ch.pending, ch.timer = nil, nil
+	if msg == nil || ch.closed || !ok {
+		return
+	}
+	n.sendLocked(ch, msg, time.Now())
+}
+
+// sendLocked hands msg to ch's connections, or to the push queue; ch.mu is
+// held. Sends never block; connections that are gone are detached. A
+// receiveFrom channel without connections drops msg and keeps its last
+// known state, so that the state feature tells a receiver that connects
+// later.
+func (n *Notifier) sendLocked(ch *channel, msg *Message, now time.Time) {
+	push := isPush(ch.rec.Type)
+	if !push && len(ch.sinks) == 0 {
+		return
+	}
+	b, err := msg.Encode(ch.rec.Media)
+	if err != nil {
+		n.log.Error("cannot encode notification", "channel", ch.rec.ID, "media", ch.rec.Media, "err", err)
+		return
+	}
+	ch.lastSent = now
+	if msg.Target == "" {
+		ch.state = msg.State
+	}
+	if push {
+		n.out.Send(Push{Channel: ch.rec.ID, ID: msg.ID, Body: b, ContentType: ch.rec.Media})
+		return
+	}
+	ch.sinks = slices.DeleteFunc(ch.sinks, func(s sink) bool { return !s.send(b) })
+}

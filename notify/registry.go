@@ -1,0 +1,253 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"podserver/ldp"
+	"podserver/store"
+)
+
+// addSink attaches a live connection to ch, closing the oldest when ch has
+// too many. It reports false when ch is closed.
+func (n *Notifier) addSink(ch *channel, s sink) bool {
+	ch.mu.Lock()
+	if ch.closed {
+		ch.mu.Unlock()
+		return false
+	}
+	var evicted sink
+	if len(ch.sinks) >= n.cfg.MaxConnsPerChannel {
+		evicted = ch.sinks[0]
+		ch.sinks = slices.Delete(ch.sinks, 0, 1)
+	}
+	ch.sinks = append(ch.sinks, s)
+	ch.mu.Unlock()
+	if evicted != nil {
+		evicted.drop("replaced by a newer connection to this channel")
+	}
+	return true
+}
+
+// removeSink detaches s from ch.
+func (n *Notifier) removeSink(ch *channel, s sink) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if i := slices.Index(ch.sinks, s); i >= 0 {
+		ch.sinks = slices.Delete(ch.sinks, i, i+1)
+	}
+}
+
+// lookup returns the channel with id, nil when there is none.
+func (n *Notifier) lookup(id string) *channel {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.channels[id]
+}
+
+// create stores a new channel and starts watching its topic.
+func (n *Notifier) create(ctx context.Context, r record) (*channel, error) {
+	n.mu.Lock()
+	if n.perAgent[r.Agent] >= n.cfg.MaxChannelsPerAgent {
+		n.mu.Unlock()
+		return nil, errTooMany
+	}
+	n.perAgent[r.Agent]++ // reserved while the record is written
+	n.mu.Unlock()
+	v, err := json.Marshal(r)
+	if err == nil {
+		err = n.cfg.Store.Update(ctx, func(tx store.Txn) error { return tx.Set(channelKey(r.ID), v) })
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.perAgent[r.Agent]--
+	if err != nil {
+		return nil, fmt.Errorf("store notification channel: %w", err)
+	}
+	ch := newChannel(r)
+	n.addLocked(ch)
+	return ch, nil
+}
+
+// remove deletes a channel and closes its connections.
+func (n *Notifier) remove(ctx context.Context, ch *channel, reason string) error {
+	if err := n.cfg.Store.Update(ctx, func(tx store.Txn) error { return tx.Delete(channelKey(ch.rec.ID)) }); err != nil {
+		return fmt.Errorf("delete notification channel: %w", err)
+	}
+	n.mu.Lock()
+	if n.channels[ch.rec.ID] == ch {
+		delete(n.channels, ch.rec.ID)
+		list := n.byTopic[ch.rec.Path]
+		if i := slices.Index(list, ch); i >= 0 {
+			list = slices.Delete(slices.Clone(list), i, i+1)
+		}
+		if len(list) == 0 {
+			delete(n.byTopic, ch.rec.Path)
+		} else {
+			n.byTopic[ch.rec.Path] = list
+		}
+		if n.perAgent[ch.rec.Agent]--; n.perAgent[ch.rec.Agent] <= 0 {
+			delete(n.perAgent, ch.rec.Agent)
+		}
+	}
+	n.mu.Unlock()
+	for _, s := range ch.close() {
+		s.drop(reason)
+	}
+	return nil
+}
+
+// sweep removes expired channels, and channels whose creator's API key was
+// revoked, once a minute.
+func (n *Notifier) sweep() {
+	defer n.wg.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		n.expire(time.Now())
+		n.dropRevoked()
+		n.sweepSuppressed(time.Now())
+		select {
+		case <-t.C:
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+// expire removes the channels whose endAt has passed.
+func (n *Notifier) expire(now time.Time) {
+	n.mu.RLock()
+	var old []*channel
+	for _, ch := range n.channels {
+		if !now.Before(ch.rec.EndAt) {
+			old = append(old, ch)
+		}
+	}
+	n.mu.RUnlock()
+	for _, ch := range old {
+		if err := n.remove(n.ctx, ch, "channel expired (endAt)"); err != nil && n.ctx.Err() == nil {
+			n.log.Error("cannot remove expired notification channel", "channel", ch.rec.ID, "err", err)
+		}
+	}
+}
+
+// dropRevoked removes the channels made with API keys that no longer exist.
+func (n *Notifier) dropRevoked() {
+	type key struct{ pod, id string }
+	n.mu.RLock()
+	byKey := map[key][]*channel{}
+	for _, ch := range n.channels {
+		if ch.rec.KeyID != "" {
+			k := key{ch.rec.KeyPod, ch.rec.KeyID}
+			byKey[k] = append(byKey[k], ch)
+		}
+	}
+	n.mu.RUnlock()
+	for k, chs := range byKey {
+		ok, err := n.host.KeyActive(n.ctx, k.pod, k.id)
+		if err != nil || ok {
+			continue
+		}
+		for _, ch := range chs {
+			if err := n.remove(n.ctx, ch, "the API key that made this channel was revoked"); err != nil && n.ctx.Err() == nil {
+				n.log.Error("cannot remove notification channel", "channel", ch.rec.ID, "err", err)
+			}
+		}
+	}
+}
+
+// keyActive reports whether ch's creator's API key still exists (true for
+// anonymous channels). When it does not, ch is removed.
+func (n *Notifier) keyActive(ctx context.Context, ch *channel) bool {
+	if ch.rec.KeyID == "" {
+		return true
+	}
+	ok, err := n.host.KeyActive(ctx, ch.rec.KeyPod, ch.rec.KeyID)
+	if err != nil {
+		n.log.Error("cannot check a notification channel's API key", "channel", ch.rec.ID, "err", err)
+		return true
+	}
+	if !ok {
+		_ = n.remove(ctx, ch, "the API key that made this channel was revoked")
+	}
+	return ok
+}
+
+// suppressItem records an inbox item written by an LDN channel. The
+// dispatcher takes the record when it sees the item's creation; records of
+// items nobody watched are swept after a minute.
+func (n *Notifier) suppressItem(p string) {
+	n.smu.Lock()
+	n.suppress[p] = time.Now()
+	n.smu.Unlock()
+}
+
+// sweepSuppressed forgets suppression records older than a minute.
+func (n *Notifier) sweepSuppressed(now time.Time) {
+	n.smu.Lock()
+	defer n.smu.Unlock()
+	for p, t := range n.suppress {
+		if now.Sub(t) > time.Minute {
+			delete(n.suppress, p)
+		}
+	}
+}
+
+func (n *Notifier) takeSuppressed(p string) bool {
+	n.smu.Lock()
+	defer n.smu.Unlock()
+	_, ok := n.suppress[p]
+	delete(n.suppress, p)
+	return ok
+}
+
+// currentState returns the topic's ETag, "" when it does not exist.
+func (n *Notifier) currentState(ctx context.Context, p string) (string, bool, error) {
+	var etag string
+	var exists bool
+	err := n.cfg.Store.View(ctx, func(rd store.Reader) error {
+		res, err := ldp.Get(rd, p)
+		if errors.Is(err, ldp.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		etag, exists = res.Meta.ETag(), true
+		return nil
+	})
+	return etag, exists, err
+}
+
+// stateMessage returns the notification a receiver whose last known state
+// of ch's topic is known gets when the topic is now different: an Update
+// (or Create) with the current state, or a Delete. It returns nil when the
+// state is the same or unknown.
+func (n *Notifier) stateMessage(ctx context.Context, ch *channel) *Message {
+	ch.mu.Lock()
+	known := ch.state
+	ch.mu.Unlock()
+	if known == "" {
+		return nil
+	}
+	etag, exists, err := n.currentState(ctx, ch.rec.Path)
+	if err != nil {
+		n.log.Error("cannot read topic state", "channel", ch.rec.ID, "err", err)
+		return nil
+	}
+	if exists && etag == known {
+		return nil
+	}
+	root := n.host.PodRoot(ch.rec.Pod)
+	obj := root + strings.TrimPrefix(ch.rec.Path, "/"+ch.rec.Pod+"/")
+	if !exists {
+		return newMessage(ActDelete, obj, "", "", time.Now())
+	}
+	return newMessage(ActUpdate, obj, "", etag, time.Now())
+}
