@@ -27,7 +27,7 @@ type notifier struct {
 }
 
 func newNotifier(s *Server) (*notifier, error) {
-	n, err := notify.New(notify.Config{Store: s.st, Host: notifyHost{s}, Logger: s.log})
+	n, err := notify.New(notify.Config{Store: s.st, Host: notifyHost{s}, Logger: s.log, Client: s.outboundClient()})
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func ntServer(t testing.TB, addr, dir string) (*pod.Server, func()) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	s, err := pod.New(pod.Options{Addr: addr, DataDir: dir})
+	s, err := pod.New(pod.Options{Addr: addr, DataDir: dir, AllowPrivateTargets: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,11 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxHeaderBytes bounds request headers (default 64 KiB).
 	MaxHeaderBytes int
+	// AllowPrivateTargets lets outbound requests (webhooks, notification
+	// channels, remote inboxes) reach loopback and private addresses. Off
+	// by default: targets are checked after DNS resolution. Tests and the
+	// demo turn it on.
+	AllowPrivateTargets bool
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
 	// http.Server timeouts (defaults 10s, 60s, 120s, 120s; WriteTimeout must
 	// exceed the longest long-poll wait).

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"podserver/acl"
 	"podserver/ldp"
+	"podserver/netguard"
 	"podserver/store"
 )
 
@@ -80,10 +82,13 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	if s.ev, err = newEvents(s); err != nil {
+		s.nt.close()
 		_ = st.Close()
 		return nil, err
 	}
 	if s.con, err = newConsole(s); err != nil {
+		s.ev.close()
+		s.nt.close()
 		_ = st.Close()
 		return nil, err
 	}
@@ -202,4 +207,13 @@ func defaultHost(addr string, bound net.Addr) string {
 		return bound.String()
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// outboundClient returns the HTTP client for requests to other servers:
+// private and loopback addresses refused after DNS resolution (unless
+// Options.AllowPrivateTargets), bounded time and response size, and no
+// redirects (a redirected POST would lose its body).
+func (s *Server) outboundClient() *http.Client {
+	return netguard.NewClient(netguard.Policy{AllowPrivate: s.opts.AllowPrivateTargets},
+		netguard.ClientOptions{Timeout: 10 * time.Second, MaxRedirects: -1})
 }

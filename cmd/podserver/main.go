@@ -166,7 +166,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	var c common
 	c.register(fs)
 	addr := fs.String("addr", "localhost:8080", "address to listen on")
-	demo := fs.Bool("demo", false, "provision the demo pods (producer, crm, alice, bob) and print their demo keys")
+	demo := fs.Bool("demo", false, "provision the demo pods (producer, crm, alice, bob) and print their demo keys; implies --allow-private-targets")
+	allowPrivate := fs.Bool("allow-private-targets", false, "let webhooks, notification channels and remote inboxes reach loopback and private addresses")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -176,7 +177,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("invalid --log-level %q", *logLevel)}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
-	s, err := pod.New(pod.Options{Addr: *addr, DataDir: c.data, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log})
+	s, err := pod.New(pod.Options{Addr: *addr, DataDir: c.data, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
+		AllowPrivateTargets: *allowPrivate || *demo})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("the data directory %s is in use by another podserver process", c.data)
 	}
