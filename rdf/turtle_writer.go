@@ -32,6 +32,7 @@ func DefaultPrefixes() map[string]string {
 		"rdf":     "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
 		"rdfs":    "http://www.w3.org/2000/01/rdf-schema#",
 		"schema":  "https://schema.org/",
+		"sec":     "https://w3id.org/security#",
 		"solid":   "http://www.w3.org/ns/solid/terms#",
 		"vcard":   "http://www.w3.org/2006/vcard/ns#",
 		"xsd":     "http://www.w3.org/2001/XMLSchema#",
