@@ -72,11 +72,31 @@ type Keys struct {
 	mu      sync.Mutex
 	touched map[string]time.Time // key id -> last LastUsed write started
 	pending sync.WaitGroup       // asynchronous LastUsed writes
+
+	// cache holds recently authenticated keys by secret hash, so the hot
+	// path skips the store read. Revocations clear it and bump gen, and an
+	// authentication that began before a revocation does not fill it.
+	cmu   sync.Mutex
+	cache map[[sha256.Size]byte]cachedKey
+	gen   uint64
 }
+
+// cachedKey is an authenticated key and when its cache entry expires.
+type cachedKey struct {
+	key     Key
+	expires time.Time
+}
+
+// Cache bounds: entries live at most keyCacheTTL, and the cache is emptied
+// when it reaches keyCacheSize entries.
+const (
+	keyCacheTTL  = 30 * time.Second
+	keyCacheSize = 10000
+)
 
 // NewKeys returns a Keys that keeps its records in st.
 func NewKeys(st store.Store) *Keys {
-	return &Keys{st: st, now: time.Now, touched: make(map[string]time.Time)}
+	return &Keys{st: st, now: time.Now, touched: make(map[string]time.Time), cache: make(map[[sha256.Size]byte]cachedKey)}
 }
 
 // Create makes a new key for pod and app and returns its secret, which is not
@@ -176,6 +196,15 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (Key, error) {
 		return Key{}, ErrInvalidKey
 	}
 	hash := sha256.Sum256([]byte(secret))
+	now := k.now()
+	k.cmu.Lock()
+	c, ok := k.cache[hash]
+	gen := k.gen
+	k.cmu.Unlock()
+	if ok && now.Before(c.expires) {
+		k.touch(ctx, hash, c.key)
+		return c.key, nil
+	}
 	var rec keyRecord
 	err := k.st.View(ctx, func(r store.Reader) error {
 		var err error
@@ -192,8 +221,24 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (Key, error) {
 	if err != nil || subtle.ConstantTimeCompare(stored, hash[:]) != 1 {
 		return Key{}, ErrInvalidKey
 	}
+	k.cmu.Lock()
+	if k.gen == gen {
+		if len(k.cache) >= keyCacheSize {
+			clear(k.cache)
+		}
+		k.cache[hash] = cachedKey{key: rec.Key, expires: now.Add(keyCacheTTL)}
+	}
+	k.cmu.Unlock()
 	k.touch(ctx, hash, rec.Key)
 	return rec.Key, nil
+}
+
+// forget empties the authentication cache after a revocation.
+func (k *Keys) forget() {
+	k.cmu.Lock()
+	k.gen++
+	clear(k.cache)
+	k.cmu.Unlock()
 }
 
 // touch starts an asynchronous LastUsed write unless one was written or
@@ -263,6 +308,9 @@ func (k *Keys) Revoke(ctx context.Context, pod, id string) error {
 		}
 		return tx.Delete(indexKey(pod, id))
 	})
+	if err == nil {
+		k.forget()
+	}
 	if err != nil && !errors.Is(err, ErrKeyNotFound) {
 		return fmt.Errorf("acl: revoke key: %w", err)
 	}
@@ -297,6 +345,7 @@ func (k *Keys) RevokeAll(ctx context.Context, pod string) error {
 	if err != nil {
 		return fmt.Errorf("acl: revoke keys of %s: %w", pod, err)
 	}
+	k.forget()
 	return nil
 }
 

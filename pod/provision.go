@@ -61,13 +61,21 @@ func (s *Server) ProvisionPod(ctx context.Context, name, ownerSecret string) err
 	return s.provision(ctx, name)
 }
 
+// podExists reports whether pod name exists. Pods are never deleted, so a
+// positive answer is remembered.
 func (s *Server) podExists(ctx context.Context, name string) (bool, error) {
+	if _, ok := s.pods.Load(name); ok {
+		return true, nil
+	}
 	var ok bool
 	err := s.st.View(ctx, func(rd store.Reader) error {
 		var err error
 		ok, err = ldp.PodExists(rd, name)
 		return err
 	})
+	if ok {
+		s.pods.Store(name, struct{}{})
+	}
 	return ok, err
 }
 

@@ -35,6 +35,7 @@ type Server struct {
 	ev      *events
 	nt      *notifier
 	con     *console
+	pods    sync.Map // names of pods known to exist
 
 	mu   sync.Mutex
 	base *url.URL
