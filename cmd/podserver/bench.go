@@ -45,6 +45,9 @@ func (p podProvisioner) PodRoot(name string) string { return p.s.PodRoot(name) }
 
 // cmdBench runs the load tool.
 func cmdBench(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "notify" {
+		return cmdBenchNotify(args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("bench", benchHelp, stderr)
 	target := fs.String("target", "", "base URL of a running server (needs --setup); default: start one")
 	setupFile := fs.String("setup", "", "setup file written by --prepare (with --target)")
