@@ -234,9 +234,9 @@ func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq lis
 	}()
 	b := buf.AvailableBuffer()
 	b = append(b, `{"@context":`...)
-	b = appendString(b, rdf.ContextURI)
+	b = AppendJSONString(b, rdf.ContextURI)
 	b = append(b, `,"id":`...)
-	b = appendString(b, self)
+	b = AppendJSONString(b, self)
 	b = append(b, `,"type":["ldp:Container","ldp:BasicContainer"],"contains":[`...)
 	for i, it := range pg.Items {
 		if i > 0 {
@@ -244,11 +244,11 @@ func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq lis
 		}
 		u := r.Target.URL(it.Path)
 		if lq.ids {
-			b = appendString(b, u)
+			b = AppendJSONString(b, u)
 			continue
 		}
 		b = append(b, `{"url":`...)
-		b = appendString(b, u)
+		b = AppendJSONString(b, u)
 		body := it.Body
 		if len(body) > 2 && body[0] == '{' {
 			b = append(b, ',')
@@ -258,7 +258,7 @@ func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq lis
 		}
 	}
 	b = append(b, `],"next":`...)
-	b = appendString(b, next)
+	b = AppendJSONString(b, next)
 	b = append(b, "}\n"...)
 	buf.Write(b)
 
@@ -386,13 +386,13 @@ func prepareNotification(body []byte, agent, app string) ([]byte, string, error)
 	slices.Sort(keys)
 	out := make([]byte, 0, len(body)+64)
 	out = append(out, `{"agent":`...)
-	out = appendString(out, agent)
+	out = AppendJSONString(out, agent)
 	out = append(out, `,"instrument":`...)
-	out = appendString(out, app)
+	out = AppendJSONString(out, app)
 	var cb bytes.Buffer
 	for _, k := range keys {
 		out = append(out, ',')
-		out = appendString(out, k)
+		out = AppendJSONString(out, k)
 		out = append(out, ':')
 		cb.Reset()
 		if err := json.Compact(&cb, m[k]); err != nil {
@@ -403,8 +403,9 @@ func prepareNotification(body []byte, agent, app string) ([]byte, string, error)
 	return append(out, '}'), id, nil
 }
 
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
+// AppendJSONString appends s to b as a JSON string, escaping quotes,
+// backslashes and control characters (and DEL) without allocating.
+func AppendJSONString(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"podserver/acl"
+	"podserver/inbox"
 	"podserver/rdf"
 )
 
@@ -397,17 +398,17 @@ const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 // and received_at.
 func (ev *Event) appendStored(b []byte, id, agent, instrument string, received time.Time) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, id)
+	b = inbox.AppendJSONString(b, id)
 	b = append(b, `,"agent":`...)
-	b = appendString(b, agent)
+	b = inbox.AppendJSONString(b, agent)
 	b = append(b, `,"instrument":`...)
-	b = appendString(b, instrument)
+	b = inbox.AppendJSONString(b, instrument)
 	b = append(b, `,"received_at":"`...)
 	b = received.UTC().AppendFormat(b, timeLayout)
 	b = append(b, '"')
 	if !ev.HasCorrelation {
 		b = append(b, `,"correlationId":`...)
-		b = appendString(b, id)
+		b = inbox.AppendJSONString(b, id)
 	}
 	for _, m := range ev.members {
 		b = append(b, ',')
@@ -416,33 +417,4 @@ func (ev *Event) appendStored(b []byte, id, agent, instrument string, received t
 		b = append(b, m.val...)
 	}
 	return append(b, '}')
-}
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -371,14 +371,14 @@ func (s *Service) respond(c *gin.Context, plan []planned, array, created, waited
 	}()
 	b := buf.AvailableBuffer()
 	b = append(b, `{"id":`...)
-	b = appendString(b, plan[0].url)
+	b = inbox.AppendJSONString(b, plan[0].url)
 	if array {
 		b = append(b, `,"ids":[`...)
 		for i := range plan {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, plan[i].url)
+			b = inbox.AppendJSONString(b, plan[i].url)
 		}
 		b = append(b, ']')
 	}
@@ -390,7 +390,7 @@ func (s *Service) respond(c *gin.Context, plan []planned, array, created, waited
 					b = append(b, ',')
 				}
 				b = append(b, `{"id":`...)
-				b = appendString(b, plan[i].url)
+				b = inbox.AppendJSONString(b, plan[i].url)
 				b = s.appendDeliveries(b, &plan[i])
 				b = append(b, '}')
 			}
@@ -430,12 +430,12 @@ func (s *Service) appendDeliveries(b []byte, p *planned) []byte {
 		}
 		pod, _ := ldp.SplitStoragePath(d.target)
 		b = append(b, `{"target":`...)
-		b = appendString(b, s.cfg.Pods.PodRoot(pod)+"inbox/")
+		b = inbox.AppendJSONString(b, s.cfg.Pods.PodRoot(pod)+"inbox/")
 		b = append(b, `,"status":`...)
-		b = appendString(b, d.status)
+		b = inbox.AppendJSONString(b, d.status)
 		if d.err != "" {
 			b = append(b, `,"error":`...)
-			b = appendString(b, d.err)
+			b = inbox.AppendJSONString(b, d.err)
 		}
 		b = append(b, '}')
 	}
