@@ -1,7 +1,6 @@
 package pod_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,23 +26,7 @@ const (
 // conServer starts a server with the demo pods on a loopback port.
 func conServer(t testing.TB) *pod.Server {
 	t.Helper()
-	s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	if _, err := s.ProvisionDemo(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := startServer(t, pod.Options{})
 	return s
 }
 

@@ -1,13 +1,11 @@
 package pod_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"podserver/pod"
 )
@@ -28,33 +26,7 @@ var evKeys = struct {
 // it down (also done at the end of the test, if not called before).
 func evServer(t testing.TB, dir string) (*pod.Server, func()) {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	if _, err := s.ProvisionDemo(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s, stop
+	return startServer(t, pod.Options{DataDir: dir})
 }
 
 // evReq is one HTTP request of an event test.

@@ -1,12 +1,10 @@
 package pod_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"podserver/pod"
 )
@@ -23,29 +21,7 @@ const (
 // with the demo pods, and stops it when the test ends.
 func ldpServer(t testing.TB, opts pod.Options) *pod.Server {
 	t.Helper()
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
-	}
-	if opts.DataDir == "" && !opts.InMemory {
-		opts.DataDir = t.TempDir()
-	}
-	s, err := pod.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	if _, err := s.ProvisionDemo(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := startServer(t, opts)
 	return s
 }
 

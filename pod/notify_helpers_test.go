@@ -30,36 +30,7 @@ const ntContext = "https://www.w3.org/ns/solid/notification/v1"
 // the test ends unless the test stops it first.
 func ntServer(t testing.TB, addr, dir string) (*pod.Server, func()) {
 	t.Helper()
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	s, err := pod.New(pod.Options{Addr: addr, DataDir: dir, AllowPrivateTargets: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	if _, err := s.ProvisionDemo(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s, stop
+	return startServer(t, pod.Options{Addr: addr, DataDir: dir, AllowPrivateTargets: true})
 }
 
 type ntReply struct {
