@@ -3,6 +3,8 @@ package patch
 import (
 	"strings"
 	"unicode/utf8"
+
+	"podserver/rdf"
 )
 
 // The lexer splits an N3 Patch or SPARQL Update document into tokens. Both
@@ -165,7 +167,7 @@ func (l *lexer) next() (token, error) {
 		return l.punct(t, 1), nil
 	}
 	r, _ := utf8.DecodeRuneInString(l.src[l.pos:])
-	if isPNCharsBase(r) {
+	if rdf.IsPNCharsBase(r) {
 		return l.name(t)
 	}
 	return t, l.errAt(l.pos, msgBadChar, r)
@@ -307,10 +309,10 @@ func echar(c byte) byte {
 func (l *lexer) blank(t token) (token, error) {
 	start := l.pos + 2
 	r, n := utf8.DecodeRuneInString(l.src[start:])
-	if n == 0 || (!isPNCharsU(r) && !(r >= '0' && r <= '9')) {
+	if n == 0 || (!rdf.IsPNCharsU(r) && !(r >= '0' && r <= '9')) {
 		return t, l.errAt(start, msgBadName)
 	}
-	end := l.dotted(start+n, isPNChars)
+	end := l.dotted(start+n, rdf.IsPNChars)
 	t.kind, t.val = tBlank, l.src[start:end]
 	l.adv(end - l.pos)
 	return t, nil
@@ -342,7 +344,7 @@ func (l *lexer) variable(t token) (token, error) {
 	i := start
 	for i < len(l.src) {
 		r, n := utf8.DecodeRuneInString(l.src[i:])
-		if !isVarChar(r) || (i == start && !isPNCharsU(r) && !(r >= '0' && r <= '9')) {
+		if !isVarChar(r) || (i == start && !rdf.IsPNCharsU(r) && !(r >= '0' && r <= '9')) {
 			break
 		}
 		i += n
@@ -438,7 +440,7 @@ func (l *lexer) name(t token) (token, error) {
 	greedy := l.pos
 	for greedy < len(l.src) {
 		r, n := utf8.DecodeRuneInString(l.src[greedy:])
-		if r != '.' && !isPNChars(r) {
+		if r != '.' && !rdf.IsPNChars(r) {
 			break
 		}
 		greedy += n
@@ -446,7 +448,7 @@ func (l *lexer) name(t token) (token, error) {
 	if l.at(greedy) == ':' && l.src[greedy-1] != '.' {
 		return l.pname(t, greedy)
 	}
-	end := l.dotted(l.pos, isPNChars)
+	end := l.dotted(l.pos, rdf.IsPNChars)
 	t.kind, t.val = tWord, l.src[l.pos:end]
 	l.adv(end - l.pos)
 	return t, nil
@@ -478,7 +480,7 @@ func (l *lexer) pname(t token, colon int) (token, error) {
 			b.WriteByte('.')
 			i += n
 			continue // a name may not end with a dot
-		case r == ':' || isPNCharsU(r) || (r >= '0' && r <= '9') || (!first && isPNChars(r)):
+		case r == ':' || rdf.IsPNCharsU(r) || (r >= '0' && r <= '9') || (!first && rdf.IsPNChars(r)):
 			b.WriteString(l.src[i : i+n])
 		default:
 			i = len(l.src)

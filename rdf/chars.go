@@ -20,8 +20,8 @@ var pnCharsASCII, localCharsASCII = func() (pn, local [256]bool) {
 	return pn, local
 }()
 
-// isPNCharsBase is PN_CHARS_BASE of the Turtle grammar.
-func isPNCharsBase(r rune) bool {
+// IsPNCharsBase is PN_CHARS_BASE of the Turtle grammar.
+func IsPNCharsBase(r rune) bool {
 	if r < 0x80 {
 		return r >= 0 && isASCIILetter(int(r))
 	}
@@ -31,12 +31,12 @@ func isPNCharsBase(r rune) bool {
 		(r >= 0xF900 && r <= 0xFDCF) || (r >= 0xFDF0 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0xEFFFF)
 }
 
-// isPNCharsU is PN_CHARS_U: PN_CHARS_BASE or '_'.
-func isPNCharsU(r rune) bool { return r == '_' || isPNCharsBase(r) }
+// IsPNCharsU is PN_CHARS_U: PN_CHARS_BASE or '_'.
+func IsPNCharsU(r rune) bool { return r == '_' || IsPNCharsBase(r) }
 
-// isPNChars is PN_CHARS.
-func isPNChars(r rune) bool {
-	return isPNCharsU(r) || r == '-' || (r >= '0' && r <= '9') || r == 0xB7 ||
+// IsPNChars is PN_CHARS.
+func IsPNChars(r rune) bool {
+	return IsPNCharsU(r) || r == '-' || (r >= '0' && r <= '9') || r == 0xB7 ||
 		(r >= 0x300 && r <= 0x36F) || r == 0x203F || r == 0x2040
 }
 

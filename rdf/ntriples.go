@@ -366,10 +366,10 @@ func validBlankLabel(v string) bool {
 	}
 	for i, r := range v {
 		if i == 0 {
-			if !isPNCharsU(r) && !isDigit(int(r)) {
+			if !IsPNCharsU(r) && !isDigit(int(r)) {
 				return false
 			}
-		} else if !isPNChars(r) && r != '.' {
+		} else if !IsPNChars(r) && r != '.' {
 			return false
 		}
 	}

@@ -432,19 +432,19 @@ func (s *scanner) readBlankLabel() error {
 	s.skipN(2) // "_:"
 	s.tok = s.tok[:0]
 	r, n := s.peekRuneAt(0)
-	if !isPNCharsU(r) && !isDigit(int(r)) {
+	if !IsPNCharsU(r) && !isDigit(int(r)) {
 		return s.errorf("invalid blank node label: %s cannot start it", s.describe())
 	}
 	s.tok = append(s.tok, s.buf[s.pos:s.pos+n]...)
 	s.skipN(n)
 	for {
 		r, n = s.peekRuneAt(0)
-		if isPNChars(r) {
+		if IsPNChars(r) {
 			s.tok = append(s.tok, s.buf[s.pos:s.pos+n]...)
 			s.skipN(n)
 			continue
 		}
-		if r != '.' || !s.dotsContinue(isPNChars) {
+		if r != '.' || !s.dotsContinue(IsPNChars) {
 			return nil
 		}
 		s.tok = append(s.tok, '.')

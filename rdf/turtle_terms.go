@@ -177,7 +177,7 @@ func (t *TurtleReader) readPName() (tok []byte, colon bool, err error) {
 	s.tok = s.tok[:0]
 	if s.peek() != ':' {
 		r, n := s.peekRuneAt(0)
-		if !isPNCharsBase(r) {
+		if !IsPNCharsBase(r) {
 			return nil, false, s.errorf("unexpected %s", s.describe())
 		}
 		s.tok = append(s.tok, s.buf[s.pos:s.pos+n]...)
@@ -188,12 +188,12 @@ func (t *TurtleReader) readPName() (tok []byte, colon bool, err error) {
 				continue
 			}
 			r, n = s.peekRuneAt(0)
-			if isPNChars(r) {
+			if IsPNChars(r) {
 				s.tok = append(s.tok, s.buf[s.pos:s.pos+n]...)
 				s.skipN(n)
 				continue
 			}
-			if r != '.' || !s.dotsContinue(isPNChars) {
+			if r != '.' || !s.dotsContinue(IsPNChars) {
 				break
 			}
 			s.tok = append(s.tok, '.')
@@ -226,7 +226,7 @@ func (t *TurtleReader) readLocal() error {
 		}
 		r, n := s.peekRuneAt(0)
 		switch {
-		case isPNChars(r) || r == ':':
+		case IsPNChars(r) || r == ':':
 			if first && (r == '-' || r == 0xB7 || (r >= 0x300 && r <= 0x36F) || r == 0x203F || r == 0x2040) {
 				return nil // not PN_CHARS_U, ':' or a digit: the name is empty
 			}
@@ -261,7 +261,7 @@ func (t *TurtleReader) readLocal() error {
 // localEscapes are the characters PN_LOCAL_ESC may escape.
 const localEscapes = "_~.-!$&'()*+,;=/?#@%"
 
-func isLocalContinue(r rune) bool { return isPNChars(r) || r == ':' || r == '%' || r == '\\' }
+func isLocalContinue(r rune) bool { return IsPNChars(r) || r == ':' || r == '%' || r == '\\' }
 
 // expandPName turns the prefixed name in tok into an IRI term.
 func (t *TurtleReader) expandPName(line, col int) (Term, error) {
@@ -348,7 +348,7 @@ func validPrefixName(p string) bool {
 		return false
 	}
 	for i, r := range p {
-		if i == 0 && !isPNCharsBase(r) || i > 0 && !isPNChars(r) && r != '.' {
+		if i == 0 && !IsPNCharsBase(r) || i > 0 && !IsPNChars(r) && r != '.' {
 			return false
 		}
 	}
@@ -375,8 +375,8 @@ func validLocalName(s string) bool {
 				return false
 			}
 			n = 3
-		case r == ':' || isDigit(int(r)) || isPNCharsU(r):
-		case i > 0 && (isPNChars(r) || r == '.'):
+		case r == ':' || isDigit(int(r)) || IsPNCharsU(r):
+		case i > 0 && (IsPNChars(r) || r == '.'):
 		default:
 			return false
 		}
