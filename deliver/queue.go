@@ -216,6 +216,12 @@ func (q *Queue) runDue() time.Time {
 					q.cfg.Logger.Error("deliver: skipping corrupt queue entry", "key", fmt.Sprintf("%x", k), "err", err)
 					return nil
 				}
+				if r.Due.After(now) {
+					// The key holds whole milliseconds: not due for
+					// another fraction of one.
+					next = r.Due
+					return store.ErrStop
+				}
 				due = append(due, r)
 				return nil
 			})

@@ -48,6 +48,13 @@ import (
 const (
 	// KindInbox is a local pod's inbox: Target is its storage path.
 	KindInbox = "inbox"
+	// KindLDN is an inbox on another server: Target is the recipient's or
+	// subscriber's WebID, whose profile names the inbox (ldp:inbox).
+	KindLDN = "ldn"
+	// KindWebhook is a webhook: Target is its URL, named by a subscription
+	// item of the settings/subscriptions of pod Via, which holds the
+	// secret that signs it.
+	KindWebhook = "webhook"
 )
 
 // Statuses of a Record.
@@ -77,6 +84,9 @@ type Record struct {
 	EventID string `json:"eventId"`
 	// Target is where to deliver: for KindInbox, the inbox's storage path.
 	Target string `json:"target"`
+	// Via is, for KindWebhook, the pod whose settings/subscriptions name
+	// the webhook (and its secret).
+	Via string `json:"via,omitempty"`
 	// Created is when the delivery was recorded.
 	Created time.Time `json:"created"`
 	// Due is the time of the next attempt.

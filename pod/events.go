@@ -27,6 +27,7 @@ type events struct {
 	inboxes *inbox.Inboxes
 	inbox   *inbox.Handler
 	pub     *publish.Service
+	remote  *remote
 
 	// stopping is closed when the HTTP server begins to shut down, so
 	// long-polls answer at once instead of holding Shutdown up.
@@ -41,6 +42,7 @@ func newEvents(s *Server) (*events, error) {
 		queue:    deliver.New(deliver.Config{Store: s.st, Logger: s.log}),
 		inboxes:  inbox.New(),
 		stopping: make(chan struct{}),
+		remote:   newRemote(s),
 	}
 	e.inbox = inbox.NewHandler(inbox.Config{
 		Store:        s.st,
@@ -58,7 +60,13 @@ func newEvents(s *Server) (*events, error) {
 		Queue:        e.queue,
 		Logger:       s.log,
 		MaxBodyBytes: s.opts.MaxBodyBytes,
+		// Delivery to other servers: signed LDN through the durable queue.
+		// Private and loopback targets are refused at dial time unless
+		// Options.AllowPrivateTargets.
+		Remote: true,
+		Client: e.remote.client,
 	})
+	e.queue.HandleRemote(deliver.KindLDN, e.remote.deliverLDN)
 	e.queue.Start()
 	return e, nil
 }
@@ -100,10 +108,15 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 			}
 		case http.MethodPost:
 			c.Set("route", routeInbox)
+			if c.GetHeader("Signature-Input") != "" || c.GetHeader("Signature") != "" {
+				return true, e.receiveSigned(c, r)
+			}
 			return true, e.inbox.Receive(c)
 		case http.MethodDelete:
 			return true, errKeepInbox
 		}
+	case strings.HasPrefix(rel, "outbox/"):
+		return true, e.outbox(c, r, rel)
 	case strings.HasPrefix(rel, "publish/"):
 		if isWrite(m) {
 			return true, errPublishWrite

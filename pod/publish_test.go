@@ -125,7 +125,6 @@ func TestPublishRejects(t *testing.T) {
 		{"array of non-objects", evKeys.producer, "", `[` + ev("") + `,3]`, 400, "events[1]: " + publish.MsgNotObject},
 		{"duplicate id in array", evKeys.producer, "", `[` + ev(`,"id":"4c99d051-a526-4526-9cca-34f92a6c8c9d"`) + `,` + ev(`,"id":"4C99D051A52645269CCA34F92A6C8C9D"`) + `]`, 400, "events[1]: " + fmt.Sprintf(publish.MsgDuplicateID, "4c99d051a52645269cca34f92a6c8c9d")},
 		{"bad JSON-LD", evKeys.producer, "", ev(`,"@context":"https://unknown.example/ctx"`), 400, ""},
-		{"recipient on another server", evKeys.producer, "", `{"recipient":"https://elsewhere.example/profile/card#me","topic":"realestate/contact#add","data":{}}`, 400, fmt.Sprintf(publish.MsgNotLocal, "recipient", "https://elsewhere.example/profile/card#me")},
 		{"recipient pod missing", evKeys.producer, "", `{"recipient":"` + s.WebID("nobody") + `","topic":"realestate/contact#add","data":{}}`, 400, fmt.Sprintf(publish.MsgNotLocal, "recipient", s.WebID("nobody"))},
 		{"not authorized: topic", evKeys.producer, "", `{"recipient":"` + alice + `","topic":"realestate/listing#add","data":{}}`, 403, fmt.Sprintf(publish.MsgNotAuthorized, alice, "realestate/listing#add")},
 		{"not authorized: recipient without settings", evKeys.producer, "", `{"recipient":"` + crm + `","topic":"realestate/contact#add","data":{}}`, 403, fmt.Sprintf(publish.MsgNotAuthorized, crm, "realestate/contact#add")},

@@ -16,14 +16,20 @@
 //     Every rule has its own 400 message (errors.go); with an array body the
 //     message starts with "events[i]: ". The 403 keeps the seed's exact text,
 //     "Not authorized to publish to <webid> on topic <topic>".
-//   - Targets: recipient and source must be WebIDs of pods on this server
-//     (400 otherwise: delivery to other servers comes with the Delivery
-//     issue). Each must allow the publishing pod the topic (a "publishes"
+//   - Targets: recipient and source are WebIDs of pods on this server or,
+//     with Config.Remote, on other servers (400 MsgNotLocal otherwise).
+//     A local one must allow the publishing pod the topic (a "publishes"
 //     item; deny by default). The event goes to the recipient's and the
 //     source's inboxes and to the pod inbox of every "subscribes" item of
 //     theirs that matches the topic; an inbox gets one copy however many
-//     routes lead to it. Subscription items naming a webhook target or an
-//     agent on another server are skipped for now (Delivery issue).
+//     routes lead to it. With Config.Remote, a remote recipient or source,
+//     a subscriber agent on another server (deliver.KindLDN) and a
+//     subscription item whose target is not a pod inbox of this server
+//     (deliver.KindWebhook) become delivery records, carried out by the
+//     queue with retries: an LDN POST signed with the pod's key (the
+//     receiving server checks its own settings, see ReceiveRemote), or a
+//     CloudEvent signed per Standard Webhooks (webhook.go). Without
+//     Config.Remote they are skipped.
 //   - Answer: 201, Location: the event's URL (<pod>/publish/{id}), body
 //     {"id": URL} for an object body, {"id": first URL, "ids": [URL, ...]}
 //     for an array. A client id (a UUID) makes the publish idempotent: the

@@ -43,6 +43,14 @@ type Config struct {
 	MaxBodyBytes int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Remote enables delivery to WebIDs on other servers (deliver.KindLDN
+	// records, carried out by the handler the server registers with
+	// Queue). When false, such recipients and sources are refused with
+	// MsgNotLocal and remote subscribers are skipped.
+	Remote bool
+	// Client makes webhook requests (with Remote); it should come from
+	// netguard.NewClient.
+	Client *http.Client
 }
 
 // Service publishes events: POST <pod>/publish/, and the local deliveries
@@ -67,6 +75,11 @@ func New(cfg Config) *Service {
 	s := &Service{cfg: cfg, settings: newSettingsCache(cfg.Pods, cfg.Logger)}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	cfg.Queue.HandleLocal(deliver.KindInbox, s.deliverLocal)
+	if cfg.Remote && cfg.Client != nil {
+		cfg.Queue.HandleRemote(deliver.KindWebhook, s.deliverWebhook)
+	} else {
+		s.cfg.Remote = false
+	}
 	return s
 }
 
@@ -95,6 +108,8 @@ type planned struct {
 	due     time.Time
 	targets []string // inbox storage paths, recipient's first
 	missing []string // subscribers' inboxes that do not exist
+	remote  []string // WebIDs on other servers (Config.Remote)
+	hooks   []hook   // webhooks (Config.Remote)
 
 	existing bool // a retry of a stored event
 	results  []delivery
@@ -104,6 +119,8 @@ type planned struct {
 // delivery is the per-target outcome reported with ?wait.
 type delivery struct {
 	target, status, err string
+	remote              bool   // target is a WebID on another server
+	seq                 uint64 // the delivery record's Seq, when queued
 }
 
 // Delivery statuses in ?wait answers.
@@ -237,6 +254,11 @@ func (s *Service) route(rd store.Reader, ev *Event, p *planned, agent string, i 
 		}
 		pod := s.settings.podOf(party.webID)
 		if pod == "" {
+			if s.isRemote(party.webID) {
+				// The receiving server checks its own settings.
+				p.remote = appendUnique(p.remote, party.webID)
+				continue
+			}
 			return &bodyError{idx, fmt.Sprintf(MsgNotLocal, party.field, party.webID)}
 		}
 		e, exists, err := s.settings.subscriptions(rd, pod)
@@ -260,8 +282,26 @@ func (s *Service) route(rd store.Reader, ev *Event, p *planned, agent string, i 
 				p.missing = appendUnique(p.missing, t)
 			}
 		}
+		if s.cfg.Remote {
+			for _, w := range s.settings.remoteSubscribers(e, ev.Topic) {
+				p.remote = appendUnique(p.remote, w)
+			}
+			for _, it := range s.settings.webhooks(e, ev.Topic) {
+				p.hooks = appendHook(p.hooks, hook{target: it.Target, via: pod})
+			}
+		}
 	}
 	return nil
+}
+
+// isRemote reports whether webID may be delivered to on another server:
+// remote delivery is on and the URL is not in a pod of this server.
+func (s *Service) isRemote(webID string) bool {
+	if !s.cfg.Remote {
+		return false
+	}
+	_, _, local := s.cfg.Pods.PodOfURL(webID)
+	return !local
 }
 
 // conflictError is a 409.
@@ -316,7 +356,7 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 				return false, err
 			}
 			p.records = append(p.records, rec)
-			p.results = append(p.results, delivery{target: t, status: statusPending})
+			p.results = append(p.results, delivery{target: t, status: statusPending, seq: rec.Seq})
 			continue
 		}
 		_, added, err := s.cfg.Inboxes.Append(tx, inbox.Copy{
@@ -331,6 +371,26 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 			p.results = append(p.results, delivery{target: t, status: statusDuplicate})
 		}
 	}
+	for _, w := range p.remote {
+		rec, err := s.cfg.Queue.Enqueue(tx, deliver.Record{
+			Kind: deliver.KindLDN, Pod: pod, Event: p.path, EventID: p.url, Target: w, Created: now, Due: p.due,
+		})
+		if err != nil {
+			return false, err
+		}
+		p.records = append(p.records, rec)
+		p.results = append(p.results, delivery{target: w, status: statusPending, remote: true, seq: rec.Seq})
+	}
+	for _, h := range p.hooks {
+		rec, err := s.cfg.Queue.Enqueue(tx, deliver.Record{
+			Kind: deliver.KindWebhook, Pod: pod, Event: p.path, EventID: p.url, Target: h.target, Via: h.via, Created: now, Due: p.due,
+		})
+		if err != nil {
+			return false, err
+		}
+		p.records = append(p.records, rec)
+		p.results = append(p.results, delivery{target: h.target, status: statusPending, remote: true, seq: rec.Seq})
+	}
 	return true, nil
 }
 
@@ -341,9 +401,17 @@ func (s *Service) awaitDelayed(ctx context.Context, plan []planned, wait time.Du
 	defer cancel()
 	for i := range plan {
 		p := &plan[i]
-		for j, rec := range p.records {
+		for _, rec := range p.records {
 			res := s.cfg.Queue.Wait(ctx, rec)
-			d := &p.results[j]
+			var d *delivery
+			for j := range p.results {
+				if p.results[j].seq == rec.Seq {
+					d = &p.results[j]
+				}
+			}
+			if d == nil {
+				continue
+			}
 			switch res.Status {
 			case deliver.StatusDelivered:
 				d.status = statusDelivered
@@ -428,9 +496,13 @@ func (s *Service) appendDeliveries(b []byte, p *planned) []byte {
 		if j > 0 {
 			b = append(b, ',')
 		}
-		pod, _ := ldp.SplitStoragePath(d.target)
 		b = append(b, `{"target":`...)
-		b = inbox.AppendJSONString(b, s.cfg.Pods.PodRoot(pod)+"inbox/")
+		if d.remote {
+			b = inbox.AppendJSONString(b, d.target)
+		} else {
+			pod, _ := ldp.SplitStoragePath(d.target)
+			b = inbox.AppendJSONString(b, s.cfg.Pods.PodRoot(pod)+"inbox/")
+		}
 		b = append(b, `,"status":`...)
 		b = inbox.AppendJSONString(b, d.status)
 		if d.err != "" {

@@ -96,8 +96,8 @@ func (c *settingsCache) podOf(webID string) string {
 }
 
 // inboxOf returns the inbox storage path a subscription item delivers to,
-// or "" when it is not a local pod inbox (a webhook or another server: the
-// Delivery issue).
+// or "" when it is not a local pod inbox (a webhook or another server:
+// see webhooks and remoteSubscribers).
 func (c *settingsCache) inboxOf(it acl.SubscriptionItem) string {
 	if it.Target != "" {
 		pod, rel, ok := c.pods.PodOfURL(it.Target)
@@ -168,6 +168,41 @@ func (c *settingsCache) subscribers(e *subsEntry, topic string) []string {
 	e.plans[topic] = p
 	e.mu.Unlock()
 	return p
+}
+
+// remoteSubscribers returns the WebIDs subscribed to topic in e that are
+// not on this server (items without a target; webhook targets are not
+// delivered yet).
+func (c *settingsCache) remoteSubscribers(e *subsEntry, topic string) []string {
+	if e.subs == nil {
+		return nil
+	}
+	var out []string
+	for _, it := range e.subs.Subscribers(topic) {
+		if it.Target != "" || it.Agent == "" {
+			continue
+		}
+		if _, _, local := c.pods.PodOfURL(it.Agent); local {
+			continue
+		}
+		out = appendUnique(out, it.Agent)
+	}
+	return out
+}
+
+// webhooks returns the subscription items of e for topic that deliver to a
+// target other than a pod inbox of this server: webhooks.
+func (c *settingsCache) webhooks(e *subsEntry, topic string) []acl.SubscriptionItem {
+	if e.subs == nil {
+		return nil
+	}
+	var out []acl.SubscriptionItem
+	for _, it := range e.subs.Subscribers(topic) {
+		if it.Target != "" && c.inboxOf(it) == "" {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // publishSettings is the JSON form of settings/publish.

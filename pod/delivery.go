@@ -1,0 +1,159 @@
+package pod
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/acl"
+	"podserver/apierr"
+	"podserver/deliver"
+	"podserver/httpsig"
+	"podserver/ldp"
+	"podserver/store"
+	"podserver/webid"
+)
+
+// remote carries deliveries to and from other servers (DESIGN sections 2
+// and 3): the delivery queue's handler for deliver.KindLDN, which POSTs a
+// signed copy to the inbox named in a WebID profile, and the receiving
+// side of such POSTs.
+type remote struct {
+	s        *Server
+	client   *http.Client
+	resolver *webid.Resolver
+	verifier *httpsig.Verifier
+}
+
+func newRemote(s *Server) *remote {
+	client := s.outboundClient()
+	// A failed profile fetch is remembered for a second only, so a server
+	// that comes back is reached at the next retry.
+	resolver := webid.NewResolver(webid.Options{Client: client, ErrorTTL: time.Second})
+	d := &remote{s: s, client: client, resolver: resolver}
+	d.verifier = &httpsig.Verifier{
+		Resolve: resolver.ResolveKey,
+		Refresh: resolver.RefreshKey,
+		// The scheme the server is reached with (its base URL, so a
+		// TLS-terminating proxy in front does not break signatures), the
+		// host the client addressed.
+		TargetURI: func(r *http.Request) string {
+			return s.baseURL().Scheme + "://" + r.Host + r.URL.RequestURI()
+		},
+	}
+	return d
+}
+
+// deliverLDN is the delivery queue's handler for deliver.KindLDN: it finds
+// the inbox of the WebID r.Target and POSTs the stored event (r.Event) to
+// it as application/ld+json, signed with the sending pod's key.
+func (d *remote) deliverLDN(ctx context.Context, r deliver.Record) error {
+	var body []byte
+	err := d.s.st.View(ctx, func(rd store.Reader) error {
+		res, err := ldp.Get(rd, r.Event)
+		if err != nil {
+			return err
+		}
+		body = res.Body
+		return nil
+	})
+	if errors.Is(err, ldp.ErrNotFound) {
+		return deliver.Permanent(fmt.Errorf("the event %s was deleted before delivery", r.EventID))
+	}
+	if err != nil {
+		return err
+	}
+	prof, err := d.resolver.Profile(ctx, r.Target)
+	switch {
+	case errors.Is(err, webid.ErrBadWebID), errors.Is(err, webid.ErrMalformedProfile), errors.Is(err, webid.ErrNoInbox):
+		return deliver.Permanent(err)
+	case err != nil:
+		return err
+	case prof.Inbox == "":
+		return deliver.Permanent(fmt.Errorf("%w: %s", webid.ErrNoInbox, r.Target))
+	}
+	key, keyID, err := d.s.SigningKey(ctx, r.Pod)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, prof.Inbox, bytes.NewReader(body))
+	if err != nil {
+		return deliver.Permanent(fmt.Errorf("inbox %q of %s: %w", prof.Inbox, r.Target, err))
+	}
+	req.Header.Set("Content-Type", ldp.MediaJSONLD)
+	signer := httpsig.Signer{KeyID: keyID, Key: key}
+	if err := signer.Sign(req, body); err != nil {
+		return deliver.Permanent(err)
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", prof.Inbox, err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, deliver.MaxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return deliver.ResponseError(resp, prof.Inbox, msg, time.Now())
+}
+
+// Errors of signed delivery to an inbox.
+var (
+	errSignedMedia = apierr.New(http.StatusUnsupportedMediaType, "a delivered event must be JSON-LD: Content-Type application/ld+json or application/json")
+	errSignedKey   = apierr.New(http.StatusUnauthorized, "the signing key's profile could not be used to identify the sender")
+)
+
+// receiveSigned serves a POST to a pod's inbox/ signed with RFC 9421 HTTP
+// Message Signatures by a pod on another server: the sender is the WebID
+// controlling the key. 201 + Location for a new item, 200 + Location when
+// the inbox already held the event.
+func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
+	ctx := c.Request.Context()
+	if ct := c.GetHeader("Content-Type"); ct != "" {
+		mt, _, err := ldp.ParseContentType(ct)
+		if err != nil || (mt != ldp.MediaJSONLD && mt != ldp.MediaJSON) {
+			return errSignedMedia
+		}
+	}
+	body, err := ldp.ReadBody(c, e.s.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	keyID, err := e.remote.verifier.Verify(ctx, c.Request, body)
+	if errors.Is(err, webid.ErrFetch) {
+		// The signer's profile could not be fetched: a 503, so the sending
+		// server retries rather than giving up.
+		return apierr.Wrap(http.StatusServiceUnavailable, "the signing key's profile could not be fetched: "+err.Error(), err).With("Retry-After", "30")
+	}
+	if err != nil {
+		e.s.log.Info("inbox: signed delivery refused", "key", keyID, "err", err)
+		return apierr.Wrap(http.StatusUnauthorized, "the request's HTTP message signature was refused: "+err.Error(), err)
+	}
+	k, err := e.remote.resolver.Key(ctx, keyID)
+	if err != nil || k.Controller == "" {
+		return errSignedKey
+	}
+	c.Set("agent", k.Controller)
+	// The verified sender is an authenticated agent: the inbox's ACL
+	// decides whether it may Append (by default, authenticated agents may).
+	sr := *r
+	sr.Principal = ldp.Principal{Agent: k.Controller}
+	if err := e.s.ldp.Authorize(ctx, &sr, r.Target.Path, acl.Append); err != nil {
+		return err
+	}
+	res, err := e.pub.ReceiveRemote(ctx, r.Target.Pod, k.Controller, body)
+	if err != nil {
+		return err
+	}
+	c.Header("Location", r.Target.URL(res.Item))
+	if res.Added {
+		c.Status(http.StatusCreated)
+	} else {
+		c.Status(http.StatusOK)
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package pod
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"podserver/apierr"
+	"podserver/deliver"
+	"podserver/ldp"
+	"podserver/store"
+)
+
+// The outbox/ of a pod lists its deliveries that are not done: pending
+// ones (held back, or failed and waiting for a retry) and dead letters.
+// Delivered records are removed, so they are not listed. Owner only.
+//
+//	GET  <pod>/outbox/?status=pending|failed&limit=N&from=SEQ
+//	GET  <pod>/outbox/{seq}
+//	POST <pod>/outbox/{seq}   retry a dead letter (202)
+
+// Outbox statuses in answers: a dead record is "failed".
+const (
+	outboxPending = "pending"
+	outboxFailed  = "failed"
+)
+
+var (
+	errOutboxOwner  = apierr.New(http.StatusForbidden, "only the pod's owner may read its outbox or retry its deliveries")
+	errOutboxStatus = apierr.New(http.StatusBadRequest, "status must be pending or failed")
+	errOutboxLimit  = apierr.New(http.StatusBadRequest, "limit must be a whole number from 1 to 1000")
+	errOutboxFrom   = apierr.New(http.StatusBadRequest, "from must be a delivery seq taken from a previous page's next")
+	errOutboxItem   = apierr.New(http.StatusNotFound, "no such delivery in this outbox: it never existed or was delivered")
+	errOutboxLive   = apierr.New(http.StatusConflict, "this delivery is still pending: only a failed delivery (a dead letter) can be retried")
+	errOutboxMethod = apierr.New(http.StatusMethodNotAllowed, "the outbox is read with GET; a failed delivery is retried with POST to its URL").With("Allow", "GET, HEAD, POST")
+)
+
+// outboxJSON is one record as the outbox shows it.
+type outboxJSON struct {
+	ID        string    `json:"id"`
+	Seq       uint64    `json:"seq"`
+	Kind      string    `json:"kind"`
+	EventID   string    `json:"eventId"`
+	Target    string    `json:"target"`
+	Status    string    `json:"status"`
+	Attempts  int       `json:"attempts"`
+	Created   time.Time `json:"created"`
+	Due       time.Time `json:"due,omitzero"`
+	LastError string    `json:"lastError,omitempty"`
+}
+
+func (e *events) outboxView(r *ldp.Request, rec deliver.Record) outboxJSON {
+	v := outboxJSON{
+		ID: e.s.PodRoot(r.Target.Pod) + "outbox/" + strconv.FormatUint(rec.Seq, 10), Seq: rec.Seq, Kind: rec.Kind,
+		EventID: rec.EventID, Target: rec.Target, Status: outboxPending, Attempts: rec.Attempts, Created: rec.Created, LastError: rec.LastError,
+	}
+	if rec.Kind == deliver.KindInbox {
+		pod, _ := ldp.SplitStoragePath(rec.Target)
+		v.Target = e.s.PodRoot(pod) + "inbox/"
+	}
+	if rec.Status == deliver.StatusDead {
+		v.Status = outboxFailed
+	} else {
+		v.Due = rec.Due
+	}
+	return v
+}
+
+// outbox serves outbox/ and its members.
+func (e *events) outbox(c *gin.Context, r *ldp.Request, rel string) error {
+	pr := r.Principal
+	if pr.Anonymous() {
+		return apierr.ErrUnauthenticated
+	}
+	if !pr.Owner || pr.Pod != r.Target.Pod {
+		return errOutboxOwner
+	}
+	ctx := c.Request.Context()
+	pod := r.Target.Pod
+	name := strings.TrimPrefix(rel, "outbox/")
+	m := c.Request.Method
+	if name == "" {
+		if m != http.MethodGet && m != http.MethodHead {
+			return errOutboxMethod
+		}
+		return e.outboxList(c, r)
+	}
+	seq, err := strconv.ParseUint(name, 10, 64)
+	if err != nil {
+		return errOutboxItem
+	}
+	var rec deliver.Record
+	switch m {
+	case http.MethodGet, http.MethodHead:
+		err = e.s.st.View(ctx, func(rd store.Reader) error {
+			rec, err = deliver.Get(rd, pod, seq)
+			return err
+		})
+	case http.MethodPost:
+		err = e.s.st.Update(ctx, func(tx store.Txn) error {
+			rec, err = e.queue.Retry(tx, pod, seq)
+			return err
+		})
+	default:
+		return errOutboxMethod
+	}
+	switch {
+	case errors.Is(err, deliver.ErrNoRecord):
+		return errOutboxItem
+	case errors.Is(err, deliver.ErrNotDead):
+		return errOutboxLive
+	case err != nil:
+		return err
+	}
+	status := http.StatusOK
+	if m == http.MethodPost {
+		status = http.StatusAccepted
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, e.outboxView(r, rec))
+	return nil
+}
+
+// outboxList serves GET outbox/: records oldest first, paged by seq:
+// {"id", "contains": [record URLs], "items": [records], "next": seq or ""}.
+func (e *events) outboxList(c *gin.Context, r *ldp.Request) error {
+	q := c.Request.URL.Query()
+	want := ""
+	switch s := q.Get("status"); s {
+	case "", outboxPending, outboxFailed:
+		want = s
+	default:
+		return errOutboxStatus
+	}
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return errOutboxLimit
+		}
+		limit = n
+	}
+	var from uint64
+	if v := q.Get("from"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return errOutboxFrom
+		}
+		from = n
+	}
+	var all []deliver.Record
+	err := e.s.st.View(c.Request.Context(), func(rd store.Reader) error {
+		var err error
+		all, err = deliver.Outbox(rd, r.Target.Pod)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	items := []outboxJSON{}
+	contains := []string{}
+	next := ""
+	for _, rec := range all {
+		if rec.Seq < from {
+			continue
+		}
+		v := e.outboxView(r, rec)
+		if want != "" && v.Status != want {
+			continue
+		}
+		if len(items) == limit {
+			next = strconv.FormatUint(rec.Seq, 10)
+			break
+		}
+		items = append(items, v)
+		contains = append(contains, v.ID)
+	}
+	body, err := json.Marshal(map[string]any{"id": e.s.PodRoot(r.Target.Pod) + "outbox/", "contains": contains, "items": items, "next": next})
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "application/json; charset=utf-8", append(body, '\n'))
+	return nil
+}

@@ -1,0 +1,156 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"podserver/apierr"
+	"podserver/deliver"
+	"podserver/inbox"
+	"podserver/store"
+)
+
+// Messages of a signed delivery from another server refused by the
+// receiving pod.
+const (
+	// MsgRemoteBody: the delivered notification is not a JSON object, or
+	// an event copy for this pod has no id.
+	MsgRemoteBody = "a delivered notification must be a JSON object; an event copy needs a string id (the event's URL)"
+	// MsgRemoteAgent is a format: the copy's agent and the signer's WebID.
+	MsgRemoteAgent = "the event's agent %s is not the WebID %s whose key signed the request"
+	// MsgRemoteOrigin is a format: the event id and the signer's WebID.
+	MsgRemoteOrigin = "the event id %s is not in the pod of %s, whose key signed the request"
+)
+
+// remoteCopy is what receiving reads from a delivered copy.
+type remoteCopy struct {
+	ID        string `json:"id"`
+	Agent     string `json:"agent"`
+	Recipient string `json:"recipient"`
+	Source    string `json:"source"`
+	Topic     string `json:"topic"`
+}
+
+// Received is the outcome of ReceiveRemote.
+type Received struct {
+	// Item is the storage path of the copy in the pod's inbox.
+	Item string
+	// Added is false when the inbox already held the event.
+	Added bool
+}
+
+// ReceiveRemote stores a copy delivered by another server to pod's inbox,
+// signed by sender (the verified WebID controlling the signing key). A copy
+// whose recipient or source is pod's WebID is a recipient copy: its agent
+// must be the sender, pod's settings/subscriptions must let the agent
+// publish the topic (403 with MsgNotAuthorized otherwise), and the first
+// copy of an event id is also handed to pod's subscribers (local inboxes at
+// once, remote ones through the delivery queue). Any other copy is stored
+// once per event id; a plain notification without an id is stored as sent
+// (agent set to the sender). Every stored copy's agent is the sender.
+func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []byte) (Received, error) {
+	var rc remoteCopy
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &rc) != nil {
+		return Received{}, apierr.New(http.StatusBadRequest, MsgRemoteBody)
+	}
+	// The stored copy: as sent, except that agent is the verified sender
+	// (DESIGN section 2: the pod that forwarded it; for a recipient copy
+	// that is the publisher, checked below) and url, which listings add,
+	// is dropped.
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &members); err != nil {
+		return Received{}, apierr.New(http.StatusBadRequest, MsgRemoteBody)
+	}
+	delete(members, "url")
+	members["agent"] = json.RawMessage(inbox.AppendJSONString(nil, sender))
+	doc, err := json.Marshal(members)
+	if err != nil {
+		return Received{}, apierr.New(http.StatusBadRequest, MsgRemoteBody)
+	}
+	me := s.cfg.Pods.WebID(pod)
+	recipientCopy := rc.Recipient == me || rc.Source == me
+	// Forwarded copies (a subscriber's copy from the recipient's server)
+	// keep the publisher's id; only a recipient copy must come from the
+	// publisher itself.
+	if recipientCopy {
+		if rc.ID == "" {
+			return Received{}, apierr.New(http.StatusBadRequest, MsgRemoteBody)
+		}
+		if rc.Agent != sender {
+			return Received{}, apierr.Newf(http.StatusForbidden, MsgRemoteAgent, rc.Agent, sender)
+		}
+		root, _ := strings.CutSuffix(strings.SplitN(sender, "#", 2)[0], "profile/card")
+		if root == "" || !strings.HasPrefix(rc.ID, root) {
+			return Received{}, apierr.Newf(http.StatusForbidden, MsgRemoteOrigin, rc.ID, sender)
+		}
+	}
+	now := s.cfg.Now().UTC()
+	own := inbox.Path(pod)
+	var targets, remote []string
+	if recipientCopy {
+		err := s.cfg.Store.View(ctx, func(rd store.Reader) error {
+			e, exists, err := s.settings.subscriptions(rd, pod)
+			if err != nil {
+				return err
+			}
+			if !exists {
+				return errNoPod
+			}
+			if !e.subs.CanPublish(rc.Agent, rc.Topic) {
+				return apierr.Newf(http.StatusForbidden, MsgNotAuthorized, me, rc.Topic)
+			}
+			for _, t := range s.settings.subscribers(e, rc.Topic) {
+				if t != own {
+					targets = append(targets, t)
+				}
+			}
+			if s.cfg.Remote {
+				for _, w := range s.settings.remoteSubscribers(e, rc.Topic) {
+					if w != sender {
+						remote = append(remote, w)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return Received{}, err
+		}
+	}
+	var res Received
+	err = s.cfg.Store.Update(ctx, func(tx store.Txn) error {
+		var err error
+		res.Item, res.Added, err = s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: own, EventID: rc.ID, Body: doc}, now)
+		if err != nil || !res.Added {
+			return err
+		}
+		for _, t := range targets {
+			if _, _, err := s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: t, EventID: rc.ID, Body: doc}, now); err != nil && !errors.Is(err, inbox.ErrNoInbox) {
+				return err
+			}
+		}
+		for _, w := range remote {
+			if _, err := s.cfg.Queue.Enqueue(tx, deliver.Record{
+				Kind: deliver.KindLDN, Pod: pod, Event: res.Item, EventID: rc.ID, Target: w, Created: now,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, inbox.ErrNoInbox) {
+		return Received{}, errNoPod
+	}
+	if err != nil {
+		return Received{}, fmt.Errorf("publish: receive into %s: %w", own, err)
+	}
+	return res, nil
+}
+
+var errNoPod = apierr.New(http.StatusNotFound, "this pod has no inbox")

@@ -1,0 +1,137 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"podserver/deliver"
+	"podserver/ldp"
+	"podserver/store"
+	"podserver/webhook"
+)
+
+// hook is one webhook an event goes to: its URL and the pod whose
+// settings/subscriptions name it (and hold its secret).
+type hook struct{ target, via string }
+
+func appendHook(list []hook, h hook) []hook {
+	for _, x := range list {
+		if x.target == h.target {
+			return list
+		}
+	}
+	return append(list, h)
+}
+
+// storedEvent is what a webhook's CloudEvent takes from a stored event.
+type storedEvent struct {
+	ID            string          `json:"id"`
+	Recipient     string          `json:"recipient"`
+	Topic         string          `json:"topic"`
+	Timestamp     string          `json:"timestamp"`
+	ReceivedAt    string          `json:"received_at"`
+	CorrelationID string          `json:"correlationId"`
+	CausationID   string          `json:"causationId"`
+	Data          json.RawMessage `json:"data"`
+}
+
+// CloudEvent returns the CloudEvents 1.0 form of a stored event published
+// by the pod at root: id the event id, source the pod, type the topic,
+// subject the recipient, time the event's timestamp (else its arrival),
+// data its data, and correlationid / causationid extensions.
+func CloudEvent(stored []byte, root string) (*webhook.Event, error) {
+	var se storedEvent
+	if err := json.Unmarshal(stored, &se); err != nil {
+		return nil, fmt.Errorf("publish: stored event: %w", err)
+	}
+	ce := &webhook.Event{ID: se.ID, Source: root, Type: se.Topic, Subject: se.Recipient, Data: se.Data, Extensions: map[string]string{}}
+	for _, ts := range []string{se.Timestamp, se.ReceivedAt} {
+		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+			ce.Time = t.UTC()
+			break
+		}
+	}
+	if se.CorrelationID != "" {
+		ce.Extensions[webhook.ExtCorrelationID] = se.CorrelationID
+	}
+	if se.CausationID != "" {
+		ce.Extensions[webhook.ExtCausationID] = se.CausationID
+	}
+	return ce, nil
+}
+
+// messageID is the webhook-id of an event: the last segment of its URL
+// (its UUID), which has no '.'.
+func messageID(eventID string) string {
+	id := eventID[strings.LastIndexByte(eventID, '/')+1:]
+	return strings.ReplaceAll(id, ".", "_")
+}
+
+// deliverWebhook is the delivery queue's handler for deliver.KindWebhook:
+// it POSTs the event as a structured-mode CloudEvent signed per Standard
+// Webhooks with the secret of the subscription item that names the target.
+func (s *Service) deliverWebhook(ctx context.Context, r deliver.Record) error {
+	var stored []byte
+	secret, found := "", false
+	err := s.cfg.Store.View(ctx, func(rd store.Reader) error {
+		res, err := ldp.Get(rd, r.Event)
+		if err != nil {
+			return err
+		}
+		stored = res.Body
+		e, _, err := s.settings.subscriptions(rd, r.Via)
+		if err != nil {
+			return err
+		}
+		if e.subs != nil {
+			for _, it := range e.subs.Items {
+				if it.Target == r.Target {
+					secret, found = it.Secret, true
+					break
+				}
+			}
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, ldp.ErrNotFound):
+		return deliver.Permanent(fmt.Errorf("the event %s was deleted before delivery", r.EventID))
+	case err != nil:
+		return err
+	case !found:
+		return deliver.Permanent(fmt.Errorf("the subscription of %s to webhook %s was removed", r.Via, r.Target))
+	}
+	ce, err := CloudEvent(stored, s.cfg.Pods.PodRoot(r.Pod))
+	if err != nil {
+		return deliver.Permanent(err)
+	}
+	body, err := json.Marshal(ce)
+	if err != nil {
+		return deliver.Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Target, bytes.NewReader(body))
+	if err != nil {
+		return deliver.Permanent(fmt.Errorf("webhook %q: %w", r.Target, err))
+	}
+	req.Header.Set("Content-Type", webhook.MediaType)
+	if secret != "" {
+		if err := webhook.SetHeaders(req.Header, secret, messageID(r.EventID), s.cfg.Now(), body); err != nil {
+			return deliver.Permanent(err)
+		}
+	}
+	resp, err := s.cfg.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", r.Target, err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, deliver.MaxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return deliver.ResponseError(resp, r.Target, msg, s.cfg.Now())
+}
