@@ -22,7 +22,7 @@ type LocalFunc func(tx store.Txn, r Record, now time.Time) error
 // afterwards, so such deliveries are at least once. Return nil on success,
 // a *RetryError to ask for a retry at a given time (Retry-After), a
 // Permanent error to stop retrying (a 4xx other than 408 and 429), and any
-// other error to retry on Schedule.
+// other error to retry on Config.Schedule.
 type RemoteFunc func(ctx context.Context, r Record) error
 
 // RetryError asks for the next attempt after After (at least).
@@ -64,6 +64,10 @@ type Config struct {
 	// Parallel bounds concurrent attempts (default 64); concurrent local
 	// attempts share the store's group commit.
 	Parallel int
+	// Schedule is the wait after each failed attempt (default
+	// DefaultSchedule()); a delivery is dead after len(Schedule)+1 failed
+	// attempts.
+	Schedule []time.Duration
 }
 
 // Queue is the durable delivery queue and its worker.
@@ -92,6 +96,9 @@ func New(cfg Config) *Queue {
 	}
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 64
+	}
+	if len(cfg.Schedule) == 0 {
+		cfg.Schedule = DefaultSchedule()
 	}
 	return &Queue{
 		cfg:     cfg,
@@ -323,12 +330,12 @@ func (q *Queue) attempt(r Record) {
 	var re *RetryError
 	var pe permanentError
 	switch {
-	case errors.As(ae.err, &pe), r.Attempts > len(Schedule):
+	case errors.As(ae.err, &pe), r.Attempts > len(q.cfg.Schedule):
 		r.Status = StatusDead
 	case errors.As(ae.err, &re):
 		r.Due = now.Add(max(re.After, time.Second))
 	default:
-		r.Due = now.Add(jitter(Schedule[r.Attempts-1]))
+		r.Due = now.Add(jitter(q.cfg.Schedule[r.Attempts-1]))
 	}
 	err = q.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		if _, err := tx.Get(dueKey(old.Due, old.Seq)); err != nil {

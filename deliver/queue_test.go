@@ -93,7 +93,7 @@ func TestQueueRetriesAndSurvivesRestart(t *testing.T) {
 		out, err = Outbox(rd, "p")
 		return err
 	})
-	if len(out) != 1 || out[0].Attempts != 1 || out[0].LastError != "inbox full" || out[0].Due.Sub(out[0].Created) < Schedule[0]-time.Second {
+	if len(out) != 1 || out[0].Attempts != 1 || out[0].LastError != "inbox full" || out[0].Due.Sub(out[0].Created) < DefaultSchedule()[0]-time.Second {
 		t.Fatalf("outbox after a failure: %+v", out)
 	}
 	q.Close()
@@ -153,7 +153,7 @@ func TestQueueDeadAfterSchedule(t *testing.T) {
 			return err
 		})
 		if len(out) == 1 && out[0].Status == StatusDead {
-			if out[0].Attempts != len(Schedule)+1 {
+			if out[0].Attempts != len(DefaultSchedule())+1 {
 				t.Fatalf("dead after %d attempts", out[0].Attempts)
 			}
 			return

@@ -18,9 +18,9 @@
 // # State machine
 //
 //	pending --attempt ok---------------------------------> (removed)
-//	pending --failed, attempts <= len(Schedule)----------> pending, due = now + Schedule[attempts-1] (+ up to 10% jitter)
+//	pending --failed, attempts <= len(schedule)----------> pending, due = now + schedule[attempts-1] (+ up to 10% jitter)
 //	pending --failed with a RetryError (Retry-After)-----> pending, due = now + After
-//	pending --failed, attempts > len(Schedule)-----------> dead (only the "o" entry is kept)
+//	pending --failed, attempts > len(schedule)-----------> dead (only the "o" entry is kept)
 //	pending --failed with a Permanent error--------------> dead
 //
 // An attempt of a local kind runs inside one store transaction together with
@@ -64,10 +64,13 @@ const (
 	StatusDead      = "dead"
 )
 
-// Schedule is the wait after each failed attempt (DESIGN section 2): a
-// delivery is attempted len(Schedule)+1 times before it is dead.
-var Schedule = []time.Duration{
-	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+// DefaultSchedule returns the default wait after each failed attempt
+// (DESIGN section 2): 5s, 5m, 30m, 2h, 5h, 10h, 10h. A delivery is attempted
+// len(schedule)+1 times before it is dead.
+func DefaultSchedule() []time.Duration {
+	return []time.Duration{
+		5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+	}
 }
 
 // Record is one delivery of one event to one target.

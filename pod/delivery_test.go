@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"podserver/deliver"
 	"podserver/httpsig"
 	"podserver/ldp"
 	"podserver/pod"
@@ -280,11 +279,8 @@ func TestDeliveryThreeServers(t *testing.T) {
 // The recipient's server is down when the event is published, then comes
 // back: the queued delivery is retried and arrives once.
 func TestDeliveryTargetDownThenUp(t *testing.T) {
-	saved := deliver.Schedule
-	deliver.Schedule = []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second, time.Second, time.Second, time.Second}
-	t.Cleanup(func() { deliver.Schedule = saved })
-
-	a := remoteServer(t)
+	a, _ := startServer(t, pod.Options{AllowPrivateTargets: true, RetrySchedule: []time.Duration{
+		200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second, time.Second, time.Second, time.Second}})
 	bDir := t.TempDir()
 	b, stopB := startServer(t, pod.Options{DataDir: bDir, AllowPrivateTargets: true})
 	allowRemote(t, b, "alice", evKeys.alice, a.WebID("producer"))
@@ -317,9 +313,6 @@ func TestDeliveryTargetDownThenUp(t *testing.T) {
 // structured CloudEvent signed per Standard Webhooks; it fails twice and
 // gets the event on the third attempt.
 func TestDeliveryWebhook(t *testing.T) {
-	saved := deliver.Schedule
-	deliver.Schedule = []time.Duration{100 * time.Millisecond, 100 * time.Millisecond, 100 * time.Millisecond}
-	t.Cleanup(func() { deliver.Schedule = saved })
 
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
@@ -344,7 +337,8 @@ func TestDeliveryWebhook(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	s := remoteServer(t)
+	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true, RetrySchedule: []time.Duration{
+		100 * time.Millisecond, 100 * time.Millisecond, 100 * time.Millisecond}})
 	settings := `{"version":"1","items":[` +
 		`{"type":"Subscription","agent":"` + s.WebID("producer") + `","publishes":["realestate/contact"]},` +
 		`{"type":"Subscription","agent":"` + s.WebID("crm") + `","subscribes":["realestate/contact"],"target":"` + hook.URL + `/events","secret":"` + secret + `"}]}`

@@ -48,6 +48,10 @@ type Options struct {
 	// by default: targets are checked after DNS resolution. Tests and the
 	// demo turn it on.
 	AllowPrivateTargets bool
+	// RetrySchedule is the wait after each failed delivery attempt to
+	// another server or a webhook (default 5s, 5m, 30m, 2h, 5h, 10h, 10h);
+	// a delivery is dead after len(RetrySchedule)+1 failures.
+	RetrySchedule []time.Duration
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
 	// http.Server timeouts (defaults 10s, 60s, 120s, 120s; WriteTimeout must
 	// exceed the longest long-poll wait).

@@ -168,9 +168,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "localhost:8080", "address to listen on")
 	demo := fs.Bool("demo", false, "provision the demo pods (producer, crm, alice, bob) and print their demo keys; implies --allow-private-targets")
 	allowPrivate := fs.Bool("allow-private-targets", false, "let webhooks, notification channels and remote inboxes reach loopback and private addresses")
+	retry := fs.String("retry-schedule", "5s,5m,30m,2h,5h,10h,10h", "waits between delivery attempts to other servers and webhooks; a delivery is dead after one more failure than waits listed")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	schedule, err := parseSchedule(*retry)
+	if err != nil {
+		return usageError{err.Error()}
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -178,7 +183,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	s, err := pod.New(pod.Options{Addr: *addr, DataDir: c.data, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
-		AllowPrivateTargets: *allowPrivate || *demo})
+		AllowPrivateTargets: *allowPrivate || *demo, RetrySchedule: schedule})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("the data directory %s is in use by another podserver process", c.data)
 	}
@@ -333,4 +338,17 @@ func cmdKey(args []string, stdout, stderr io.Writer) error {
 		return s.Keys().Revoke(ctx, *podName, fs.Arg(0))
 	}
 	return usageError{fmt.Sprintf("key: unknown subcommand %q", sub)}
+}
+
+// parseSchedule reads a comma-separated list of positive durations.
+func parseSchedule(v string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("invalid --retry-schedule %q: want positive durations separated by commas, e.g. 5s,5m,30m", v)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -100,4 +101,16 @@ func TestEnvironmentFlags(t *testing.T) {
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.ReleaseMode)
 	os.Exit(m.Run())
+}
+
+func TestParseSchedule(t *testing.T) {
+	got, err := parseSchedule("5s, 5m,30m")
+	if err != nil || len(got) != 3 || got[0] != 5*time.Second || got[2] != 30*time.Minute {
+		t.Errorf("parseSchedule: %v %v", got, err)
+	}
+	for _, bad := range []string{"", "5s,,5m", "-1s", "0s", "soon"} {
+		if _, err := parseSchedule(bad); err == nil {
+			t.Errorf("parseSchedule(%q) accepted", bad)
+		}
+	}
 }
