@@ -31,7 +31,15 @@ func buildBinary(t *testing.T) string {
 // dataDir and returns the process and its base URL.
 func startBinary(t *testing.T, bin, dataDir string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--demo", "--addr", "127.0.0.1:0", "--data", dataDir, "--log-level", "warn")
+	return runServe(t, bin, "--demo", "--addr", "127.0.0.1:0", "--data", dataDir, "--log-level", "warn")
+}
+
+// runServe runs `podserver serve ARGS...`, waits for its "listening on"
+// line and returns the process and the URL it printed. The process is
+// killed when the test ends.
+func runServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

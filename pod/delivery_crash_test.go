@@ -1,12 +1,8 @@
 package pod_test
 
 import (
-	"bufio"
 	"context"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,35 +40,8 @@ func TestDeliveryRemoteCrash(t *testing.T) {
 	if err := a.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "podserver")
-	build := exec.Command("go", "build", "-o", bin, "podserver/cmd/podserver")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	cmd := exec.Command(bin, "serve", "--addr", addrA, "--base-url", baseA, "--data", dirA, "--log-level", "error", "--allow-private-targets")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "listening on") {
-				close(ready)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start")
-	}
+	bin := buildBinary(t)
+	cmd, _ := runServe(t, bin, "--addr", addrA, "--base-url", baseA, "--data", dirA, "--log-level", "error", "--allow-private-targets")
 
 	ev := `{"recipient":"` + b.WebID("alice") + `","topic":"realestate/contact#add","data":{"type":"AddAction"}}`
 	var mu sync.Mutex

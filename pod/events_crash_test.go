@@ -1,15 +1,10 @@
 package pod_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -59,12 +54,7 @@ func TestEventsCrash(t *testing.T) {
 		t.Skip("crash test: not with -short")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(t.TempDir(), "podserver")
-	build := exec.Command("go", "build", "-o", bin, "podserver/cmd/podserver")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := buildBinary(t)
 	addr := freeAddr(t)
 	baseURL := "http://" + addr
 	const fanout = 3
@@ -82,29 +72,7 @@ func TestEventsCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--base-url", baseURL, "--data", dir, "--log-level", "error")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "listening on") {
-				close(ready)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start")
-	}
+	cmd, _ := runServe(t, bin, "--addr", addr, "--base-url", baseURL, "--data", dir, "--log-level", "error")
 	if err := bench.Configure(context.Background(), bench.NewClient(2), setup, fanout); err != nil {
 		t.Fatal(err)
 	}
