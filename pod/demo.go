@@ -1,7 +1,9 @@
 package pod
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"podserver/acl"
@@ -42,7 +44,11 @@ func (s *Server) ProvisionDemo(ctx context.Context) ([]DemoKey, error) {
 		if existed || len(p.Subscriptions) == 0 {
 			continue
 		}
-		doc := fixtures.Expand(p.Subscriptions, s.WebID)
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, fixtures.Expand(p.Subscriptions, s.WebID), "", "  "); err != nil {
+			return nil, fmt.Errorf("demo settings of %s: %w", p.Name, err)
+		}
+		doc := append(pretty.Bytes(), '\n')
 		if _, err := acl.ParseSubscriptions(doc); err != nil {
 			return nil, fmt.Errorf("demo settings of %s: %w", p.Name, err)
 		}
