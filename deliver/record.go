@@ -146,16 +146,37 @@ func put(tx store.Txn, r Record) error {
 // Outbox returns pod's recorded deliveries (pending and dead), oldest
 // first.
 func Outbox(rd store.Reader, pod string) ([]Record, error) {
+	out, _, err := OutboxPage(rd, pod, 0, 0, nil)
+	return out, err
+}
+
+// OutboxPage returns up to limit (0: no limit) of pod's records with seq >=
+// from for which keep (nil: all) is true, oldest first, and the seq of the
+// next such record (0 when there is none). It reads only as far as the page
+// needs.
+func OutboxPage(rd store.Reader, pod string, from uint64, limit int, keep func(Record) bool) ([]Record, uint64, error) {
 	prefix := outboxKey(pod, 0)
 	prefix = prefix[:len(prefix)-8]
+	var start []byte
+	if from > 0 {
+		start = outboxKey(pod, from)
+	}
 	var out []Record
-	err := rd.Scan(prefix, nil, false, func(_, v []byte) error {
+	var next uint64
+	err := rd.Scan(prefix, start, false, func(_, v []byte) error {
 		r, err := decode(v)
 		if err != nil {
 			return err
 		}
+		if keep != nil && !keep(r) {
+			return nil
+		}
+		if limit > 0 && len(out) == limit {
+			next = r.Seq
+			return store.ErrStop
+		}
 		out = append(out, r)
 		return nil
 	})
-	return out, err
+	return out, next, err
 }

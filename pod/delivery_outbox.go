@@ -33,8 +33,6 @@ const (
 var (
 	errOutboxOwner  = apierr.New(http.StatusForbidden, "only the pod's owner may read its outbox or retry its deliveries")
 	errOutboxStatus = apierr.New(http.StatusBadRequest, "status must be pending or failed")
-	errOutboxLimit  = apierr.New(http.StatusBadRequest, "limit must be a whole number from 1 to 1000")
-	errOutboxFrom   = apierr.New(http.StatusBadRequest, "from must be a delivery seq taken from a previous page's next")
 	errOutboxItem   = apierr.New(http.StatusNotFound, "no such delivery in this outbox: it never existed or was delivered")
 	errOutboxLive   = apierr.New(http.StatusConflict, "this delivery is still pending: only a failed delivery (a dead letter) can be retried")
 	errOutboxMethod = apierr.New(http.StatusMethodNotAllowed, "the outbox is read with GET; a failed delivery is retried with POST to its URL").With("Allow", "GET, HEAD, POST")
@@ -137,48 +135,32 @@ func (e *events) outboxList(c *gin.Context, r *ldp.Request) error {
 	default:
 		return errOutboxStatus
 	}
-	limit := 50
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return errOutboxLimit
-		}
-		limit = n
+	pg, err := ldp.ParsePage(q, 50)
+	if err != nil {
+		return err
 	}
-	var from uint64
-	if v := q.Get("from"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return errOutboxFrom
-		}
-		from = n
-	}
-	var all []deliver.Record
-	err := e.s.st.View(c.Request.Context(), func(rd store.Reader) error {
+	var recs []deliver.Record
+	var nextSeq uint64
+	err = e.s.st.View(c.Request.Context(), func(rd store.Reader) error {
 		var err error
-		all, err = deliver.Outbox(rd, r.Target.Pod)
+		recs, nextSeq, err = deliver.OutboxPage(rd, r.Target.Pod, pg.From, pg.Limit, func(rec deliver.Record) bool {
+			return want == "" || e.outboxView(r, rec).Status == want
+		})
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	items := []outboxJSON{}
-	contains := []string{}
-	next := ""
-	for _, rec := range all {
-		if rec.Seq < from {
-			continue
-		}
+	items := make([]outboxJSON, 0, len(recs))
+	contains := make([]string, 0, len(recs))
+	for _, rec := range recs {
 		v := e.outboxView(r, rec)
-		if want != "" && v.Status != want {
-			continue
-		}
-		if len(items) == limit {
-			next = strconv.FormatUint(rec.Seq, 10)
-			break
-		}
 		items = append(items, v)
 		contains = append(contains, v.ID)
+	}
+	next := ""
+	if nextSeq != 0 {
+		next = strconv.FormatUint(nextSeq, 10)
 	}
 	body, err := json.Marshal(map[string]any{"id": e.s.PodRoot(r.Target.Pod) + "outbox/", "contains": contains, "items": items, "next": next})
 	if err != nil {
