@@ -321,26 +321,7 @@ func (t *TurtleReader) predicateObjectList(subj Term) error {
 
 // verb reads a predicate: an IRI or 'a'.
 func (t *TurtleReader) verb() (Term, error) {
-	s := &t.s
-	c := s.peek()
-	switch {
-	case c == '<':
-		return t.iriRef()
-	case isNameStart(c):
-		line, col := s.line, s.col
-		word, colon, err := t.readPName()
-		if err != nil {
-			return Term{}, err
-		}
-		if colon {
-			return t.expandPName(line, col)
-		}
-		if string(word) == "a" {
-			return IRI(RDFType), nil
-		}
-		return Term{}, s.errorAt(line, col, "unexpected word %q: expected a predicate", word)
-	}
-	return Term{}, s.errorf("expected a predicate, found %s", s.describe())
+	return t.iriOr("a", IRI(RDFType), "a predicate")
 }
 
 // objectList reads object (',' object)* and emits a triple per object.

@@ -84,7 +84,11 @@ func (t *TurtleReader) literal() (Term, error) {
 }
 
 // iri reads an IRIREF or a prefixed name.
-func (t *TurtleReader) iri() (Term, error) {
+func (t *TurtleReader) iri() (Term, error) { return t.iriOr("", Term{}, "an IRI") }
+
+// iriOr reads an IRIREF or a prefixed name, or the bare keyword word
+// (when not "") standing for term; want names the expectation in errors.
+func (t *TurtleReader) iriOr(word string, term Term, want string) (Term, error) {
 	s := &t.s
 	c := s.peek()
 	switch {
@@ -92,16 +96,22 @@ func (t *TurtleReader) iri() (Term, error) {
 		return t.iriRef()
 	case isNameStart(c):
 		line, col := s.line, s.col
-		_, colon, err := t.readPName()
+		got, colon, err := t.readPName()
 		if err != nil {
 			return Term{}, err
 		}
 		if colon {
 			return t.expandPName(line, col)
 		}
-		return Term{}, s.errorAt(line, col, "expected an IRI, found a word without ':'")
+		if word != "" && string(got) == word {
+			return term, nil
+		}
+		if word == "" {
+			return Term{}, s.errorAt(line, col, "expected an IRI, found a word without ':'")
+		}
+		return Term{}, s.errorAt(line, col, "unexpected word %q: expected %s", got, want)
 	}
-	return Term{}, s.errorf("expected an IRI, found %s", s.describe())
+	return Term{}, s.errorf("expected %s, found %s", want, s.describe())
 }
 
 // number reads an INTEGER, DECIMAL or DOUBLE, keeping its lexical form.
