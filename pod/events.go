@@ -65,6 +65,7 @@ func newEvents(s *Server) (*events, error) {
 		// Options.AllowPrivateTargets.
 		Remote: true,
 		Client: e.remote.client,
+		Watch:  s.settings,
 	})
 	e.queue.HandleRemote(deliver.KindLDN, e.remote.deliverLDN)
 	e.queue.Start()

@@ -17,6 +17,7 @@ import (
 	"podserver/acl"
 	"podserver/ldp"
 	"podserver/netguard"
+	"podserver/publish"
 	"podserver/store"
 )
 
@@ -32,10 +33,13 @@ type Server struct {
 	engine  *gin.Engine
 	reg     *prometheus.Registry
 	metrics *metrics
-	ev      *events
-	nt      *notifier
-	con     *console
-	pods    sync.Map // names of pods known to exist
+	// settings tells publishing which settings documents changed; it is
+	// fed by the store's change feed from the first write.
+	settings *publish.SettingsWatch
+	ev       *events
+	nt       *notifier
+	con      *console
+	pods     sync.Map // names of pods known to exist
 
 	mu   sync.Mutex
 	base *url.URL
@@ -49,7 +53,7 @@ func New(opts Options) (*Server, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry()}
+	s := &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), settings: publish.NewSettingsWatch()}
 	s.metrics = newMetrics(s.reg)
 	st, err := store.Open(store.Options{
 		Dir:      opts.DataDir,
@@ -57,7 +61,10 @@ func New(opts Options) (*Server, error) {
 		Logger:   opts.Logger,
 		OnBatch:  func(n int) { s.metrics.batch.Observe(float64(n)) },
 		// The notifier is set before New returns, so before any write.
-		OnChange:       func(ch []store.Change) { s.nt.onChange(ch) },
+		OnChange: func(ch []store.Change) {
+			s.settings.Observe(ch)
+			s.nt.onChange(ch)
+		},
 		ChangePrefixes: []string{store.PrefixResource},
 	})
 	if err != nil {

@@ -51,6 +51,10 @@ type Config struct {
 	// Client makes webhook requests (with Remote); it should come from
 	// netguard.NewClient.
 	Client *http.Client
+	// Watch, if set, reports settings changes, so that publishing reads a
+	// pod's settings documents only after they change. Without it every
+	// publish reads them to check their versions.
+	Watch *SettingsWatch
 }
 
 // Service publishes events: POST <pod>/publish/, and the local deliveries
@@ -72,7 +76,7 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, settings: newSettingsCache(cfg.Pods, cfg.Logger)}
+	s := &Service{cfg: cfg, settings: newSettingsCache(cfg.Pods, cfg.Logger, cfg.Watch)}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	cfg.Queue.HandleLocal(deliver.KindInbox, s.deliverLocal)
 	if cfg.Remote && cfg.Client != nil {
@@ -168,7 +172,7 @@ func (s *Service) Publish(c *gin.Context) error {
 	var evs []Event
 	var array bool
 	var plan []planned
-	err = s.cfg.Store.View(ctx, func(rd store.Reader) error {
+	err = s.view(ctx, func(rd snap) error {
 		lim, err := s.settings.limitsOf(rd, pod)
 		if err != nil {
 			return err
@@ -240,9 +244,16 @@ func (s *Service) Publish(c *gin.Context) error {
 	return s.respond(c, plan, array, created, wait > 0)
 }
 
+// view runs fn on a read snapshot, stamped with the settings generation
+// loaded before the snapshot was taken (see settings.go).
+func (s *Service) view(ctx context.Context, fn func(rd snap) error) error {
+	gen := s.settings.generation()
+	return s.cfg.Store.View(ctx, func(rd store.Reader) error { return fn(snap{rd, gen}) })
+}
+
 // route authorizes ev against its recipient's and source's settings and
 // finds its target inboxes.
-func (s *Service) route(rd store.Reader, ev *Event, p *planned, agent string, i int, array bool) error {
+func (s *Service) route(rd snap, ev *Event, p *planned, agent string, i int, array bool) error {
 	idx := -1
 	if array {
 		idx = i

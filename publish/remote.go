@@ -94,7 +94,7 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 	own := inbox.Path(pod)
 	var targets, remote []string
 	if recipientCopy {
-		err := s.cfg.Store.View(ctx, func(rd store.Reader) error {
+		err := s.view(ctx, func(rd snap) error {
 			e, exists, err := s.settings.subscriptions(rd, pod)
 			if err != nil {
 				return err

@@ -1,10 +1,13 @@
 package publish
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"podserver/acl"
 	"podserver/inbox"
@@ -18,13 +21,58 @@ const (
 	publishRel       = "settings/publish"
 )
 
-// The caches below keep what was parsed from a pod's settings documents,
-// keyed by the document's version (ldp Meta.Version, the store sequence of
-// its last write). Every publish reads the current record in its snapshot
-// and re-parses only when the version differs, so a change takes effect on
-// the next publish, and the caches never need invalidating. Entries are
-// replaced, never mutated, except an entry's topic plans, which are
-// computed from that same version and guarded by their own lock.
+// The caches below keep what was parsed from a pod's settings documents.
+//
+// With a SettingsWatch (Config.Watch), an entry is used without any read
+// while no settings document changed since the generation the entry was
+// read under: every publish first loads the watch's generation, then takes
+// its snapshot (see Service.view), and an entry filled from a snapshot is
+// stamped with the generation loaded before it. A settings write that
+// commits after that snapshot bumps the generation once it is durable and
+// before its writer is answered, so the entry is stale from then on, and a
+// publish that starts after the write's 2xx reads the new document. A
+// change takes effect on the next publish.
+//
+// Without a watch, or when the generation moved, the document's record is
+// read in the snapshot and parsed again only when its version (ldp
+// Meta.Version, the store sequence of its last write) differs from the
+// entry's. Entries are replaced, never mutated, except an entry's topic
+// plans, which are computed from that same version and guarded by their own
+// lock.
+
+// SettingsWatch tells a Service's caches that settings documents changed.
+// Create it before the store opens and feed it every durable change
+// (store.Options.OnChange with store.PrefixResource among the
+// ChangePrefixes), so that no settings write is missed. It is safe for
+// concurrent use.
+type SettingsWatch struct{ gen atomic.Uint64 }
+
+// NewSettingsWatch returns a SettingsWatch.
+func NewSettingsWatch() *SettingsWatch { return &SettingsWatch{} }
+
+// Observe takes a batch of durable changes and notes whether any of them
+// wrote or deleted a settings document (anything under a pod's settings/,
+// or a pod root).
+func (w *SettingsWatch) Observe(changes []store.Change) {
+	for _, ch := range changes {
+		path, ok := bytes.CutPrefix(ch.Key, []byte(store.PrefixResource))
+		if !ok {
+			continue
+		}
+		_, rel := ldp.SplitStoragePath(string(path))
+		if rel == "" || strings.HasPrefix(rel, "settings/") {
+			w.gen.Add(1)
+			return
+		}
+	}
+}
+
+// snap is a read snapshot together with the settings generation loaded
+// before it was taken (see Service.view).
+type snap struct {
+	store.Reader
+	gen uint64
+}
 
 // maxCached bounds each cache; past it the cache is emptied (settings are
 // cheap to parse again).
@@ -36,6 +84,7 @@ const maxPlans = 1024
 // subsEntry is a parsed settings/subscriptions document.
 type subsEntry struct {
 	version uint64
+	gen     uint64             // the watch's generation it was read under
 	subs    *acl.Subscriptions // nil: no valid document, nothing allowed
 
 	mu    sync.Mutex
@@ -45,13 +94,15 @@ type subsEntry struct {
 // limitsEntry is a parsed settings/publish document.
 type limitsEntry struct {
 	version uint64
+	gen     uint64
 	limits  Limits
 }
 
 // settingsCache caches parsed settings per pod.
 type settingsCache struct {
-	pods Pods
-	log  *slog.Logger
+	pods  Pods
+	log   *slog.Logger
+	watch *SettingsWatch // nil: check every document's version
 
 	mu     sync.RWMutex
 	subs   map[string]*subsEntry
@@ -62,10 +113,11 @@ type settingsCache struct {
 	known map[string]bool
 }
 
-func newSettingsCache(pods Pods, log *slog.Logger) *settingsCache {
+func newSettingsCache(pods Pods, log *slog.Logger, watch *SettingsWatch) *settingsCache {
 	return &settingsCache{
 		pods:   pods,
 		log:    log,
+		watch:  watch,
 		subs:   map[string]*subsEntry{},
 		limits: map[string]limitsEntry{},
 		webids: map[string]string{},
@@ -112,29 +164,53 @@ func (c *settingsCache) inboxOf(it acl.SubscriptionItem) string {
 	return ""
 }
 
-// subscriptions returns pod's parsed settings/subscriptions as of rd.
-// exists is false when pod does not exist.
-func (c *settingsCache) subscriptions(rd store.Reader, pod string) (e *subsEntry, exists bool, err error) {
-	res, err := ldp.Get(rd, ldp.StoragePath(pod, subscriptionsRel))
-	if errors.Is(err, ldp.ErrNotFound) {
-		ok, err := ldp.PodExists(rd, pod)
-		return &subsEntry{}, ok, err
+// generation returns the watch's current generation (0 without a watch).
+func (c *settingsCache) generation() uint64 {
+	if c.watch == nil {
+		return 0
 	}
-	if err != nil {
+	return c.watch.gen.Load()
+}
+
+// fresh reports whether an entry read under generation gen is still
+// current without reading its document.
+func (c *settingsCache) fresh(gen uint64) bool {
+	return c.watch != nil && gen == c.watch.gen.Load()
+}
+
+// subscriptions returns pod's parsed settings/subscriptions as of v (or
+// newer). exists is false when pod does not exist.
+func (c *settingsCache) subscriptions(v snap, pod string) (e *subsEntry, exists bool, err error) {
+	c.mu.RLock()
+	old := c.subs[pod]
+	c.mu.RUnlock()
+	if old != nil && c.fresh(old.gen) {
+		return old, true, nil
+	}
+	res, err := ldp.Get(v, ldp.StoragePath(pod, subscriptionsRel))
+	if errors.Is(err, ldp.ErrNotFound) {
+		ok, err := ldp.PodExists(v, pod)
+		if err != nil || !ok {
+			return &subsEntry{}, ok, err
+		}
+		// A pod without the document allows nothing; version 0 is no
+		// document's version.
+		res = &ldp.Resource{}
+	} else if err != nil {
 		return nil, false, err
 	}
-	c.mu.RLock()
-	e = c.subs[pod]
-	c.mu.RUnlock()
-	if e != nil && e.version == res.Meta.Version {
-		return e, true, nil
-	}
-	e = &subsEntry{version: res.Meta.Version, plans: map[string][]string{}}
-	if e.subs, err = acl.ParseSubscriptions(res.Body); err != nil {
-		// The pod validates the document on every write, so this is a
-		// document from an older format: it allows nothing.
-		c.log.Warn("publish: unreadable settings/subscriptions: it allows nothing", "pod", pod, "err", err)
-		e.subs = nil
+	e = &subsEntry{version: res.Meta.Version, gen: v.gen, plans: map[string][]string{}}
+	switch {
+	case old != nil && old.version == res.Meta.Version:
+		e.subs = old.subs
+	case res.Meta.Version == 0:
+	default:
+		if e.subs, err = acl.ParseSubscriptions(res.Body); err != nil {
+			// The pod validates the document on every write, so this is a
+			// document from an older format: it allows nothing.
+			c.log.Warn("publish: unreadable settings/subscriptions: it allows nothing", "pod", pod, "err", err)
+			e.subs = nil
+		}
 	}
 	c.mu.Lock()
 	if len(c.subs) >= maxCached {
@@ -214,23 +290,30 @@ type publishSettings struct {
 // maxDataLimit bounds what settings/publish may allow.
 const maxDataLimit = 1 << 20
 
-// limitsOf returns pod's publish limits as of rd.
-func (c *settingsCache) limitsOf(rd store.Reader, pod string) (Limits, error) {
-	res, err := ldp.Get(rd, ldp.StoragePath(pod, publishRel))
-	if errors.Is(err, ldp.ErrNotFound) {
-		return DefaultLimits, nil
-	}
-	if err != nil {
-		return Limits{}, err
-	}
+// limitsOf returns pod's publish limits as of v (or newer).
+func (c *settingsCache) limitsOf(v snap, pod string) (Limits, error) {
 	c.mu.RLock()
 	e, ok := c.limits[pod]
 	c.mu.RUnlock()
+	if ok && c.fresh(e.gen) {
+		return e.limits, nil
+	}
+	res, err := ldp.Get(v, ldp.StoragePath(pod, publishRel))
+	if errors.Is(err, ldp.ErrNotFound) {
+		res = &ldp.Resource{} // no document: the defaults, version 0
+	} else if err != nil {
+		return Limits{}, err
+	}
 	if ok && e.version == res.Meta.Version {
+		c.storeLimits(pod, limitsEntry{version: e.version, gen: v.gen, limits: e.limits})
 		return e.limits, nil
 	}
 	lim := DefaultLimits
 	var ps publishSettings
+	if res.Meta.Version == 0 {
+		c.storeLimits(pod, limitsEntry{gen: v.gen, limits: lim})
+		return lim, nil
+	}
 	if err := json.Unmarshal(res.Body, &ps); err != nil {
 		c.log.Warn("publish: unreadable settings/publish: using the defaults", "pod", pod, "err", err)
 	} else {
@@ -239,13 +322,17 @@ func (c *settingsCache) limitsOf(rd store.Reader, pod string) (Limits, error) {
 		}
 		lim.SnakeCaseKeys = ps.DataKeys == "snake_case"
 	}
+	c.storeLimits(pod, limitsEntry{version: res.Meta.Version, gen: v.gen, limits: lim})
+	return lim, nil
+}
+
+func (c *settingsCache) storeLimits(pod string, e limitsEntry) {
 	c.mu.Lock()
 	if len(c.limits) >= maxCached {
 		clear(c.limits)
 	}
-	c.limits[pod] = limitsEntry{version: res.Meta.Version, limits: lim}
+	c.limits[pod] = e
 	c.mu.Unlock()
-	return lim, nil
 }
 
 func appendUnique(list []string, s string) []string {

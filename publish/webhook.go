@@ -13,7 +13,6 @@ import (
 
 	"podserver/deliver"
 	"podserver/ldp"
-	"podserver/store"
 	"podserver/webhook"
 )
 
@@ -80,7 +79,7 @@ func messageID(eventID string) string {
 func (s *Service) deliverWebhook(ctx context.Context, r deliver.Record) error {
 	var stored []byte
 	secret, found := "", false
-	err := s.cfg.Store.View(ctx, func(rd store.Reader) error {
+	err := s.view(ctx, func(rd snap) error {
 		res, err := ldp.Get(rd, r.Event)
 		if err != nil {
 			return err

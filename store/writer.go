@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -118,9 +119,13 @@ type writer struct {
 	admitted sync.WaitGroup // requests admitted and not yet answered
 
 	seq uint64 // last sequence number handed out; writer goroutine only
+
+	// minInterval is the least time between the starts of two batches
+	// (see fill); 0 commits each batch as soon as the previous one is done.
+	minInterval time.Duration
 }
 
-func newWriter(db *badger.DB, log *slog.Logger, onBatch func(int), changes *changeFeed, maxBatch int, seq uint64) *writer {
+func newWriter(db *badger.DB, log *slog.Logger, onBatch func(int), changes *changeFeed, maxBatch int, seq uint64, minInterval time.Duration) *writer {
 	w := &writer{
 		db:       db,
 		log:      log,
@@ -131,6 +136,8 @@ func newWriter(db *badger.DB, log *slog.Logger, onBatch func(int), changes *chan
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		seq:      seq,
+
+		minInterval: minInterval,
 	}
 	go w.run()
 	return w
@@ -184,25 +191,52 @@ func (w *writer) close() {
 func (w *writer) run() {
 	defer close(w.done)
 	batch := make([]*request, 0, w.maxBatch)
+	pace := time.NewTimer(time.Hour)
+	pace.Stop()
+	var last time.Time // when the previous batch started
 	for {
 		select {
 		case r := <-w.reqs:
 			batch = append(batch[:0], r)
-		fill:
-			for len(batch) < w.maxBatch {
-				select {
-				case r := <-w.reqs:
-					batch = append(batch, r)
-				default:
-					break fill
-				}
-			}
+			batch = w.fill(batch, pace, last)
+			last = time.Now()
 			w.runBatch(batch)
 			clear(batch)
 		case <-w.stop:
 			return
 		}
 	}
+}
+
+// fill adds the queued requests to batch, up to maxBatch. When the previous
+// batch started less than minInterval ago, it first waits for the rest of
+// the interval (or a full batch), so that under load the batches grow
+// instead of the syncs multiplying; an idle store commits at once.
+func (w *writer) fill(batch []*request, pace *time.Timer, last time.Time) []*request {
+	if w.minInterval > 0 {
+		if wait := w.minInterval - time.Since(last); wait > 0 {
+			pace.Reset(wait)
+		collect:
+			for len(batch) < w.maxBatch {
+				select {
+				case r := <-w.reqs:
+					batch = append(batch, r)
+				case <-pace.C:
+					break collect
+				}
+			}
+			pace.Stop()
+		}
+	}
+	for len(batch) < w.maxBatch {
+		select {
+		case r := <-w.reqs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // runBatch runs, commits and answers one batch of requests.

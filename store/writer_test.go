@@ -440,3 +440,50 @@ func TestTxnTooBig(t *testing.T) {
 		return nil
 	}))
 }
+
+// With a commit interval, Updates that arrive while the previous batch is
+// recent wait for one another and share a batch, and an Update on an idle
+// store is not held back.
+func TestCommitInterval(t *testing.T) {
+	var batches []int
+	var mu sync.Mutex
+	s, err := Open(Options{InMemory: true, CommitInterval: 300 * time.Millisecond, OnBatch: func(n int) {
+		mu.Lock()
+		batches = append(batches, n)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	set := func(k string) error {
+		return s.Update(ctx, func(tx Txn) error { return tx.Set([]byte(PrefixResource+k), []byte("v")) })
+	}
+	// Idle: at once (well under the interval).
+	start := time.Now()
+	if err := set("/a"); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 250*time.Millisecond {
+		t.Fatalf("an Update on an idle store waited %v", el)
+	}
+	// Eight more right after it: one batch, started once the interval has
+	// passed.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := set(fmt.Sprintf("/b%d", i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(batches) != 2 || batches[0] != 1 || batches[1] != 8 {
+		t.Fatalf("batches %v, want [1 8]", batches)
+	}
+}
