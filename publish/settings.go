@@ -88,7 +88,7 @@ type subsEntry struct {
 	subs    *acl.Subscriptions // nil: no valid document, nothing allowed
 
 	mu    sync.Mutex
-	plans map[string][]string // topic -> subscriber inbox paths
+	plans map[string]*topicPlan
 }
 
 // limitsEntry is a parsed settings/publish document.
@@ -199,7 +199,7 @@ func (c *settingsCache) subscriptions(v snap, pod string) (e *subsEntry, exists 
 	} else if err != nil {
 		return nil, false, err
 	}
-	e = &subsEntry{version: res.Meta.Version, gen: v.gen, plans: map[string][]string{}}
+	e = &subsEntry{version: res.Meta.Version, gen: v.gen, plans: map[string]*topicPlan{}}
 	switch {
 	case old != nil && old.version == res.Meta.Version:
 		e.subs = old.subs
@@ -221,10 +221,23 @@ func (c *settingsCache) subscriptions(v snap, pod string) (e *subsEntry, exists 
 	return e, true, nil
 }
 
-// subscribers returns the local inboxes subscribed to topic in e.
-func (c *settingsCache) subscribers(e *subsEntry, topic string) []string {
+// topicPlan is where the subscription items of one settings document send
+// an event of one topic.
+type topicPlan struct {
+	// local holds the subscribed inboxes of this server (storage paths).
+	local []string
+	// remote holds the subscribed WebIDs on other servers (items without
+	// a target).
+	remote []string
+	// hooks holds the items whose target is not a pod inbox of this
+	// server: webhooks.
+	hooks []acl.SubscriptionItem
+}
+
+// plan returns the topic plan of e for topic, computed once per entry.
+func (c *settingsCache) plan(e *subsEntry, topic string) *topicPlan {
 	if e.subs == nil {
-		return nil
+		return &topicPlan{}
 	}
 	e.mu.Lock()
 	p, ok := e.plans[topic]
@@ -232,9 +245,19 @@ func (c *settingsCache) subscribers(e *subsEntry, topic string) []string {
 	if ok {
 		return p
 	}
+	p = &topicPlan{}
 	for _, it := range e.subs.Subscribers(topic) {
 		if ib := c.inboxOf(it); ib != "" {
-			p = appendUnique(p, ib)
+			p.local = appendUnique(p.local, ib)
+			continue
+		}
+		switch {
+		case it.Target != "":
+			p.hooks = append(p.hooks, it)
+		case it.Agent != "":
+			if _, _, local := c.pods.PodOfURL(it.Agent); !local {
+				p.remote = appendUnique(p.remote, it.Agent)
+			}
 		}
 	}
 	e.mu.Lock()
@@ -246,39 +269,21 @@ func (c *settingsCache) subscribers(e *subsEntry, topic string) []string {
 	return p
 }
 
+// subscribers returns the local inboxes subscribed to topic in e.
+func (c *settingsCache) subscribers(e *subsEntry, topic string) []string {
+	return c.plan(e, topic).local
+}
+
 // remoteSubscribers returns the WebIDs subscribed to topic in e that are
-// not on this server (items without a target; webhook targets are not
-// delivered yet).
+// not on this server.
 func (c *settingsCache) remoteSubscribers(e *subsEntry, topic string) []string {
-	if e.subs == nil {
-		return nil
-	}
-	var out []string
-	for _, it := range e.subs.Subscribers(topic) {
-		if it.Target != "" || it.Agent == "" {
-			continue
-		}
-		if _, _, local := c.pods.PodOfURL(it.Agent); local {
-			continue
-		}
-		out = appendUnique(out, it.Agent)
-	}
-	return out
+	return c.plan(e, topic).remote
 }
 
 // webhooks returns the subscription items of e for topic that deliver to a
 // target other than a pod inbox of this server: webhooks.
 func (c *settingsCache) webhooks(e *subsEntry, topic string) []acl.SubscriptionItem {
-	if e.subs == nil {
-		return nil
-	}
-	var out []acl.SubscriptionItem
-	for _, it := range e.subs.Subscribers(topic) {
-		if it.Target != "" && c.inboxOf(it) == "" {
-			out = append(out, it)
-		}
-	}
-	return out
+	return c.plan(e, topic).hooks
 }
 
 // publishSettings is the JSON form of settings/publish.
