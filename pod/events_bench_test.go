@@ -85,6 +85,42 @@ func BenchmarkPublish(b *testing.B) {
 	})
 }
 
+// BenchmarkHTTPFloor is the floor under BenchmarkPublish/http: the same
+// client, body and parallelism against a handler that only reads the body
+// and answers 201 with a Location, so it measures what loopback HTTP alone
+// costs on this machine (client and server sharing it).
+func BenchmarkHTTPFloor(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Location", "http://127.0.0.1/producer/publish/0")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"id":"http://127.0.0.1/producer/publish/0"}`))
+	}))
+	defer srv.Close()
+	body := []byte(`{"recipient":"http://127.0.0.1/alice/profile/card#me","topic":"realestate/contact#add","data":{"type":"AddAction"}}`)
+	c := bench.NewClient(64)
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/producer/publish/", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Api-Key", "k")
+			resp, err := c.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				b.Fatal(resp.Status)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "requests/s")
+}
+
 // fillInbox stores n copies in pod's inbox directly through the store, in
 // batches that fit one transaction.
 func fillInbox(b *testing.B, s *pod.Server, podName string, n int) {

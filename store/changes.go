@@ -39,12 +39,11 @@ func (f *changeFeed) report(durable []*request) {
 			if !f.watched(k) {
 				continue
 			}
+			// The request's write set is dropped after its batch, and
+			// Badger copied the values when it committed them, so the
+			// values are handed over without another copy.
 			w := r.ws.m[k]
-			c := Change{Key: []byte(k), Deleted: w.del}
-			if !w.del {
-				c.Value = append([]byte(nil), w.val...)
-			}
-			out = append(out, c)
+			out = append(out, Change{Key: []byte(k), Value: w.val, Deleted: w.del})
 		}
 	}
 	if len(out) > 0 {
