@@ -60,12 +60,14 @@ type PushTarget struct {
 	Pod string
 }
 
-// DefaultRetry is the wait after each failed push attempt: notifications
-// are live, so the first retries come fast; after the last the
-// notification is dropped.
-var DefaultRetry = []time.Duration{
-	time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute,
-	30 * time.Minute, time.Hour, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour,
+// DefaultRetry returns the wait after each failed push attempt:
+// notifications are live, so the first retries come fast; after the last
+// the notification is dropped.
+func DefaultRetry() []time.Duration {
+	return []time.Duration{
+		time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute,
+		30 * time.Minute, time.Hour, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour,
+	}
 }
 
 // retryConfig configures the built-in retry queue.
@@ -145,7 +147,7 @@ type retryQueue struct {
 
 func newRetryQueue(cfg retryConfig) (*retryQueue, error) {
 	if len(cfg.Schedule) == 0 {
-		cfg.Schedule = DefaultRetry
+		cfg.Schedule = DefaultRetry()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

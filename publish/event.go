@@ -38,8 +38,9 @@ type Limits struct {
 	SnakeCaseKeys bool
 }
 
-// DefaultLimits apply when a pod has no settings/publish.
-var DefaultLimits = Limits{MaxDataBytes: DefaultMaxDataBytes}
+// DefaultLimits returns the limits that apply when a pod has no
+// settings/publish.
+func DefaultLimits() Limits { return Limits{MaxDataBytes: DefaultMaxDataBytes} }
 
 // Event is one decoded, validated event of a publish body.
 type Event struct {

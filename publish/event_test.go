@@ -17,7 +17,7 @@ func TestDecodeValid(t *testing.T) {
 	evs, array, err := Decode([]byte(` [ {"recipient": "https://u.example/profile/card#me", "source": "https://p.example/profile/card#me",
 	  "topic": "realestate/contact#add", "data": {"type": "AddAction", "object": {"name": "Bruce \"B\" Wayne"}},
 	  "id": "4C99D051-A526-4526-9CCA-34F92A6C8C9D", "timestamp": "2024-05-01T11:00:00.5+02:00",
-	  "causationId": "c-1", "delay": 1.5, "agent": "spoofed", "type": "Event"} ] `), DefaultLimits, base, now)
+	  "causationId": "c-1", "delay": 1.5, "agent": "spoofed", "type": "Event"} ] `), DefaultLimits(), base, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +55,12 @@ func TestDecodeValid(t *testing.T) {
 func TestDecodeJSONLD(t *testing.T) {
 	ok := `{"@context": "https://w3id.org/podserver/v1", "recipient": "https://u.example/profile/card#me",
 	  "topic": "a/b", "data": {"@type": "AddAction", "@id": "#x"}}`
-	evs, _, err := Decode([]byte(ok), DefaultLimits, base, now)
+	evs, _, err := Decode([]byte(ok), DefaultLimits(), base, now)
 	if err != nil || !evs[0].JSONLD {
 		t.Fatalf("valid JSON-LD event: %v", err)
 	}
 	bad := `{"@context": {"@version": 2}, "recipient": "https://u.example/profile/card#me", "topic": "a/b", "data": {}}`
-	_, _, err = Decode([]byte(bad), DefaultLimits, base, now)
+	_, _, err = Decode([]byte(bad), DefaultLimits(), base, now)
 	if err == nil || !strings.HasPrefix(err.Error(), MsgInvalidJSONLD) {
 		t.Fatalf("bad JSON-LD event: %v", err)
 	}
@@ -68,15 +68,15 @@ func TestDecodeJSONLD(t *testing.T) {
 
 func TestDecodeMessagesNameIndex(t *testing.T) {
 	good := `{"recipient": "https://u.example/profile/card#me", "topic": "a/b", "data": {}}`
-	_, _, err := Decode([]byte(`[`+good+`,`+good+`,{"topic":"a/b","data":{}}]`), DefaultLimits, base, now)
+	_, _, err := Decode([]byte(`[`+good+`,`+good+`,{"topic":"a/b","data":{}}]`), DefaultLimits(), base, now)
 	if err == nil || err.Error() != "events[2]: "+MsgNoRecipient {
 		t.Fatalf("got %v", err)
 	}
-	_, _, err = Decode([]byte(strings.TrimSuffix(strings.Repeat(good+",", MaxEvents+1), ",")), DefaultLimits, base, now)
+	_, _, err = Decode([]byte(strings.TrimSuffix(strings.Repeat(good+",", MaxEvents+1), ",")), DefaultLimits(), base, now)
 	if err == nil {
 		t.Fatal("several top-level values accepted")
 	}
-	_, _, err = Decode([]byte("["+strings.TrimSuffix(strings.Repeat(good+",", MaxEvents+1), ",")+"]"), DefaultLimits, base, now)
+	_, _, err = Decode([]byte("["+strings.TrimSuffix(strings.Repeat(good+",", MaxEvents+1), ",")+"]"), DefaultLimits(), base, now)
 	if err == nil || err.Error() != MsgTooManyEvents {
 		t.Fatalf("too many: %v", err)
 	}

@@ -313,7 +313,7 @@ func (c *settingsCache) limitsOf(v snap, pod string) (Limits, error) {
 		c.storeLimits(pod, limitsEntry{version: e.version, gen: v.gen, limits: e.limits})
 		return e.limits, nil
 	}
-	lim := DefaultLimits
+	lim := DefaultLimits()
 	var ps publishSettings
 	if res.Meta.Version == 0 {
 		c.storeLimits(pod, limitsEntry{gen: v.gen, limits: lim})
