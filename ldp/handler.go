@@ -47,6 +47,12 @@ type Hooks struct {
 	// Headers adds response headers to every LDP response for p (e.g.
 	// links to the storage description).
 	Headers func(c *gin.Context, r *Request, p string)
+	// Redact, if set, may replace the body of a non-container resource
+	// before r reads it (e.g. to withhold secrets from agents other than
+	// the owner). It returns the body to serve and true, or false to serve
+	// the resource as stored. A redacted representation has its own ETag
+	// (the stored one with "-r" added) and is never cached.
+	Redact func(r *Request, res *Resource) ([]byte, bool)
 }
 
 // Handler serves LDP requests for resources and containers.
@@ -225,6 +231,13 @@ func (h *Handler) Get(c *gin.Context) error {
 	if IsContainer(p) {
 		return h.serveContainer(c, r, res)
 	}
+	if h.hooks.Redact != nil {
+		if body, ok := h.hooks.Redact(r, res); ok {
+			red := *res
+			red.Body = body
+			return h.serveRepresentation(c, r, &red, "r")
+		}
+	}
 	return h.serveResource(c, r, res)
 }
 
@@ -244,9 +257,19 @@ func checkRead(c *gin.Context, etag string) (bool, error) {
 }
 
 func (h *Handler) serveResource(c *gin.Context, r *Request, res *Resource) error {
+	return h.serveRepresentation(c, r, res, "")
+}
+
+// serveRepresentation serves res. A non-empty variant marks a body that is
+// not the stored one (see Hooks.Redact): it is added to the ETag, and
+// conversions of it are made afresh instead of cached.
+func (h *Handler) serveRepresentation(c *gin.Context, r *Request, res *Resource, variant string) error {
 	mt := res.Meta.ContentType
 	body := res.Body
 	etag := res.Meta.ETag()
+	if variant != "" {
+		etag = `"` + strings.Trim(etag, `"`) + "-" + variant + `"`
+	}
 	if IsRDF(mt) {
 		// The stored type is offered first, so it is served as is when the
 		// client has no preference; ACL documents default to Turtle, as
@@ -266,13 +289,20 @@ func (h *Handler) serveResource(c *gin.Context, r *Request, res *Resource) error
 		}
 		if want != mt {
 			etag = `"` + strings.Trim(etag, `"`) + "-" + repSuffix(want) + `"`
-			conv, err := h.reps.get(etag, func() ([]byte, error) {
+			convert := func() ([]byte, error) {
 				q, err := parseRDF(mt, res.Body, r.Target.URL(res.Path))
 				if err != nil {
 					return nil, err
 				}
 				return writeRDF(want, q, r.Target.URL(res.Path))
-			})
+			}
+			var conv []byte
+			var err error
+			if variant != "" {
+				conv, err = convert()
+			} else {
+				conv, err = h.reps.get(etag, convert)
+			}
 			if err != nil {
 				return err
 			}

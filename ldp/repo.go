@@ -83,12 +83,17 @@ func etagListMatch(header, etag string, anyVersion bool) bool {
 	return false
 }
 
-// versionTag strips a representation suffix from an entity tag.
+// versionTag strips the representation suffixes from an entity tag: a
+// conversion ("-ttl", ...) of a redacted variant ("-r", see Hooks.Redact).
 func versionTag(tag string) string {
 	for _, suf := range []string{"-ttl", "-nt", "-nq", "-jsonld"} {
 		if strings.HasSuffix(tag, suf+`"`) {
-			return strings.TrimSuffix(tag, suf+`"`) + `"`
+			tag = strings.TrimSuffix(tag, suf+`"`) + `"`
+			break
 		}
+	}
+	if strings.HasSuffix(tag, `-r"`) {
+		tag = strings.TrimSuffix(tag, `-r"`) + `"`
 	}
 	return tag
 }

@@ -1,7 +1,9 @@
 package pod
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -78,6 +80,50 @@ func (s *Server) validateWrite(ctx context.Context, r *ldp.Request, p, mt string
 		}
 	}
 	return nil
+}
+
+// redact withholds the webhook secrets of a pod's settings/subscriptions
+// from everyone but the pod's owner: an agent the ACL lets read the
+// document sees the subscriptions without their "secret" members, and a
+// secret never leaves the server through a read by anyone else.
+func (s *Server) redact(r *ldp.Request, res *ldp.Resource) ([]byte, bool) {
+	pr := r.Principal
+	if pr.Owner && pr.Pod == r.Target.Pod {
+		return nil, false
+	}
+	if _, rel := ldp.SplitStoragePath(res.Path); rel != "settings/subscriptions" || !bytes.Contains(res.Body, []byte(`"secret"`)) {
+		return nil, false
+	}
+	out, err := withoutSecrets(res.Body)
+	if err != nil {
+		// Stored documents were validated on write; if one cannot be read
+		// now, serve nothing of it rather than its secrets.
+		s.log.Error("settings/subscriptions unreadable while withholding its secrets", "path", res.Path, "err", err)
+		return []byte("{}"), true
+	}
+	return out, true
+}
+
+// withoutSecrets returns the settings/subscriptions document doc without
+// the "secret" member of its items.
+func withoutSecrets(doc []byte) ([]byte, error) {
+	d := json.NewDecoder(bytes.NewReader(doc))
+	d.UseNumber()
+	var v map[string]any
+	if err := d.Decode(&v); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	items, _ := v["items"].([]any)
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok {
+			delete(m, "secret")
+		}
+	}
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return out, nil
 }
 
 // changed reacts to durable writes: any change to an ACL document, or a

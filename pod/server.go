@@ -82,7 +82,7 @@ func New(opts Options) (*Server, error) {
 		Authorizer:   authorizer{s},
 		Logger:       s.log,
 		MaxBodyBytes: opts.MaxBodyBytes,
-		Hooks: ldp.Hooks{Validate: s.validateWrite, Changed: s.changed,
+		Hooks: ldp.Hooks{Validate: s.validateWrite, Changed: s.changed, Redact: s.redact,
 			Headers: func(c *gin.Context, r *ldp.Request, p string) { s.nt.headers(c, r, p) }},
 	})
 	if s.nt, err = newNotifier(s); err != nil {
