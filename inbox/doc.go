@@ -44,14 +44,23 @@
 //
 // # Keys
 //
-// Besides the LDP records (owned by ldp), this package owns:
+// Items are LDP records (owned by ldp) named by their sequence number
+// (ldp.SeqName), written with ldp.AppendSeqMember: an inbox is a
+// sequence-named container, listed by a scan of its records in arrival
+// order, with no membership keys (items stored before that change still
+// have theirs, which are harmless and go with the item). Besides them, this
+// package owns:
 //
-//	store.PrefixInboxDedup + inbox path + 0x00 + event id -> item path
+//	store.PrefixEventCopies + event id -> (uvarint len(inbox), inbox, item seq (8))...
 //
-// written in the same transaction as the item, so an inbox holds at most one
-// copy per event id whatever route the event took, across restarts. The
-// entry outlives a DELETE of the item on purpose: a deleted copy is not
-// delivered again.
+// one entry per event listing every inbox that holds a copy and its item,
+// written in the same transaction as the items (a publish writes it once,
+// whatever its fan-out: AppendAll), so an inbox holds at most one copy per
+// event id whatever route the event took, across restarts. The entry
+// outlives a DELETE of the item on purpose: a deleted copy is not delivered
+// again. Data written before this entry existed has one key per copy
+// instead (store.PrefixInboxDedup + inbox path + 0x00 + event id -> item
+// path), which is still read, never written.
 //
 // This package may import ldp, acl, rdf, apierr and store. It must not import
 // publish, deliver, pod or cmd.

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -13,51 +14,68 @@ import (
 // ErrNoInbox is returned by Append when the inbox's pod does not exist.
 var ErrNoInbox = errors.New("inbox: no such pod")
 
-// itemNameLen is the length of an item name: a sequence number in hex.
-const itemNameLen = 16
-
-// ItemName returns the name of the item stored with sequence number seq.
-func ItemName(seq uint64) string {
-	const hexDigits = "0123456789abcdef"
-	var b [itemNameLen]byte
-	for i := itemNameLen - 1; i >= 0; i-- {
-		b[i] = hexDigits[seq&0xf]
-		seq >>= 4
-	}
-	return string(b[:])
-}
+// ItemName returns the name of the item stored with sequence number seq
+// (ldp.SeqName: inboxes are sequence-named containers).
+func ItemName(seq uint64) string { return ldp.SeqName(seq) }
 
 // ParseItemName returns the sequence number an item name encodes.
-func ParseItemName(name string) (uint64, bool) {
-	if len(name) != itemNameLen {
-		return 0, false
-	}
-	var v uint64
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= '0' && c <= '9':
-			v = v<<4 | uint64(c-'0')
-		case c >= 'a' && c <= 'f':
-			v = v<<4 | uint64(c-'a'+10)
-		default:
-			return 0, false
-		}
-	}
-	return v, true
-}
+func ParseItemName(name string) (uint64, bool) { return ldp.ParseSeqName(name) }
 
 // Path returns the storage path of pod's inbox.
 func Path(pod string) string { return ldp.StoragePath(pod, "inbox/") }
 
-// dedupKey is the key that records which item of inbox holds eventID.
-func dedupKey(inbox, eventID string) []byte {
+// copiesKey is the key that records which inboxes hold a copy of eventID,
+// and their items: one key per event, written once by a publish whatever
+// its fan-out.
+func copiesKey(eventID string) []byte {
+	k := make([]byte, 0, len(store.PrefixEventCopies)+len(eventID))
+	k = append(k, store.PrefixEventCopies...)
+	return append(k, eventID...)
+}
+
+// legacyDedupKey is the per-inbox key of data written before copiesKey:
+// store.PrefixInboxDedup + inbox + 0x00 + event id -> item path. It is read,
+// never written.
+func legacyDedupKey(inbox, eventID string) []byte {
 	k := make([]byte, 0, len(store.PrefixInboxDedup)+len(inbox)+1+len(eventID))
 	k = append(k, store.PrefixInboxDedup...)
 	k = append(k, inbox...)
 	k = append(k, 0)
 	return append(k, eventID...)
 }
+
+// holder is one entry of a copiesKey value: an inbox and the sequence
+// number of its item (named ItemName(seq)).
+type holder struct {
+	inbox string
+	seq   uint64
+}
+
+// appendHolder encodes h onto b: uvarint len(inbox), inbox, seq (8 bytes).
+func appendHolder(b []byte, h holder) []byte {
+	b = binary.AppendUvarint(b, uint64(len(h.inbox)))
+	b = append(b, h.inbox...)
+	return store.AppendUint64(b, h.seq)
+}
+
+// findHolder returns the item of inbox in an encoded copiesKey value.
+func findHolder(v []byte, inbox string) (string, bool, error) {
+	for len(v) > 0 {
+		n, k := binary.Uvarint(v)
+		if k <= 0 || uint64(len(v)-k) < n+8 {
+			return "", false, errCorruptCopies
+		}
+		name := v[k : k+int(n)]
+		seq := store.Uint64(v[k+int(n):])
+		if string(name) == inbox {
+			return inbox + ItemName(seq), true, nil
+		}
+		v = v[k+int(n)+8:]
+	}
+	return "", false, nil
+}
+
+var errCorruptCopies = errors.New("inbox: corrupt event copies entry")
 
 // Inboxes stores items and wakes the readers waiting for them. It is safe
 // for concurrent use; one serves a whole store.
@@ -113,51 +131,97 @@ type Copy struct {
 // c.InboxExists); a missing pod gives ErrNoInbox. Waiting readers are woken
 // once tx is durable.
 func (ib *Inboxes) Append(tx store.Txn, c Copy, now time.Time) (item string, added bool, err error) {
-	var dk []byte
-	if c.EventID != "" {
-		dk = dedupKey(c.Inbox, c.EventID)
-		if !c.NewEvent {
-			v, err := tx.Get(dk)
-			if err == nil {
-				return string(v), false, nil
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				return "", false, fmt.Errorf("inbox: read %s: %w", c.Inbox, err)
-			}
-		}
-	}
-	if !c.InboxExists {
-		ok, err := ldp.Exists(tx, c.Inbox)
-		if err != nil {
-			return "", false, fmt.Errorf("inbox: read %s: %w", c.Inbox, err)
-		}
-		if !ok {
-			if err := ldp.EnsureContainer(tx, c.Inbox, now); errors.Is(err, ldp.ErrNotFound) {
-				return "", false, ErrNoInbox
-			} else if err != nil {
-				return "", false, fmt.Errorf("inbox: recreate %s: %w", c.Inbox, err)
-			}
-		}
-	}
-	seq := tx.NextSeq()
-	p, _, err := ldp.AppendMember(tx, c.Inbox, ItemName(seq), seq, ldp.MediaJSONLD, c.Body, ib.arrival(now))
+	res, err := ib.AppendAll(tx, []Copy{c}, now)
 	if err != nil {
 		return "", false, err
 	}
-	if dk != nil {
-		if err := tx.Set(dk, []byte(p)); err != nil {
-			return "", false, err
-		}
-	}
-	inbox := c.Inbox
-	tx.OnCommit(func() { ib.notify.Notify(inbox) })
-	return p, true, nil
+	return res[0].Item, res[0].Added, nil
 }
 
-// Holds returns the path of inbox's item holding eventID, if any (the item
-// may have been deleted since).
-func Holds(rd store.Reader, inbox, eventID string) (string, bool, error) {
-	v, err := rd.Get(dedupKey(inbox, eventID))
+// Appended is the outcome of one copy of AppendAll.
+type Appended struct {
+	// Item is the path of the inbox's item holding the event.
+	Item string
+	// Added is false when the inbox held a copy already.
+	Added bool
+}
+
+// AppendAll is Append for copies of one event (every c.EventID the same)
+// into distinct inboxes, recording them all under the event's one copies
+// entry: a publish writes one dedup key whatever its fan-out. It returns an
+// outcome per copy, in order.
+func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended, error) {
+	out := make([]Appended, len(cs))
+	if len(cs) == 0 {
+		return out, nil
+	}
+	id := cs[0].EventID
+	var ck, entry []byte
+	if id != "" {
+		ck = copiesKey(id)
+		if !cs[0].NewEvent {
+			v, err := tx.Get(ck)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("inbox: read copies of %s: %w", id, err)
+			}
+			entry = v
+		}
+	}
+	grew := false
+	for i, c := range cs {
+		if c.EventID != id {
+			return nil, fmt.Errorf("inbox: AppendAll of copies of %q and %q", id, c.EventID)
+		}
+		if id != "" && !c.NewEvent {
+			item, ok, err := findHolder(entry, c.Inbox)
+			if err == nil && !ok {
+				item, ok, err = legacyHolds(tx, c.Inbox, id)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("inbox: read %s: %w", c.Inbox, err)
+			}
+			if ok {
+				out[i] = Appended{Item: item}
+				continue
+			}
+		}
+		if !c.InboxExists {
+			ok, err := ldp.Exists(tx, c.Inbox)
+			if err != nil {
+				return nil, fmt.Errorf("inbox: read %s: %w", c.Inbox, err)
+			}
+			if !ok {
+				if err := ldp.EnsureContainer(tx, c.Inbox, now); errors.Is(err, ldp.ErrNotFound) {
+					return nil, ErrNoInbox
+				} else if err != nil {
+					return nil, fmt.Errorf("inbox: recreate %s: %w", c.Inbox, err)
+				}
+			}
+		}
+		seq := tx.NextSeq()
+		p, _, err := ldp.AppendSeqMember(tx, c.Inbox, seq, ldp.MediaJSONLD, c.Body, ib.arrival(now))
+		if err != nil {
+			return nil, err
+		}
+		if ck != nil {
+			entry = appendHolder(entry, holder{inbox: c.Inbox, seq: seq})
+			grew = true
+		}
+		inbox := c.Inbox
+		tx.OnCommit(func() { ib.notify.Notify(inbox) })
+		out[i] = Appended{Item: p, Added: true}
+	}
+	if grew {
+		if err := tx.Set(ck, entry); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// legacyHolds reads the per-inbox dedup key of older data.
+func legacyHolds(rd store.Reader, inbox, eventID string) (string, bool, error) {
+	v, err := rd.Get(legacyDedupKey(inbox, eventID))
 	if errors.Is(err, store.ErrNotFound) {
 		return "", false, nil
 	}
@@ -165,4 +229,18 @@ func Holds(rd store.Reader, inbox, eventID string) (string, bool, error) {
 		return "", false, err
 	}
 	return string(v), true, nil
+}
+
+// Holds returns the path of inbox's item holding eventID, if any (the item
+// may have been deleted since).
+func Holds(rd store.Reader, inbox, eventID string) (string, bool, error) {
+	v, err := rd.Get(copiesKey(eventID))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", false, err
+	}
+	item, ok, err := findHolder(v, inbox)
+	if err != nil || ok {
+		return item, ok, err
+	}
+	return legacyHolds(rd, inbox, eventID)
 }

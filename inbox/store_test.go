@@ -91,6 +91,81 @@ func TestAppendOncePerEvent(t *testing.T) {
 	}
 }
 
+// One publish's copies share one entry: a later arrival of the same event
+// finds the inbox that has it (through the new entry or the per-inbox key
+// of older data) and adds only the inboxes that lack it.
+func TestAppendAllOneEntry(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	if err := st.Update(ctx, func(tx store.Txn) error {
+		for _, p := range []string{"bob", "carol", "dave"} {
+			if err := ldp.CreatePod(tx, p, now); err != nil {
+				return err
+			}
+			if _, _, err := ldp.Put(tx, Path(p), "", nil, now, ldp.Preconditions{}); err != nil {
+				return err
+			}
+		}
+		// dave got the event before copies shared one entry.
+		return tx.Set(legacyDedupKey(Path("dave"), "http://x/publish/2"), []byte(Path("dave")+ItemName(1)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ib := New()
+	const id = "http://x/publish/2"
+	body := []byte(`{"id":"` + id + `"}`)
+	appendAll := func(new bool, inboxes ...string) []Appended {
+		t.Helper()
+		cs := make([]Copy, len(inboxes))
+		for i, in := range inboxes {
+			cs[i] = Copy{Inbox: Path(in), EventID: id, Body: body, NewEvent: new, InboxExists: true}
+		}
+		var res []Appended
+		if err := st.Update(ctx, func(tx store.Txn) error {
+			var err error
+			res, err = ib.AppendAll(tx, cs, now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := appendAll(true, "alice", "bob")
+	if !first[0].Added || !first[1].Added {
+		t.Fatalf("new event: %+v", first)
+	}
+	var keys int
+	if err := st.View(ctx, func(rd store.Reader) error {
+		return rd.Scan([]byte(store.PrefixEventCopies), nil, false, func(_, _ []byte) error { keys++; return nil })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if keys != 1 {
+		t.Fatalf("%d copies entries for one event, want 1", keys)
+	}
+	again := appendAll(false, "bob", "carol", "dave", "alice", "carol")
+	want := []Appended{{first[1].Item, false}, {again[1].Item, true}, {Path("dave") + ItemName(1), false}, {first[0].Item, false}, {again[1].Item, false}}
+	for i := range want {
+		if again[i] != want[i] {
+			t.Fatalf("copy %d: %+v, want %+v (all: %+v)", i, again[i], want[i], again)
+		}
+	}
+	if err := st.View(ctx, func(rd store.Reader) error {
+		for _, in := range []string{"alice", "bob", "carol", "dave"} {
+			if _, ok, err := Holds(rd, Path(in), id); err != nil || !ok {
+				t.Errorf("Holds(%s) = %v, %v", in, ok, err)
+			}
+		}
+		if _, ok, err := Holds(rd, Path("erin"), id); err != nil || ok {
+			t.Errorf("Holds(erin) = %v, %v", ok, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestListCursorsAndTime(t *testing.T) {
 	st := newStore(t)
 	ib := New()

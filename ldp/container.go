@@ -89,7 +89,11 @@ func (h *Handler) serveContainer(c *gin.Context, r *Request, res *Resource) erro
 	var next uint64
 	err = h.repo.st.View(c.Request.Context(), func(rd store.Reader) error {
 		var err error
-		members, next, err = List(rd, res.Path, pg.From, pg.Limit)
+		if h.seqNamed != nil && h.seqNamed(res.Path) {
+			members, next, err = ListSeqNamed(rd, res.Path, pg.From, pg.Limit)
+		} else {
+			members, next, err = List(rd, res.Path, pg.From, pg.Limit)
+		}
 		return err
 	})
 	if err != nil {

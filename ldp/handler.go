@@ -63,6 +63,8 @@ type Handler struct {
 	max   int64
 	hooks Hooks
 	reps  *repCache
+	// seqNamed: see Config.SeqNamed.
+	seqNamed func(container string) bool
 }
 
 // Config configures a Handler.
@@ -76,6 +78,10 @@ type Config struct {
 	// 32 MiB).
 	CacheBytes int64
 	Hooks      Hooks
+	// SeqNamed, if set, reports the containers whose members are all
+	// created with AppendSeqMember (they have no membership keys), so that
+	// their listings come from ListSeqNamed.
+	SeqNamed func(container string) bool
 }
 
 // NewHandler returns a Handler.
@@ -89,7 +95,7 @@ func NewHandler(cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{repo: cfg.Repo, auth: cfg.Authorizer, log: cfg.Logger, max: cfg.MaxBodyBytes, hooks: cfg.Hooks, reps: newRepCache(cfg.CacheBytes)}
+	return &Handler{repo: cfg.Repo, auth: cfg.Authorizer, log: cfg.Logger, max: cfg.MaxBodyBytes, hooks: cfg.Hooks, reps: newRepCache(cfg.CacheBytes), seqNamed: cfg.SeqNamed}
 }
 
 // Repo returns the handler's repository.

@@ -32,6 +32,82 @@ func AppendMember(tx store.Txn, c, name string, seq uint64, contentType string, 
 	return p, m, tx.Set(resourceKey(p), encodeRecord(m, body))
 }
 
+// seqNameLen is the length of a sequence name: 16 hex digits.
+const seqNameLen = 16
+
+// SeqName returns the name AppendSeqMember gives the member with sequence
+// number seq: seq in 16 lower-case hex digits, so that names sort in
+// sequence order.
+func SeqName(seq uint64) string {
+	const hexDigits = "0123456789abcdef"
+	var b [seqNameLen]byte
+	for i := seqNameLen - 1; i >= 0; i-- {
+		b[i] = hexDigits[seq&0xf]
+		seq >>= 4
+	}
+	return string(b[:])
+}
+
+// ParseSeqName returns the sequence number a SeqName encodes.
+func ParseSeqName(name string) (uint64, bool) {
+	if len(name) != seqNameLen {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// AppendSeqMember stores a new non-container member of container c named
+// SeqName(seq), as AppendMember does, but without a membership key: the
+// members of a sequence-named container (one whose members are all
+// created this way, such as an inbox; see Config.SeqNamed) sort in creation
+// order by name, so ListSeqNamed lists them from their records, and a
+// publish writes one key less per copy. seq must come from tx.NextSeq() in
+// this transaction. The member's Meta.Member is 0: it has no membership key
+// to delete.
+func AppendSeqMember(tx store.Txn, c string, seq uint64, contentType string, body []byte, now time.Time) (string, Meta, error) {
+	p := c + SeqName(seq)
+	m := Meta{ContentType: contentType, Version: seq, Created: now, Modified: now, Size: int64(len(body))}
+	return p, m, tx.Set(resourceKey(p), encodeRecord(m, body))
+}
+
+// ListSeqNamed is List for a sequence-named container: up to limit
+// members from sequence number from (0 = the beginning), found by a scan of
+// the records under c; members whose names are not sequence names (none in
+// a sequence-named container) are skipped.
+func ListSeqNamed(rd store.Reader, c string, from uint64, limit int) ([]Member, uint64, error) {
+	start := ""
+	if from > 0 {
+		start = SeqName(from)
+	}
+	var out []Member
+	var next uint64
+	err := ScanChildren(rd, c, start, func(p string, _ Meta, _ []byte) error {
+		seq, ok := ParseSeqName(p[len(c):])
+		if !ok {
+			return nil
+		}
+		if len(out) == limit {
+			next = seq
+			return store.ErrStop
+		}
+		out = append(out, Member{Path: p, Seq: seq})
+		return nil
+	})
+	return out, next, err
+}
+
 // EnsureContainer creates container c (and missing ancestors up to the pod
 // root) when it does not exist, as PUT would.
 func EnsureContainer(tx store.Txn, c string, now time.Time) error {

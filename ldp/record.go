@@ -18,8 +18,10 @@ import (
 // A resource's Meta.Member is the seq of its membership key, so deleting a
 // resource removes its membership entry with one point delete, and listing a
 // container in creation order is one prefix scan. Auxiliary resources (.acl)
-// and pod roots have no membership entry. Containers have a record with an
-// empty body.
+// and pod roots have no membership entry, nor have the members of a
+// sequence-named container (AppendSeqMember): their names sort in creation
+// order, so the scan of their records lists them (ListSeqNamed), and their
+// Meta.Member is 0. Containers have a record with an empty body.
 
 // Meta is what the server knows about a stored resource.
 type Meta struct {

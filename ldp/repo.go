@@ -348,11 +348,18 @@ func Delete(tx store.Txn, p string, pc Preconditions) error {
 	}
 	if IsContainer(p) {
 		empty := true
-		if err := tx.Scan(memberPrefix(p), nil, false, func(_, _ []byte) error {
+		stop := func(_, _ []byte) error {
 			empty = false
 			return store.ErrStop
-		}); err != nil {
+		}
+		if err := tx.Scan(memberPrefix(p), nil, false, stop); err != nil {
 			return err
+		}
+		if empty {
+			// Members appended with AppendSeqMember have no membership key.
+			if err := ScanChildren(tx, p, "", func(string, Meta, []byte) error { return stop(nil, nil) }); err != nil {
+				return err
+			}
 		}
 		if !empty {
 			return ErrNotEmpty

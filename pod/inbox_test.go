@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"testing"
@@ -302,5 +303,49 @@ func TestInboxLongPollShutdown(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("long-poll still open")
+	}
+}
+
+// The inbox as a plain LDP container (Turtle, paged) lists the same items
+// as its JSON listing, and a deleted item leaves it.
+func TestInboxAsLDPContainer(t *testing.T) {
+	s, _ := evServer(t, "")
+	for range 3 {
+		if r := publishTo(t, s, "producer", evKeys.producer, seedEvent(s)); r.status != http.StatusCreated {
+			t.Fatalf("publish: %d %s", r.status, r.body)
+		}
+	}
+	pg, r := readInbox(t, s, "crm", evKeys.crm, "")
+	if r.status != http.StatusOK || len(pg.Contains) != 3 {
+		t.Fatalf("JSON listing: %d %s", r.status, r.body)
+	}
+	var items []string
+	for _, it := range pg.Contains {
+		u, _ := it["url"].(string)
+		items = append(items, u)
+	}
+	ttl := func(query string) evResp {
+		t.Helper()
+		r := evDo(t, evReq{method: "GET", url: s.PodRoot("crm") + "inbox/" + query, key: evKeys.crm, hdr: map[string]string{"Accept": "text/turtle"}})
+		if r.status != http.StatusOK || !strings.HasPrefix(r.hdr.Get("Content-Type"), "text/turtle") {
+			t.Fatalf("Turtle listing: %d %s %s", r.status, r.hdr.Get("Content-Type"), r.body)
+		}
+		return r
+	}
+	all := ttl("")
+	for _, item := range items {
+		if !strings.Contains(all.body, "<"+item+">") && !strings.Contains(all.body, path.Base(item)) {
+			t.Fatalf("Turtle listing lacks %s:\n%s", item, all.body)
+		}
+	}
+	first := ttl("?limit=2")
+	if links := strings.Join(first.hdr.Values("Link"), ", "); !strings.Contains(links, `rel="next"`) || strings.Contains(first.body, path.Base(items[2])) {
+		t.Fatalf("first page of 2: Link %q\n%s", links, first.body)
+	}
+	if d := evDo(t, evReq{method: "DELETE", url: items[0], key: evKeys.crm}); d.status >= 300 {
+		t.Fatalf("DELETE item: %d %s", d.status, d.body)
+	}
+	if after := ttl(""); strings.Contains(after.body, path.Base(items[0])) || !strings.Contains(after.body, path.Base(items[1])) {
+		t.Fatalf("after deleting %s:\n%s", items[0], after.body)
 	}
 }

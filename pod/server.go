@@ -82,6 +82,8 @@ func New(opts Options) (*Server, error) {
 		Authorizer:   authorizer{s},
 		Logger:       s.log,
 		MaxBodyBytes: opts.MaxBodyBytes,
+		// Inbox items are appended without membership keys (inbox.Append).
+		SeqNamed: func(c string) bool { _, rel := ldp.SplitStoragePath(c); return rel == "inbox/" },
 		Hooks: ldp.Hooks{Validate: s.validateWrite, Changed: s.changed, Redact: s.redact,
 			Headers: func(c *gin.Context, r *ldp.Request, p string) { s.nt.headers(c, r, p) }},
 	})

@@ -357,9 +357,8 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 			return false, err
 		}
 	}
-	held := p.due.After(now)
-	for _, t := range p.targets {
-		if held {
+	if p.due.After(now) {
+		for _, t := range p.targets {
 			rec, err := s.cfg.Queue.Enqueue(tx, deliver.Record{
 				Kind: deliver.KindInbox, Pod: pod, Event: p.path, EventID: p.url, Target: t, Created: now, Due: p.due,
 			})
@@ -368,18 +367,22 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 			}
 			p.records = append(p.records, rec)
 			p.results = append(p.results, delivery{target: t, status: statusPending, seq: rec.Seq})
-			continue
 		}
-		_, added, err := s.cfg.Inboxes.Append(tx, inbox.Copy{
-			Inbox: t, EventID: p.url, Body: p.body, NewEvent: p.ev.ClientID == "", InboxExists: true,
-		}, now)
-		switch {
-		case err != nil:
+	} else if len(p.targets) > 0 {
+		copies := make([]inbox.Copy, len(p.targets))
+		for i, t := range p.targets {
+			copies[i] = inbox.Copy{Inbox: t, EventID: p.url, Body: p.body, NewEvent: p.ev.ClientID == "", InboxExists: true}
+		}
+		res, err := s.cfg.Inboxes.AppendAll(tx, copies, now)
+		if err != nil {
 			return false, err
-		case added:
-			p.results = append(p.results, delivery{target: t, status: statusDelivered})
-		default:
-			p.results = append(p.results, delivery{target: t, status: statusDuplicate})
+		}
+		for i, t := range p.targets {
+			status := statusDelivered
+			if !res[i].Added {
+				status = statusDuplicate
+			}
+			p.results = append(p.results, delivery{target: t, status: status})
 		}
 	}
 	for _, w := range p.remote {

@@ -12,7 +12,9 @@ const (
 	// Owner: ldp.
 	PrefixResource = "r"
 	// PrefixMember: "m" + container path + 0x00 + seq(8) -> child path.
-	// Lists a container's children in creation order. Owner: ldp.
+	// Lists a container's children in creation order (except those of
+	// sequence-named containers such as inboxes, see ldp.AppendSeqMember).
+	// Owner: ldp.
 	PrefixMember = "m"
 	// PrefixPod: "p" + pod name -> pod record. Owner: ldp.
 	PrefixPod = "p"
@@ -24,8 +26,13 @@ const (
 	// PrefixEventID: "e" + pod + 0x00 + client event id -> event record
 	// reference, for idempotent publish. Owner: publish.
 	PrefixEventID = "e"
+	// PrefixEventCopies: "c" + event id -> the inboxes holding a copy of
+	// the event and their items. Makes every inbox hold one copy per event
+	// id. Owner: inbox.
+	PrefixEventCopies = "c"
 	// PrefixInboxDedup: "i" + inbox path + 0x00 + event id -> item path.
-	// Makes every inbox hold one copy per event id. Owner: inbox.
+	// What PrefixEventCopies replaced; data written before it still has
+	// these keys, which are read, never written. Owner: inbox.
 	PrefixInboxDedup = "i"
 	// PrefixDelivery: "d" + due time (unix ms, 8) + seq(8) -> delivery
 	// record. The durable delivery queue, ordered by due time. Owner: deliver.
