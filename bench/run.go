@@ -37,6 +37,11 @@ type Config struct {
 	// then also watch the users' (recipients') inboxes, and each event is
 	// watched as Fanout+1 copies instead of Fanout.
 	Remote bool
+	// Rate, if > 0, paces the publishers to Rate publishes per second in
+	// all (at most: fewer when the server is slower), so delivery can be
+	// measured at a load it keeps up with; 0 publishes as fast as the
+	// connections go.
+	Rate float64
 	// DrainTimeout bounds the wait, after publishing, for the copies not
 	// yet read (default 5s).
 	DrainTimeout time.Duration
@@ -70,6 +75,8 @@ type Result struct {
 	SubscriberSeen int64   `json:"subscriber_copies_read"`
 	Connections    int     `json:"connections"`
 	Fanout         int     `json:"fanout"`
+	// Rate is Config.Rate (0: unpaced).
+	Rate float64 `json:"rate"`
 
 	// Remote is Config.Remote: producers on one server, the inboxes on
 	// another.
@@ -201,7 +208,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		pubs.Add(1)
 		go func() {
 			defer pubs.Done()
-			lats[c] = publishLoop(pubCtx, pubClient, cfg, c, &seq, &st)
+			lats[c] = publishLoop(pubCtx, pubClient, cfg, c, start, &seq, &st)
 		}()
 	}
 	var lagMax atomic.Int64
@@ -269,6 +276,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		SubscriberSeen: st.seen.Load(),
 		Connections:    cfg.Connections,
 		Fanout:         cfg.Fanout,
+		Rate:           max(0, cfg.Rate),
 		FirstError:     firstErr,
 		ProcessCPUS:    cpu.Seconds(),
 
@@ -366,13 +374,17 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 }
 
 // publishLoop publishes until ctx ends and returns the latencies of the
-// acknowledged publishes.
-func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, seq *atomic.Int64, st *stats) []time.Duration {
+// acknowledged publishes. With cfg.Rate, event n (counted from 1 over all
+// connections) is not sent before t0 + (n-1)/Rate.
+func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, t0 time.Time, seq *atomic.Int64, st *stats) []time.Duration {
 	s := cfg.Setup
 	lats := make([]time.Duration, 0, 1<<14)
 	var body []byte
 	for ctx.Err() == nil {
 		n := seq.Add(1)
+		if cfg.Rate > 0 && !sleepUntil(ctx, t0.Add(time.Duration(float64(n-1)*float64(time.Second)/cfg.Rate))) {
+			break
+		}
 		p := s.Producers[conn%len(s.Producers)]
 		u := int(n % int64(len(s.Users)))
 		start := time.Now()
@@ -419,6 +431,22 @@ func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, seq 
 		}
 	}
 	return lats
+}
+
+// sleepUntil waits until t; false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // page is what the readers take from an inbox page: the send times of the

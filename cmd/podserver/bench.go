@@ -80,6 +80,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 10*time.Second, "how long to publish")
 	drain := fs.Duration("drain", 0, "after publishing, how long to wait at most for the copies still on their way (default 5s, with --remote 2m)")
 	conns := fs.Int("connections", 64, "concurrent publishing connections")
+	rate := fs.Float64("rate", 0, "pace publishing to at most this many events/s in all (0: as fast as the connections go)")
 	fanout := fs.Int("fanout", 3, "subscriber inboxes each event reaches (besides the recipient's)")
 	producers := fs.Int("producers", 4, "producer pods")
 	users := fs.Int("users", 64, "user (recipient) pods")
@@ -93,8 +94,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if *subscribers <= 0 {
 		*subscribers = 2 * *fanout
 	}
-	if *fanout < 0 || *fanout > *subscribers || *conns < 1 || *producers < 1 || *users < 1 {
-		return usageError{"bench: need connections, producers and users >= 1 and 0 <= fanout <= subscribers"}
+	if *fanout < 0 || *fanout > *subscribers || *conns < 1 || *producers < 1 || *users < 1 || *rate < 0 {
+		return usageError{"bench: need connections, producers and users >= 1, 0 <= fanout <= subscribers and rate >= 0"}
 	}
 	if !*remote && (*targetB != "" || *dataB != "" || *baseURLB != "") {
 		return usageError{"bench: --target-b, --data-b and --base-url-b need --remote"}
@@ -165,6 +166,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if *remote {
 		mode = "producers on A, users and subscribers on B"
 	}
+	if *rate > 0 {
+		mode += fmt.Sprintf(", paced to %.0f publishes/s", *rate)
+	}
 	fmt.Fprintf(stderr, "bench: %s: %d producers, %d users, %d subscribers, fan-out %d, %d connections, %s\n",
 		mode, len(setup.Producers), len(setup.Users), len(setup.Subscribers), *fanout, *conns, *duration)
 	if *cpuProfile != "" {
@@ -180,7 +184,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	res, err := bench.Run(ctx, bench.Config{
 		Setup: setup, Duration: *duration, Connections: *conns, Fanout: *fanout, Progress: stderr,
-		Remote: *remote, DrainTimeout: *drain,
+		Remote: *remote, DrainTimeout: *drain, Rate: *rate,
 	})
 	if err != nil {
 		return err
@@ -203,7 +207,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 
 // printBench writes res for people.
 func printBench(w io.Writer, res bench.Result) {
-	fmt.Fprintf(w, "publishes:       %d in %.1fs, %.0f/s, %d errors\n", res.Publishes, res.DurationS, res.PublishesPerS, res.Errors)
+	paced := ""
+	if res.Rate > 0 {
+		paced = fmt.Sprintf(" (paced to %.0f/s)", res.Rate)
+	}
+	fmt.Fprintf(w, "publishes:       %d in %.1fs, %.0f/s%s, %d errors\n", res.Publishes, res.DurationS, res.PublishesPerS, paced, res.Errors)
 	fmt.Fprintf(w, "publish latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", res.PublishP50Ms, res.PublishP99Ms, res.PublishMaxMs)
 	fmt.Fprintf(w, "end to end:      p50 %.2f ms, p99 %.2f ms (%d copies read by subscribers)\n", res.E2EP50Ms, res.E2EP99Ms, res.E2ESamples)
 	if res.Remote {
