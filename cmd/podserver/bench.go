@@ -36,7 +36,10 @@ delivery and B forwards it to --fanout subscriber inboxes. The readers
 then watch the users' inboxes too; the report adds remote deliveries/s,
 copies delivered/s, the queue lag (most copies acknowledged but not yet
 readable while publishing, and at the end) and the drain time (end of
-publishing to the last copy readable). By default it starts both servers
+publishing to the last copy readable). Unpaced, the publishers can
+outrun delivery, and end-to-end latency is then mostly the queue's
+backlog; --rate N paces them, to measure delivery at a load it keeps up
+with. By default it starts both servers
 in this process (loopback ports, temporary data directories on disk,
 durable writes, private targets allowed). Against servers started
 elsewhere (path pod naming):
