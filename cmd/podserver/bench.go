@@ -204,6 +204,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return errors.New("bench: some requests failed")
 	case !res.Drained:
 		return fmt.Errorf("bench: %d of %d copies were not readable %s after publishing", res.CopiesWant-res.CopiesRead, res.CopiesWant, *drain)
+	case res.CopiesRead > res.CopiesWant:
+		return fmt.Errorf("bench: %d copies read, %d more than the acknowledged events make: a copy arrived twice", res.CopiesRead, res.CopiesRead-res.CopiesWant)
 	}
 	return nil
 }
