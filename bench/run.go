@@ -375,7 +375,8 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 
 // publishLoop publishes until ctx ends and returns the latencies of the
 // acknowledged publishes. With cfg.Rate, event n (counted from 1 over all
-// connections) is not sent before t0 + (n-1)/Rate.
+// connections) is not sent before t0 + (n-1)/Rate, nor at all when that is
+// not before ctx's deadline.
 func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, t0 time.Time, seq *atomic.Int64, st *stats) []time.Duration {
 	s := cfg.Setup
 	lats := make([]time.Duration, 0, 1<<14)
@@ -433,17 +434,22 @@ func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, t0 t
 	return lats
 }
 
-// sleepUntil waits until t; false if ctx ended first.
+// sleepUntil waits until t; false if ctx ends first or its deadline is
+// not after t (so a paced run sends no event due at or after its end,
+// however late the deadline's timer fires).
 func sleepUntil(ctx context.Context, t time.Time) bool {
+	if deadline, ok := ctx.Deadline(); ok && !t.Before(deadline) {
+		return false
+	}
 	d := time.Until(t)
 	if d <= 0 {
-		return true
+		return ctx.Err() == nil
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return true
+		return ctx.Err() == nil
 	case <-ctx.Done():
 		return false
 	}
