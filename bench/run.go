@@ -32,24 +32,82 @@ type Config struct {
 	Acked func(id string, user int)
 	// Delayed, if > 0, makes every Delayed-th event carry "delay": 1.
 	Delayed int
+	// Remote says the producers are on one server and the users and
+	// subscribers on another, so every copy crosses servers: the readers
+	// then also watch the users' (recipients') inboxes, and each event is
+	// watched as Fanout+1 copies instead of Fanout.
+	Remote bool
+	// Rate, if > 0, paces the publishers to Rate publishes per second in
+	// all (at most: fewer when the server is slower), so delivery can be
+	// measured at a load it keeps up with; 0 publishes as fast as the
+	// connections go.
+	Rate float64
+	// DrainTimeout bounds the wait, after publishing, for the copies not
+	// yet read (default 5s).
+	DrainTimeout time.Duration
+}
+
+// copiesPerEvent is how many copies of each event the readers watch.
+func (cfg Config) copiesPerEvent() int64 {
+	if cfg.Remote {
+		return int64(cfg.Fanout) + 1
+	}
+	return int64(cfg.Fanout)
 }
 
 // Result is what a run measured.
 type Result struct {
-	Publishes      int64   `json:"publishes"`
-	Errors         int64   `json:"errors"`
-	DurationS      float64 `json:"duration_s"`
-	PublishesPerS  float64 `json:"publishes_per_s"`
-	PublishP50Ms   float64 `json:"publish_p50_ms"`
-	PublishP99Ms   float64 `json:"publish_p99_ms"`
-	PublishMaxMs   float64 `json:"publish_max_ms"`
-	E2EP50Ms       float64 `json:"e2e_p50_ms"`
-	E2EP99Ms       float64 `json:"e2e_p99_ms"`
-	E2ESamples     int64   `json:"e2e_samples"`
+	Publishes     int64   `json:"publishes"`
+	Errors        int64   `json:"errors"`
+	DurationS     float64 `json:"duration_s"`
+	PublishesPerS float64 `json:"publishes_per_s"`
+	PublishP50Ms  float64 `json:"publish_p50_ms"`
+	PublishP99Ms  float64 `json:"publish_p99_ms"`
+	PublishMaxMs  float64 `json:"publish_max_ms"`
+	E2EP50Ms      float64 `json:"e2e_p50_ms"`
+	E2EP99Ms      float64 `json:"e2e_p99_ms"`
+	E2ESamples    int64   `json:"e2e_samples"`
+	// CopiesPerS is the copies the acknowledged publishes promise (the
+	// recipient's and Fanout subscribers'), per second of publishing. On
+	// one server they are written before the acknowledgement; across two
+	// servers see DeliveredPerS.
 	CopiesPerS     float64 `json:"copies_per_s"`
 	SubscriberSeen int64   `json:"subscriber_copies_read"`
 	Connections    int     `json:"connections"`
 	Fanout         int     `json:"fanout"`
+	// Rate is Config.Rate (0: unpaced).
+	Rate float64 `json:"rate"`
+
+	// Remote is Config.Remote: producers on one server, the inboxes on
+	// another.
+	Remote bool `json:"remote"`
+	// RecipientSeen is the copies read from the users' inboxes (Remote
+	// only).
+	RecipientSeen int64 `json:"recipient_copies_read"`
+	// CopiesPerEvent is the copies of each event the readers watch:
+	// Fanout, plus the recipient's when Remote.
+	CopiesPerEvent int64 `json:"copies_per_event"`
+	// CopiesWant is Publishes × CopiesPerEvent; CopiesRead is what the
+	// readers read by the end of the drain (equal once all arrived).
+	CopiesWant int64 `json:"copies_want"`
+	CopiesRead int64 `json:"copies_read"`
+	// DeliveredPerS is the watched copies read while publishing, per
+	// second: the delivery rate under load.
+	DeliveredPerS float64 `json:"delivered_copies_per_s"`
+	// RemoteDeliveriesPerS is the recipients' copies read while
+	// publishing, per second: one server-to-server delivery each (Remote
+	// only; the receiving server forwards the subscribers' copies itself).
+	RemoteDeliveriesPerS float64 `json:"remote_deliveries_per_s"`
+	// LagMax is the most watched copies acknowledged but not yet read,
+	// sampled every 50 ms while publishing; LagEnd is the same when
+	// publishing stopped.
+	LagMax int64 `json:"lag_max"`
+	LagEnd int64 `json:"lag_end"`
+	// DrainMs is the time from the end of publishing to the last watched
+	// copy read (0 when none was outstanding). Drained is false when
+	// DrainTimeout passed first; DrainMs is then the time waited.
+	DrainMs float64 `json:"drain_ms"`
+	Drained bool    `json:"drained"`
 	// ProcessCPUS is the CPU time (user and system) this process used
 	// while publishing: the server's too when the bench started it. With
 	// Publishes it gives the CPU cost of one publish, which does not depend
@@ -85,7 +143,8 @@ func NewClient(conns int) *http.Client {
 }
 
 // Run publishes from cfg.Connections connections for cfg.Duration while one
-// long-poll reader per subscriber reads its inbox, then reports.
+// long-poll reader per subscriber (and, when cfg.Remote, per user) reads
+// its inbox, waits for the copies still on their way, then reports.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	s := cfg.Setup
 	if len(s.Producers) == 0 || len(s.Users) == 0 {
@@ -94,8 +153,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Connections <= 0 {
 		cfg.Connections = 64
 	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 5 * time.Second
+	}
+	watched := len(s.Subscribers)
+	if cfg.Remote {
+		watched += len(s.Users)
+	}
 	pubClient := NewClient(cfg.Connections)
-	readClient := NewClient(len(s.Subscribers) + 1)
+	readClient := NewClient(watched + 1)
 	defer pubClient.CloseIdleConnections()
 	defer readClient.CloseIdleConnections()
 
@@ -105,18 +171,32 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	readCtx, stopReaders := context.WithCancel(ctx)
 	defer stopReaders()
 	var readers sync.WaitGroup
-	for _, sub := range s.Subscribers {
-		cursor, err := tail(ctx, readClient, sub)
+	startReader := func(p Pod, recipient bool) error {
+		cursor, err := tail(ctx, readClient, p)
 		if err != nil {
-			return Result{}, err
+			return err
 		}
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
-			read(readCtx, readClient, sub, cursor, &st)
+			read(readCtx, readClient, p, cursor, recipient, &st)
 		}()
+		return nil
+	}
+	for _, sub := range s.Subscribers {
+		if err := startReader(sub, false); err != nil {
+			return Result{}, err
+		}
+	}
+	if cfg.Remote {
+		for _, u := range s.Users {
+			if err := startReader(u, true); err != nil {
+				return Result{}, err
+			}
+		}
 	}
 
+	perEvent := cfg.copiesPerEvent()
 	pubCtx, stopPublishing := context.WithTimeout(ctx, cfg.Duration)
 	defer stopPublishing()
 	start := time.Now()
@@ -128,25 +208,45 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		pubs.Add(1)
 		go func() {
 			defer pubs.Done()
-			lats[c] = publishLoop(pubCtx, pubClient, cfg, c, &seq, &st)
+			lats[c] = publishLoop(pubCtx, pubClient, cfg, c, start, &seq, &st)
 		}()
 	}
+	var lagMax atomic.Int64
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		sampleLag(pubCtx, &st, perEvent, &lagMax)
+	}()
 	progressDone := make(chan struct{})
 	go func() {
 		defer close(progressDone)
 		if cfg.Progress != nil {
-			progress(pubCtx, cfg.Progress, start, &st)
+			progress(pubCtx, cfg.Progress, start, &st, perEvent)
 		}
 	}()
 	pubs.Wait()
-	elapsed := time.Since(start)
+	stopAt := time.Now()
+	elapsed := stopAt.Sub(start)
 	cpu := cpuTime() - cpuStart
+	n := st.published.Load()
+	readAtStop, recipientsAtStop := st.read(), st.recipientSeen.Load()
+	lagEnd := max(0, n*perEvent-readAtStop)
 	<-progressDone
+	<-watchDone
+	storeMax(&lagMax, lagEnd)
 
-	// Let the readers catch up with the last events (bounded).
-	want := st.published.Load() * int64(cfg.Fanout)
-	for deadline := time.Now().Add(5 * time.Second); st.seen.Load() < want && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+	// Wait for the copies still on their way (bounded).
+	want := n * perEvent
+	for deadline := stopAt.Add(cfg.DrainTimeout); st.read() < want && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	drained := st.read() >= want
+	var drain time.Duration
+	switch {
+	case !drained:
+		drain = time.Since(stopAt)
+	case lagEnd > 0:
+		drain = max(0, time.Unix(0, st.lastRead.Load()).Sub(stopAt))
 	}
 	stopReaders()
 	readers.Wait()
@@ -161,23 +261,38 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	firstErr := st.firstErr
 	st.mu.Unlock()
 	slices.Sort(e2e)
-	n := st.published.Load()
+	secs := elapsed.Seconds()
 	res := Result{
 		Publishes:      n,
 		Errors:         st.errors.Load(),
-		DurationS:      elapsed.Seconds(),
-		PublishesPerS:  float64(n) / elapsed.Seconds(),
+		DurationS:      secs,
+		PublishesPerS:  float64(n) / secs,
 		PublishP50Ms:   ms(pct(all, 0.50)),
 		PublishP99Ms:   ms(pct(all, 0.99)),
 		E2EP50Ms:       ms(pct(e2e, 0.50)),
 		E2EP99Ms:       ms(pct(e2e, 0.99)),
 		E2ESamples:     int64(len(e2e)),
-		CopiesPerS:     float64(n*int64(1+cfg.Fanout)) / elapsed.Seconds(),
+		CopiesPerS:     float64(n*int64(1+cfg.Fanout)) / secs,
 		SubscriberSeen: st.seen.Load(),
 		Connections:    cfg.Connections,
 		Fanout:         cfg.Fanout,
+		Rate:           max(0, cfg.Rate),
 		FirstError:     firstErr,
 		ProcessCPUS:    cpu.Seconds(),
+
+		Remote:         cfg.Remote,
+		RecipientSeen:  st.recipientSeen.Load(),
+		CopiesPerEvent: perEvent,
+		CopiesWant:     want,
+		CopiesRead:     st.read(),
+		DeliveredPerS:  float64(readAtStop) / secs,
+		LagMax:         lagMax.Load(),
+		LagEnd:         lagEnd,
+		DrainMs:        ms(drain),
+		Drained:        drained,
+	}
+	if cfg.Remote {
+		res.RemoteDeliveriesPerS = float64(recipientsAtStop) / secs
 	}
 	if n > 0 {
 		res.CPUPerPublishUs = float64(cpu.Microseconds()) / float64(n)
@@ -188,15 +303,55 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, nil
 }
 
+// sampleLag records in lagMax the most watched copies acknowledged but not
+// yet read, every 50 ms until ctx ends.
+func sampleLag(ctx context.Context, st *stats, perEvent int64, lagMax *atomic.Int64) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		storeMax(lagMax, st.lag(perEvent))
+	}
+}
+
+// storeMax sets a to v if v is larger.
+func storeMax(a *atomic.Int64, v int64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
 // stats are shared counters of a run.
 type stats struct {
 	published atomic.Int64
 	errors    atomic.Int64
-	seen      atomic.Int64
+	// seen counts the copies read from subscribers' inboxes,
+	// recipientSeen those from users' inboxes (Config.Remote).
+	seen          atomic.Int64
+	recipientSeen atomic.Int64
+	// lastRead is when (Unix ns) a reader last got a copy.
+	lastRead atomic.Int64
 
 	mu       sync.Mutex
 	e2e      []time.Duration
 	firstErr string
+}
+
+// read returns the watched copies read so far.
+func (st *stats) read() int64 { return st.seen.Load() + st.recipientSeen.Load() }
+
+// lag returns the watched copies of acknowledged events not yet read (0
+// when copies of events still awaiting their acknowledgement got ahead).
+func (st *stats) lag(perEvent int64) int64 {
+	read := st.read()
+	return max(0, st.published.Load()*perEvent-read)
 }
 
 func (st *stats) fail(msg string) {
@@ -219,13 +374,18 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 }
 
 // publishLoop publishes until ctx ends and returns the latencies of the
-// acknowledged publishes.
-func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, seq *atomic.Int64, st *stats) []time.Duration {
+// acknowledged publishes. With cfg.Rate, event n (counted from 1 over all
+// connections) is not sent before t0 + (n-1)/Rate, nor at all when that is
+// not before ctx's deadline.
+func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, t0 time.Time, seq *atomic.Int64, st *stats) []time.Duration {
 	s := cfg.Setup
 	lats := make([]time.Duration, 0, 1<<14)
 	var body []byte
 	for ctx.Err() == nil {
 		n := seq.Add(1)
+		if cfg.Rate > 0 && !sleepUntil(ctx, t0.Add(time.Duration(float64(n-1)*float64(time.Second)/cfg.Rate))) {
+			break
+		}
 		p := s.Producers[conn%len(s.Producers)]
 		u := int(n % int64(len(s.Users)))
 		start := time.Now()
@@ -272,6 +432,27 @@ func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, seq 
 		}
 	}
 	return lats
+}
+
+// sleepUntil waits until t; false if ctx ends first or its deadline is
+// not after t (so a paced run sends no event due at or after its end,
+// however late the deadline's timer fires).
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	if deadline, ok := ctx.Deadline(); ok && !t.Before(deadline) {
+		return false
+	}
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return ctx.Err() == nil
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // page is what the readers take from an inbox page: the send times of the
@@ -357,9 +538,14 @@ func tail(ctx context.Context, c *http.Client, sub Pod) (string, error) {
 	}
 }
 
-// read long-polls sub's inbox from cursor until ctx ends, recording the
-// end-to-end latency of every copy.
-func read(ctx context.Context, c *http.Client, sub Pod, cursor string, st *stats) {
+// read long-polls sub's inbox from cursor until ctx ends, counting the
+// copies and recording the end-to-end latency of every subscriber copy
+// (recipient says sub is a user, whose copies are only counted).
+func read(ctx context.Context, c *http.Client, sub Pod, cursor string, recipient bool, st *stats) {
+	seen := &st.seen
+	if recipient {
+		seen = &st.recipientSeen
+	}
 	var lats []time.Duration
 	defer func() {
 		st.mu.Lock()
@@ -376,16 +562,21 @@ func read(ctx context.Context, c *http.Client, sub Pod, cursor string, st *stats
 			}
 			continue
 		}
-		for _, sent := range pg.sent {
-			lats = append(lats, now.Sub(time.Unix(0, sent)))
+		if !recipient {
+			for _, sent := range pg.sent {
+				lats = append(lats, now.Sub(time.Unix(0, sent)))
+			}
 		}
-		st.seen.Add(int64(pg.items))
+		if pg.items > 0 {
+			storeMax(&st.lastRead, now.UnixNano())
+			seen.Add(int64(pg.items))
+		}
 		cursor = pg.next
 	}
 }
 
 // progress writes a line each second until ctx ends.
-func progress(ctx context.Context, w io.Writer, start time.Time, st *stats) {
+func progress(ctx context.Context, w io.Writer, start time.Time, st *stats, perEvent int64) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var lastPub, lastSeen int64
@@ -395,9 +586,9 @@ func progress(ctx context.Context, w io.Writer, start time.Time, st *stats) {
 			return
 		case <-t.C:
 		}
-		pub, seen := st.published.Load(), st.seen.Load()
-		fmt.Fprintf(w, "bench: %3.0fs  %7d publishes/s  %8d copies read/s  %d published  %d errors\n",
-			time.Since(start).Seconds(), pub-lastPub, seen-lastSeen, pub, st.errors.Load())
+		pub, seen := st.published.Load(), st.read()
+		fmt.Fprintf(w, "bench: %3.0fs  %7d publishes/s  %8d copies read/s  %d published  lag %d  %d errors\n",
+			time.Since(start).Seconds(), pub-lastPub, seen-lastSeen, pub, st.lag(perEvent), st.errors.Load())
 		lastPub, lastSeen = pub, seen
 	}
 }

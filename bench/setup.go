@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // Pod is a pod the bench uses: its root URL and a key. Producers carry an
@@ -90,6 +91,47 @@ func Provision(ctx context.Context, p Provisioner, n Sizes) (Setup, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// ProvisionRemote creates the producers through a (server A) and the users
+// and subscribers through b (server B), for a run with Config.Remote: every
+// copy then crosses from A to B.
+func ProvisionRemote(ctx context.Context, a, b Provisioner, n Sizes) (Setup, error) {
+	onA, err := Provision(ctx, a, Sizes{Producers: n.Producers})
+	if err != nil {
+		return Setup{}, fmt.Errorf("server A: %w", err)
+	}
+	s, err := Provision(ctx, b, Sizes{Users: n.Users, Subscribers: n.Subscribers})
+	if err != nil {
+		return Setup{}, fmt.Errorf("server B: %w", err)
+	}
+	s.Producers = onA.Producers
+	return s, nil
+}
+
+// CheckRemote checks that s suits a run with Config.Remote between the
+// servers at base URLs a and b: the producers' pods are under a, the
+// users' and subscribers' under b, and a and b differ.
+func (s Setup) CheckRemote(a, b string) error {
+	a, b = strings.TrimSuffix(a, "/")+"/", strings.TrimSuffix(b, "/")+"/"
+	if a == b {
+		return fmt.Errorf("setup: servers A and B are both %s", a)
+	}
+	check := func(kind, base string, pods []Pod) error {
+		for _, p := range pods {
+			if !strings.HasPrefix(p.Root, base) {
+				return fmt.Errorf("setup: %s pod %s is at %s, not on server %s", kind, p.Name, p.Root, base)
+			}
+		}
+		return nil
+	}
+	if err := check("producer", a, s.Producers); err != nil {
+		return err
+	}
+	if err := check("user", b, s.Users); err != nil {
+		return err
+	}
+	return check("subscriber", b, s.Subscribers)
 }
 
 // ReadSetup reads a setup file.

@@ -27,7 +27,29 @@ Against a server started elsewhere:
   podserver serve --data DIR ...
   podserver bench --target URL --setup setup.json
       runs against it (the setup file's owner keys write the users'
-      settings/subscriptions and read the subscribers' inboxes).`
+      settings/subscriptions and read the subscribers' inboxes).
+
+Across two servers (--remote): producers publish on server A to users on
+server B, whose settings/subscriptions let A's producers publish and B's
+subscribers subscribe, so every event travels A -> B as one signed LDN
+delivery and B forwards it to --fanout subscriber inboxes. The readers
+then watch the users' inboxes too; the report adds remote deliveries/s,
+copies delivered/s, the queue lag (most copies acknowledged but not yet
+readable while publishing, and at the end) and the drain time (end of
+publishing to the last copy readable). Unpaced, the publishers can
+outrun delivery, and end-to-end latency is then mostly the queue's
+backlog; --rate N paces them, to measure delivery at a load it keeps up
+with. By default it starts both servers
+in this process (loopback ports, temporary data directories on disk,
+durable writes, private targets allowed). Against servers started
+elsewhere (path pod naming):
+
+  podserver bench --remote --prepare setup.json --data DIR --base-url URL \
+      --data-b DIR-B --base-url-b URL-B
+      provisions the producers into DIR (server A) and the users and
+      subscribers into DIR-B (server B);
+  podserver serve --allow-private-targets --data DIR --addr ... (and B)
+  podserver bench --remote --target URL --target-b URL-B --setup setup.json`
 
 // podProvisioner creates bench pods on a pod.Server.
 type podProvisioner struct{ s *pod.Server }
@@ -54,48 +76,53 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	prepare := fs.String("prepare", "", "provision the bench pods into --data and write the setup file here, then exit")
 	data := fs.String("data", "", "data directory for --prepare, or for the started server (default: a new temporary directory, removed afterwards)")
 	baseURL := fs.String("base-url", "", "with --prepare: the base URL the server will be reached at")
+	remote := fs.Bool("remote", false, "two servers: producers on A, users and subscribers on B (see above)")
+	targetB := fs.String("target-b", "", "with --remote --target: base URL of server B")
+	dataB := fs.String("data-b", "", "with --remote: --data of server B")
+	baseURLB := fs.String("base-url-b", "", "with --remote --prepare: --base-url of server B")
 	duration := fs.Duration("duration", 10*time.Second, "how long to publish")
+	drain := fs.Duration("drain", 0, "after publishing, how long to wait at most for the copies still on their way (default 5s, with --remote 2m)")
 	conns := fs.Int("connections", 64, "concurrent publishing connections")
+	rate := fs.Float64("rate", 0, "pace publishing to at most this many events/s in all (0: as fast as the connections go)")
 	fanout := fs.Int("fanout", 3, "subscriber inboxes each event reaches (besides the recipient's)")
 	producers := fs.Int("producers", 4, "producer pods")
 	users := fs.Int("users", 64, "user (recipient) pods")
 	subscribers := fs.Int("subscribers", 0, "subscriber pods (default: 2 x fanout)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (server and bench) to this file")
-	inMemory := fs.Bool("in-memory", false, "start the server over an in-memory store (no fsync): to tell disk-bound from CPU-bound, not a durable measurement")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (servers and bench) to this file")
+	inMemory := fs.Bool("in-memory", false, "start the servers over an in-memory store (no fsync): to tell disk-bound from CPU-bound, not a durable measurement")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *subscribers <= 0 {
 		*subscribers = 2 * *fanout
 	}
-	if *fanout < 0 || *fanout > *subscribers || *conns < 1 || *producers < 1 || *users < 1 {
-		return usageError{"bench: need connections, producers and users >= 1 and 0 <= fanout <= subscribers"}
+	if *fanout < 0 || *fanout > *subscribers || *conns < 1 || *producers < 1 || *users < 1 || *rate < 0 {
+		return usageError{"bench: need connections, producers and users >= 1, 0 <= fanout <= subscribers and rate >= 0"}
+	}
+	if !*remote && (*targetB != "" || *dataB != "" || *baseURLB != "") {
+		return usageError{"bench: --target-b, --data-b and --base-url-b need --remote"}
+	}
+	if *drain <= 0 {
+		*drain = 5 * time.Second
+		if *remote {
+			*drain = 2 * time.Minute
+		}
 	}
 	sizes := bench.Sizes{Producers: *producers, Users: *users, Subscribers: *subscribers}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
 	if *prepare != "" {
-		if *data == "" {
-			return usageError{"bench --prepare: --data is required"}
+		if *remote {
+			return benchPrepareRemote(ctx, *prepare, sizes, *data, *baseURL, *dataB, *baseURLB)
 		}
-		s, err := pod.New(pod.Options{DataDir: *data, BaseURL: *baseURL})
-		if err != nil {
-			return err
-		}
-		setup, err := bench.Provision(ctx, podProvisioner{s}, sizes)
-		if cerr := shutdown(s); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		return bench.WriteSetup(*prepare, setup)
+		return benchPrepare(ctx, *prepare, sizes, *data, *baseURL)
 	}
 
 	var setup bench.Setup
-	if *target != "" {
+	switch {
+	case *target != "":
 		if *setupFile == "" {
 			return usageError{"bench --target: --setup is required (see --prepare)"}
 		}
@@ -103,25 +130,34 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		if setup, err = bench.ReadSetup(*setupFile); err != nil {
 			return err
 		}
-	} else {
-		dir := *data
-		if dir == "" {
-			tmp, err := os.MkdirTemp("", "podserver-bench-")
-			if err != nil {
+		if *remote {
+			if *targetB == "" {
+				return usageError{"bench --remote --target: --target-b is required"}
+			}
+			if err := setup.CheckRemote(*target, *targetB); err != nil {
 				return err
 			}
-			defer os.RemoveAll(tmp)
-			dir = tmp
 		}
-		s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: dir, InMemory: *inMemory})
+	case *remote:
+		a, stopA, err := startBenchServer(*data, *inMemory, true, "A", stderr)
 		if err != nil {
 			return err
 		}
-		defer shutdown(s)
-		if err := s.Start(); err != nil {
+		defer stopA()
+		b, stopB, err := startBenchServer(*dataB, *inMemory, true, "B", stderr)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "bench: server at %s, data in %s\n", s.BaseURL(), dir)
+		defer stopB()
+		if setup, err = bench.ProvisionRemote(ctx, podProvisioner{a}, podProvisioner{b}, sizes); err != nil {
+			return err
+		}
+	default:
+		s, stopS, err := startBenchServer(*data, *inMemory, false, "", stderr)
+		if err != nil {
+			return err
+		}
+		defer stopS()
 		if setup, err = bench.Provision(ctx, podProvisioner{s}, sizes); err != nil {
 			return err
 		}
@@ -129,8 +165,15 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if err := bench.Configure(ctx, bench.NewClient(4), setup, *fanout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "bench: %d producers, %d users, %d subscribers, fan-out %d, %d connections, %s\n",
-		len(setup.Producers), len(setup.Users), len(setup.Subscribers), *fanout, *conns, *duration)
+	mode := "one server"
+	if *remote {
+		mode = "producers on A, users and subscribers on B"
+	}
+	if *rate > 0 {
+		mode += fmt.Sprintf(", paced to %.0f publishes/s", *rate)
+	}
+	fmt.Fprintf(stderr, "bench: %s: %d producers, %d users, %d subscribers, fan-out %d, %d connections, %s\n",
+		mode, len(setup.Producers), len(setup.Users), len(setup.Subscribers), *fanout, *conns, *duration)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -144,23 +187,140 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	res, err := bench.Run(ctx, bench.Config{
 		Setup: setup, Duration: *duration, Connections: *conns, Fanout: *fanout, Progress: stderr,
+		Remote: *remote, DrainTimeout: *drain, Rate: *rate,
 	})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(res)
+		if err := json.NewEncoder(stdout).Encode(res); err != nil {
+			return err
+		}
+	} else {
+		printBench(stdout, res)
 	}
-	fmt.Fprintf(stdout, "publishes:       %d in %.1fs, %.0f/s, %d errors\n", res.Publishes, res.DurationS, res.PublishesPerS, res.Errors)
-	fmt.Fprintf(stdout, "publish latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", res.PublishP50Ms, res.PublishP99Ms, res.PublishMaxMs)
-	fmt.Fprintf(stdout, "end to end:      p50 %.2f ms, p99 %.2f ms (%d copies read by subscribers)\n", res.E2EP50Ms, res.E2EP99Ms, res.E2ESamples)
-	fmt.Fprintf(stdout, "inbox copies:    %.0f/s written\n", res.CopiesPerS)
-	fmt.Fprintf(stdout, "process CPU:     %.1fs, %.0f µs per publish\n", res.ProcessCPUS, res.CPUPerPublishUs)
-	if res.FirstError != "" {
-		fmt.Fprintf(stdout, "first error:     %s\n", res.FirstError)
-	}
-	if res.Errors > 0 {
+	switch {
+	case res.Errors > 0:
 		return errors.New("bench: some requests failed")
+	case !res.Drained:
+		return fmt.Errorf("bench: %d of %d copies were not readable %s after publishing", res.CopiesWant-res.CopiesRead, res.CopiesWant, *drain)
+	case res.CopiesRead > res.CopiesWant:
+		return fmt.Errorf("bench: %d copies read, %d more than the acknowledged events make: a copy arrived twice", res.CopiesRead, res.CopiesRead-res.CopiesWant)
 	}
 	return nil
+}
+
+// printBench writes res for people.
+func printBench(w io.Writer, res bench.Result) {
+	paced := ""
+	if res.Rate > 0 {
+		paced = fmt.Sprintf(" (paced to %.0f/s)", res.Rate)
+	}
+	fmt.Fprintf(w, "publishes:       %d in %.1fs, %.0f/s%s, %d errors\n", res.Publishes, res.DurationS, res.PublishesPerS, paced, res.Errors)
+	fmt.Fprintf(w, "publish latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", res.PublishP50Ms, res.PublishP99Ms, res.PublishMaxMs)
+	fmt.Fprintf(w, "end to end:      p50 %.2f ms, p99 %.2f ms (%d copies read by subscribers)\n", res.E2EP50Ms, res.E2EP99Ms, res.E2ESamples)
+	if res.Remote {
+		fmt.Fprintf(w, "remote:          %.0f deliveries/s from A to B while publishing\n", res.RemoteDeliveriesPerS)
+	} else {
+		fmt.Fprintf(w, "inbox copies:    %.0f/s written\n", res.CopiesPerS)
+	}
+	fmt.Fprintf(w, "delivered:       %.0f copies/s readable while publishing (%d watched per event)\n", res.DeliveredPerS, res.CopiesPerEvent)
+	drained := fmt.Sprintf("all %d copies readable %.0f ms after publishing stopped", res.CopiesWant, res.DrainMs)
+	if !res.Drained {
+		drained = fmt.Sprintf("NOT DRAINED: %d of %d copies readable after %.0f ms", res.CopiesRead, res.CopiesWant, res.DrainMs)
+	}
+	fmt.Fprintf(w, "queue lag:       max %d copies, %d at the end; %s\n", res.LagMax, res.LagEnd, drained)
+	fmt.Fprintf(w, "process CPU:     %.1fs, %.0f µs per publish\n", res.ProcessCPUS, res.CPUPerPublishUs)
+	if res.FirstError != "" {
+		fmt.Fprintf(w, "first error:     %s\n", res.FirstError)
+	}
+}
+
+// benchPrepare provisions the bench pods into the data directory dir of a
+// stopped server reached at base, and writes the setup file.
+func benchPrepare(ctx context.Context, file string, sizes bench.Sizes, dir, base string) error {
+	if dir == "" {
+		return usageError{"bench --prepare: --data is required"}
+	}
+	s, err := pod.New(pod.Options{DataDir: dir, BaseURL: base})
+	if err != nil {
+		return err
+	}
+	setup, err := bench.Provision(ctx, podProvisioner{s}, sizes)
+	if cerr := shutdown(s); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return bench.WriteSetup(file, setup)
+}
+
+// benchPrepareRemote provisions the producers into dirA (server A, reached
+// at baseA) and the users and subscribers into dirB (server B, at baseB),
+// and writes the setup file.
+func benchPrepareRemote(ctx context.Context, file string, sizes bench.Sizes, dirA, baseA, dirB, baseB string) error {
+	if dirA == "" || dirB == "" || baseA == "" || baseB == "" {
+		return usageError{"bench --remote --prepare: --data, --base-url, --data-b and --base-url-b are required"}
+	}
+	a, err := pod.New(pod.Options{DataDir: dirA, BaseURL: baseA})
+	if err != nil {
+		return fmt.Errorf("server A: %w", err)
+	}
+	b, err := pod.New(pod.Options{DataDir: dirB, BaseURL: baseB})
+	if err != nil {
+		_ = shutdown(a)
+		return fmt.Errorf("server B: %w", err)
+	}
+	setup, err := bench.ProvisionRemote(ctx, podProvisioner{a}, podProvisioner{b}, sizes)
+	if err == nil {
+		err = setup.CheckRemote(baseA, baseB)
+	}
+	if cerr := shutdown(a); err == nil && cerr != nil {
+		err = fmt.Errorf("server A: %w", cerr)
+	}
+	if cerr := shutdown(b); err == nil && cerr != nil {
+		err = fmt.Errorf("server B: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	return bench.WriteSetup(file, setup)
+}
+
+// startBenchServer starts a server on a loopback port over dir (default: a
+// new temporary directory, removed by the returned stop function).
+func startBenchServer(dir string, inMemory, allowPrivate bool, name string, stderr io.Writer) (*pod.Server, func(), error) {
+	cleanup := func() {}
+	if dir == "" && !inMemory {
+		tmp, err := os.MkdirTemp("", "podserver-bench-")
+		if err != nil {
+			return nil, nil, err
+		}
+		cleanup = func() { _ = os.RemoveAll(tmp) }
+		dir = tmp
+	}
+	s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: dir, InMemory: inMemory, AllowPrivateTargets: allowPrivate})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	stop := func() {
+		_ = shutdown(s)
+		cleanup()
+	}
+	if err := s.Start(); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	label := "server"
+	if name != "" {
+		label += " " + name
+	}
+	where := "data in " + dir
+	if inMemory {
+		where = "in memory"
+	}
+	fmt.Fprintf(stderr, "bench: %s at %s, %s\n", label, s.BaseURL(), where)
+	return s, stop, nil
 }

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"podserver/bench"
+	"podserver/pod"
+)
+
+// checkRemoteResult decodes a --remote --json result and checks that every
+// copy of every acknowledged event arrived on server B.
+func checkRemoteResult(t *testing.T, out string, fanout int64) {
+	t.Helper()
+	var res bench.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bench --json output %q: %v", out, err)
+	}
+	if !res.Remote || res.Publishes == 0 || res.Errors != 0 || !res.Drained ||
+		res.CopiesRead != res.Publishes*(fanout+1) || res.RecipientSeen != res.Publishes || res.RemoteDeliveriesPerS <= 0 {
+		t.Errorf("result: %+v", res)
+	}
+}
+
+// bench --remote starts two servers and reports copies delivered across
+// them.
+func TestBenchRemoteSelfStarted(t *testing.T) {
+	code, out, errs := runCmd("bench", "--remote", "--duration", "1s", "--json", "--connections", "4",
+		"--producers", "1", "--users", "2", "--subscribers", "3", "--fanout", "2")
+	if code != 0 {
+		t.Fatalf("bench --remote: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "server B at http://127.0.0.1:") {
+		t.Errorf("no server B line: %q", errs)
+	}
+	checkRemoteResult(t, out, 2)
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// bench --remote --prepare provisions two data directories; servers
+// started over them are then benched with --target and --target-b.
+func TestBenchRemotePrepared(t *testing.T) {
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	urlA, urlB := "http://"+addrA, "http://"+addrB
+	dirA, dirB := t.TempDir(), t.TempDir()
+	setup := filepath.Join(t.TempDir(), "setup.json")
+	if code, _, errs := runCmd("bench", "--remote", "--prepare", setup, "--data", dirA, "--base-url", urlA,
+		"--data-b", dirB, "--base-url-b", urlB, "--producers", "1", "--users", "2", "--subscribers", "2", "--fanout", "1"); code != 0 {
+		t.Fatalf("bench --remote --prepare: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCmd("bench", "--remote", "--prepare", setup, "--data", dirA); code == 0 || !strings.Contains(errs, "--data-b") {
+		t.Errorf("bench --remote --prepare without server B: exit %d: %s", code, errs)
+	}
+	for _, s := range []struct{ addr, dir string }{{addrA, dirA}, {addrB, dirB}} {
+		srv, err := pod.New(pod.Options{Addr: s.addr, DataDir: s.dir, AllowPrivateTargets: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	}
+	if code, _, errs := runCmd("bench", "--remote", "--target", urlB, "--target-b", urlA, "--setup", setup, "--fanout", "1"); code == 0 || !strings.Contains(errs, "not on server") {
+		t.Errorf("bench with servers A and B swapped: exit %d: %s", code, errs)
+	}
+	code, out, errs := runCmd("bench", "--remote", "--target", urlA, "--target-b", urlB, "--setup", setup,
+		"--duration", "1s", "--json", "--connections", "4", "--fanout", "1")
+	if code != 0 {
+		t.Fatalf("bench --remote --target: exit %d: %s", code, errs)
+	}
+	checkRemoteResult(t, out, 1)
+}
