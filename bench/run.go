@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -160,9 +161,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Remote {
 		watched += len(s.Users)
 	}
-	pubClient := NewClient(cfg.Connections)
+	// Publishers use one wireConn each (see wire.go); readers net/http.
 	readClient := NewClient(watched + 1)
-	defer pubClient.CloseIdleConnections()
 	defer readClient.CloseIdleConnections()
 
 	var st stats
@@ -208,7 +208,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		pubs.Add(1)
 		go func() {
 			defer pubs.Done()
-			lats[c] = publishLoop(pubCtx, pubClient, cfg, c, start, &seq, &st)
+			lats[c] = publishLoop(pubCtx, cfg, c, start, &seq, &st)
 		}()
 	}
 	var lagMax atomic.Int64
@@ -377,16 +377,29 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 // acknowledged publishes. With cfg.Rate, event n (counted from 1 over all
 // connections) is not sent before t0 + (n-1)/Rate, nor at all when that is
 // not before ctx's deadline.
-func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, t0 time.Time, seq *atomic.Int64, st *stats) []time.Duration {
+func publishLoop(ctx context.Context, cfg Config, conn int, t0 time.Time, seq *atomic.Int64, st *stats) []time.Duration {
 	s := cfg.Setup
 	lats := make([]time.Duration, 0, 1<<14)
+	p := s.Producers[conn%len(s.Producers)]
+	u, err := url.Parse(p.Root)
+	if err != nil {
+		st.fail(fmt.Sprintf("producer root %q: %v", p.Root, err))
+		return nil
+	}
+	w, err := newWireConn(p.Root)
+	if err != nil {
+		st.fail(err.Error())
+		return nil
+	}
+	defer w.Close()
+	path := u.EscapedPath() + "publish/"
+	headers := []string{"Content-Type: application/json", "X-Api-Key: " + p.Key}
 	var body []byte
 	for ctx.Err() == nil {
 		n := seq.Add(1)
 		if cfg.Rate > 0 && !sleepUntil(ctx, t0.Add(time.Duration(float64(n-1)*float64(time.Second)/cfg.Rate))) {
 			break
 		}
-		p := s.Producers[conn%len(s.Producers)]
 		u := int(n % int64(len(s.Users)))
 		start := time.Now()
 		body = append(body[:0], `{"recipient":"`...)
@@ -400,14 +413,9 @@ func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, t0 t
 			body = append(body, `,"delay":1`...)
 		}
 		body = append(body, '}')
-		req, err := http.NewRequest(http.MethodPost, p.Root+"publish/", bytes.NewReader(body))
-		if err != nil {
-			st.fail(err.Error())
-			continue
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Api-Key", p.Key)
-		resp, err := c.Do(req)
+		// A publish in flight when the run ends is finished and counted:
+		// its event may be stored, and its copies are counted too.
+		resp, err := w.Post(context.WithoutCancel(ctx), path, headers, body)
 		if err != nil {
 			if ctx.Err() == nil {
 				st.fail(err.Error())
@@ -415,20 +423,14 @@ func publishLoop(ctx context.Context, c *http.Client, cfg Config, conn int, t0 t
 			}
 			continue
 		}
-		var msg []byte
-		if resp.StatusCode != http.StatusCreated {
-			msg, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			st.fail(resp.Status + ": " + string(msg))
+		if resp.Status != http.StatusCreated {
+			st.fail(fmt.Sprintf("%d %s: %.512s", resp.Status, http.StatusText(resp.Status), resp.Body))
 			continue
 		}
 		lats = append(lats, time.Since(start))
 		st.published.Add(1)
 		if cfg.Acked != nil {
-			cfg.Acked(resp.Header.Get("Location"), u)
+			cfg.Acked(resp.Location, u)
 		}
 	}
 	return lats
