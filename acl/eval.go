@@ -9,12 +9,17 @@ import (
 	"podserver/rdf"
 )
 
-// Locator reads ACL documents for an Evaluator.
+// Locator reads ACL documents, and the group documents they name, for an
+// Evaluator.
 type Locator interface {
-	// ACL returns the parsed ACL document at aclURL, with found false (and
-	// no error) when it does not exist.
+	// ACL returns the parsed RDF document at aclURL (an ACL document, or the
+	// document of an acl:agentGroup group), with found false (and no
+	// error) when it does not exist or is not one the server can read.
 	ACL(ctx context.Context, aclURL string) (quads []rdf.Quad, found bool, err error)
 }
+
+// vcardHasMember lists a vcard:Group's members.
+const vcardHasMember = "http://www.w3.org/2006/vcard/ns#hasMember"
 
 // Request is what an access decision is about. URLs are absolute, without
 // query or fragment.
@@ -43,8 +48,14 @@ type Request struct {
 //     root) whose ACL exists decides, with its authorizations that have
 //     acl:default C. Without any ACL up to the root, access is denied.
 //   - An authorization applies to an agent it lists in acl:agent, to
-//     everyone when its acl:agentClass is foaf:Agent, and to authenticated
-//     agents when it is acl:AuthenticatedAgent.
+//     everyone when its acl:agentClass is foaf:Agent, to authenticated
+//     agents when it is acl:AuthenticatedAgent, and to the members of the
+//     groups it lists in acl:agentGroup: the WebIDs that the group's
+//     document (the group IRI without its fragment, read through the
+//     Locator) gives as vcard:hasMember of the group IRI. Group documents
+//     are read when a decision needs them, not cached, so a membership
+//     change applies to the next request; a group whose document the
+//     Locator cannot read has no members.
 //   - Origin rule: an authorization that lists acl:origin applies only when
 //     the request has no Origin header or its Origin is one of them
 //     (compared case-insensitively, ignoring a trailing "/"); authorizations
@@ -109,7 +120,7 @@ func (e *Evaluator) Allowed(ctx context.Context, req Request) (Mode, error) {
 	if err != nil {
 		return 0, err
 	}
-	return grant(auths, req.Agent, req.Origin), nil
+	return e.grant(ctx, auths, req.Agent, req.Origin)
 }
 
 // Modes returns the modes of req.Agent (user) and of an anonymous agent with
@@ -119,7 +130,11 @@ func (e *Evaluator) Modes(ctx context.Context, req Request) (user, public Mode, 
 	if err != nil {
 		return 0, 0, err
 	}
-	return grant(auths, req.Agent, req.Origin), grant(auths, "", req.Origin), nil
+	if user, err = e.grant(ctx, auths, req.Agent, req.Origin); err != nil {
+		return 0, 0, err
+	}
+	public, err = e.grant(ctx, auths, "", req.Origin)
+	return user, public, err
 }
 
 // Check returns nil when req is granted every mode in need, ErrUnauthenticated
@@ -207,22 +222,54 @@ func selectAuths(auths []Authorization, target string, inherited bool) []Authori
 
 // grant returns the union of the modes of the authorizations that apply to
 // agent ("" for anonymous) from origin ("" for none), with implied modes.
-func grant(auths []Authorization, agent, origin string) Mode {
+// grant returns the modes auths give agent from origin, with implied modes.
+// Group documents are read only for authorizations that would add modes
+// and apply to nobody else, at most once each per call.
+func (e *Evaluator) grant(ctx context.Context, auths []Authorization, agent, origin string) (Mode, error) {
 	var m Mode
+	var member map[string]bool
 	for i := range auths {
-		if applies(&auths[i], agent, origin) {
-			m |= auths[i].Modes
+		a := &auths[i]
+		if !originAllowed(a, origin) || m.Grants(a.Modes) {
+			continue
+		}
+		if applies(a, agent) {
+			m |= a.Modes
+			continue
+		}
+		if agent == "" {
+			continue
+		}
+		for _, g := range a.Groups {
+			in, seen := member[g]
+			if !seen {
+				var err error
+				if in, err = e.isMember(ctx, g, agent); err != nil {
+					return 0, err
+				}
+				if member == nil {
+					member = map[string]bool{}
+				}
+				member[g] = in
+			}
+			if in {
+				m |= a.Modes
+				break
+			}
 		}
 	}
-	return m.Implied()
+	return m.Implied(), nil
 }
 
-func applies(a *Authorization, agent, origin string) bool {
-	if len(a.Origins) > 0 && origin != "" && !slices.ContainsFunc(a.Origins, func(o string) bool {
+// originAllowed applies the origin rule to a.
+func originAllowed(a *Authorization, origin string) bool {
+	return len(a.Origins) == 0 || origin == "" || slices.ContainsFunc(a.Origins, func(o string) bool {
 		return sameOrigin(o, origin)
-	}) {
-		return false
-	}
+	})
+}
+
+// applies reports whether a names agent, or a class agent belongs to.
+func applies(a *Authorization, agent string) bool {
 	if agent != "" && slices.Contains(a.Agents, agent) {
 		return true
 	}
@@ -232,6 +279,26 @@ func applies(a *Authorization, agent, origin string) bool {
 		}
 	}
 	return false
+}
+
+// isMember reports whether the group document of group lists agent as a
+// vcard:hasMember of group.
+func (e *Evaluator) isMember(ctx context.Context, group, agent string) (bool, error) {
+	doc, _, _ := strings.Cut(group, "#")
+	quads, found, err := e.loc.ACL(ctx, doc)
+	if err != nil {
+		return false, fmt.Errorf("acl: read group %s: %w", group, err)
+	}
+	if !found {
+		return false, nil
+	}
+	for _, q := range quads {
+		if q.S.Kind == rdf.KindIRI && q.S.Value == group && q.P.Kind == rdf.KindIRI && q.P.Value == vcardHasMember &&
+			q.O.Kind == rdf.KindIRI && q.O.Value == agent {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // sameOrigin compares an acl:origin IRI with an Origin header value.

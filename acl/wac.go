@@ -50,7 +50,7 @@ func ACLSubject(u string) (resourceURL string, ok bool) {
 
 // Authorization is one acl:Authorization of an ACL document. ID is the
 // subject: an absolute IRI, or "_:label" for a blank node. All IRIs are
-// absolute. Agents are WebIDs; AgentClasses may hold FOAFAgent and
+// absolute. Agents are WebIDs; Groups are groups of WebIDs (see Evaluator); AgentClasses may hold FOAFAgent and
 // AuthenticatedAgent (others never match); Origins are web origins such as
 // "https://app.example". AccessTo lists the resources it governs itself,
 // Default the containers whose descendants inherit it.
@@ -58,10 +58,13 @@ type Authorization struct {
 	ID           string
 	Agents       []string
 	AgentClasses []string
-	Origins      []string
-	AccessTo     []string
-	Default      []string
-	Modes        Mode
+	// Groups lists the acl:agentGroup groups (vcard:Group IRIs) whose
+	// members it applies to.
+	Groups   []string
+	Origins  []string
+	AccessTo []string
+	Default  []string
+	Modes    Mode
 }
 
 // ParseACL reads the authorizations of an ACL document: every subject typed
@@ -70,8 +73,8 @@ type Authorization struct {
 // (acl:Read, acl:Write, acl:Append, acl:Control). Quads of every graph are
 // read.
 //
-// Unknown modes and other predicates are ignored. acl:agentGroup is not
-// supported yet: it is ignored, so a group grants nothing. Authorizations
+// acl:agentGroup values are kept in Groups. Unknown modes and other
+// predicates are ignored. Authorizations
 // without a known mode, or without acl:accessTo and acl:default, grant
 // nothing and are left out. A value that must be an IRI but is a literal or
 // a blank node is an error wrapping ErrInvalidACL, so a bad document can be
@@ -126,7 +129,7 @@ func ParseACL(quads []rdf.Quad) ([]Authorization, error) {
 			a.Modes |= modeOf(q.O.Value)
 			continue
 		case aclAgentGroup:
-			continue // not supported yet: a group grants nothing
+			list = &a.Groups
 		default:
 			continue
 		}
@@ -166,6 +169,9 @@ func BuildACL(auths []Authorization) []rdf.Quad {
 		}
 		for _, v := range a.AgentClasses {
 			add(aclAgentClass, v)
+		}
+		for _, v := range a.Groups {
+			add(aclAgentGroup, v)
 		}
 		for _, v := range a.Origins {
 			add(aclOrigin, v)

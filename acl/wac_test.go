@@ -61,7 +61,7 @@ func TestParseACL(t *testing.T) {
 			want: []Authorization{{ID: "_:b0", AgentClasses: []string{FOAFAgent}, Default: []string{root}, Modes: Append}},
 		},
 		{
-			name: "unknown mode and agentGroup ignored",
+			name: "unknown mode ignored, agentGroup kept",
 			quads: []rdf.Quad{
 				q("_:a", rdf.RDFType, aclAuthorization),
 				q("_:a", aclAgentGroup, "http://h/groups#g"),
@@ -69,7 +69,7 @@ func TestParseACL(t *testing.T) {
 				q("_:a", aclMode, NamespaceACL+"Fly"),
 				q("_:a", aclMode, aclRead),
 			},
-			want: []Authorization{{ID: "_:a", AccessTo: []string{root}, Modes: Read}},
+			want: []Authorization{{ID: "_:a", Groups: []string{"http://h/groups#g"}, AccessTo: []string{root}, Modes: Read}},
 		},
 		{
 			name: "without modes, without target, untyped: dropped",

@@ -62,7 +62,7 @@ func (l locator) ACL(ctx context.Context, aclURL string) ([]rdf.Quad, bool, erro
 	if err != nil {
 		// A stored ACL that no longer parses grants nothing rather than
 		// failing every request under it.
-		l.s.log.Warn("unreadable ACL document", "url", aclURL, "err", err)
+		l.s.log.Warn("unreadable ACL or group document", "url", aclURL, "err", err)
 		return nil, true, nil
 	}
 	return q, true, nil
