@@ -524,12 +524,12 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 		t.Errorf("webhook after the retry: %v", got)
 	}
 	mu.Unlock()
-	// Delivered: gone from the outbox (once the sender has read the
-	// webhook's answer, which is just after the webhook saw the body); a
-	// second retry finds nothing.
+	// Delivered: listed as delivered (once the sender has read the
+	// webhook's answer, which is just after the webhook saw the body); it
+	// cannot be retried.
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		r := evDo(t, evReq{method: "GET", url: it.ID, key: evKeys.producerOwner})
-		if r.status == http.StatusNotFound {
+		if r.status == http.StatusOK && strings.Contains(r.body, `"status":"delivered"`) && strings.Contains(r.body, `"lastStatus":200`) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -537,8 +537,19 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if r := evDo(t, evReq{method: "POST", url: it.ID, key: evKeys.producerOwner}); r.status != http.StatusNotFound {
+	if r := evDo(t, evReq{method: "POST", url: it.ID, key: evKeys.producerOwner}); r.status != http.StatusConflict {
 		t.Errorf("retry of a delivered record: %d %s", r.status, r.body)
+	}
+	r = evDo(t, evReq{method: "GET", url: outbox + "?status=delivered", key: evKeys.producerOwner})
+	page.Items = nil
+	if err := json.Unmarshal([]byte(r.body), &page); err != nil || r.status != 200 || len(page.Items) != 1 || page.Items[0].ID != it.ID || page.Items[0].Attempts != 1 {
+		t.Errorf("?status=delivered: %d %s", r.status, r.body)
+	}
+	if r := evDo(t, evReq{method: "GET", url: outbox + "?status=failed", key: evKeys.producerOwner}); !strings.Contains(r.body, `"items":[]`) {
+		t.Errorf("failed after the retry: %s", r.body)
+	}
+	if r := evDo(t, evReq{method: "GET", url: outbox + "?status=done", key: evKeys.producerOwner}); r.status != http.StatusBadRequest || !strings.Contains(r.body, "pending, failed or delivered") {
+		t.Errorf("?status=done: %d %s", r.status, r.body)
 	}
 }
 
