@@ -44,11 +44,11 @@ var (
 
 // outboxJSON is one record as the outbox shows it.
 type outboxJSON struct {
-	ID        string    `json:"id"`
-	Seq       uint64    `json:"seq"`
-	Kind      string    `json:"kind"`
-	EventID   string    `json:"eventId"`
-	Target    string    `json:"target"`
+	ID         string    `json:"id"`
+	Seq        uint64    `json:"seq"`
+	Kind       string    `json:"kind"`
+	EventID    string    `json:"eventId"`
+	Target     string    `json:"target"`
 	Status     string    `json:"status"`
 	Attempts   int       `json:"attempts"`
 	Created    time.Time `json:"created"`
