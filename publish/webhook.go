@@ -12,6 +12,7 @@ import (
 
 	"podserver/deliver"
 	"podserver/ldp"
+	"podserver/netguard"
 	"podserver/store"
 	"podserver/webhook"
 )
@@ -114,6 +115,11 @@ func (s *Service) deliverWebhook(ctx context.Context, r deliver.Record) (deliver
 	body, err := json.Marshal(ce)
 	if err != nil {
 		return deliver.Response{}, deliver.Permanent(err)
+	}
+	if err := netguard.CheckURL(r.Target); err != nil {
+		// Settings validation refuses such targets; records from before
+		// it are dead letters at once.
+		return deliver.Response{}, deliver.Permanent(fmt.Errorf("webhook: %w", err))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Target, bytes.NewReader(body))
 	if err != nil {
