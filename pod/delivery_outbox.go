@@ -24,6 +24,7 @@ import (
 // listed. Owner only.
 //
 //	GET  <pod>/outbox/?status=pending|failed|delivered&limit=N&from=SEQ
+//	GET  <pod>/outbox/?event=URL  the delivery status of one event (delivery_status.go)
 //	GET  <pod>/outbox/{seq}
 //	POST <pod>/outbox/{seq}   retry a dead letter (202)
 
@@ -138,6 +139,9 @@ func (e *events) outbox(c *gin.Context, r *ldp.Request, rel string) error {
 // {"id", "contains": [record URLs], "items": [records], "next": seq or ""}.
 func (e *events) outboxList(c *gin.Context, r *ldp.Request) error {
 	q := c.Request.URL.Query()
+	if q.Has("event") {
+		return e.eventStatus(c, r, q.Get("event"))
+	}
 	want := ""
 	switch s := q.Get("status"); s {
 	case "", outboxPending, outboxFailed, outboxDelivered:

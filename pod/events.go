@@ -121,6 +121,7 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 		if isWrite(m) {
 			return true, errPublishWrite
 		}
+		linkEventStatus(c, r, rel)
 	case strings.HasPrefix(rel, "inbox/"):
 		if isWrite(m) {
 			return true, errInboxWrite
