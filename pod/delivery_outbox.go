@@ -27,6 +27,7 @@ import (
 //	GET  <pod>/outbox/?event=URL  the delivery status of one event (delivery_status.go)
 //	GET  <pod>/outbox/{seq}
 //	POST <pod>/outbox/{seq}   retry a dead letter (202)
+//	POST <pod>/outbox/        replay an event to one target (202; delivery_replay.go)
 
 // Outbox statuses in answers: a dead record is "failed".
 const (
@@ -40,7 +41,7 @@ var (
 	errOutboxStatus = apierr.New(http.StatusBadRequest, "status must be pending, failed or delivered")
 	errOutboxItem   = apierr.New(http.StatusNotFound, "no such delivery in this outbox: it never existed or was delivered")
 	errOutboxLive   = apierr.New(http.StatusConflict, "this delivery is pending or was delivered: only a failed delivery (a dead letter) can be retried; replay an event with POST outbox/ {\"event\", \"target\"}")
-	errOutboxMethod = apierr.New(http.StatusMethodNotAllowed, "the outbox is read with GET; a failed delivery is retried with POST to its URL").With("Allow", "GET, HEAD, POST")
+	errOutboxMethod = apierr.New(http.StatusMethodNotAllowed, "the outbox is read with GET; a failed delivery is retried with POST to its URL; an event is replayed with POST to outbox/").With("Allow", "GET, HEAD, POST")
 )
 
 // outboxJSON is one record as the outbox shows it.
@@ -94,10 +95,13 @@ func (e *events) outbox(c *gin.Context, r *ldp.Request, rel string) error {
 	name := strings.TrimPrefix(rel, "outbox/")
 	m := c.Request.Method
 	if name == "" {
-		if m != http.MethodGet && m != http.MethodHead {
-			return errOutboxMethod
+		switch m {
+		case http.MethodGet, http.MethodHead:
+			return e.outboxList(c, r)
+		case http.MethodPost:
+			return e.replay(c, r)
 		}
-		return e.outboxList(c, r)
+		return errOutboxMethod
 	}
 	seq, err := strconv.ParseUint(name, 10, 64)
 	if err != nil {
