@@ -28,6 +28,8 @@ type Response struct {
 	Status int
 	// Body is at most MaxResponseBody bytes of the answer.
 	Body []byte
+	// Truncated is true when the answer was longer than Body.
+	Truncated bool
 }
 
 // ReadResponse reads the start of resp's body (with a limit: a huge or
@@ -36,13 +38,18 @@ type Response struct {
 // ResponseError.
 func ReadResponse(resp *http.Response, target string, now time.Time) (Response, error) {
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
+	truncated := len(body) > MaxResponseBody
+	if truncated {
+		body = body[:MaxResponseBody]
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	}
 	msg := body
 	if len(msg) > MaxErrorBody {
 		msg = msg[:MaxErrorBody]
 	}
-	return Response{Status: resp.StatusCode, Body: body}, ResponseError(resp, target, msg, now)
+	msg = bytes.ToValidUTF8(msg, []byte("\uFFFD"))
+	return Response{Status: resp.StatusCode, Body: body, Truncated: truncated}, ResponseError(resp, target, msg, now)
 }
 
 // ResponseError maps the response to a remote delivery (a POST to target,

@@ -64,6 +64,9 @@ type Result struct {
 	// MaxResponseBody bytes); only a waiter registered before the attempt
 	// gets it.
 	ResponseBody []byte
+	// ResponseTruncated is true when the answer was longer than
+	// ResponseBody.
+	ResponseTruncated bool
 }
 
 // Outcomes of an attempt, as Config.OnAttempt reports them.
@@ -100,7 +103,7 @@ type Config struct {
 	// listed for a while.
 	KeepDelivered int
 	// OnAttempt, when set, is called after the outcome of each attempt is
-	// recorded, with the record as recorded, the outcome (OutcomeDelivered,
+	// recorded (before waiters learn it), with the record as recorded, the outcome (OutcomeDelivered,
 	// OutcomeRetry, OutcomeDead) and, for a delivery, the time since the
 	// record was created. It must not block.
 	OnAttempt func(r Record, outcome string, latency time.Duration)
@@ -562,13 +565,14 @@ func (q *Queue) attempt(r Record) {
 		q.dmu.Lock()
 		q.pending--
 		q.dmu.Unlock()
-		q.finish(r.Seq, Result{Status: StatusDelivered, Tried: true, ResponseStatus: resp.Status, ResponseBody: resp.Body})
-		q.retained(r.Pod)
 		if q.cfg.OnAttempt != nil {
-			r.Attempts++
-			r.Status, r.LastStatus = StatusDelivered, resp.Status
-			q.cfg.OnAttempt(r, OutcomeDelivered, now.Sub(r.Created))
+			done := r
+			done.Attempts++
+			done.Status, done.LastStatus = StatusDelivered, resp.Status
+			q.cfg.OnAttempt(done, OutcomeDelivered, now.Sub(r.Created))
 		}
+		q.finish(r.Seq, Result{Status: StatusDelivered, Tried: true, ResponseStatus: resp.Status, ResponseBody: resp.Body, ResponseTruncated: resp.Truncated})
+		q.retained(r.Pod)
 		return
 	case errors.Is(err, errGone):
 		return
@@ -620,10 +624,10 @@ func (q *Queue) attempt(r Record) {
 	}
 	q.cfg.Logger.Warn("deliver: attempt failed", "seq", r.Seq, "target", r.Target, "attempts", r.Attempts, "status", r.Status, "err", r.LastError)
 	q.kick()
-	q.finish(r.Seq, Result{Status: r.Status, Error: r.LastError, Tried: true, ResponseStatus: resp.Status, ResponseBody: resp.Body})
 	if q.cfg.OnAttempt != nil {
 		q.cfg.OnAttempt(r, outcome, 0)
 	}
+	q.finish(r.Seq, Result{Status: r.Status, Error: r.LastError, Tried: true, ResponseStatus: resp.Status, ResponseBody: resp.Body, ResponseTruncated: resp.Truncated})
 }
 
 // complete records in tx that r was delivered: it leaves the queue. It

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"podserver/deliver"
+	"podserver/inbox"
 	"podserver/ldp"
 	"podserver/netguard"
 	"podserver/store"
@@ -136,4 +138,19 @@ func (s *Service) deliverWebhook(ctx context.Context, r deliver.Record) (deliver
 		return deliver.Response{}, fmt.Errorf("POST %s: %w", r.Target, err)
 	}
 	return deliver.ReadResponse(resp, r.Target, s.cfg.Now())
+}
+
+// appendResponse appends to a ?wait delivery the target's answer to the
+// first attempt, as Space Cloud's synchronous events give it:
+// "response": {"status": 200, "body": "<at most 4 KiB>", "truncated": true}
+// (truncated only when the body was cut).
+func appendResponse(b []byte, res *deliver.Result) []byte {
+	b = append(b, `,"response":{"status":`...)
+	b = strconv.AppendInt(b, int64(res.ResponseStatus), 10)
+	b = append(b, `,"body":`...)
+	b = inbox.AppendJSONString(b, strings.ToValidUTF8(string(res.ResponseBody), "\uFFFD"))
+	if res.ResponseTruncated {
+		b = append(b, `,"truncated":true`...)
+	}
+	return append(b, '}')
 }
