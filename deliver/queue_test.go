@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -320,5 +321,57 @@ func TestQueueAttemptTimeout(t *testing.T) {
 	res := q.Wait(ctx, r)
 	if res.Status != StatusPending || !res.Tried || !strings.Contains(res.Error, "no answer within 50ms") {
 		t.Fatalf("timed-out attempt: %+v", res)
+	}
+}
+
+// Delivered records are kept, the last KeepDelivered of each pod: older
+// ones are pruned in batches, with their event index entries.
+func TestQueueKeepsLastDelivered(t *testing.T) {
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := New(Config{Store: st, KeepDelivered: 3})
+	q.HandleLocal(KindInbox, func(tx store.Txn, r Record, now time.Time) error { return nil })
+	q.Start()
+	defer q.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const n = pruneEvery + 6
+	var recs []Record
+	for i := range n {
+		recs = append(recs, enqueue(t, st, q, Record{Kind: KindInbox, Pod: "p", Event: "/p/publish/" + strconv.Itoa(i), EventID: "e", Target: "/a/inbox/"}))
+		if res := q.Wait(ctx, recs[i]); res.Status != StatusDelivered {
+			t.Fatalf("record %d: %+v", i, res)
+		}
+	}
+	var out []Record
+	indexed := 0
+	_ = st.View(context.Background(), func(rd store.Reader) error {
+		if out, err = Outbox(rd, "p"); err != nil {
+			return err
+		}
+		for _, r := range recs {
+			rs, err := ForEvent(rd, "p", r.Event)
+			if err != nil {
+				return err
+			}
+			indexed += len(rs)
+		}
+		return nil
+	})
+	// Pruned down to 3 after the 64th delivery (while later ones may
+	// arrive), then up to 6 more.
+	if len(out) < 3 || len(out) > 3+6 || indexed != len(out) {
+		t.Fatalf("kept %d delivered records (%d indexed), want 3 to 9", len(out), indexed)
+	}
+	for i, r := range out {
+		if want := recs[n-len(out)+i].Seq; r.Seq != want || r.Status != StatusDelivered {
+			t.Errorf("kept record %d: seq %d %s, want the newest (seq %d)", i, r.Seq, r.Status, want)
+		}
+	}
+	if p, d := q.Depth(); p != 0 || d != 0 {
+		t.Errorf("Depth() = %d, %d; want 0, 0", p, d)
 	}
 }
