@@ -85,7 +85,7 @@ type Config struct {
 	// Parallel bounds concurrent attempts (default 64); concurrent local
 	// attempts share the store's group commit.
 	Parallel int
-	// PerHost bounds concurrent attempts to one target host (default 8),
+	// PerHost bounds concurrent attempts to one target host (default 16),
 	// so a slow or dead target takes at most PerHost of the Parallel
 	// slots and never delays deliveries to other hosts. Local deliveries
 	// are bounded by Parallel only.
@@ -107,6 +107,9 @@ type Config struct {
 	// OutcomeRetry, OutcomeDead) and, for a delivery, the time since the
 	// record was created. It must not block.
 	OnAttempt func(r Record, outcome string, latency time.Duration)
+
+	// backlog is laneBacklog unless a test sets it.
+	backlog int
 }
 
 // lane is the dispatch state of one target host: attempts running and
@@ -180,10 +183,13 @@ func New(cfg Config) *Queue {
 		cfg.Parallel = 64
 	}
 	if cfg.PerHost <= 0 {
-		cfg.PerHost = 8
+		cfg.PerHost = 16
 	}
 	if len(cfg.Schedule) == 0 {
 		cfg.Schedule = DefaultSchedule()
+	}
+	if cfg.backlog <= 0 {
+		cfg.backlog = laneBacklog
 	}
 	if cfg.KeepDelivered == 0 {
 		cfg.KeepDelivered = 1000
@@ -311,14 +317,14 @@ const (
 	// scanner looks again a little later.
 	maxScan = 1 << 16
 	// laneBacklog bounds the claimed records waiting in one lane.
-	laneBacklog = 64
+	laneBacklog = 1024
 )
 
 // maxRecent bounds the answered attempts remembered for late waiters.
 const maxRecent = 1024
 
 // maxClaimed bounds the claimed records (running and waiting).
-func (q *Queue) maxClaimed() int { return q.cfg.Parallel * 16 }
+func (q *Queue) maxClaimed() int { return q.cfg.Parallel * 64 }
 
 // laneName returns the lane of r: "" for local deliveries, else the
 // lower-cased host[:port] of its target URL (a WebID for KindLDN, whose
@@ -411,7 +417,7 @@ func (q *Queue) laneFull(name string) bool {
 	if l == nil {
 		return false
 	}
-	if l.active+len(l.waiting) >= q.laneLimit(name)+laneBacklog {
+	if l.active+len(l.waiting) >= q.laneLimit(name)+q.cfg.backlog {
 		l.blocked = true
 		return true
 	}
@@ -424,7 +430,9 @@ func (q *Queue) admit(r Record) {
 	name := laneName(r)
 	q.dmu.Lock()
 	defer q.dmu.Unlock()
-	if _, ok := q.claimed[r.Seq]; ok {
+	if _, ok := q.claimed[r.Seq]; ok || q.ctx.Err() != nil {
+		// Claimed, or the queue is closing: attempts cut short by Close
+		// release their claims, and must not be made again.
 		return
 	}
 	if q.laneFull(name) {
@@ -452,6 +460,10 @@ func (q *Queue) admit(r Record) {
 func (q *Queue) work(name string, r Record) {
 	defer q.workers.Done()
 	for {
+		if q.ctx.Err() != nil {
+			q.next(name, r.Seq)
+			return
+		}
 		select {
 		case q.slots <- struct{}{}:
 		case <-q.ctx.Done():
@@ -475,9 +487,12 @@ func (q *Queue) next(name string, seq uint64) (Record, bool) {
 	defer q.dmu.Unlock()
 	delete(q.claimed, seq)
 	l := q.lanes[name]
-	wake := l.blocked || q.starved
-	l.blocked, q.starved = false, false
-	if wake {
+	// A full lane asks for a scan once half its backlog has drained, so a
+	// busy lane is refilled in batches rather than a scan per attempt.
+	refill := l.blocked && len(l.waiting) <= q.cfg.backlog/2
+	if refill || q.starved {
+		l.blocked = l.blocked && !refill
+		q.starved = false
 		q.kick()
 	}
 	if len(l.waiting) > 0 && q.ctx.Err() == nil {
