@@ -46,10 +46,12 @@ func (q *Queue) Retry(tx store.Txn, pod string, seq uint64) (Record, error) {
 	if err := put(tx, r); err != nil {
 		return r, err
 	}
+	key := dueKey(r.Due, r.Seq)
 	tx.OnCommit(func() {
 		q.dmu.Lock()
 		q.dead--
 		q.pending++
+		q.lower(key)
 		q.dmu.Unlock()
 		q.kick()
 	})

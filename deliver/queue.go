@@ -1,6 +1,7 @@
 package deliver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -154,14 +155,27 @@ type Queue struct {
 	slots   chan struct{} // Parallel global attempt slots
 	workers sync.WaitGroup
 
+	// fullScan is when the scanner last scanned the queue from its
+	// start (see resume). Scanner goroutine only.
+	fullScan time.Time
+
 	dmu     sync.Mutex
 	claimed map[uint64]string // seq -> lane of claimed records
 	laneOf  map[uint64]string // seq -> lane of due records left unclaimed
 	lanes   map[string]*lane
 	starved bool // a scan stopped at maxClaimed
-	pending int64
-	dead    int64
-	kept    map[string]int // pod -> delivered records retained (when counted)
+	// resume is where the next scan may start: every queue entry before
+	// it was claimed when the last scan saw it (a claimed record leaves
+	// its key only by being removed or rescheduled, lowering low), and
+	// low is the lowest key written since that scan began (new records,
+	// retries, reschedules). The scanner starts at the lower of the two,
+	// and from the queue's start once a second, which also finds records
+	// left before resume in any other way (an attempt whose outcome could
+	// not be recorded).
+	resume, low []byte
+	pending     int64
+	dead        int64
+	kept        map[string]int // pod -> delivered records retained (when counted)
 
 	mu         sync.Mutex
 	waiters    map[uint64][]chan Result
@@ -271,16 +285,26 @@ func (q *Queue) Enqueue(tx store.Txn, r Record) (Record, error) {
 	if err := putEventIndex(tx, r); err != nil {
 		return r, err
 	}
-	tx.OnCommit(q.enqueued)
+	key := dueKey(r.Due, r.Seq)
+	tx.OnCommit(func() { q.enqueued(key) })
 	return r, nil
 }
 
-// enqueued counts a committed new record and wakes the worker.
-func (q *Queue) enqueued() {
+// enqueued counts a committed new record (queue key k) and wakes the
+// worker.
+func (q *Queue) enqueued(k []byte) {
 	q.dmu.Lock()
 	q.pending++
+	q.lower(k)
 	q.dmu.Unlock()
 	q.kick()
+}
+
+// lower makes the next scan start at k at the latest. dmu is held.
+func (q *Queue) lower(k []byte) {
+	if q.low == nil || bytes.Compare(k, q.low) < 0 {
+		q.low = k
+	}
 }
 
 // kick wakes the worker without blocking.
@@ -323,6 +347,10 @@ const (
 // maxRecent bounds the answered attempts remembered for late waiters.
 const maxRecent = 1024
 
+// lateAnswer bounds how long a waiter that finds an answered attempt
+// recorded waits for the answer itself (see Wait).
+const lateAnswer = 250 * time.Millisecond
+
 // maxClaimed bounds the claimed records (running and waiting).
 func (q *Queue) maxClaimed() int { return q.cfg.Parallel * 64 }
 
@@ -360,20 +388,39 @@ func (q *Queue) runDue() time.Time {
 	now := q.cfg.Now()
 	var next time.Time
 	visited := 0
+	// Scans start after the run of claimed records the last scan began
+	// with (see resume), and from the start once a second.
+	q.dmu.Lock()
+	start := q.resume
+	if start != nil && q.low != nil && bytes.Compare(q.low, start) < 0 {
+		start = q.low
+	}
+	q.low = nil
+	q.dmu.Unlock()
+	if time.Since(q.fullScan) >= time.Second {
+		start, q.fullScan = nil, time.Now()
+	}
+	var open, last []byte
 	err := q.cfg.Store.View(context.Background(), func(rd store.Reader) error {
-		return rd.Scan([]byte(store.PrefixDelivery), nil, false, func(k, v []byte) error {
+		return rd.Scan([]byte(store.PrefixDelivery), start, false, func(k, v []byte) error {
 			if visited++; visited > maxScan {
 				next = now.Add(100 * time.Millisecond)
 				return store.ErrStop
+			}
+			last = k
+			seq := store.Uint64(k[len(k)-8:])
+			q.dmu.Lock()
+			_, claimed := q.claimed[seq]
+			q.dmu.Unlock()
+			if !claimed && open == nil {
+				open = bytes.Clone(k)
 			}
 			at := time.UnixMilli(int64(store.Uint64(k[len(store.PrefixDelivery):])))
 			if at.After(now) {
 				next = at
 				return store.ErrStop
 			}
-			seq := store.Uint64(k[len(k)-8:])
 			q.dmu.Lock()
-			_, claimed := q.claimed[seq]
 			ln, known := q.laneOf[seq]
 			full := known && q.laneFull(ln)
 			starved := len(q.claimed) >= q.maxClaimed()
@@ -407,6 +454,14 @@ func (q *Queue) runDue() time.Time {
 		q.cfg.Logger.Error("deliver: scan queue", "err", err)
 		return now.Add(time.Second)
 	}
+	q.dmu.Lock()
+	switch {
+	case open != nil:
+		q.resume = open
+	case last != nil:
+		q.resume = append(bytes.Clone(last), 0)
+	}
+	q.dmu.Unlock()
 	return next
 }
 
@@ -595,6 +650,9 @@ func (q *Queue) attempt(r Record) {
 		// The store failed: the record stays as it was and is tried again
 		// at the next scan.
 		q.cfg.Logger.Error("deliver: attempt", "seq", r.Seq, "err", err)
+		q.dmu.Lock()
+		q.lower(dueKey(r.Due, r.Seq))
+		q.dmu.Unlock()
 		return
 	}
 	old := r
@@ -631,12 +689,14 @@ func (q *Queue) attempt(r Record) {
 		}
 		return
 	}
+	q.dmu.Lock()
 	if outcome == OutcomeDead {
-		q.dmu.Lock()
 		q.pending--
 		q.dead++
-		q.dmu.Unlock()
+	} else {
+		q.lower(dueKey(r.Due, r.Seq))
 	}
+	q.dmu.Unlock()
 	q.cfg.Logger.Warn("deliver: attempt failed", "seq", r.Seq, "target", r.Target, "attempts", r.Attempts, "status", r.Status, "err", r.LastError)
 	q.kick()
 	if q.cfg.OnAttempt != nil {
@@ -766,7 +826,27 @@ func (q *Queue) Wait(ctx context.Context, r Record) Result {
 	case !found:
 		return Result{Status: StatusDelivered, Tried: true}
 	case cur.Attempts > 0:
-		return Result{Status: cur.Status, Error: cur.LastError, Tried: true, ResponseStatus: cur.LastStatus}
+		stored := Result{Status: cur.Status, Error: cur.LastError, Tried: true, ResponseStatus: cur.LastStatus}
+		if cur.LastStatus == 0 {
+			return stored
+		}
+		// The outcome is recorded before the attempt's waiters are
+		// told: the answer's body may be on its way (unless the attempt
+		// was made before a restart).
+		q.mu.Lock()
+		res, ok := q.recent[r.Seq]
+		q.mu.Unlock()
+		if ok {
+			return res
+		}
+		select {
+		case res := <-ch:
+			return res
+		case <-time.After(lateAnswer):
+			return stored
+		case <-ctx.Done():
+			return stored
+		}
 	}
 	select {
 	case res := <-ch:
