@@ -215,8 +215,8 @@ func put(tx store.Txn, r Record) error {
 	return tx.Set(outboxKey(r.Pod, r.Seq), v)
 }
 
-// Outbox returns pod's recorded deliveries (pending and dead), oldest
-// first.
+// Outbox returns pod's recorded deliveries (pending, dead, and delivered
+// ones not yet pruned), oldest first.
 func Outbox(rd store.Reader, pod string) ([]Record, error) {
 	out, _, err := OutboxPage(rd, pod, 0, 0, nil)
 	return out, err

@@ -39,7 +39,7 @@ const (
 var (
 	errOutboxOwner  = apierr.New(http.StatusForbidden, "only the pod's owner may read its outbox or retry its deliveries")
 	errOutboxStatus = apierr.New(http.StatusBadRequest, "status must be pending, failed or delivered")
-	errOutboxItem   = apierr.New(http.StatusNotFound, "no such delivery in this outbox: it never existed or was delivered")
+	errOutboxItem   = apierr.New(http.StatusNotFound, "no such delivery in this outbox: it never existed, or it was delivered long enough ago to be pruned (the last 1000 delivered are kept)")
 	errOutboxLive   = apierr.New(http.StatusConflict, "this delivery is pending or was delivered: only a failed delivery (a dead letter) can be retried; replay an event with POST outbox/ {\"event\", \"target\"}")
 	errOutboxMethod = apierr.New(http.StatusMethodNotAllowed, "the outbox is read with GET; a failed delivery is retried with POST to its URL; an event is replayed with POST to outbox/").With("Allow", "GET, HEAD, POST")
 )
