@@ -83,13 +83,16 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Parallel bounds concurrent attempts (default 64); concurrent local
-	// attempts share the store's group commit.
+	// Parallel bounds concurrent attempts (default 256: an attempt that
+	// waits for a slow target costs a goroutine and a connection, so it
+	// takes Parallel/PerHost dead hosts at once to hold every slot).
+	// Local attempts, which share the store's group commit, run at most
+	// 64 at once.
 	Parallel int
 	// PerHost bounds concurrent attempts to one target host (default 16),
 	// so a slow or dead target takes at most PerHost of the Parallel
 	// slots and never delays deliveries to other hosts. Local deliveries
-	// are bounded by Parallel only.
+	// are one lane of their own (see Parallel).
 	PerHost int
 	// AttemptTimeout bounds one remote attempt (default 0: only the
 	// handler's own client timeout). A timed-out attempt is retried.
@@ -131,7 +134,7 @@ type lane struct {
 // a claimed record is either being attempted or waiting in the in-memory
 // lane of its target host. Claimed seqs are skipped by later scans
 // without decoding, so a record is never attempted twice at once. Each
-// lane runs at most PerHost attempts (Parallel for the local lane) and
+// lane runs at most PerHost attempts (64 for the local lane) and
 // holds at most laneBacklog waiting records; every attempt also takes one
 // of Parallel global slots. A record whose lane is full stays in the store
 // (its lane is remembered by seq, so later scans skip it without decoding
@@ -194,7 +197,7 @@ func New(cfg Config) *Queue {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Parallel <= 0 {
-		cfg.Parallel = 64
+		cfg.Parallel = 256
 	}
 	if cfg.PerHost <= 0 {
 		cfg.PerHost = 16
@@ -351,8 +354,11 @@ const maxRecent = 1024
 // recorded waits for the answer itself (see Wait).
 const lateAnswer = 250 * time.Millisecond
 
+// maxLocal bounds concurrent local attempts.
+const maxLocal = 64
+
 // maxClaimed bounds the claimed records (running and waiting).
-func (q *Queue) maxClaimed() int { return q.cfg.Parallel * 64 }
+func (q *Queue) maxClaimed() int { return max(q.cfg.Parallel*16, 4096) }
 
 // laneName returns the lane of r: "" for local deliveries, else the
 // lower-cased host[:port] of its target URL (a WebID for KindLDN, whose
@@ -371,7 +377,7 @@ func laneName(r Record) string {
 // laneLimit is how many attempts lane name runs at once.
 func (q *Queue) laneLimit(name string) int {
 	if name == "" {
-		return q.cfg.Parallel
+		return min(q.cfg.Parallel, maxLocal)
 	}
 	return q.cfg.PerHost
 }
