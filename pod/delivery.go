@@ -162,15 +162,15 @@ func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
 }
 
 // newQueue returns the server's delivery queue: retries on
-// Options.RetrySchedule, attempts bounded by Options.DeliveryTimeout (and,
-// by the queue, per target host), outcomes and depth in the server's
-// metrics.
+// Options.RetrySchedule, attempts bounded by Options.DeliveryTimeout and
+// Options.DeliveryPerHost, outcomes and depth in the server's metrics.
 func (s *Server) newQueue() *deliver.Queue {
 	q := deliver.New(deliver.Config{
 		Store:          s.st,
 		Logger:         s.log,
 		Schedule:       s.opts.RetrySchedule,
 		AttemptTimeout: s.opts.DeliveryTimeout,
+		PerHost:        s.opts.DeliveryPerHost,
 		OnAttempt:      s.metrics.deliveryAttempt,
 	})
 	registerQueueDepth(s.reg, q)

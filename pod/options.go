@@ -56,6 +56,10 @@ type Options struct {
 	// a webhook (default 10s, the outbound client's timeout); a target
 	// that does not answer in time is retried.
 	DeliveryTimeout time.Duration
+	// DeliveryPerHost bounds the concurrent delivery attempts to one
+	// target host (default 16), so a slow or dead target never delays
+	// deliveries to others.
+	DeliveryPerHost int
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
 	// http.Server timeouts (defaults 10s, 60s, 120s, 120s; WriteTimeout must
 	// exceed the longest long-poll wait).
