@@ -168,13 +168,12 @@ type Queue struct {
 	lanes   map[string]*lane
 	starved bool // a scan stopped at maxClaimed
 	// resume is where the next scan may start: every queue entry before
-	// it was claimed when the last scan saw it (a claimed record leaves
-	// its key only by being removed or rescheduled, lowering low), and
-	// low is the lowest key written since that scan began (new records,
-	// retries, reschedules). The scanner starts at the lower of the two,
-	// and from the queue's start once a second, which also finds records
-	// left before resume in any other way (an attempt whose outcome could
-	// not be recorded).
+	// it was claimed when the last scan saw it, and low is the lowest key
+	// written or released since that scan began: new records, retries,
+	// and records whose claim ends while they stay in the queue
+	// (rescheduled, or left as they were because the store failed; see
+	// next). The scanner starts at the lower of the two, and from the
+	// queue's start once a second.
 	resume, low []byte
 	pending     int64
 	dead        int64
@@ -414,17 +413,23 @@ func (q *Queue) runDue() time.Time {
 				return store.ErrStop
 			}
 			last = k
+			at := time.UnixMilli(int64(store.Uint64(k[len(store.PrefixDelivery):])))
+			if at.After(now) {
+				// Not due (a claimed one was just rescheduled: its
+				// claim is about to go). The next scan starts here at
+				// the latest.
+				if open == nil {
+					open = bytes.Clone(k)
+				}
+				next = at
+				return store.ErrStop
+			}
 			seq := store.Uint64(k[len(k)-8:])
 			q.dmu.Lock()
 			_, claimed := q.claimed[seq]
 			q.dmu.Unlock()
 			if !claimed && open == nil {
 				open = bytes.Clone(k)
-			}
-			at := time.UnixMilli(int64(store.Uint64(k[len(store.PrefixDelivery):])))
-			if at.After(now) {
-				next = at
-				return store.ErrStop
 			}
 			q.dmu.Lock()
 			ln, known := q.laneOf[seq]
@@ -449,6 +454,9 @@ func (q *Queue) runDue() time.Time {
 			if r.Due.After(now) {
 				// The key holds whole milliseconds: not due for
 				// another fraction of one.
+				if open == nil {
+					open = bytes.Clone(k)
+				}
 				next = r.Due
 				return store.ErrStop
 			}
@@ -522,31 +530,38 @@ func (q *Queue) work(name string, r Record) {
 	defer q.workers.Done()
 	for {
 		if q.ctx.Err() != nil {
-			q.next(name, r.Seq)
+			q.next(name, r.Seq, nil)
 			return
 		}
 		select {
 		case q.slots <- struct{}{}:
 		case <-q.ctx.Done():
-			q.next(name, r.Seq)
+			q.next(name, r.Seq, nil)
 			return
 		}
-		q.attempt(r)
+		requeue := q.attempt(r)
 		<-q.slots
 		var ok bool
-		if r, ok = q.next(name, r.Seq); !ok {
+		if r, ok = q.next(name, r.Seq, requeue); !ok {
 			return
 		}
 	}
 }
 
-// next releases the claim of seq and hands out the next record waiting in
-// lane name, if any (and the queue is open). Otherwise the lane gives up
-// the worker's slot.
-func (q *Queue) next(name string, seq uint64) (Record, bool) {
+// next releases the claim of seq, whose record stays in the queue at key
+// requeue (nil: it left), and hands out the next record waiting in lane
+// name, if any (and the queue is open). Otherwise the lane gives up the
+// worker's slot.
+func (q *Queue) next(name string, seq uint64, requeue []byte) (Record, bool) {
 	q.dmu.Lock()
 	defer q.dmu.Unlock()
 	delete(q.claimed, seq)
+	if requeue != nil {
+		// A scan that saw the record still claimed at its new key went
+		// past it: the next scan starts there at the latest.
+		q.lower(requeue)
+		q.kick()
+	}
 	l := q.lanes[name]
 	// A full lane asks for a scan once half its backlog has drained, so a
 	// busy lane is refilled in batches rather than a scan per attempt.
@@ -577,8 +592,11 @@ type attemptErr struct{ err error }
 
 func (e attemptErr) Error() string { return e.err.Error() }
 
-// attempt makes one attempt of r and records its outcome.
-func (q *Queue) attempt(r Record) {
+// attempt makes one attempt of r and records its outcome. It returns the
+// queue key r is left at when it stays pending (rescheduled, or unchanged
+// because the store failed), nil when it left the queue or the queue is
+// closing.
+func (q *Queue) attempt(r Record) (requeue []byte) {
 	ctx := context.Background()
 	fn := q.local[r.Kind]
 	now := q.cfg.Now().UTC()
@@ -594,8 +612,9 @@ func (q *Queue) attempt(r Record) {
 		}); err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
 				q.cfg.Logger.Error("deliver: read record", "seq", r.Seq, "err", err)
+				return dueKey(r.Due, r.Seq)
 			}
-			return
+			return nil
 		}
 		actx, cancel := q.ctx, context.CancelFunc(func() {})
 		if q.cfg.AttemptTimeout > 0 {
@@ -613,7 +632,7 @@ func (q *Queue) attempt(r Record) {
 		case q.ctx.Err() != nil:
 			// The queue is closing: not the target's fault. The record
 			// stays pending and is attempted again after a restart.
-			return
+			return nil
 		case timedOut:
 			err = attemptErr{fmt.Errorf("no answer within %s: %w", q.cfg.AttemptTimeout, rerr)}
 		default:
@@ -649,17 +668,14 @@ func (q *Queue) attempt(r Record) {
 		}
 		q.finish(r.Seq, Result{Status: StatusDelivered, Tried: true, ResponseStatus: resp.Status, ResponseBody: resp.Body, ResponseTruncated: resp.Truncated})
 		q.retained(r.Pod)
-		return
+		return nil
 	case errors.Is(err, errGone):
-		return
+		return nil
 	case !errors.As(err, &ae):
 		// The store failed: the record stays as it was and is tried again
 		// at the next scan.
 		q.cfg.Logger.Error("deliver: attempt", "seq", r.Seq, "err", err)
-		q.dmu.Lock()
-		q.lower(dueKey(r.Due, r.Seq))
-		q.dmu.Unlock()
-		return
+		return dueKey(r.Due, r.Seq)
 	}
 	old := r
 	r.Attempts++
@@ -690,25 +706,26 @@ func (q *Queue) attempt(r Record) {
 		return put(tx, r)
 	})
 	if err != nil {
-		if !errors.Is(err, errGone) {
-			q.cfg.Logger.Error("deliver: record failed attempt", "seq", r.Seq, "err", err)
+		if errors.Is(err, errGone) {
+			return nil
 		}
-		return
+		q.cfg.Logger.Error("deliver: record failed attempt", "seq", r.Seq, "err", err)
+		return dueKey(old.Due, old.Seq)
 	}
-	q.dmu.Lock()
 	if outcome == OutcomeDead {
+		q.dmu.Lock()
 		q.pending--
 		q.dead++
+		q.dmu.Unlock()
 	} else {
-		q.lower(dueKey(r.Due, r.Seq))
+		requeue = dueKey(r.Due, r.Seq)
 	}
-	q.dmu.Unlock()
 	q.cfg.Logger.Warn("deliver: attempt failed", "seq", r.Seq, "target", r.Target, "attempts", r.Attempts, "status", r.Status, "err", r.LastError)
-	q.kick()
 	if q.cfg.OnAttempt != nil {
 		q.cfg.OnAttempt(r, outcome, 0)
 	}
 	q.finish(r.Seq, Result{Status: r.Status, Error: r.LastError, Tried: true, ResponseStatus: resp.Status, ResponseBody: resp.Body, ResponseTruncated: resp.Truncated})
+	return requeue
 }
 
 // complete records in tx that r was delivered: it leaves the queue. It

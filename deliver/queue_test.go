@@ -377,3 +377,54 @@ func TestQueueKeepsLastDelivered(t *testing.T) {
 		t.Errorf("Depth() = %d, %d; want 0, 0", p, d)
 	}
 }
+
+// Every record that fails once is attempted again when its retry falls
+// due, however its reschedule and the scans interleave.
+func TestQueueRetriesEveryRecord(t *testing.T) {
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mu sync.Mutex
+	calls := map[uint64]int{}
+	q := New(Config{Store: st, Schedule: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond}})
+	q.HandleRemote(KindWebhook, func(ctx context.Context, r Record) (Response, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if calls[r.Seq]++; calls[r.Seq] == 1 {
+			return Response{Status: 503}, errors.New("503 try later")
+		}
+		return Response{Status: 204}, nil
+	})
+	q.Start()
+	defer q.Close()
+	// One at a time: no other activity wakes the scanner.
+	var recs []Record
+	for i := range 20 {
+		r := enqueue(t, st, q, Record{Kind: KindWebhook, Pod: "p", EventID: "e", Target: "https://h" + strconv.Itoa(i%3) + ".example/cb"})
+		recs = append(recs, r)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var cur Record
+			_ = st.View(context.Background(), func(rd store.Reader) error {
+				cur, err = Get(rd, "p", r.Seq)
+				return err
+			})
+			if cur.Status == StatusDelivered {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("record %d not delivered after its retry: %+v", r.Seq, cur)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range recs {
+		if calls[r.Seq] != 2 {
+			t.Errorf("record %d attempted %d times, want 2", r.Seq, calls[r.Seq])
+		}
+	}
+}

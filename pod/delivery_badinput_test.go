@@ -134,14 +134,14 @@ func TestDeliveryBadTargets(t *testing.T) {
 	refusedURL := closed.URL + "/refused"
 	closed.Close()
 
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true, DeliveryTimeout: 300 * time.Millisecond})
+	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true, DeliveryTimeout: time.Second})
 	cases := []struct {
 		name, target, status, errHas string
 		lastStatus                   int
 	}{
 		{"huge error body", srv.URL + "/huge-error", "pending", "500 Internal Server Error: xxx", 500},
 		{"huge ok body", srv.URL + "/huge-ok", "delivered", "", 200},
-		{"never answers", srv.URL + "/silent", "pending", "no answer within 300ms", 0},
+		{"never answers", srv.URL + "/silent", "pending", "no answer within 1s", 0},
 		{"refused", refusedURL, "pending", "connection refused", 0},
 		{"healthy", srv.URL + "/ok", "delivered", "", 204},
 	}
