@@ -110,6 +110,13 @@ func TestQueueRetriesAndSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// Start counts the stored queue (the record is not due yet).
+	q = New(Config{Store: st})
+	q.Start()
+	if p, d := q.Depth(); p != 1 || d != 0 {
+		t.Errorf("Depth() after a restart = %d, %d; want 1, 0", p, d)
+	}
+	q.Close()
 	delivered := make(chan string, 1)
 	q = New(Config{Store: st, Now: func() time.Time { return time.Now().Add(time.Minute) }})
 	q.HandleLocal(KindInbox, func(tx store.Txn, r Record, now time.Time) error {
