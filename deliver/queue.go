@@ -83,15 +83,17 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Parallel bounds concurrent attempts (default 256: an attempt that
+	// Parallel bounds concurrent attempts (default 1024: an attempt that
 	// waits for a slow target costs a goroutine and a connection, so it
 	// takes Parallel/PerHost dead hosts at once to hold every slot).
 	// Local attempts, which share the store's group commit, run at most
 	// 64 at once.
 	Parallel int
-	// PerHost bounds concurrent attempts to one target host (default 16),
-	// so a slow or dead target takes at most PerHost of the Parallel
-	// slots and never delays deliveries to other hosts. Local deliveries
+	// PerHost bounds concurrent attempts to one target host (default 64,
+	// the outbound client's connections per host; fewer make draining
+	// fall behind publishing between two servers), so a slow or dead
+	// target takes at most PerHost of the Parallel slots and never delays
+	// deliveries to other hosts. Local deliveries
 	// are one lane of their own (see Parallel).
 	PerHost int
 	// AttemptTimeout bounds one remote attempt (default 0: only the
@@ -196,10 +198,10 @@ func New(cfg Config) *Queue {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Parallel <= 0 {
-		cfg.Parallel = 256
+		cfg.Parallel = 1024
 	}
 	if cfg.PerHost <= 0 {
-		cfg.PerHost = 16
+		cfg.PerHost = 64
 	}
 	if len(cfg.Schedule) == 0 {
 		cfg.Schedule = DefaultSchedule()

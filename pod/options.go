@@ -57,7 +57,7 @@ type Options struct {
 	// that does not answer in time is retried.
 	DeliveryTimeout time.Duration
 	// DeliveryPerHost bounds the concurrent delivery attempts to one
-	// target host (default 16), so a slow or dead target never delays
+	// target host (default 64), so a slow or dead target never delays
 	// deliveries to others.
 	DeliveryPerHost int
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the

@@ -170,7 +170,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	allowPrivate := fs.Bool("allow-private-targets", false, "let webhooks, notification channels and remote inboxes reach loopback and private addresses")
 	retry := fs.String("retry-schedule", "5s,5m,30m,2h,5h,10h,10h", "waits between delivery attempts to other servers and webhooks; a delivery is dead after one more failure than waits listed")
 	deliveryTimeout := fs.Duration("delivery-timeout", 10*time.Second, "how long one delivery attempt to another server or a webhook may take before it is retried")
-	perHost := fs.Int("delivery-per-host", 16, "how many delivery attempts to one target host may run at once")
+	perHost := fs.Int("delivery-per-host", 64, "how many delivery attempts to one target host may run at once")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
