@@ -3,14 +3,54 @@ package deliver
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
 )
 
-// MaxErrorBody bounds what a remote handler reads of a refused delivery's
-// response, for the record's error.
+// MaxErrorBody bounds how much of a refused delivery's response goes into
+// the record's error.
 const MaxErrorBody = 512
+
+// MaxResponseBody bounds how much of a target's answer is kept for
+// Result.ResponseBody (?wait). The rest of the body, up to maxDrain, is
+// read and dropped so the connection can be reused; a longer body is not
+// read at all.
+const MaxResponseBody = 4 << 10
+
+const maxDrain = 64 << 10
+
+// Response is a target's answer to a remote attempt: its HTTP status and
+// the start of its body.
+type Response struct {
+	// Status is the HTTP status code (0: no answer).
+	Status int
+	// Body is at most MaxResponseBody bytes of the answer.
+	Body []byte
+	// Truncated is true when the answer was longer than Body.
+	Truncated bool
+}
+
+// ReadResponse reads the start of resp's body (with a limit: a huge or
+// endless body costs at most MaxResponseBody+maxDrain bytes), closes it,
+// and maps the answer to a POST to target to an attempt's outcome with
+// ResponseError.
+func ReadResponse(resp *http.Response, target string, now time.Time) (Response, error) {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
+	truncated := len(body) > MaxResponseBody
+	if truncated {
+		body = body[:MaxResponseBody]
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	}
+	msg := body
+	if len(msg) > MaxErrorBody {
+		msg = msg[:MaxErrorBody]
+	}
+	msg = bytes.ToValidUTF8(msg, []byte("\uFFFD"))
+	return Response{Status: resp.StatusCode, Body: body, Truncated: truncated}, ResponseError(resp, target, msg, now)
+}
 
 // ResponseError maps the response to a remote delivery (a POST to target,
 // whose first bytes of body are msg) to an attempt's outcome: nil for 2xx;

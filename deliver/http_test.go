@@ -2,7 +2,10 @@ package deliver
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,5 +57,54 @@ func TestResponseError(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%d %q: %s (%v), want %s", c.code, c.retryAfter, got, err, c.want)
 		}
+	}
+}
+
+// endless is a body that never ends.
+type endless struct{ read int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'z'
+	}
+	e.read += int64(len(p))
+	return len(p), nil
+}
+
+func TestReadResponse(t *testing.T) {
+	now := time.Now()
+	cases := []struct {
+		name      string
+		code      int
+		body      io.Reader
+		wantBody  string
+		truncated bool
+		err       string // "" for success
+	}{
+		{"short ok", 200, strings.NewReader("thanks"), "thanks", false, ""},
+		{"exactly the limit", 200, strings.NewReader(strings.Repeat("a", MaxResponseBody)), strings.Repeat("a", MaxResponseBody), false, ""},
+		{"long refusal", 400, strings.NewReader(strings.Repeat("b", 10000)), strings.Repeat("b", MaxResponseBody), true, "400 Bad Request: " + strings.Repeat("b", MaxErrorBody)},
+		{"invalid UTF-8", 500, strings.NewReader("oops \xff\xfe"), "oops \xff\xfe", false, "500 Internal Server Error: oops \uFFFD"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: c.code, Status: fmt.Sprintf("%d %s", c.code, http.StatusText(c.code)), Header: http.Header{}, Body: io.NopCloser(c.body)}
+			got, err := ReadResponse(resp, "https://hooks.example/cb", now)
+			if got.Status != c.code || string(got.Body) != c.wantBody || got.Truncated != c.truncated {
+				t.Errorf("response %d %q (truncated %v)", got.Status, got.Body, got.Truncated)
+			}
+			switch {
+			case c.err == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case c.err != "" && (err == nil || !strings.HasSuffix(err.Error(), c.err)):
+				t.Errorf("error %v, want one ending in %q", err, c.err)
+			}
+		})
+	}
+	// An endless answer is read only in part.
+	e := &endless{}
+	got, err := ReadResponse(&http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{}, Body: io.NopCloser(e)}, "https://hooks.example/cb", now)
+	if err != nil || !got.Truncated || len(got.Body) != MaxResponseBody || e.read > MaxResponseBody+maxDrain+64<<10 {
+		t.Errorf("endless body: %v, truncated %v, %d bytes kept, %d read", err, got.Truncated, len(got.Body), e.read)
 	}
 }

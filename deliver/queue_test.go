@@ -3,6 +3,8 @@ package deliver
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,8 +67,8 @@ func TestQueueDeliversWhenDue(t *testing.T) {
 		left, err = Outbox(rd, "p")
 		return err
 	})
-	if len(left) != 0 {
-		t.Fatalf("outbox keeps delivered records: %+v", left)
+	if len(left) != 2 || left[0].Status != StatusDelivered || left[1].Status != StatusDelivered || left[0].Attempts != 1 || left[0].Delivered.IsZero() {
+		t.Fatalf("outbox does not keep the delivered records: %+v", left)
 	}
 }
 
@@ -108,6 +110,13 @@ func TestQueueRetriesAndSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// Start counts the stored queue (the record is not due yet).
+	q = New(Config{Store: st})
+	q.Start()
+	if p, d := q.Depth(); p != 1 || d != 0 {
+		t.Errorf("Depth() after a restart = %d, %d; want 1, 0", p, d)
+	}
+	q.Close()
 	delivered := make(chan string, 1)
 	q = New(Config{Store: st, Now: func() time.Time { return time.Now().Add(time.Minute) }})
 	q.HandleLocal(KindInbox, func(tx store.Txn, r Record, now time.Time) error {
@@ -172,14 +181,14 @@ func TestQueueRemote(t *testing.T) {
 	}
 	defer st.Close()
 	q := New(Config{Store: st})
-	q.HandleRemote("webhook", func(ctx context.Context, r Record) error {
+	q.HandleRemote("webhook", func(ctx context.Context, r Record) (Response, error) {
 		switch r.EventID {
 		case "ok":
-			return nil
+			return Response{Status: 200, Body: []byte("thanks")}, nil
 		case "later":
-			return &RetryError{After: time.Hour, Err: errors.New("429")}
+			return Response{Status: 429}, &RetryError{After: time.Hour, Err: errors.New("429")}
 		}
-		return Permanent(errors.New("410 Gone"))
+		return Response{Status: 410}, Permanent(errors.New("410 Gone"))
 	})
 	q.Start()
 	defer q.Close()
@@ -188,9 +197,10 @@ func TestQueueRemote(t *testing.T) {
 	start := time.Now()
 	for _, c := range []struct {
 		id, status string
-	}{{"ok", StatusDelivered}, {"later", StatusPending}, {"gone", StatusDead}} {
+		code       int
+	}{{"ok", StatusDelivered, 200}, {"later", StatusPending, 429}, {"gone", StatusDead, 410}} {
 		r := enqueue(t, st, q, Record{Kind: "webhook", Pod: "p", EventID: c.id, Target: "https://hooks.example/cb"})
-		if res := q.Wait(ctx, r); res.Status != c.status {
+		if res := q.Wait(ctx, r); res.Status != c.status || (res.Tried && res.ResponseStatus != c.code) {
 			t.Errorf("%s: %+v", c.id, res)
 		}
 	}
@@ -199,7 +209,229 @@ func TestQueueRemote(t *testing.T) {
 		out, err = Outbox(rd, "p")
 		return err
 	})
-	if len(out) != 2 || out[0].EventID != "later" || out[0].Due.Before(start.Add(time.Hour)) || out[1].Status != StatusDead || out[1].LastError != "410 Gone" {
+	if len(out) != 3 || out[0].Status != StatusDelivered || out[0].LastStatus != 200 ||
+		out[1].EventID != "later" || out[1].Due.Before(start.Add(time.Hour)) || out[1].LastStatus != 429 ||
+		out[2].Status != StatusDead || out[2].LastError != "410 Gone" || out[2].LastStatus != 410 {
 		t.Fatalf("outbox: %+v", out)
+	}
+}
+
+// A target host that never answers holds only its own lane: deliveries to
+// another host go through while its attempts hang, at most PerHost of them
+// at once; closing the queue ends the hanging attempts without counting
+// them.
+func TestQueueSlowHostDoesNotDelayOthers(t *testing.T) {
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mu sync.Mutex
+	hanging, maxHanging := 0, 0
+	calls := map[uint64]int{}
+	// A small backlog: most records to the dead host stay in the store
+	// and are skipped by the scans.
+	q := New(Config{Store: st, PerHost: 3, backlog: 4})
+	q.HandleRemote(KindWebhook, func(ctx context.Context, r Record) (Response, error) {
+		mu.Lock()
+		calls[r.Seq]++
+		mu.Unlock()
+		if r.Target != "https://dead.example/cb" {
+			return Response{Status: 204}, nil
+		}
+		mu.Lock()
+		hanging++
+		maxHanging = max(maxHanging, hanging)
+		mu.Unlock()
+		<-ctx.Done()
+		mu.Lock()
+		hanging--
+		mu.Unlock()
+		return Response{}, ctx.Err()
+	})
+	q.Start()
+	var healthy, dead []Record
+	for i := range 40 {
+		dead = append(dead, enqueue(t, st, q, Record{Kind: KindWebhook, Pod: "p", EventID: "d", Target: "https://dead.example/cb"}))
+		if i%4 == 0 {
+			healthy = append(healthy, enqueue(t, st, q, Record{Kind: KindWebhook, Pod: "p", EventID: "h", Target: "https://ok.example/cb"}))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, r := range healthy {
+		if res := q.Wait(ctx, r); res.Status != StatusDelivered || res.ResponseStatus != 204 {
+			t.Fatalf("healthy target's delivery %d while another hangs: %+v", r.Seq, res)
+		}
+	}
+	// The dead host's lane is full: PerHost attempts hang.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		mu.Lock()
+		h := hanging
+		mu.Unlock()
+		if h == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d attempts to the dead host hang, want 3", h)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	q.Close()
+	mu.Lock()
+	if maxHanging != 3 {
+		t.Errorf("up to %d concurrent attempts to one host, want PerHost (3)", maxHanging)
+	}
+	for seq, n := range calls {
+		if n != 1 {
+			t.Errorf("record %d attempted %d times", seq, n)
+		}
+	}
+	mu.Unlock()
+	// The hanging attempts were cut short by Close: not counted, still
+	// pending for the next start.
+	var out []Record
+	_ = st.View(context.Background(), func(rd store.Reader) error {
+		out, err = Outbox(rd, "p")
+		return err
+	})
+	pending := 0
+	for _, r := range out {
+		if r.Target == "https://dead.example/cb" && r.Status == StatusPending && r.Attempts == 0 {
+			pending++
+		}
+	}
+	if pending != len(dead) {
+		t.Errorf("%d of %d records to the dead host still pending and unattempted: %+v", pending, len(dead), out)
+	}
+	if p, d := q.Depth(); p != int64(len(dead)) || d != 0 {
+		t.Errorf("Depth() = %d pending, %d dead; want %d, 0", p, d, len(dead))
+	}
+}
+
+// A remote attempt that takes longer than AttemptTimeout is a retryable
+// failure that says so.
+func TestQueueAttemptTimeout(t *testing.T) {
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := New(Config{Store: st, AttemptTimeout: 50 * time.Millisecond})
+	q.HandleRemote(KindWebhook, func(ctx context.Context, r Record) (Response, error) {
+		<-ctx.Done()
+		return Response{}, ctx.Err()
+	})
+	q.Start()
+	defer q.Close()
+	r := enqueue(t, st, q, Record{Kind: KindWebhook, Pod: "p", EventID: "e", Target: "https://slow.example/cb"})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res := q.Wait(ctx, r)
+	if res.Status != StatusPending || !res.Tried || !strings.Contains(res.Error, "no answer within 50ms") {
+		t.Fatalf("timed-out attempt: %+v", res)
+	}
+}
+
+// Delivered records are kept, the last KeepDelivered of each pod: older
+// ones are pruned in batches, with their event index entries.
+func TestQueueKeepsLastDelivered(t *testing.T) {
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := New(Config{Store: st, KeepDelivered: 3})
+	q.HandleLocal(KindInbox, func(tx store.Txn, r Record, now time.Time) error { return nil })
+	q.Start()
+	defer q.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const n = pruneEvery + 6
+	var recs []Record
+	for i := range n {
+		recs = append(recs, enqueue(t, st, q, Record{Kind: KindInbox, Pod: "p", Event: "/p/publish/" + strconv.Itoa(i), EventID: "e", Target: "/a/inbox/"}))
+		if res := q.Wait(ctx, recs[i]); res.Status != StatusDelivered {
+			t.Fatalf("record %d: %+v", i, res)
+		}
+	}
+	var out []Record
+	indexed := 0
+	_ = st.View(context.Background(), func(rd store.Reader) error {
+		if out, err = Outbox(rd, "p"); err != nil {
+			return err
+		}
+		for _, r := range recs {
+			rs, err := ForEvent(rd, "p", r.Event)
+			if err != nil {
+				return err
+			}
+			indexed += len(rs)
+		}
+		return nil
+	})
+	// Pruned down to 3 after the 64th delivery (while later ones may
+	// arrive), then up to 6 more.
+	if len(out) < 3 || len(out) > 3+6 || indexed != len(out) {
+		t.Fatalf("kept %d delivered records (%d indexed), want 3 to 9", len(out), indexed)
+	}
+	for i, r := range out {
+		if want := recs[n-len(out)+i].Seq; r.Seq != want || r.Status != StatusDelivered {
+			t.Errorf("kept record %d: seq %d %s, want the newest (seq %d)", i, r.Seq, r.Status, want)
+		}
+	}
+	if p, d := q.Depth(); p != 0 || d != 0 {
+		t.Errorf("Depth() = %d, %d; want 0, 0", p, d)
+	}
+}
+
+// Every record that fails once is attempted again when its retry falls
+// due, however its reschedule and the scans interleave.
+func TestQueueRetriesEveryRecord(t *testing.T) {
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mu sync.Mutex
+	calls := map[uint64]int{}
+	q := New(Config{Store: st, Schedule: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond}})
+	q.HandleRemote(KindWebhook, func(ctx context.Context, r Record) (Response, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if calls[r.Seq]++; calls[r.Seq] == 1 {
+			return Response{Status: 503}, errors.New("503 try later")
+		}
+		return Response{Status: 204}, nil
+	})
+	q.Start()
+	defer q.Close()
+	// One at a time: no other activity wakes the scanner.
+	var recs []Record
+	for i := range 20 {
+		r := enqueue(t, st, q, Record{Kind: KindWebhook, Pod: "p", EventID: "e", Target: "https://h" + strconv.Itoa(i%3) + ".example/cb"})
+		recs = append(recs, r)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var cur Record
+			_ = st.View(context.Background(), func(rd store.Reader) error {
+				cur, err = Get(rd, "p", r.Seq)
+				return err
+			})
+			if cur.Status == StatusDelivered {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("record %d not delivered after its retry: %+v", r.Seq, cur)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range recs {
+		if calls[r.Seq] != 2 {
+			t.Errorf("record %d attempted %d times, want 2", r.Seq, calls[r.Seq])
+		}
 	}
 }

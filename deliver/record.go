@@ -6,22 +6,30 @@
 //
 // # Keys (prefixes owned by this package, see store/keyspace.go)
 //
-//	store.PrefixDelivery + due (unix ms, 8) + seq (8) -> Record (JSON)
-//	store.PrefixOutbox + pod + 0x00 + seq (8)         -> Record (JSON)
+//	store.PrefixDelivery + due (unix ms, 8) + seq (8)         -> Record (JSON)
+//	store.PrefixOutbox + pod + 0x00 + seq (8)                 -> Record (JSON)
+//	store.PrefixDeliveryIndex + "E" + event path + 0x00 + seq (8) -> "" (deliveries of an event)
+//	store.PrefixDeliveryIndex + "D" + pod + 0x00 + seq (8)        -> "" (delivered records kept)
 //
 // The "d" entry exists while the delivery is pending; its key orders the
 // queue by due time, so the worker finds due work with one prefix scan from
 // the start. The "o" entry lists the delivery in the sending pod's outbox
-// while it is pending or after it failed for good; a delivery that succeeds
-// is removed from both.
+// while it is pending, after it failed for good, and, after it succeeded,
+// for a while: the last Config.KeepDelivered delivered records of each pod
+// are kept (their "tD" entries order them for pruning; older ones are
+// removed together with their other keys). The "tE" entry indexes every
+// record of the outbox by its event, for the event's delivery status; it
+// lives exactly as long as the "o" entry.
 //
 // # State machine
 //
-//	pending --attempt ok---------------------------------> (removed)
+//	pending --attempt ok---------------------------------> delivered (kept in the outbox, pruned later)
 //	pending --failed, attempts <= len(schedule)----------> pending, due = now + schedule[attempts-1] (+ up to 10% jitter)
 //	pending --failed with a RetryError (Retry-After)-----> pending, due = now + After
 //	pending --failed, attempts > len(schedule)-----------> dead (only the "o" entry is kept)
 //	pending --failed with a Permanent error--------------> dead
+//	dead    --Retry by the owner-------------------------> pending, due now, attempts 0
+//	delivered or dead --Replay (a new record) -----------> (the new record is pending)
 //
 // An attempt of a local kind runs inside one store transaction together with
 // the removal of the record, so it happens exactly once: a crash before the
@@ -96,10 +104,67 @@ type Record struct {
 	Due time.Time `json:"due"`
 	// Attempts counts the attempts made.
 	Attempts int `json:"attempts"`
-	// Status is StatusPending or StatusDead.
+	// Status is StatusPending, StatusDelivered or StatusDead.
 	Status string `json:"status"`
 	// LastError says why the last attempt failed.
 	LastError string `json:"lastError,omitempty"`
+	// LastStatus is the HTTP status of the target's answer to the last
+	// attempt (0: local, or no answer).
+	LastStatus int `json:"lastStatus,omitempty"`
+	// Delivered is when the delivery succeeded.
+	Delivered time.Time `json:"delivered,omitzero"`
+}
+
+// Sub-prefixes of store.PrefixDeliveryIndex.
+const (
+	indexEvent     = "E"
+	indexDelivered = "D"
+)
+
+func eventIndexPrefix(event string) []byte {
+	k := make([]byte, 0, len(store.PrefixDeliveryIndex)+1+len(event)+9)
+	k = append(k, store.PrefixDeliveryIndex+indexEvent...)
+	k = append(k, event...)
+	return append(k, 0)
+}
+
+func eventIndexKey(event string, seq uint64) []byte {
+	return store.AppendUint64(eventIndexPrefix(event), seq)
+}
+
+func deliveredPrefix(pod string) []byte {
+	k := make([]byte, 0, len(store.PrefixDeliveryIndex)+1+len(pod)+9)
+	k = append(k, store.PrefixDeliveryIndex+indexDelivered...)
+	k = append(k, pod...)
+	return append(k, 0)
+}
+
+func deliveredKey(pod string, seq uint64) []byte {
+	return store.AppendUint64(deliveredPrefix(pod), seq)
+}
+
+// putEventIndex indexes the new record r by its event.
+func putEventIndex(tx store.Txn, r Record) error {
+	if r.Event == "" {
+		return nil
+	}
+	return tx.Set(eventIndexKey(r.Event, r.Seq), nil)
+}
+
+// remove deletes r's outbox entry and its indexes.
+func remove(tx store.Txn, r Record) error {
+	if err := tx.Delete(outboxKey(r.Pod, r.Seq)); err != nil {
+		return err
+	}
+	if r.Status == StatusDelivered {
+		if err := tx.Delete(deliveredKey(r.Pod, r.Seq)); err != nil {
+			return err
+		}
+	}
+	if r.Event == "" {
+		return nil
+	}
+	return tx.Delete(eventIndexKey(r.Event, r.Seq))
 }
 
 func dueKey(due time.Time, seq uint64) []byte {
@@ -143,8 +208,8 @@ func put(tx store.Txn, r Record) error {
 	return tx.Set(outboxKey(r.Pod, r.Seq), v)
 }
 
-// Outbox returns pod's recorded deliveries (pending and dead), oldest
-// first.
+// Outbox returns pod's recorded deliveries (pending, dead, and delivered
+// ones not yet pruned), oldest first.
 func Outbox(rd store.Reader, pod string) ([]Record, error) {
 	out, _, err := OutboxPage(rd, pod, 0, 0, nil)
 	return out, err

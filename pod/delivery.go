@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"podserver/deliver"
 	"podserver/httpsig"
 	"podserver/ldp"
+	"podserver/netguard"
 	"podserver/store"
 	"podserver/webid"
 )
@@ -52,8 +52,11 @@ func newRemote(s *Server) *remote {
 
 // deliverLDN is the delivery queue's handler for deliver.KindLDN: it finds
 // the inbox of the WebID r.Target and POSTs the stored event (r.Event) to
-// it as application/ld+json, signed with the sending pod's key.
-func (d *remote) deliverLDN(ctx context.Context, r deliver.Record) error {
+// it as application/ld+json, signed with the sending pod's key. A profile
+// that does not parse or names no inbox, and an inbox URL that is not
+// http(s), are permanent failures; a profile that cannot be fetched, a
+// refused connection and a timeout are retried.
+func (d *remote) deliverLDN(ctx context.Context, r deliver.Record) (deliver.Response, error) {
 	var body []byte
 	err := d.s.st.View(ctx, func(rd store.Reader) error {
 		res, err := ldp.Get(rd, r.Event)
@@ -64,41 +67,41 @@ func (d *remote) deliverLDN(ctx context.Context, r deliver.Record) error {
 		return nil
 	})
 	if errors.Is(err, ldp.ErrNotFound) {
-		return deliver.Permanent(fmt.Errorf("the event %s was deleted before delivery", r.EventID))
+		return deliver.Response{}, deliver.Permanent(fmt.Errorf("the event %s was deleted before delivery", r.EventID))
 	}
 	if err != nil {
-		return err
+		return deliver.Response{}, err
 	}
 	prof, err := d.resolver.Profile(ctx, r.Target)
 	switch {
 	case errors.Is(err, webid.ErrBadWebID), errors.Is(err, webid.ErrMalformedProfile), errors.Is(err, webid.ErrNoInbox):
-		return deliver.Permanent(err)
+		return deliver.Response{}, deliver.Permanent(err)
 	case err != nil:
-		return err
+		return deliver.Response{}, err
 	case prof.Inbox == "":
-		return deliver.Permanent(fmt.Errorf("%w: %s", webid.ErrNoInbox, r.Target))
+		return deliver.Response{}, deliver.Permanent(fmt.Errorf("%w: %s", webid.ErrNoInbox, r.Target))
+	}
+	if err := netguard.CheckURL(prof.Inbox); err != nil {
+		return deliver.Response{}, deliver.Permanent(fmt.Errorf("the inbox of %s: %w", r.Target, err))
 	}
 	key, keyID, err := d.s.SigningKey(ctx, r.Pod)
 	if err != nil {
-		return err
+		return deliver.Response{}, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, prof.Inbox, bytes.NewReader(body))
 	if err != nil {
-		return deliver.Permanent(fmt.Errorf("inbox %q of %s: %w", prof.Inbox, r.Target, err))
+		return deliver.Response{}, deliver.Permanent(fmt.Errorf("inbox %q of %s: %w", prof.Inbox, r.Target, err))
 	}
 	req.Header.Set("Content-Type", ldp.MediaJSONLD)
 	signer := httpsig.Signer{KeyID: keyID, Key: key}
 	if err := signer.Sign(req, body); err != nil {
-		return deliver.Permanent(err)
+		return deliver.Response{}, deliver.Permanent(err)
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("POST %s: %w", prof.Inbox, err)
+		return deliver.Response{}, fmt.Errorf("POST %s: %w", prof.Inbox, err)
 	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, deliver.MaxErrorBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return deliver.ResponseError(resp, prof.Inbox, msg, time.Now())
+	return deliver.ReadResponse(resp, prof.Inbox, time.Now())
 }
 
 // Errors of signed delivery to an inbox.
@@ -156,4 +159,20 @@ func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
 		c.Status(http.StatusOK)
 	}
 	return nil
+}
+
+// newQueue returns the server's delivery queue: retries on
+// Options.RetrySchedule, attempts bounded by Options.DeliveryTimeout and
+// Options.DeliveryPerHost, outcomes and depth in the server's metrics.
+func (s *Server) newQueue() *deliver.Queue {
+	q := deliver.New(deliver.Config{
+		Store:          s.st,
+		Logger:         s.log,
+		Schedule:       s.opts.RetrySchedule,
+		AttemptTimeout: s.opts.DeliveryTimeout,
+		PerHost:        s.opts.DeliveryPerHost,
+		OnAttempt:      s.metrics.deliveryAttempt,
+	})
+	registerQueueDepth(s.reg, q)
+	return q
 }

@@ -16,54 +16,66 @@ import (
 	"podserver/store"
 )
 
-// The outbox/ of a pod lists its deliveries that are not done: pending
-// ones (held back, or failed and waiting for a retry) and dead letters.
-// Delivered records are removed, so they are not listed. Owner only.
+// The outbox/ of a pod lists its queued deliveries: pending ones (held
+// back, or failed and waiting for a retry), dead letters ("failed"), and
+// the last deliver.Config.KeepDelivered (1000) delivered ones of the pod
+// ("delivered"; older delivered records are pruned). Copies made to this
+// server's inboxes while publishing are not queued, so they are not
+// listed. Owner only.
 //
-//	GET  <pod>/outbox/?status=pending|failed&limit=N&from=SEQ
+//	GET  <pod>/outbox/?status=pending|failed|delivered&limit=N&from=SEQ
+//	GET  <pod>/outbox/?event=URL  the delivery status of one event (delivery_status.go)
 //	GET  <pod>/outbox/{seq}
 //	POST <pod>/outbox/{seq}   retry a dead letter (202)
+//	POST <pod>/outbox/        replay an event to one target (202; delivery_replay.go)
 
 // Outbox statuses in answers: a dead record is "failed".
 const (
-	outboxPending = "pending"
-	outboxFailed  = "failed"
+	outboxPending   = "pending"
+	outboxFailed    = "failed"
+	outboxDelivered = "delivered"
 )
 
 var (
 	errOutboxOwner  = apierr.New(http.StatusForbidden, "only the pod's owner may read its outbox or retry its deliveries")
-	errOutboxStatus = apierr.New(http.StatusBadRequest, "status must be pending or failed")
-	errOutboxItem   = apierr.New(http.StatusNotFound, "no such delivery in this outbox: it never existed or was delivered")
-	errOutboxLive   = apierr.New(http.StatusConflict, "this delivery is still pending: only a failed delivery (a dead letter) can be retried")
-	errOutboxMethod = apierr.New(http.StatusMethodNotAllowed, "the outbox is read with GET; a failed delivery is retried with POST to its URL").With("Allow", "GET, HEAD, POST")
+	errOutboxStatus = apierr.New(http.StatusBadRequest, "status must be pending, failed or delivered")
+	errOutboxItem   = apierr.New(http.StatusNotFound, "no such delivery in this outbox: it never existed, or it was delivered long enough ago to be pruned (the last 1000 delivered are kept)")
+	errOutboxLive   = apierr.New(http.StatusConflict, "this delivery is pending or was delivered: only a failed delivery (a dead letter) can be retried; replay an event with POST outbox/ {\"event\", \"target\"}")
+	errOutboxMethod = apierr.New(http.StatusMethodNotAllowed, "the outbox is read with GET; a failed delivery is retried with POST to its URL; an event is replayed with POST to outbox/").With("Allow", "GET, HEAD, POST")
 )
 
 // outboxJSON is one record as the outbox shows it.
 type outboxJSON struct {
-	ID        string    `json:"id"`
-	Seq       uint64    `json:"seq"`
-	Kind      string    `json:"kind"`
-	EventID   string    `json:"eventId"`
-	Target    string    `json:"target"`
-	Status    string    `json:"status"`
-	Attempts  int       `json:"attempts"`
-	Created   time.Time `json:"created"`
-	Due       time.Time `json:"due,omitzero"`
-	LastError string    `json:"lastError,omitempty"`
+	ID         string    `json:"id"`
+	Seq        uint64    `json:"seq"`
+	Kind       string    `json:"kind"`
+	EventID    string    `json:"eventId"`
+	Target     string    `json:"target"`
+	Status     string    `json:"status"`
+	Attempts   int       `json:"attempts"`
+	Created    time.Time `json:"created"`
+	Due        time.Time `json:"due,omitzero"`
+	Delivered  time.Time `json:"delivered,omitzero"`
+	LastError  string    `json:"lastError,omitempty"`
+	LastStatus int       `json:"lastStatus,omitempty"`
 }
 
 func (e *events) outboxView(r *ldp.Request, rec deliver.Record) outboxJSON {
 	v := outboxJSON{
 		ID: e.s.PodRoot(r.Target.Pod) + "outbox/" + strconv.FormatUint(rec.Seq, 10), Seq: rec.Seq, Kind: rec.Kind,
-		EventID: rec.EventID, Target: rec.Target, Status: outboxPending, Attempts: rec.Attempts, Created: rec.Created, LastError: rec.LastError,
+		EventID: rec.EventID, Target: rec.Target, Status: outboxPending, Attempts: rec.Attempts, Created: rec.Created,
+		LastError: rec.LastError, LastStatus: rec.LastStatus, Delivered: rec.Delivered,
 	}
 	if rec.Kind == deliver.KindInbox {
 		pod, _ := ldp.SplitStoragePath(rec.Target)
 		v.Target = e.s.PodRoot(pod) + "inbox/"
 	}
-	if rec.Status == deliver.StatusDead {
+	switch rec.Status {
+	case deliver.StatusDead:
 		v.Status = outboxFailed
-	} else {
+	case deliver.StatusDelivered:
+		v.Status = outboxDelivered
+	default:
 		v.Due = rec.Due
 	}
 	return v
@@ -83,10 +95,13 @@ func (e *events) outbox(c *gin.Context, r *ldp.Request, rel string) error {
 	name := strings.TrimPrefix(rel, "outbox/")
 	m := c.Request.Method
 	if name == "" {
-		if m != http.MethodGet && m != http.MethodHead {
-			return errOutboxMethod
+		switch m {
+		case http.MethodGet, http.MethodHead:
+			return e.outboxList(c, r)
+		case http.MethodPost:
+			return e.replay(c, r)
 		}
-		return e.outboxList(c, r)
+		return errOutboxMethod
 	}
 	seq, err := strconv.ParseUint(name, 10, 64)
 	if err != nil {
@@ -128,9 +143,12 @@ func (e *events) outbox(c *gin.Context, r *ldp.Request, rel string) error {
 // {"id", "contains": [record URLs], "items": [records], "next": seq or ""}.
 func (e *events) outboxList(c *gin.Context, r *ldp.Request) error {
 	q := c.Request.URL.Query()
+	if q.Has("event") {
+		return e.eventStatus(c, r, q.Get("event"))
+	}
 	want := ""
 	switch s := q.Get("status"); s {
-	case "", outboxPending, outboxFailed:
+	case "", outboxPending, outboxFailed, outboxDelivered:
 		want = s
 	default:
 		return errOutboxStatus

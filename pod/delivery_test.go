@@ -396,15 +396,19 @@ func TestDeliveryWebhook(t *testing.T) {
 	}
 }
 
-// Profiles that cannot be delivered to end in a clear, recorded status:
-// a profile without ldp:inbox or one that does not parse is a dead letter
-// at once; a profile that is not found is retried.
+// Profiles that cannot be delivered to end in a clear, recorded status
+// (in the ?wait answer and in the outbox): a profile without ldp:inbox,
+// one whose only inbox is not http(s) (not taken as an inbox) or one that does not parse is a dead
+// letter at once; a profile that is not found is retried.
 func TestDeliveryBadProfiles(t *testing.T) {
 	profiles := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/noinbox/profile/card":
 			w.Header().Set("Content-Type", "text/turtle")
 			_, _ = io.WriteString(w, `<#me> a <http://xmlns.com/foaf/0.1/Person> .`)
+		case "/ftpinbox/profile/card":
+			w.Header().Set("Content-Type", "text/turtle")
+			_, _ = io.WriteString(w, `<#me> <http://www.w3.org/ns/ldp#inbox> <ftp://files.example/inbox/> .`)
 		case "/malformed/profile/card":
 			w.Header().Set("Content-Type", "text/turtle")
 			_, _ = io.WriteString(w, `<#me> this is not turtle`)
@@ -416,6 +420,7 @@ func TestDeliveryBadProfiles(t *testing.T) {
 	s := remoteServer(t)
 	cases := []struct{ pod, status, msg string }{
 		{"noinbox", "failed", "no ldp:inbox"},
+		{"ftpinbox", "failed", "no ldp:inbox"}, // a non-http(s) inbox is not taken
 		{"malformed", "failed", "malformed profile"},
 		{"missing", "pending", "404"},
 	}
@@ -435,6 +440,10 @@ func TestDeliveryBadProfiles(t *testing.T) {
 		d := res.Deliveries[0]
 		if d.Target != webID || d.Status != c.status || !strings.Contains(d.Error, c.msg) {
 			t.Errorf("%s: delivery %+v, want status %s and an error with %q", c.pod, d, c.status, c.msg)
+		}
+		o := evDo(t, evReq{method: "GET", url: s.PodRoot("producer") + "outbox/?status=" + c.status, key: evKeys.producerOwner})
+		if !strings.Contains(o.body, `"target":"`+webID+`"`) || !strings.Contains(o.body, c.msg) {
+			t.Errorf("%s: outbox ?status=%s: %s", c.pod, c.status, o.body)
 		}
 	}
 }
@@ -524,12 +533,12 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 		t.Errorf("webhook after the retry: %v", got)
 	}
 	mu.Unlock()
-	// Delivered: gone from the outbox (once the sender has read the
-	// webhook's answer, which is just after the webhook saw the body); a
-	// second retry finds nothing.
+	// Delivered: listed as delivered (once the sender has read the
+	// webhook's answer, which is just after the webhook saw the body); it
+	// cannot be retried.
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		r := evDo(t, evReq{method: "GET", url: it.ID, key: evKeys.producerOwner})
-		if r.status == http.StatusNotFound {
+		if r.status == http.StatusOK && strings.Contains(r.body, `"status":"delivered"`) && strings.Contains(r.body, `"lastStatus":200`) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -537,8 +546,19 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if r := evDo(t, evReq{method: "POST", url: it.ID, key: evKeys.producerOwner}); r.status != http.StatusNotFound {
+	if r := evDo(t, evReq{method: "POST", url: it.ID, key: evKeys.producerOwner}); r.status != http.StatusConflict {
 		t.Errorf("retry of a delivered record: %d %s", r.status, r.body)
+	}
+	r = evDo(t, evReq{method: "GET", url: outbox + "?status=delivered", key: evKeys.producerOwner})
+	page.Items = nil
+	if err := json.Unmarshal([]byte(r.body), &page); err != nil || r.status != 200 || len(page.Items) != 1 || page.Items[0].ID != it.ID || page.Items[0].Attempts != 1 {
+		t.Errorf("?status=delivered: %d %s", r.status, r.body)
+	}
+	if r := evDo(t, evReq{method: "GET", url: outbox + "?status=failed", key: evKeys.producerOwner}); !strings.Contains(r.body, `"items":[]`) {
+		t.Errorf("failed after the retry: %s", r.body)
+	}
+	if r := evDo(t, evReq{method: "GET", url: outbox + "?status=done", key: evKeys.producerOwner}); r.status != http.StatusBadRequest || !strings.Contains(r.body, "pending, failed or delivered") {
+		t.Errorf("?status=done: %d %s", r.status, r.body)
 	}
 }
 

@@ -39,7 +39,7 @@ type events struct {
 func newEvents(s *Server) (*events, error) {
 	e := &events{
 		s:        s,
-		queue:    deliver.New(deliver.Config{Store: s.st, Logger: s.log, Schedule: s.opts.RetrySchedule}),
+		queue:    s.newQueue(),
 		inboxes:  inbox.New(),
 		stopping: make(chan struct{}),
 		remote:   newRemote(s),
@@ -122,6 +122,7 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 		if isWrite(m) {
 			return true, errPublishWrite
 		}
+		linkEventStatus(c, r, rel)
 	case strings.HasPrefix(rel, "inbox/"):
 		if isWrite(m) {
 			return true, errInboxWrite

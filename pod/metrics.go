@@ -1,6 +1,14 @@
 package pod
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"podserver/deliver"
+)
 
 // metrics are the server's Prometheus collectors, registered on its own
 // registry (no global state).
@@ -8,6 +16,13 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	batch    prometheus.Histogram
+	// attempts counts delivery attempts by target host ("local" for local
+	// inboxes) and outcome (deliver.Outcome*).
+	attempts *prometheus.CounterVec
+	// deliveryLatency is the time from a delivery record's creation to its
+	// delivery (queued deliveries only; inline local copies are not
+	// records).
+	deliveryLatency prometheus.Histogram
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -26,8 +41,54 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help:    "Transactions per durable store commit (group commit batch size).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
 		}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podserver_delivery_attempts_total",
+			Help: "Delivery attempts by target host (local for this server's inboxes) and outcome (delivered, retry, dead).",
+		}, []string{"host", "outcome"}),
+		deliveryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "podserver_delivery_latency_seconds",
+			Help:    "Time from a queued delivery's creation to its successful delivery.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 300, 3600, 36000},
+		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.batch)
+	reg.MustRegister(m.requests, m.latency, m.batch, m.attempts, m.deliveryLatency)
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// deliveryAttempt records the outcome of one delivery attempt
+// (deliver.Config.OnAttempt).
+func (m *metrics) deliveryAttempt(r deliver.Record, outcome string, latency time.Duration) {
+	m.attempts.WithLabelValues(targetHost(r), outcome).Inc()
+	if outcome == deliver.OutcomeDelivered {
+		m.deliveryLatency.Observe(latency.Seconds())
+	}
+}
+
+// targetHost is the metrics label of r's target: its URL's host, "local"
+// for an inbox of this server.
+func targetHost(r deliver.Record) string {
+	if r.Kind == deliver.KindInbox {
+		return "local"
+	}
+	u, err := url.Parse(r.Target)
+	if err != nil || u.Host == "" {
+		return "invalid"
+	}
+	return strings.ToLower(u.Host)
+}
+
+// registerQueueDepth exports the delivery queue's depth: pending
+// deliveries and dead letters.
+func registerQueueDepth(reg *prometheus.Registry, q *deliver.Queue) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "podserver_delivery_queue_depth",
+		Help:        "Deliveries in the durable queue by status.",
+		ConstLabels: prometheus.Labels{"status": "pending"},
+	}, func() float64 { p, _ := q.Depth(); return float64(p) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "podserver_delivery_queue_depth",
+		Help:        "Deliveries in the durable queue by status.",
+		ConstLabels: prometheus.Labels{"status": "dead"},
+	}, func() float64 { _, d := q.Depth(); return float64(d) }))
 }

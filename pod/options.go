@@ -52,6 +52,14 @@ type Options struct {
 	// another server or a webhook (default 5s, 5m, 30m, 2h, 5h, 10h, 10h);
 	// a delivery is dead after len(RetrySchedule)+1 failures.
 	RetrySchedule []time.Duration
+	// DeliveryTimeout bounds one attempt to deliver to another server or
+	// a webhook (default 10s, the outbound client's timeout); a target
+	// that does not answer in time is retried.
+	DeliveryTimeout time.Duration
+	// DeliveryPerHost bounds the concurrent delivery attempts to one
+	// target host (default 64), so a slow or dead target never delays
+	// deliveries to others.
+	DeliveryPerHost int
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
 	// http.Server timeouts (defaults 10s, 60s, 120s, 120s; WriteTimeout must
 	// exceed the longest long-poll wait).

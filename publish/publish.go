@@ -125,6 +125,9 @@ type delivery struct {
 	target, status, err string
 	remote              bool   // target is a WebID on another server
 	seq                 uint64 // the delivery record's Seq, when queued
+
+	// resp is the target's answer to the first attempt, if it answered.
+	resp *deliver.Result
 }
 
 // Delivery statuses in ?wait answers.
@@ -434,6 +437,9 @@ func (s *Service) awaitDelayed(ctx context.Context, plan []planned, wait time.Du
 			default:
 				d.status, d.err = statusPending, res.Error
 			}
+			if res.ResponseStatus != 0 {
+				d.resp = &res
+			}
 		}
 	}
 }
@@ -522,6 +528,9 @@ func (s *Service) appendDeliveries(b []byte, p *planned) []byte {
 		if d.err != "" {
 			b = append(b, `,"error":`...)
 			b = inbox.AppendJSONString(b, d.err)
+		}
+		if d.resp != nil {
+			b = appendResponse(b, d.resp)
 		}
 		b = append(b, '}')
 	}

@@ -6,13 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"podserver/deliver"
+	"podserver/inbox"
 	"podserver/ldp"
+	"podserver/netguard"
 	"podserver/webhook"
 )
 
@@ -76,7 +78,7 @@ func messageID(eventID string) string {
 // deliverWebhook is the delivery queue's handler for deliver.KindWebhook:
 // it POSTs the event as a structured-mode CloudEvent signed per Standard
 // Webhooks with the secret of the subscription item that names the target.
-func (s *Service) deliverWebhook(ctx context.Context, r deliver.Record) error {
+func (s *Service) deliverWebhook(ctx context.Context, r deliver.Record) (deliver.Response, error) {
 	var stored []byte
 	secret, found := "", false
 	err := s.view(ctx, func(rd snap) error {
@@ -101,36 +103,53 @@ func (s *Service) deliverWebhook(ctx context.Context, r deliver.Record) error {
 	})
 	switch {
 	case errors.Is(err, ldp.ErrNotFound):
-		return deliver.Permanent(fmt.Errorf("the event %s was deleted before delivery", r.EventID))
+		return deliver.Response{}, deliver.Permanent(fmt.Errorf("the event %s was deleted before delivery", r.EventID))
 	case err != nil:
-		return err
+		return deliver.Response{}, err
 	case !found:
-		return deliver.Permanent(fmt.Errorf("the subscription of %s to webhook %s was removed", r.Via, r.Target))
+		return deliver.Response{}, deliver.Permanent(fmt.Errorf("the subscription of %s to webhook %s was removed", r.Via, r.Target))
 	}
 	ce, err := CloudEvent(stored, s.cfg.Pods.PodRoot(r.Pod))
 	if err != nil {
-		return deliver.Permanent(err)
+		return deliver.Response{}, deliver.Permanent(err)
 	}
 	body, err := json.Marshal(ce)
 	if err != nil {
-		return deliver.Permanent(err)
+		return deliver.Response{}, deliver.Permanent(err)
+	}
+	if err := netguard.CheckURL(r.Target); err != nil {
+		// Settings validation refuses such targets; records from before
+		// it are dead letters at once.
+		return deliver.Response{}, deliver.Permanent(fmt.Errorf("webhook: %w", err))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Target, bytes.NewReader(body))
 	if err != nil {
-		return deliver.Permanent(fmt.Errorf("webhook %q: %w", r.Target, err))
+		return deliver.Response{}, deliver.Permanent(fmt.Errorf("webhook %q: %w", r.Target, err))
 	}
 	req.Header.Set("Content-Type", webhook.MediaType)
 	if secret != "" {
 		if err := webhook.SetHeaders(req.Header, secret, messageID(r.EventID), s.cfg.Now(), body); err != nil {
-			return deliver.Permanent(err)
+			return deliver.Response{}, deliver.Permanent(err)
 		}
 	}
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("POST %s: %w", r.Target, err)
+		return deliver.Response{}, fmt.Errorf("POST %s: %w", r.Target, err)
 	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, deliver.MaxErrorBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return deliver.ResponseError(resp, r.Target, msg, s.cfg.Now())
+	return deliver.ReadResponse(resp, r.Target, s.cfg.Now())
+}
+
+// appendResponse appends to a ?wait delivery the target's answer to the
+// first attempt, as Space Cloud's synchronous events give it:
+// "response": {"status": 200, "body": "<at most 4 KiB>", "truncated": true}
+// (truncated only when the body was cut).
+func appendResponse(b []byte, res *deliver.Result) []byte {
+	b = append(b, `,"response":{"status":`...)
+	b = strconv.AppendInt(b, int64(res.ResponseStatus), 10)
+	b = append(b, `,"body":`...)
+	b = inbox.AppendJSONString(b, strings.ToValidUTF8(string(res.ResponseBody), "\uFFFD"))
+	if res.ResponseTruncated {
+		b = append(b, `,"truncated":true`...)
+	}
+	return append(b, '}')
 }

@@ -169,9 +169,17 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	demo := fs.Bool("demo", false, "provision the demo pods (producer, crm, alice, bob) and print their demo keys; implies --allow-private-targets")
 	allowPrivate := fs.Bool("allow-private-targets", false, "let webhooks, notification channels and remote inboxes reach loopback and private addresses")
 	retry := fs.String("retry-schedule", "5s,5m,30m,2h,5h,10h,10h", "waits between delivery attempts to other servers and webhooks; a delivery is dead after one more failure than waits listed")
+	deliveryTimeout := fs.Duration("delivery-timeout", 10*time.Second, "how long one delivery attempt to another server or a webhook may take before it is retried")
+	perHost := fs.Int("delivery-per-host", 64, "how many delivery attempts to one target host may run at once")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *perHost <= 0 {
+		return usageError{fmt.Sprintf("invalid --delivery-per-host %d: want a positive number", *perHost)}
+	}
+	if *deliveryTimeout <= 0 {
+		return usageError{fmt.Sprintf("invalid --delivery-timeout %s: want a positive duration, e.g. 10s", *deliveryTimeout)}
 	}
 	schedule, err := parseSchedule(*retry)
 	if err != nil {
@@ -183,7 +191,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	s, err := pod.New(pod.Options{Addr: *addr, DataDir: c.data, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
-		AllowPrivateTargets: *allowPrivate || *demo, RetrySchedule: schedule})
+		AllowPrivateTargets: *allowPrivate || *demo, RetrySchedule: schedule, DeliveryTimeout: *deliveryTimeout,
+		DeliveryPerHost: *perHost})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("the data directory %s is in use by another podserver process", c.data)
 	}

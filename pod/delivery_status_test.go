@@ -1,0 +1,104 @@
+package pod_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"podserver/pod"
+)
+
+// The owner of the publishing pod finds, from GET publish/{id}, the
+// delivery status of the event per target: local inbox copies, delivered
+// and failed webhooks.
+func TestDeliveryEventStatus(t *testing.T) {
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/bad" {
+			http.Error(w, "no such hook", http.StatusGone)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hooks.Close()
+	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	if r := putSettings(t, s, hookSettings(s, hooks.URL+"/bad", hooks.URL+"/ok")); r.status >= 300 {
+		t.Fatalf("PUT settings: %d %s", r.status, r.body)
+	}
+	r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=5", key: evKeys.producer,
+		body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})
+	if r.status != http.StatusCreated {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	id := r.hdr.Get("Location")
+	statusURL := s.PodRoot("producer") + "outbox/?event=" + url.QueryEscape(id)
+
+	// The event itself links to its status, for the owner only.
+	ev := evDo(t, evReq{method: "GET", url: id, key: evKeys.producerOwner})
+	if ev.status != http.StatusOK || !strings.Contains(strings.Join(ev.hdr.Values("Link"), ","), "<"+statusURL+`>; rel="https://w3id.org/podserver/v1#deliveryStatus"`) {
+		t.Fatalf("GET event as owner: %d %v", ev.status, ev.hdr.Values("Link"))
+	}
+	if m := ev.json(t); m["id"] != id || m["topic"] != "realestate/contact#add" {
+		t.Errorf("the event is not served as published: %s", ev.body)
+	}
+	if ev := evDo(t, evReq{method: "GET", url: id, key: evKeys.producer}); strings.Contains(strings.Join(ev.hdr.Values("Link"), ","), "deliveryStatus") {
+		t.Errorf("an app key sees the status link: %v", ev.hdr.Values("Link"))
+	}
+
+	var st struct {
+		ID, Event string
+		Targets   []struct {
+			Target, Kind, Status, Record, Item, LastError string
+			LastStatus, Attempts                          int
+		}
+	}
+	for _, u := range []string{statusURL, s.PodRoot("producer") + "outbox/?event=" + id[strings.LastIndexByte(id, '/')+1:]} {
+		r := evDo(t, evReq{method: "GET", url: u, key: evKeys.producerOwner})
+		if err := json.Unmarshal([]byte(r.body), &st); err != nil || r.status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", u, r.status, r.body)
+		}
+		if st.ID != statusURL || st.Event != id || len(st.Targets) != 3 {
+			t.Fatalf("status %s: %s", u, r.body)
+		}
+	}
+	want := map[string]struct {
+		kind, status string
+		code         int
+	}{
+		s.PodRoot("alice") + "inbox/": {"inbox", "delivered", 0},
+		hooks.URL + "/bad":            {"webhook", "failed", 410},
+		hooks.URL + "/ok":             {"webhook", "delivered", 204},
+	}
+	for _, tg := range st.Targets {
+		w, ok := want[tg.Target]
+		if !ok || tg.Kind != w.kind || tg.Status != w.status || tg.LastStatus != w.code {
+			t.Errorf("target %+v, want %+v", tg, w)
+		}
+		switch tg.Kind {
+		case "inbox":
+			if !strings.HasPrefix(tg.Item, s.PodRoot("alice")+"inbox/") || tg.Record != "" {
+				t.Errorf("inbox copy %+v: want its item and no record", tg)
+			}
+		default:
+			if !strings.HasPrefix(tg.Record, s.PodRoot("producer")+"outbox/") || tg.Attempts != 1 {
+				t.Errorf("webhook %+v: want its record and one attempt", tg)
+			}
+		}
+	}
+
+	for _, c := range []struct {
+		url, key string
+		status   int
+	}{
+		{statusURL, evKeys.producer, http.StatusForbidden},
+		{statusURL, evKeys.alice, http.StatusForbidden},
+		{s.PodRoot("producer") + "outbox/?event=nosuchevent", evKeys.producerOwner, http.StatusNotFound},
+		{s.PodRoot("producer") + "outbox/?event=" + url.QueryEscape(s.PodRoot("alice")+"publish/x"), evKeys.producerOwner, http.StatusNotFound},
+	} {
+		if r := evDo(t, evReq{method: "GET", url: c.url, key: c.key}); r.status != c.status || !strings.Contains(r.body, `"error"`) {
+			t.Errorf("GET %s: %d %s, want %d", c.url, r.status, r.body, c.status)
+		}
+	}
+}

@@ -1,0 +1,126 @@
+package pod_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"podserver/pod"
+)
+
+// ?wait gives, for each webhook, the status and the start of the body of
+// its answer to the first attempt, refusals included.
+func TestDeliveryWaitWebhookResponse(t *testing.T) {
+	long := strings.Repeat("y", 10<<10)
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/json":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"ok":true,"name":"Zoë"}`)
+		case "/long":
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = io.WriteString(w, long)
+		default:
+			http.Error(w, "bad hook config", http.StatusBadRequest)
+		}
+	}))
+	defer hooks.Close()
+	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	if r := putSettings(t, s, hookSettings(s, hooks.URL+"/json", hooks.URL+"/long", hooks.URL+"/refuse")); r.status >= 300 {
+		t.Fatalf("PUT settings: %d %s", r.status, r.body)
+	}
+	r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=5", key: evKeys.producer,
+		body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})
+	if r.status != http.StatusCreated {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	type response struct {
+		Status    int
+		Body      string
+		Truncated bool
+	}
+	var res struct {
+		Deliveries []struct {
+			Target, Status string
+			Response       *response
+		}
+	}
+	if err := json.Unmarshal([]byte(r.body), &res); err != nil {
+		t.Fatalf("%v: %s", err, r.body)
+	}
+	want := map[string]struct {
+		status string
+		resp   response
+	}{
+		s.PodRoot("alice") + "inbox/": {"delivered", response{}},
+		hooks.URL + "/json":           {"delivered", response{200, `{"ok":true,"name":"Zoë"}`, false}},
+		hooks.URL + "/long":           {"delivered", response{202, long[:4096], true}},
+		hooks.URL + "/refuse":         {"failed", response{400, "bad hook config\n", false}},
+	}
+	if len(res.Deliveries) != len(want) {
+		t.Fatalf("deliveries: %s", r.body)
+	}
+	for _, d := range res.Deliveries {
+		w, ok := want[d.Target]
+		var got response
+		if d.Response != nil {
+			got = *d.Response
+		}
+		if !ok || d.Status != w.status || got != w.resp {
+			t.Errorf("%s: %s %+v, want %s %+v", d.Target, d.Status, got, w.status, w.resp)
+		}
+	}
+}
+
+// /metrics shows delivery attempts by host and outcome, the delivery
+// latency and the queue depth.
+func TestDeliveryMetrics(t *testing.T) {
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/gone" {
+			http.Error(w, "gone", http.StatusGone)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hooks.Close()
+	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	if r := putSettings(t, s, hookSettings(s, hooks.URL+"/ok", hooks.URL+"/gone")); r.status >= 300 {
+		t.Fatalf("PUT settings: %d %s", r.status, r.body)
+	}
+	for range 3 {
+		r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=5", key: evKeys.producer,
+			body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})
+		if r.status != http.StatusCreated {
+			t.Fatalf("publish: %d %s", r.status, r.body)
+		}
+	}
+	m := evDo(t, evReq{method: "GET", url: s.BaseURL() + "/metrics"})
+	host := strings.TrimPrefix(hooks.URL, "http://")
+	metric := func(name string) float64 {
+		t.Helper()
+		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`)
+		sub := re.FindStringSubmatch(m.body)
+		if sub == nil {
+			t.Errorf("no %s in /metrics", name)
+			return -1
+		}
+		v, _ := strconv.ParseFloat(sub[1], 64)
+		return v
+	}
+	for name, want := range map[string]float64{
+		`podserver_delivery_attempts_total{host="` + host + `",outcome="delivered"}`: 3,
+		`podserver_delivery_attempts_total{host="` + host + `",outcome="dead"}`:      3,
+		`podserver_delivery_latency_seconds_count`:                                   3,
+		`podserver_delivery_queue_depth{status="dead"}`:                              3,
+		`podserver_delivery_queue_depth{status="pending"}`:                           0,
+	} {
+		if got := metric(name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
