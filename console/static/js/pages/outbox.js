@@ -29,13 +29,10 @@ export function outboxPage({ main, session, signal }) {
         replace(area, h("p", { class: "empty" }, "No delivery records: every delivery so far was made at once, or none was needed."));
         return;
       }
-      const records = await Promise.all(members.map(async (u) => {
-        try {
-          return { url: u, rec: (await getJSON(u, { signal })).json };
-        } catch (e) {
-          return { url: u, err: e.message };
-        }
-      }));
+      // The listing carries the records themselves ("items", in the order
+      // of "contains").
+      const items = json.items || [];
+      const records = members.map((u, i) => items[i] ? { url: u, rec: items[i] } : { url: u, err: "not in the listing" });
       replace(area, h("table", { class: "data", id: "outbox-table" },
         h("thead", {}, h("tr", {},
           h("th", { scope: "col" }, "Event"), h("th", { scope: "col" }, "Target"), h("th", { scope: "col" }, "Status"),
@@ -43,7 +40,7 @@ export function outboxPage({ main, session, signal }) {
         h("tbody", {}, records.map(({ url, rec, err }) => h("tr", {},
           h("td", { class: "url", "data-label": "Event" }, str(rec ? rec.eventId || rec.event : url)),
           h("td", { class: "url", "data-label": "Target" }, rec ? str(rec.target) : ""),
-          h("td", { "data-label": "Status" }, rec ? h("span", { class: "badge " + (rec.status === "dead" ? "bad" : "") }, str(rec.status)) : err),
+          h("td", { "data-label": "Status" }, rec ? h("span", { class: "badge " + (rec.status === "failed" ? "bad" : rec.status === "delivered" ? "ok" : "") }, str(rec.status)) : err),
           h("td", { "data-label": "Attempts" }, rec ? str(rec.attempts) : ""),
           h("td", { "data-label": "Next attempt" }, rec && rec.status === "pending" ? when(str(rec.due)) : ""),
           h("td", { "data-label": "Last error" }, rec ? str(rec.lastError) : ""))))));
