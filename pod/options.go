@@ -60,11 +60,20 @@ type Options struct {
 	// target host (default 64), so a slow or dead target never delays
 	// deliveries to others.
 	DeliveryPerHost int
+	// CommitInterval is the least time between two group commits while
+	// the store serves concurrent writers (store.Options.CommitInterval):
+	// each sync then covers more updates, which costs the kernel less and
+	// shortens the latency tail under load. Default 3ms; negative turns
+	// it off. A lone writer is never held back.
+	CommitInterval time.Duration
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
 	// http.Server timeouts (defaults 10s, 60s, 120s, 120s; WriteTimeout must
 	// exceed the longest long-poll wait).
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 }
+
+// DefaultCommitInterval is the default Options.CommitInterval.
+const DefaultCommitInterval = 3 * time.Millisecond
 
 func (o *Options) setDefaults() error {
 	if o.Addr == "" {
@@ -92,6 +101,12 @@ func (o *Options) setDefaults() error {
 		if *d <= 0 {
 			*d = v
 		}
+	}
+	switch {
+	case o.CommitInterval == 0:
+		o.CommitInterval = DefaultCommitInterval
+	case o.CommitInterval < 0:
+		o.CommitInterval = 0
 	}
 	def(&o.ReadHeaderTimeout, 10*time.Second)
 	def(&o.ReadTimeout, 60*time.Second)

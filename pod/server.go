@@ -59,7 +59,9 @@ func New(opts Options) (*Server, error) {
 		Dir:      opts.DataDir,
 		InMemory: opts.InMemory,
 		Logger:   opts.Logger,
-		OnBatch:  func(n int) { s.metrics.batch.Observe(float64(n)) },
+		// Set by setDefaults: 0 here means off.
+		CommitInterval: opts.CommitInterval,
+		OnBatch:        func(n int) { s.metrics.batch.Observe(float64(n)) },
 		// The notifier is set before New returns, so before any write.
 		OnChange: func(ch []store.Change) {
 			s.settings.Observe(ch)

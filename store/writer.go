@@ -194,12 +194,13 @@ func (w *writer) run() {
 	pace := time.NewTimer(time.Hour)
 	pace.Stop()
 	var last time.Time // when the previous batch started
+	lastSize := 0      // and how many requests it held
 	for {
 		select {
 		case r := <-w.reqs:
 			batch = append(batch[:0], r)
-			batch = w.fill(batch, pace, last)
-			last = time.Now()
+			batch = w.fill(batch, pace, last, lastSize)
+			last, lastSize = time.Now(), len(batch)
 			w.runBatch(batch)
 			clear(batch)
 		case <-w.stop:
@@ -209,11 +210,12 @@ func (w *writer) run() {
 }
 
 // fill adds the queued requests to batch, up to maxBatch. When the previous
-// batch started less than minInterval ago, it first waits for the rest of
-// the interval (or a full batch), so that under load the batches grow
-// instead of the syncs multiplying; an idle store commits at once.
-func (w *writer) fill(batch []*request, pace *time.Timer, last time.Time) []*request {
-	if w.minInterval > 0 {
+// batch held concurrent requests and started less than minInterval ago, it
+// first waits for the rest of the interval (or a full batch), so that
+// under load the batches grow instead of the syncs multiplying. A store
+// that is idle, or serves one writer at a time, commits at once.
+func (w *writer) fill(batch []*request, pace *time.Timer, last time.Time, lastSize int) []*request {
+	if w.minInterval > 0 && lastSize > 1 {
 		if wait := w.minInterval - time.Since(last); wait > 0 {
 			pace.Reset(wait)
 		collect:

@@ -442,8 +442,8 @@ func TestTxnTooBig(t *testing.T) {
 }
 
 // With a commit interval, Updates that arrive while the previous batch is
-// recent wait for one another and share a batch, and an Update on an idle
-// store is not held back.
+// recent and held concurrent ones wait for one another and share a batch;
+// an Update on an idle store, or after a batch of one, is not held back.
 func TestCommitInterval(t *testing.T) {
 	var batches []int
 	var mu sync.Mutex
@@ -460,30 +460,50 @@ func TestCommitInterval(t *testing.T) {
 	set := func(k string) error {
 		return s.Update(ctx, func(tx Txn) error { return tx.Set([]byte(PrefixResource+k), []byte("v")) })
 	}
-	// Idle: at once (well under the interval).
-	start := time.Now()
-	if err := set("/a"); err != nil {
-		t.Fatal(err)
+	concurrently := func(n int, prefix string) {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := set(fmt.Sprintf("/%s%d", prefix, i)); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
 	}
-	if el := time.Since(start); el > 250*time.Millisecond {
-		t.Fatalf("an Update on an idle store waited %v", el)
+	// Idle, then right after a batch of one: at once (well under the
+	// interval).
+	for _, k := range []string{"/a", "/b"} {
+		start := time.Now()
+		if err := set(k); err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el > 250*time.Millisecond {
+			t.Fatalf("a lone Update waited %v", el)
+		}
 	}
-	// Eight more right after it: one batch, started once the interval has
-	// passed.
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := set(fmt.Sprintf("/b%d", i)); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	// A batch of three, queued while the writer is busy.
+	release := make(chan struct{})
+	busy := make(chan struct{})
+	go func() {
+		_ = s.Update(ctx, func(tx Txn) error { close(busy); <-release; return nil })
+	}()
+	<-busy
+	go func() {
+		// Release the writer once all three are queued.
+		for len(s.w.reqs) < 3 {
+			time.Sleep(time.Millisecond)
+		}
+		close(release)
+	}()
+	concurrently(3, "c")
+	// Eight more right after it: one batch, once the interval has passed.
+	concurrently(8, "d")
 	mu.Lock()
 	defer mu.Unlock()
-	if len(batches) != 2 || batches[0] != 1 || batches[1] != 8 {
-		t.Fatalf("batches %v, want [1 8]", batches)
+	if want := []int{1, 1, 1, 3, 8}; !slices.Equal(batches, want) {
+		t.Fatalf("batches %v, want %v", batches, want)
 	}
 }

@@ -171,6 +171,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	retry := fs.String("retry-schedule", "5s,5m,30m,2h,5h,10h,10h", "waits between delivery attempts to other servers and webhooks; a delivery is dead after one more failure than waits listed")
 	deliveryTimeout := fs.Duration("delivery-timeout", 10*time.Second, "how long one delivery attempt to another server or a webhook may take before it is retried")
 	perHost := fs.Int("delivery-per-host", 64, "how many delivery attempts to one target host may run at once")
+	commitInterval := fs.Duration("commit-interval", pod.DefaultCommitInterval, "least time between two group commits under concurrent writes (larger batches per sync); 0 commits each batch at once")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -192,7 +193,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	s, err := pod.New(pod.Options{Addr: *addr, DataDir: c.data, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
 		AllowPrivateTargets: *allowPrivate || *demo, RetrySchedule: schedule, DeliveryTimeout: *deliveryTimeout,
-		DeliveryPerHost: *perHost})
+		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval)})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("the data directory %s is in use by another podserver process", c.data)
 	}
@@ -225,6 +226,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+// commitIntervalOption maps --commit-interval to pod.Options, where 0
+// means the default and a negative value means off.
+func commitIntervalOption(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 func cmdPod(args []string, stdout, stderr io.Writer) error {
