@@ -155,4 +155,8 @@ func (e *events) stop() { e.stopOnce.Do(func() { close(e.stopping) }) }
 func (e *events) close() {
 	e.stop()
 	e.queue.Close()
+	// Idle outbound connections would otherwise hold other servers'
+	// graceful shutdowns up (a connection that never sent a request
+	// counts as active for a while).
+	e.remote.client.CloseIdleConnections()
 }
