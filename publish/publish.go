@@ -255,54 +255,35 @@ func (s *Service) view(ctx context.Context, fn func(rd snap) error) error {
 }
 
 // route authorizes ev against its recipient's and source's settings and
-// finds its target inboxes.
+// sorts its targets into p: local inboxes (or missing ones), WebIDs on other
+// servers and webhooks.
 func (s *Service) route(rd snap, ev *Event, p *planned, agent string, i int, array bool) error {
 	idx := -1
 	if array {
 		idx = i
 	}
-	parties := [2]struct{ field, webID string }{{"recipient", ev.Recipient}, {"source", ev.Source}}
-	for _, party := range parties {
-		if party.webID == "" {
-			continue
-		}
-		pod := s.settings.podOf(party.webID)
-		if pod == "" {
-			if s.isRemote(party.webID) {
-				// The receiving server checks its own settings.
-				p.remote = appendUnique(p.remote, party.webID)
-				continue
-			}
-			return &bodyError{idx, fmt.Sprintf(MsgNotLocal, party.field, party.webID)}
-		}
-		e, exists, err := s.settings.subscriptions(rd, pod)
-		if err != nil {
-			return err
-		}
-		if !exists {
-			return &bodyError{idx, fmt.Sprintf(MsgNotLocal, party.field, party.webID)}
-		}
-		if !e.subs.CanPublish(agent, ev.Topic) {
-			return apierr.Newf(http.StatusForbidden, MsgNotAuthorized, party.webID, ev.Topic)
-		}
-		for _, t := range append([]string{inbox.Path(pod)}, s.settings.subscribers(e, ev.Topic)...) {
-			ok, err := s.settings.exists(rd, t)
+	ts, err := s.targets(rd, ev.Recipient, ev.Source, ev.Topic, agent, func(field, webID string) error {
+		return &bodyError{idx, fmt.Sprintf(MsgNotLocal, field, webID)}
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		switch t.Kind {
+		case deliver.KindInbox:
+			ok, err := s.settings.exists(rd, t.Target)
 			if err != nil {
 				return err
 			}
 			if ok {
-				p.targets = appendUnique(p.targets, t)
+				p.targets = append(p.targets, t.Target)
 			} else {
-				p.missing = appendUnique(p.missing, t)
+				p.missing = append(p.missing, t.Target)
 			}
-		}
-		if s.cfg.Remote {
-			for _, w := range s.settings.remoteSubscribers(e, ev.Topic) {
-				p.remote = appendUnique(p.remote, w)
-			}
-			for _, it := range s.settings.webhooks(e, ev.Topic) {
-				p.hooks = appendHook(p.hooks, hook{target: it.Target, via: pod})
-			}
+		case deliver.KindLDN:
+			p.remote = append(p.remote, t.Target)
+		case deliver.KindWebhook:
+			p.hooks = append(p.hooks, hook{target: t.Target, via: t.Via})
 		}
 	}
 	return nil

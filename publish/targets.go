@@ -39,7 +39,23 @@ func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target,
 	if err := json.Unmarshal(stored, &ev); err != nil {
 		return nil, fmt.Errorf("publish: stored event: %w", err)
 	}
-	agent := s.cfg.Pods.WebID(pod)
+	// The caller's snapshot was taken before any generation this could
+	// load now, so it is stamped with the oldest: what it reads is cached
+	// as stale unless no settings changed since start.
+	return s.targets(snap{Reader: rd}, ev.Recipient, ev.Source, ev.Topic, s.cfg.Pods.WebID(pod), func(field, webID string) error {
+		return apierr.Newf(http.StatusConflict, MsgNotLocal, field, webID)
+	})
+}
+
+// targets authorizes agent to publish topic to recipient and source (either
+// may be "") under the settings as of rd and lists where the event goes:
+// for each party in turn, a party on another server (KindLDN), or the
+// party's inbox followed by its settings' local subscribers (KindInbox),
+// remote subscribers (KindLDN) and webhooks (KindWebhook); each target once.
+// A party that is not a pod here and cannot be delivered to elsewhere gets
+// the error notLocal makes; a topic the party does not let agent publish,
+// an *apierr.Error with MsgNotAuthorized (403).
+func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLocal func(field, webID string) error) ([]Target, error) {
 	var out []Target
 	add := func(t Target) {
 		for _, x := range out {
@@ -49,7 +65,7 @@ func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target,
 		}
 		out = append(out, t)
 	}
-	parties := [2]struct{ field, webID string }{{"recipient", ev.Recipient}, {"source", ev.Source}}
+	parties := [2]struct{ field, webID string }{{"recipient", recipient}, {"source", source}}
 	for _, party := range parties {
 		if party.webID == "" {
 			continue
@@ -57,33 +73,31 @@ func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target,
 		p := s.settings.podOf(party.webID)
 		if p == "" {
 			if s.isRemote(party.webID) {
+				// The receiving server checks its own settings.
 				add(Target{Kind: deliver.KindLDN, Target: party.webID})
 				continue
 			}
-			return nil, apierr.Newf(http.StatusConflict, MsgNotLocal, party.field, party.webID)
+			return nil, notLocal(party.field, party.webID)
 		}
-		// The caller's snapshot was taken before any generation this
-		// could load now, so it is stamped with the oldest: what it reads
-		// is cached as stale unless no settings changed since start.
-		e, exists, err := s.settings.subscriptions(snap{Reader: rd}, p)
+		e, exists, err := s.settings.subscriptions(rd, p)
 		if err != nil {
 			return nil, err
 		}
 		if !exists {
-			return nil, apierr.Newf(http.StatusConflict, MsgNotLocal, party.field, party.webID)
+			return nil, notLocal(party.field, party.webID)
 		}
-		if !e.subs.CanPublish(agent, ev.Topic) {
-			return nil, apierr.Newf(http.StatusForbidden, MsgNotAuthorized, party.webID, ev.Topic)
+		if !e.subs.CanPublish(agent, topic) {
+			return nil, apierr.Newf(http.StatusForbidden, MsgNotAuthorized, party.webID, topic)
 		}
 		add(Target{Kind: deliver.KindInbox, Target: inbox.Path(p)})
-		for _, t := range s.settings.subscribers(e, ev.Topic) {
+		for _, t := range s.settings.subscribers(e, topic) {
 			add(Target{Kind: deliver.KindInbox, Target: t})
 		}
 		if s.cfg.Remote {
-			for _, w := range s.settings.remoteSubscribers(e, ev.Topic) {
+			for _, w := range s.settings.remoteSubscribers(e, topic) {
 				add(Target{Kind: deliver.KindLDN, Target: w})
 			}
-			for _, it := range s.settings.webhooks(e, ev.Topic) {
+			for _, it := range s.settings.webhooks(e, topic) {
 				add(Target{Kind: deliver.KindWebhook, Target: it.Target, Via: p})
 			}
 		}

@@ -22,15 +22,6 @@ import (
 // settings/subscriptions name it (and hold its secret).
 type hook struct{ target, via string }
 
-func appendHook(list []hook, h hook) []hook {
-	for _, x := range list {
-		if x.target == h.target {
-			return list
-		}
-	}
-	return append(list, h)
-}
-
 // storedEvent is what a webhook's CloudEvent takes from a stored event.
 type storedEvent struct {
 	ID            string          `json:"id"`
