@@ -121,23 +121,22 @@ const (
 	indexDelivered = "D"
 )
 
-func eventIndexPrefix(event string) []byte {
-	k := make([]byte, 0, len(store.PrefixDeliveryIndex)+1+len(event)+9)
-	k = append(k, store.PrefixDeliveryIndex+indexEvent...)
-	k = append(k, event...)
+// indexPrefix is store.PrefixDeliveryIndex + sub + name + 0x00: the
+// prefix of one index's entries for name (an event path or a pod).
+func indexPrefix(sub, name string) []byte {
+	k := make([]byte, 0, len(store.PrefixDeliveryIndex)+len(sub)+len(name)+9)
+	k = append(k, store.PrefixDeliveryIndex+sub...)
+	k = append(k, name...)
 	return append(k, 0)
 }
+
+func eventIndexPrefix(event string) []byte { return indexPrefix(indexEvent, event) }
 
 func eventIndexKey(event string, seq uint64) []byte {
 	return store.AppendUint64(eventIndexPrefix(event), seq)
 }
 
-func deliveredPrefix(pod string) []byte {
-	k := make([]byte, 0, len(store.PrefixDeliveryIndex)+1+len(pod)+9)
-	k = append(k, store.PrefixDeliveryIndex+indexDelivered...)
-	k = append(k, pod...)
-	return append(k, 0)
-}
+func deliveredPrefix(pod string) []byte { return indexPrefix(indexDelivered, pod) }
 
 func deliveredKey(pod string, seq uint64) []byte {
 	return store.AppendUint64(deliveredPrefix(pod), seq)

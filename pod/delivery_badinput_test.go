@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,42 @@ func hookSettings(s *pod.Server, targets ...string) string {
 		items = append(items, `{"type":"Subscription","agent":"`+s.WebID("crm")+`","subscribes":["realestate/contact"],"target":"`+t+`","secret":"`+secret+`"}`)
 	}
 	return `{"version":"1","items":[` + strings.Join(items, ",") + `]}`
+}
+
+// goneHooks starts a webhook receiver that answers 410 Gone at path and
+// 204 everywhere else; it stops when the test ends.
+func goneHooks(t testing.TB, path string) *httptest.Server {
+	t.Helper()
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == path {
+			http.Error(w, "no such hook", http.StatusGone)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(hooks.Close)
+	return hooks
+}
+
+// subscribeHooks writes alice's settings/subscriptions with hookSettings,
+// failing the test if the write fails.
+func subscribeHooks(t testing.TB, s *pod.Server, targets ...string) {
+	t.Helper()
+	if r := putSettings(t, s, hookSettings(s, targets...)); r.status >= 300 {
+		t.Fatalf("PUT settings: %d %s", r.status, r.body)
+	}
+}
+
+// publishWait publishes a realestate/contact#add event for alice from the
+// producer with ?wait=wait and requires a 201.
+func publishWait(t testing.TB, s *pod.Server, wait int) evResp {
+	t.Helper()
+	r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=" + strconv.Itoa(wait), key: evKeys.producer,
+		body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})
+	if r.status != http.StatusCreated {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	return r
 }
 
 func putSettings(t testing.TB, s *pod.Server, body string) evResp {
@@ -66,9 +103,7 @@ func TestDeliveryDeadTargetDoesNotBlock(t *testing.T) {
 	// Attempts are not cut short during the test; at most 4 at once per
 	// host.
 	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true, DeliveryTimeout: time.Minute, DeliveryPerHost: 4})
-	if r := putSettings(t, s, hookSettings(s, dead.URL+"/cb", healthy.URL+"/cb")); r.status >= 300 {
-		t.Fatalf("PUT settings: %d %s", r.status, r.body)
-	}
+	subscribeHooks(t, s, dead.URL+"/cb", healthy.URL+"/cb")
 	// Many more events than the dead host's lane runs at once.
 	const n = 100
 	var ids []string
@@ -150,14 +185,8 @@ func TestDeliveryBadTargets(t *testing.T) {
 	for _, c := range cases {
 		targets = append(targets, c.target)
 	}
-	if r := putSettings(t, s, hookSettings(s, targets...)); r.status >= 300 {
-		t.Fatalf("PUT settings: %d %s", r.status, r.body)
-	}
-	r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=10", key: evKeys.producer,
-		body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})
-	if r.status != http.StatusCreated {
-		t.Fatalf("publish: %d %s", r.status, r.body)
-	}
+	subscribeHooks(t, s, targets...)
+	r := publishWait(t, s, 10)
 	var res struct {
 		Deliveries []struct{ Target, Status, Error string }
 	}

@@ -25,9 +25,7 @@ func TestDeliveryReplay(t *testing.T) {
 	}))
 	defer hook.Close()
 	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
-	if r := putSettings(t, s, hookSettings(s, hook.URL+"/cb")); r.status >= 300 {
-		t.Fatalf("PUT settings: %d %s", r.status, r.body)
-	}
+	subscribeHooks(t, s, hook.URL+"/cb")
 	r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=5", key: evKeys.producer,
 		body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})
 	if r.status != http.StatusCreated || calls.Load() != 1 {

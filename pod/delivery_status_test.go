@@ -3,7 +3,6 @@ package pod_test
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -15,23 +14,10 @@ import (
 // delivery status of the event per target: local inbox copies, delivered
 // and failed webhooks.
 func TestDeliveryEventStatus(t *testing.T) {
-	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/bad" {
-			http.Error(w, "no such hook", http.StatusGone)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer hooks.Close()
+	hooks := goneHooks(t, "/bad")
 	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
-	if r := putSettings(t, s, hookSettings(s, hooks.URL+"/bad", hooks.URL+"/ok")); r.status >= 300 {
-		t.Fatalf("PUT settings: %d %s", r.status, r.body)
-	}
-	r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=5", key: evKeys.producer,
-		body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})
-	if r.status != http.StatusCreated {
-		t.Fatalf("publish: %d %s", r.status, r.body)
-	}
+	subscribeHooks(t, s, hooks.URL+"/bad", hooks.URL+"/ok")
+	r := publishWait(t, s, 5)
 	id := r.hdr.Get("Location")
 	statusURL := s.PodRoot("producer") + "outbox/?event=" + url.QueryEscape(id)
 

@@ -31,14 +31,8 @@ func TestDeliveryWaitWebhookResponse(t *testing.T) {
 	}))
 	defer hooks.Close()
 	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
-	if r := putSettings(t, s, hookSettings(s, hooks.URL+"/json", hooks.URL+"/long", hooks.URL+"/refuse")); r.status >= 300 {
-		t.Fatalf("PUT settings: %d %s", r.status, r.body)
-	}
-	r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=5", key: evKeys.producer,
-		body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})
-	if r.status != http.StatusCreated {
-		t.Fatalf("publish: %d %s", r.status, r.body)
-	}
+	subscribeHooks(t, s, hooks.URL+"/json", hooks.URL+"/long", hooks.URL+"/refuse")
+	r := publishWait(t, s, 5)
 	type response struct {
 		Status    int
 		Body      string
@@ -80,24 +74,11 @@ func TestDeliveryWaitWebhookResponse(t *testing.T) {
 // /metrics shows delivery attempts by host and outcome, the delivery
 // latency and the queue depth.
 func TestDeliveryMetrics(t *testing.T) {
-	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/gone" {
-			http.Error(w, "gone", http.StatusGone)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer hooks.Close()
+	hooks := goneHooks(t, "/gone")
 	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
-	if r := putSettings(t, s, hookSettings(s, hooks.URL+"/ok", hooks.URL+"/gone")); r.status >= 300 {
-		t.Fatalf("PUT settings: %d %s", r.status, r.body)
-	}
+	subscribeHooks(t, s, hooks.URL+"/ok", hooks.URL+"/gone")
 	for range 3 {
-		r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=5", key: evKeys.producer,
-			body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})
-		if r.status != http.StatusCreated {
-			t.Fatalf("publish: %d %s", r.status, r.body)
-		}
+		publishWait(t, s, 5)
 	}
 	m := evDo(t, evReq{method: "GET", url: s.BaseURL() + "/metrics"})
 	host := strings.TrimPrefix(hooks.URL, "http://")
