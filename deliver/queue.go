@@ -289,19 +289,27 @@ func (q *Queue) Enqueue(tx store.Txn, r Record) (Record, error) {
 	if err := putEventIndex(tx, r); err != nil {
 		return r, err
 	}
-	key := dueKey(r.Due, r.Seq)
-	tx.OnCommit(func() { q.enqueued(key) })
+	key, lane := dueKey(r.Due, r.Seq), laneName(r)
+	tx.OnCommit(func() { q.enqueued(key, lane) })
 	return r, nil
 }
 
-// enqueued counts a committed new record (queue key k) and wakes the
-// worker.
-func (q *Queue) enqueued(k []byte) {
+// enqueued counts a committed new record (queue key k, for lane) and wakes
+// the worker, unless a scan could not take the record anyway: its lane is
+// full, or the claims are at their bound. The scan that the lane's (or the
+// claims') draining asks for then finds it. Without this, every record
+// published to a busy host would make the worker walk the whole backlog
+// in front of it again.
+func (q *Queue) enqueued(k []byte, lane string) {
 	q.dmu.Lock()
 	q.pending++
 	q.lower(k)
+	l := q.lanes[lane]
+	wait := q.starved || (l != nil && l.blocked)
 	q.dmu.Unlock()
-	q.kick()
+	if !wait {
+		q.kick()
+	}
 }
 
 // lower makes the next scan start at k at the latest. dmu is held.
