@@ -224,6 +224,10 @@ func podSecretKey(name string) []byte { return append([]byte(store.PrefixPodSecr
 // SigningKey returns pod name's Ed25519 signing key and its key id (the
 // URL of <#key> in the pod's profile).
 func (s *Server) SigningKey(ctx context.Context, name string) (ed25519.PrivateKey, string, error) {
+	keyID := s.PodRoot(name) + "profile/card#key"
+	if k, ok := s.signing.Load(name); ok {
+		return k.(ed25519.PrivateKey), keyID, nil
+	}
 	var seed []byte
 	err := s.st.View(ctx, func(rd store.Reader) error {
 		var err error
@@ -236,5 +240,7 @@ func (s *Server) SigningKey(ctx context.Context, name string) (ed25519.PrivateKe
 	if len(seed) != ed25519.SeedSize {
 		return nil, "", fmt.Errorf("signing key of %s: stored seed has %d bytes", name, len(seed))
 	}
-	return ed25519.NewKeyFromSeed(seed), s.PodRoot(name) + "profile/card#key", nil
+	k := ed25519.NewKeyFromSeed(seed)
+	s.signing.Store(name, k)
+	return k, keyID, nil
 }

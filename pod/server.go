@@ -40,6 +40,10 @@ type Server struct {
 	nt       *notifier
 	con      *console
 	pods     sync.Map // names of pods known to exist
+	// signing caches pods' Ed25519 signing keys (pod name ->
+	// ed25519.PrivateKey): a pod's key is written once, when the pod is
+	// created, and deriving it from its seed costs a scalar multiplication.
+	signing sync.Map
 
 	mu   sync.Mutex
 	base *url.URL
