@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -104,6 +107,11 @@ func Open(opts Options) (*Badger, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if !opts.InMemory {
+		if err := removeEmptyLogs(opts.Dir, log); err != nil {
+			return nil, err
+		}
+	}
 	db, err := badger.Open(badgerOptions(opts, log))
 	if err != nil {
 		if isLockError(err) {
@@ -164,6 +172,40 @@ func badgerOptions(opts Options, log *slog.Logger) badger.Options {
 		bo = bo.WithValueThreshold(min(1<<20, 15*bo.MemTableSize/100))
 	}
 	return bo
+}
+
+// removeEmptyLogs deletes the zero-length memtable WALs (.mem) and value log
+// files (.vlog) in dir. Badger creates such a file and then sizes it, so a
+// crash between the two leaves it empty; Badger then refuses to open the
+// directory ("Create a new file"), although the file holds nothing. Removing
+// it loses nothing: Badger creates it again. A directory that does not exist
+// yet has nothing to remove.
+func removeEmptyLogs(dir string, log *slog.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: read %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !(strings.HasSuffix(name, ".mem") || strings.HasSuffix(name, ".vlog")) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return fmt.Errorf("store: stat %s: %w", name, err)
+		}
+		if info.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("store: remove the empty %s left by a crash: %w", name, err)
+		}
+		log.Warn("store: removed an empty log file left by a crash", "file", name)
+	}
+	return nil
 }
 
 // isLockError reports whether Badger's Open failed because another process

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -182,4 +183,32 @@ func crashChild(t *testing.T, dir string) {
 	time.Sleep(time.Minute)
 	t.Error("child: not killed within a minute")
 	os.Exit(1)
+}
+
+// A crash between Badger creating a memtable WAL or value log file and
+// sizing it leaves an empty file, which Badger alone refuses to open; Open
+// removes it and the data is intact.
+func TestOpenAfterEmptyLogFiles(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	must(t, err)
+	ctx := context.Background()
+	must(t, s.Update(ctx, func(tx Txn) error { return tx.Set([]byte(PrefixResource+"/k"), []byte("v")) }))
+	must(t, s.Close())
+	for _, name := range []string{"00099.mem", "00099.vlog"} {
+		must(t, os.WriteFile(filepath.Join(dir, name), nil, 0o644))
+	}
+	s, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("open with empty log files: %v", err)
+	}
+	defer s.Close()
+	must(t, s.View(ctx, func(r Reader) error {
+		v, err := r.Get([]byte(PrefixResource + "/k"))
+		if err != nil || string(v) != "v" {
+			t.Errorf("after reopening: %q, %v", v, err)
+		}
+		return nil
+	}))
+	must(t, s.Update(ctx, func(tx Txn) error { return tx.Set([]byte(PrefixResource+"/k2"), []byte("v2")) }))
 }
