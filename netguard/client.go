@@ -90,7 +90,7 @@ func NewClient(p Policy, opts ClientOptions) *http.Client {
 		ExpectContinueTimeout:  time.Second,
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           256,
-		MaxIdleConnsPerHost:    16,
+		MaxIdleConnsPerHost:    opts.MaxConnsPerHost, // a busy host keeps its connections between bursts
 		MaxConnsPerHost:        opts.MaxConnsPerHost,
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
