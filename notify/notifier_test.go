@@ -226,13 +226,27 @@ func TestRetryQueueRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	failing := func(ctx context.Context, ch string) (*PushTarget, error) { return nil, fmt.Errorf("down") }
-	q1, err := newRetryQueue(retryConfig{Store: st, Schedule: []time.Duration{50 * time.Millisecond}, Resolve: failing})
+	// The first queue fails its first attempt and closes; with a wait of
+	// 500ms before the retry it makes no second one (which would be its
+	// last: the push would be dropped), however slow the machine.
+	tried := make(chan struct{}, 1)
+	failing := func(ctx context.Context, ch string) (*PushTarget, error) {
+		select {
+		case tried <- struct{}{}:
+		default:
+		}
+		return nil, fmt.Errorf("down")
+	}
+	q1, err := newRetryQueue(retryConfig{Store: st, Schedule: []time.Duration{500 * time.Millisecond}, Resolve: failing})
 	if err != nil {
 		t.Fatal(err)
 	}
 	q1.Send(Push{Channel: "c", ID: "urn:uuid:1", Body: []byte(`{}`)})
-	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-tried:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first queue never attempted the push")
+	}
 	q1.Close()
 
 	got := make(chan Push, 1)

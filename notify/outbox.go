@@ -233,8 +233,10 @@ func (q *retryQueue) loop() {
 			q.finish(r)
 		case <-timer.C:
 		case <-q.ctx.Done():
-			// Attempts under way end with the context; their records stay
-			// queued for the next start.
+			// Notifications sent before Close are queued durably all the
+			// same. Attempts under way end with the context; their records
+			// stay queued for the next start.
+			q.store()
 			go func() {
 				for range q.results {
 				}
@@ -257,7 +259,8 @@ func (q *retryQueue) store() {
 	}
 	now := time.Now()
 	ds := make([]*delivery, len(in))
-	err := q.cfg.Store.Update(q.ctx, func(tx store.Txn) error {
+	// Not cancelled by Close: a notification accepted by Send is stored.
+	err := q.cfg.Store.Update(context.WithoutCancel(q.ctx), func(tx store.Txn) error {
 		for i, p := range in {
 			d := &delivery{Seq: tx.NextSeq(), Push: p, Due: now, Created: now}
 			v, err := json.Marshal(d)
