@@ -61,18 +61,26 @@ func appendHolder(b []byte, h holder) []byte {
 // findHolder returns the item of inbox in an encoded copiesKey value.
 func findHolder(v []byte, inbox string) (string, bool, error) {
 	for len(v) > 0 {
-		n, k := binary.Uvarint(v)
-		if k <= 0 || uint64(len(v)-k) < n+8 {
-			return "", false, errCorruptCopies
+		h, rest, err := nextHolder(v)
+		if err != nil {
+			return "", false, err
 		}
-		name := v[k : k+int(n)]
-		seq := store.Uint64(v[k+int(n):])
-		if string(name) == inbox {
-			return inbox + ItemName(seq), true, nil
+		if h.inbox == inbox {
+			return inbox + ItemName(h.seq), true, nil
 		}
-		v = v[k+int(n)+8:]
+		v = rest
 	}
 	return "", false, nil
+}
+
+// nextHolder decodes the first entry of an encoded copiesKey value.
+func nextHolder(v []byte) (holder, []byte, error) {
+	n, k := binary.Uvarint(v)
+	if k <= 0 || uint64(len(v)-k) < n+8 {
+		return holder{}, nil, errCorruptCopies
+	}
+	end := k + int(n)
+	return holder{inbox: string(v[k:end]), seq: store.Uint64(v[end:])}, v[end+8:], nil
 }
 
 var errCorruptCopies = errors.New("inbox: corrupt event copies entry")
@@ -215,6 +223,35 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 		if err := tx.Set(ck, entry); err != nil {
 			return nil, err
 		}
+	}
+	return out, nil
+}
+
+// Holder is an inbox holding a copy of an event, and the copy's item (which
+// may have been deleted since).
+type Holder struct {
+	Inbox, Item string
+}
+
+// Holders returns the inboxes that received a copy of eventID, in the order
+// they received it, as the event's copies entry records them. Copies stored
+// before that entry existed are not listed; Holds finds them.
+func Holders(rd store.Reader, eventID string) ([]Holder, error) {
+	v, err := rd.Get(copiesKey(eventID))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Holder
+	for len(v) > 0 {
+		h, rest, err := nextHolder(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Holder{Inbox: h.inbox, Item: h.inbox + ItemName(h.seq)})
+		v = rest
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -159,6 +160,13 @@ func TestAppendAllOneEntry(t *testing.T) {
 		}
 		if _, ok, err := Holds(rd, Path("erin"), id); err != nil || ok {
 			t.Errorf("Holds(erin) = %v, %v", ok, err)
+		}
+		// The entry lists the copies in arrival order (dave's, from the
+		// per-inbox key of older data, is not in it).
+		hs, err := Holders(rd, id)
+		want := []Holder{{Path("alice"), first[0].Item}, {Path("bob"), first[1].Item}, {Path("carol"), again[1].Item}}
+		if err != nil || !slices.Equal(hs, want) {
+			t.Errorf("Holders = %+v, %v; want %+v", hs, err, want)
 		}
 		return nil
 	}); err != nil {

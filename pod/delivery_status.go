@@ -119,12 +119,30 @@ func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 				Due: v.Due, Delivered: v.Delivered, LastError: v.LastError, LastStatus: v.LastStatus,
 			})
 		}
-		// Copies made while publishing have no record: the local inboxes
-		// the event goes to, and whether they hold it.
+		// Copies made while publishing have no record: the inboxes of this
+		// server that hold the event, as its copies entry lists them...
+		holders, err := inbox.Holders(rd, evURL)
+		if err != nil {
+			return err
+		}
+		for _, h := range holders {
+			if recorded[h.Inbox] {
+				continue
+			}
+			recorded[h.Inbox] = true
+			hp, _ := ldp.SplitStoragePath(h.Inbox)
+			ip, rel := ldp.SplitStoragePath(h.Item)
+			targets = append(targets, statusTarget{Target: e.s.PodRoot(hp) + "inbox/", Kind: deliver.KindInbox,
+				Status: outboxDelivered, Item: e.s.PodRoot(ip) + rel})
+		}
+		// ...and the other local inboxes the event goes to under the
+		// current settings, and whether they hold it (copies stored before
+		// copies entries existed are found there).
 		ts, err := e.pub.Targets(rd, pod, res.Body)
 		var ae *apierr.Error
 		if errors.As(err, &ae) {
-			// The settings changed since: only the records are known.
+			// The settings no longer allow the event: only what was
+			// delivered is known.
 			return nil
 		}
 		if err != nil {

@@ -88,3 +88,41 @@ func TestDeliveryEventStatus(t *testing.T) {
 		}
 	}
 }
+
+// The copies an event left in this server's inboxes stay in its status
+// after the settings that routed it change: they come from the event's
+// copies entry, not from the current settings.
+func TestDeliveryEventStatusAfterSettingsChange(t *testing.T) {
+	s, _ := evServer(t, "")
+	r := publishTo(t, s, "producer", evKeys.producer, seedEvent(s))
+	if r.status != http.StatusCreated {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	id := r.hdr.Get("Location")
+	// alice no longer lets producer publish anything to her.
+	if r := putSettings(t, s, `{"version": "1", "items": []}`); r.status >= 300 {
+		t.Fatalf("PUT settings: %d %s", r.status, r.body)
+	}
+	st := evDo(t, evReq{method: "GET", url: s.PodRoot("producer") + "outbox/?event=" + url.QueryEscape(id), key: evKeys.producerOwner})
+	var body struct {
+		Targets []struct{ Target, Status, Item string }
+	}
+	if err := json.Unmarshal([]byte(st.body), &body); err != nil || st.status != http.StatusOK {
+		t.Fatalf("status: %d %s", st.status, st.body)
+	}
+	got := map[string]string{}
+	for _, tg := range body.Targets {
+		if tg.Status != "delivered" || !strings.HasPrefix(tg.Item, tg.Target) {
+			t.Errorf("target %+v: want delivered, with its item", tg)
+		}
+		got[tg.Target] = tg.Status
+	}
+	for _, p := range []string{"alice", "bob", "crm"} {
+		if got[s.PodRoot(p)+"inbox/"] != "delivered" {
+			t.Errorf("%s's inbox missing from the status: %s", p, st.body)
+		}
+	}
+	if len(body.Targets) != 3 {
+		t.Errorf("%d targets, want 3: %s", len(body.Targets), st.body)
+	}
+}
