@@ -14,19 +14,6 @@ import (
 	"podserver/pod"
 )
 
-type provisioner struct{ s *pod.Server }
-
-func (p provisioner) CreatePod(ctx context.Context, name string) (string, error) {
-	return p.s.CreatePod(ctx, name)
-}
-
-func (p provisioner) CreateAppKey(ctx context.Context, podName, app string) (string, error) {
-	secret, _, err := p.s.Keys().Create(ctx, podName, app, false)
-	return secret, err
-}
-
-func (p provisioner) PodRoot(name string) string { return p.s.PodRoot(name) }
-
 // A short run against a server in this process: every publish succeeds and
 // every subscriber copy is read.
 func TestRun(t *testing.T) {
@@ -39,7 +26,7 @@ func TestRun(t *testing.T) {
 	}
 	defer s.Shutdown(context.Background())
 	ctx := context.Background()
-	setup, err := bench.Provision(ctx, provisioner{s}, bench.Sizes{Producers: 2, Users: 4, Subscribers: 6})
+	setup, err := bench.Provision(ctx, s, bench.Sizes{Producers: 2, Users: 4, Subscribers: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +93,7 @@ func startRemote(t *testing.T) *pod.Server {
 func TestRunRemote(t *testing.T) {
 	a, b := startRemote(t), startRemote(t)
 	ctx := context.Background()
-	setup, err := bench.ProvisionRemote(ctx, provisioner{a}, provisioner{b}, bench.Sizes{Producers: 2, Users: 3, Subscribers: 4})
+	setup, err := bench.ProvisionRemote(ctx, a, b, bench.Sizes{Producers: 2, Users: 3, Subscribers: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

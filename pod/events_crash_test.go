@@ -17,20 +17,6 @@ import (
 	"podserver/store"
 )
 
-// benchPods adapts a pod.Server to bench.Provisioner.
-type benchPods struct{ s *pod.Server }
-
-func (p benchPods) CreatePod(ctx context.Context, name string) (string, error) {
-	return p.s.CreatePod(ctx, name)
-}
-
-func (p benchPods) CreateAppKey(ctx context.Context, podName, app string) (string, error) {
-	secret, _, err := p.s.Keys().Create(ctx, podName, app, false)
-	return secret, err
-}
-
-func (p benchPods) PodRoot(name string) string { return p.s.PodRoot(name) }
-
 // freeAddr returns a loopback address with a port that was free a moment
 // ago (the server is restarted on the same one, since URLs stored in
 // settings name it).
@@ -64,7 +50,7 @@ func TestEventsCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup, err := bench.Provision(context.Background(), benchPods{s}, bench.Sizes{Producers: 2, Users: 8, Subscribers: 6})
+	setup, err := bench.Provision(context.Background(), s, bench.Sizes{Producers: 2, Users: 8, Subscribers: 6})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,14 @@ var ErrPodExists = errors.New("pod already exists")
 // ErrInvalidPodName is returned for a name that cannot name a pod.
 var ErrInvalidPodName = errors.New("invalid pod name: use 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit (not a reserved name)")
 
+// CreateAppKey creates an app key named app for pod and returns its
+// secret, shown once and stored only as a hash. With CreatePod and PodRoot
+// it makes a Server a bench.Provisioner.
+func (s *Server) CreateAppKey(ctx context.Context, pod, app string) (string, error) {
+	secret, _, err := s.keys.Create(ctx, pod, app, false)
+	return secret, err
+}
+
 // CreatePod provisions pod name with a new owner key and returns the key's
 // secret, which is shown once and stored only as a hash.
 func (s *Server) CreatePod(ctx context.Context, name string) (string, error) {

@@ -51,20 +51,6 @@ elsewhere (path pod naming):
   podserver serve --allow-private-targets --data DIR --addr ... (and B)
   podserver bench --remote --target URL --target-b URL-B --setup setup.json`
 
-// podProvisioner creates bench pods on a pod.Server.
-type podProvisioner struct{ s *pod.Server }
-
-func (p podProvisioner) CreatePod(ctx context.Context, name string) (string, error) {
-	return p.s.CreatePod(ctx, name)
-}
-
-func (p podProvisioner) CreateAppKey(ctx context.Context, podName, app string) (string, error) {
-	secret, _, err := p.s.Keys().Create(ctx, podName, app, false)
-	return secret, err
-}
-
-func (p podProvisioner) PodRoot(name string) string { return p.s.PodRoot(name) }
-
 // cmdBench runs the load tool.
 func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "notify" {
@@ -149,7 +135,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer stopB()
-		if setup, err = bench.ProvisionRemote(ctx, podProvisioner{a}, podProvisioner{b}, sizes); err != nil {
+		if setup, err = bench.ProvisionRemote(ctx, a, b, sizes); err != nil {
 			return err
 		}
 	default:
@@ -158,7 +144,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer stopS()
-		if setup, err = bench.Provision(ctx, podProvisioner{s}, sizes); err != nil {
+		if setup, err = bench.Provision(ctx, s, sizes); err != nil {
 			return err
 		}
 	}
@@ -246,7 +232,7 @@ func benchPrepare(ctx context.Context, file string, sizes bench.Sizes, dir, base
 	if err != nil {
 		return err
 	}
-	setup, err := bench.Provision(ctx, podProvisioner{s}, sizes)
+	setup, err := bench.Provision(ctx, s, sizes)
 	if cerr := shutdown(s); err == nil {
 		err = cerr
 	}
@@ -272,7 +258,7 @@ func benchPrepareRemote(ctx context.Context, file string, sizes bench.Sizes, dir
 		_ = shutdown(a)
 		return fmt.Errorf("server B: %w", err)
 	}
-	setup, err := bench.ProvisionRemote(ctx, podProvisioner{a}, podProvisioner{b}, sizes)
+	setup, err := bench.ProvisionRemote(ctx, a, b, sizes)
 	if err == nil {
 		err = setup.CheckRemote(baseA, baseB)
 	}
