@@ -119,8 +119,8 @@ type Result struct {
 	FirstError      string  `json:"first_error,omitempty"`
 }
 
-// cpuTime returns the CPU time this process has used.
-func cpuTime() time.Duration {
+// CPUTime returns the CPU time (user and system) this process has used.
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
@@ -200,7 +200,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	pubCtx, stopPublishing := context.WithTimeout(ctx, cfg.Duration)
 	defer stopPublishing()
 	start := time.Now()
-	cpuStart := cpuTime()
+	cpuStart := CPUTime()
 	var pubs sync.WaitGroup
 	lats := make([][]time.Duration, cfg.Connections)
 	var seq atomic.Int64
@@ -227,7 +227,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	pubs.Wait()
 	stopAt := time.Now()
 	elapsed := stopAt.Sub(start)
-	cpu := cpuTime() - cpuStart
+	cpu := CPUTime() - cpuStart
 	n := st.published.Load()
 	readAtStop, recipientsAtStop := st.read(), st.recipientSeen.Load()
 	lagEnd := max(0, n*perEvent-readAtStop)

@@ -9,7 +9,6 @@ import (
 	"path"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -74,7 +73,7 @@ func BenchmarkPublish(b *testing.B) {
 func postLoad(b *testing.B, url, key string, body []byte, unit string) {
 	c := bench.NewClient(64)
 	b.SetParallelism(32)
-	cpu0 := cpuTime()
+	cpu0 := bench.CPUTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -94,7 +93,7 @@ func postLoad(b *testing.B, url, key string, body []byte, unit string) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), unit)
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
+	b.ReportMetric(float64((bench.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
 }
 
 // BenchmarkPublishStoreFloor is the store's share of a publish, without
@@ -113,7 +112,7 @@ func BenchmarkPublishStoreFloor(b *testing.B) {
 		`","topic":"bench/event","data":{"type":"BenchAction","sent_ns":1732600000000000000,"n":12345}}`)
 	var n atomic.Int64
 	b.SetParallelism(32)
-	cpu0 := cpuTime()
+	cpu0 := bench.CPUTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		copies := make([]inbox.Copy, len(targets))
@@ -137,16 +136,7 @@ func BenchmarkPublishStoreFloor(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "publishes/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
-}
-
-// cpuTime returns the CPU time (user and system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((bench.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
 }
 
 // BenchmarkHTTPFloor is the floor under BenchmarkPublish/http: the same
