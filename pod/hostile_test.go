@@ -1,0 +1,421 @@
+package pod_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Demo keys (fixtures/demo.json).
+const (
+	hAlice     = "pk_demo_alice_owner_0123456789"
+	hBob       = "pk_demo_bob_owner_0123456789"
+	hProducer  = "pk_demo_producer_owner_0123456789"
+	hPublisher = "pk_demo_producer_publisher_0123456789"
+	hCRM       = "pk_demo_crm_owner_0123456789"
+)
+
+// hostile drives attacks at one running podserver binary and checks,
+// after each, that the same process still serves and that nothing the
+// attack sent was partly stored.
+type hostile struct {
+	cmd    *os.Process
+	base   string
+	client *http.Client
+}
+
+// hReq is one request of an attack.
+type hReq struct {
+	method, path, ctype, key string
+	body                     []byte
+	header                   map[string]string
+}
+
+func (h *hostile) do(t *testing.T, r hReq) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(r.method, h.base+r.path, bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ctype != "" {
+		req.Header.Set("Content-Type", r.ctype)
+	}
+	if r.key != "" {
+		req.Header.Set("x-api-key", r.key)
+	}
+	for k, v := range r.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, string(b)
+}
+
+// alive checks that the process the test started is still running and
+// answers /healthz.
+func (h *hostile) alive(t *testing.T) {
+	t.Helper()
+	if err := h.cmd.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the server process %d is gone: %v", h.cmd.Pid, err)
+	}
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(h.base + "/healthz")
+	if err != nil {
+		t.Fatalf("/healthz: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %d", resp.StatusCode)
+	}
+}
+
+// snapshot reads what an attack could have left behind: every demo pod's
+// root listing, inbox, outbox, settings and key list, with the owner key.
+func (h *hostile) snapshot(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for pod, key := range map[string]string{"alice": hAlice, "bob": hBob, "producer": hProducer, "crm": hCRM} {
+		for _, p := range []string{"", "inbox/?format=ids", "outbox/", "settings/subscriptions", "settings/publish", "settings/keys/", "publish/"} {
+			code, body := h.do(t, hReq{method: "GET", path: "/" + pod + "/" + p, key: key,
+				header: map[string]string{"Accept": "application/n-triples, application/json;q=0.5"}})
+			out[pod+"/"+p] = fmt.Sprintf("%d %s", code, lastUsed.ReplaceAllString(body, ""))
+		}
+	}
+	return out
+}
+
+// lastUsed matches the key list's use times, which change with every
+// authenticated request.
+var lastUsed = regexp.MustCompile(`"last[A-Za-z]*":"[^"]*",?`)
+
+func sameSnapshot(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("%s changed:\nbefore: %.300s\nafter:  %.300s", k, v, after[k])
+		}
+	}
+}
+
+func deepTurtleList(n int) []byte {
+	return []byte("<> <http://ex.org/p> " + strings.Repeat("(", n) + strings.Repeat(")", n) + " .\n")
+}
+
+func deepTurtleBlank(n int) []byte {
+	return []byte("<> <http://ex.org/p> " + strings.Repeat("[ <http://ex.org/p> ", n) + "1" + strings.Repeat(" ]", n) + " .\n")
+}
+
+func deepJSONObject(n int) []byte {
+	return []byte(strings.Repeat(`{"http://ex.org/p":`, n) + "1" + strings.Repeat("}", n))
+}
+
+func deepJSONArray(n int) []byte {
+	return []byte(`{"@id":"","http://ex.org/p":` + strings.Repeat("[", n) + "1" + strings.Repeat("]", n) + "}")
+}
+
+func deepEvent(n int) []byte {
+	return []byte(`{"recipient":"RECIPIENT","topic":"realestate/contact#add","data":{"type":"AddAction","x":` +
+		strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n) + "}}")
+}
+
+// TestHostileInput starts the real binary and sends it each class of
+// hostile input the hardening issue names. After each attack the same
+// process must still answer /healthz, and the pods must read exactly as
+// before (nothing partly stored).
+func TestHostileInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real binary")
+	}
+	bin := buildBinary(t)
+	evil := newEvilProfiles()
+	defer evil.Close()
+	cmd, base := runServe(t, bin, "--demo", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-level", "warn")
+	h := &hostile{cmd: cmd.Process, base: base, client: &http.Client{Timeout: 30 * time.Second}}
+	h.alive(t)
+	alice := base + "/alice/profile/card#me"
+
+	const deep = 200000 // far beyond any limit, a few hundred KB to 4 MB each
+	type attack struct {
+		name string
+		req  hReq
+		want []int // acceptable statuses; the server must stay up whatever
+	}
+	bad := []int{400}
+	attacks := []attack{
+		// Deep nesting in every format a client can send.
+		{"turtle-collections", hReq{method: "PUT", path: "/alice/deep-list", ctype: "text/turtle", key: hAlice, body: deepTurtleList(deep)}, bad},
+		{"turtle-blank-nodes", hReq{method: "PUT", path: "/alice/deep-blank", ctype: "text/turtle", key: hAlice, body: deepTurtleBlank(deep)}, bad},
+		{"jsonld-objects", hReq{method: "PUT", path: "/alice/deep-obj", ctype: "application/ld+json", key: hAlice, body: deepJSONObject(deep)}, bad},
+		{"jsonld-arrays", hReq{method: "PUT", path: "/alice/deep-arr", ctype: "application/ld+json", key: hAlice, body: deepJSONArray(deep)}, bad},
+		{"jsonld-post", hReq{method: "POST", path: "/alice/", ctype: "application/ld+json", key: hAlice, body: deepJSONObject(deep)}, bad},
+		{"publish", hReq{method: "POST", path: "/producer/publish/", ctype: "application/json", key: hPublisher,
+			body: bytes.Replace(deepEvent(deep), []byte("RECIPIENT"), []byte(alice), 1)}, bad},
+		{"publish-array", hReq{method: "POST", path: "/producer/publish/", ctype: "application/json", key: hPublisher,
+			body: []byte(strings.Repeat("[", deep) + strings.Repeat("]", deep))}, bad},
+		{"inbox", hReq{method: "POST", path: "/alice/inbox/", ctype: "application/ld+json", key: hCRM, body: deepJSONObject(deep)}, bad},
+		{"settings", hReq{method: "PUT", path: "/alice/settings/subscriptions", ctype: "application/json", key: hAlice,
+			body: []byte(`{"version":"1","items":` + strings.Repeat("[", deep) + strings.Repeat("]", deep) + "}")}, bad},
+		// The key API and subscription requests have small size limits:
+		// nest as deep as fits.
+		{"keys-api", hReq{method: "POST", path: "/alice/settings/keys/", ctype: "application/json", key: hAlice,
+			body: []byte(`{"app":` + strings.Repeat("[", 2000) + strings.Repeat("]", 2000) + "}")}, bad},
+		{"notifications", hReq{method: "POST", path: "/alice/.notifications/webhook/", ctype: "application/ld+json", key: hAlice,
+			body: []byte(`{"type":"WebhookChannel2023","topic":` + strings.Repeat("[", 30000) + strings.Repeat("]", 30000) + "}")}, bad},
+		{"n3-patch", hReq{method: "PATCH", path: "/alice/profile/card", ctype: "text/n3", key: hAlice,
+			body: []byte("@prefix solid: <http://www.w3.org/ns/solid/terms#>. _:p a solid:InsertDeletePatch; solid:inserts { <#x> <http://ex.org/p> " +
+				strings.Repeat("[ <http://ex.org/p> ", deep) + "1" + strings.Repeat(" ]", deep) + " }.")}, []int{400, 422}},
+		{"n3-patch-list", hReq{method: "PATCH", path: "/alice/profile/card", ctype: "text/n3", key: hAlice,
+			body: []byte("@prefix solid: <http://www.w3.org/ns/solid/terms#>. _:p a solid:InsertDeletePatch; solid:inserts { <#x> <http://ex.org/p> " +
+				strings.Repeat("(", deep) + strings.Repeat(")", deep) + " }.")}, []int{400, 422}},
+		{"sparql-update", hReq{method: "PATCH", path: "/alice/profile/card", ctype: "application/sparql-update", key: hAlice,
+			body: []byte("INSERT DATA { <#x> <http://ex.org/p> " + strings.Repeat("[ <http://ex.org/p> ", deep) + "1" + strings.Repeat(" ]", deep) + " }")}, []int{400, 422}},
+		{"sparql-update-list", hReq{method: "PATCH", path: "/alice/profile/card", ctype: "application/sparql-update", key: hAlice,
+			body: []byte("INSERT DATA { <#x> <http://ex.org/p> " + strings.Repeat("(", deep) + strings.Repeat(")", deep) + " }")}, []int{400, 422}},
+
+		// Malformed bodies without credentials: 401 before any parsing.
+		{"anon-acl-patch", hReq{method: "PATCH", path: "/alice/.acl", ctype: "text/n3", body: []byte("this is { not n3")}, []int{401}},
+		{"anon-put", hReq{method: "PUT", path: "/alice/notes", ctype: "text/turtle", body: []byte("<a> <b> ")}, []int{401}},
+		{"anon-post", hReq{method: "POST", path: "/alice/", ctype: "application/ld+json", body: []byte("{")}, []int{401}},
+		{"anon-publish", hReq{method: "POST", path: "/producer/publish/", ctype: "application/json", body: []byte("{")}, []int{401}},
+		{"anon-inbox", hReq{method: "POST", path: "/alice/inbox/", ctype: "application/ld+json", body: []byte("{")}, []int{401}},
+		{"anon-settings", hReq{method: "PUT", path: "/alice/settings/subscriptions", ctype: "application/json", body: []byte("{")}, []int{401}},
+		{"anon-keys", hReq{method: "POST", path: "/alice/settings/keys/", ctype: "application/json", body: []byte("{")}, []int{401}},
+		{"anon-notifications", hReq{method: "POST", path: "/alice/.notifications/webhook/", ctype: "application/ld+json", body: []byte("{")}, []int{401}},
+		{"anon-outbox", hReq{method: "POST", path: "/producer/outbox/", ctype: "application/json", body: []byte("{")}, []int{401}},
+		{"app-key-settings", hReq{method: "PUT", path: "/producer/settings/subscriptions", ctype: "application/json", key: hPublisher, body: []byte("{")}, []int{403}},
+		{"app-key-publish-limits", hReq{method: "PUT", path: "/producer/settings/publish", ctype: "application/json", key: hPublisher, body: []byte(`{"maxDataBytes": 1}`)}, []int{403}},
+		{"other-pod-acl-patch", hReq{method: "PATCH", path: "/alice/.acl", ctype: "text/n3", key: hBob, body: []byte("this is { not n3")}, []int{403}},
+
+		// Invalid UTF-8 in JSON bodies: 400 naming the offset.
+		{"utf8-jsonld", hReq{method: "PUT", path: "/alice/bad-utf8", ctype: "application/ld+json", key: hAlice, body: []byte("{\"@id\":\"\",\"http://ex.org/p\":\"a\xffb\"}")}, bad},
+		{"utf8-publish", hReq{method: "POST", path: "/producer/publish/", ctype: "application/json", key: hPublisher,
+			body: []byte(`{"recipient":"` + alice + `","topic":"realestate/contact#add","data":{"type":"AddAction","name":"a` + "\xc3\x28" + `"}}`)}, bad},
+		{"utf8-inbox", hReq{method: "POST", path: "/alice/inbox/", ctype: "application/ld+json", key: hCRM, body: []byte("{\"@id\":\"\",\"http://ex.org/p\":\"\xed\xa0\x80\"}")}, bad},
+		{"utf8-settings", hReq{method: "PUT", path: "/alice/settings/subscriptions", ctype: "application/json", key: hAlice, body: []byte("{\"version\":\"1\",\"items\":[{\"type\":\"Subscription\",\"agent\":\"\xfe\"}]}")}, bad},
+	}
+	for _, a := range attacks {
+		t.Run(a.name, func(t *testing.T) {
+			before := h.snapshot(t)
+			code, body := h.do(t, a.req)
+			h.alive(t)
+			if !containsInt(a.want, code) {
+				t.Errorf("status %d, want one of %v: %.300s", code, a.want, body)
+			}
+			if code == 400 || code == 422 {
+				if !strings.Contains(body, `"error"`) {
+					t.Errorf("error body is not {\"error\": ...}: %.300s", body)
+				}
+			}
+			if strings.HasPrefix(a.name, "utf8-") && !strings.Contains(body, "offset") && !strings.Contains(body, "UTF-8") {
+				t.Errorf("invalid UTF-8 error does not say where: %.300s", body)
+			}
+			sameSnapshot(t, before, h.snapshot(t))
+		})
+	}
+
+	// Deep data already in the store, written through a format without
+	// nesting (N-Triples), read back in every format: served or refused
+	// for that resource alone.
+	t.Run("stored-deep-data", func(t *testing.T) {
+		const n = 300000
+		var chain, list strings.Builder
+		chain.WriteString("<http://x.org/s> <http://ex.org/p> _:b0 .\n")
+		list.WriteString("<http://x.org/s> <http://ex.org/p> _:l0 .\n")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&chain, "_:b%d <http://ex.org/p> _:b%d .\n", i, i+1)
+			fmt.Fprintf(&list, "_:l%d <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> \"%d\" .\n_:l%d <http://www.w3.org/1999/02/22-rdf-syntax-ns#rest> _:l%d .\n", i, i, i, i+1)
+		}
+		fmt.Fprintf(&list, "_:l%d <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> \"end\" .\n_:l%d <http://www.w3.org/1999/02/22-rdf-syntax-ns#rest> <http://www.w3.org/1999/02/22-rdf-syntax-ns#nil> .\n", n, n)
+		for name, doc := range map[string]string{"deep-chain": chain.String(), "deep-rdf-list": list.String()} {
+			code, body := h.do(t, hReq{method: "PUT", path: "/alice/" + name, ctype: "application/n-triples", key: hAlice, body: []byte(doc)})
+			if code != http.StatusCreated && code != http.StatusNoContent {
+				t.Fatalf("PUT %s as N-Triples: %d %.300s", name, code, body)
+			}
+			for _, accept := range []string{"text/turtle", "application/ld+json", "application/n-triples", "application/n-quads"} {
+				code, body := h.do(t, hReq{method: "GET", path: "/alice/" + name, key: hAlice, header: map[string]string{"Accept": accept}})
+				h.alive(t)
+				if code != http.StatusOK && code != http.StatusUnprocessableEntity && code != http.StatusNotAcceptable {
+					t.Errorf("GET %s as %s: %d %.300s", name, accept, code, body)
+				}
+			}
+			// The pod's other resources are untouched by it.
+			if code, _ := h.do(t, hReq{method: "GET", path: "/alice/profile/card", header: map[string]string{"Accept": "application/ld+json"}}); code != http.StatusOK {
+				t.Errorf("profile after reading %s: %d", name, code)
+			}
+		}
+	})
+
+	t.Run("hostile-keyids", func(t *testing.T) {
+		before := h.snapshot(t)
+		idle := vmKB(t, h.cmd.Pid, "VmRSS")
+		const n = 8
+		var wg sync.WaitGroup
+		took := make([]time.Duration, n)
+		codes := make([]int, n)
+		bodies := make([]string, n)
+		var peak int64
+		stop := make(chan struct{})
+		go func() { // sample RSS: VmHWM is the peak since start, which includes earlier tests
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+				if v := vmKB(t, h.cmd.Pid, "VmRSS"); v > peak {
+					peak = v
+				}
+			}
+		}()
+		for round := 0; round < 3; round++ {
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					kind := evilKinds[i%len(evilKinds)]
+					keyID := fmt.Sprintf("%s/%s/%d-%d/card#key", evil.URL, kind, round, i)
+					start := time.Now()
+					codes[i], bodies[i] = h.do(t, signedLooking("/alice/inbox/", keyID))
+					took[i] = time.Since(start)
+				}(i)
+			}
+			wg.Wait()
+			for i := range codes {
+				if codes[i] != http.StatusUnauthorized {
+					t.Errorf("round %d keyid %s: %d %.200s", round, evilKinds[i%len(evilKinds)], codes[i], bodies[i])
+				}
+				for _, leak := range []string{"127.0.0.1", "dial", "lookup", "connection refused", evil.URL} {
+					if strings.Contains(bodies[i], leak) {
+						t.Errorf("the error to an unauthenticated caller leaks %q: %s", leak, bodies[i])
+					}
+				}
+			}
+			t.Logf("round %d: answer times %v", round, took)
+		}
+		close(stop)
+		h.alive(t)
+		t.Logf("RSS idle %d KB, peak %d KB during the attack (+%d KB)", idle, peak, peak-idle)
+		if peak-idle > 300<<10 {
+			t.Errorf("RSS grew by %d KB under 8 hostile keyids at once", peak-idle)
+		}
+		sameSnapshot(t, before, h.snapshot(t))
+	})
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// vmKB reads a memory figure (VmRSS, VmHWM) of a process in KB.
+func vmKB(t *testing.T, pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// signedLooking is a POST to the inbox at path whose RFC 9421 signature is
+// well formed and fresh, names keyID, and is wrong: the server can only
+// tell by fetching the key.
+func signedLooking(path, keyID string) hReq {
+	body := []byte(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Announce","summary":"hello"}`)
+	sum := sha256.Sum256(body)
+	sig := make([]byte, 64)
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(sig)
+	_, _ = rand.Read(nonce)
+	return hReq{method: "POST", path: path, ctype: "application/ld+json", body: body,
+		header: map[string]string{
+			"Content-Digest":  "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":",
+			"Signature-Input": fmt.Sprintf(`sig1=("@method" "@target-uri" "content-digest" "content-type");created=%d;keyid=%q;nonce=%q;alg="ed25519"`, time.Now().Unix(), keyID, base64.RawURLEncoding.EncodeToString(nonce)),
+			"Signature":       "sig1=:" + base64.StdEncoding.EncodeToString(sig) + ":",
+		}}
+}
+
+// evilKinds are the hostile profile servers' behaviours.
+var evilKinds = []string{"endless-turtle", "deep-jsonld", "wide-jsonld", "many-triples", "slow", "huge-literal", "redirects", "deep-turtle"}
+
+// newEvilProfiles serves profiles built to cost a fetching server as much
+// as possible: endless bodies, deep and wide JSON-LD, many triples, a
+// server that never answers, huge literals and redirect loops.
+func newEvilProfiles() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kind, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		switch kind {
+		case "endless-turtle":
+			w.Header().Set("Content-Type", "text/turtle")
+			line := []byte("<#k> <http://ex.org/p> \"" + strings.Repeat("x", 1000) + "\" .\n")
+			for i := 0; i < 1<<20; i++ {
+				if _, err := w.Write(line); err != nil {
+					return
+				}
+			}
+		case "deep-jsonld", "deep-turtle":
+			if kind == "deep-turtle" {
+				w.Header().Set("Content-Type", "text/turtle")
+				_, _ = w.Write(deepTurtleBlank(12000))
+				return
+			}
+			w.Header().Set("Content-Type", "application/ld+json")
+			_, _ = w.Write(deepJSONObject(12000))
+		case "wide-jsonld":
+			w.Header().Set("Content-Type", "application/ld+json")
+			var b strings.Builder
+			b.WriteString(`{"@context":{`)
+			for i := 0; i < 1500; i++ {
+				fmt.Fprintf(&b, `"t%d":{"@id":"http://ex.org/t%d","@container":"@list"},`, i, i)
+			}
+			b.WriteString(`"x":"http://ex.org/x"},"@graph":[`)
+			for i := 0; b.Len() < 250<<10; i++ {
+				fmt.Fprintf(&b, `{"@id":"#n%d","t%d":[[1,2,3]]},`, i, i%1500)
+			}
+			b.WriteString(`{}]}`)
+			_, _ = w.Write([]byte(b.String()))
+		case "many-triples":
+			w.Header().Set("Content-Type", "text/turtle")
+			var b strings.Builder
+			for i := 0; b.Len() < 250<<10; i++ {
+				fmt.Fprintf(&b, "<#a> <#p> <#o%d>, <#q%d>, <#r%d> .\n", i, i, i)
+			}
+			_, _ = w.Write([]byte(b.String()))
+		case "slow":
+			<-r.Context().Done()
+		case "huge-literal":
+			w.Header().Set("Content-Type", "text/turtle")
+			_, _ = w.Write([]byte("<#k> <http://ex.org/p> \"" + strings.Repeat("\\u0041", 40<<10) + "\" ."))
+		case "redirects":
+			http.Redirect(w, r, r.URL.Path+"x", http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+}
