@@ -17,9 +17,9 @@ import (
 // keysPath is the pod-relative path of the key API: a virtual container
 // that lists the pod's API keys (GET), creates app keys (POST) and revokes
 // them (DELETE keys/{id}). Reads need Control of the pod root; writes need
-// the pod's owner key (see authorizeKeys). Owner keys are
-// made and revoked with the CLI only, so no request can lock the owner out.
-const keysPath = "settings/keys/"
+// the pod's owner key (see authorizeKeys). Owner keys are made and revoked
+// with the CLI only, so no request can lock the owner out.
+const keysPath = settingsDir + "keys/"
 
 // keyJSON is a key as the API shows it; Secret only in the reply to the
 // POST that created it.
