@@ -27,12 +27,20 @@ var errRetry = errors.New("resource changed; retry")
 // conditions need Read and Write. Concurrent PATCHes of one resource all
 // apply: each is computed from the version it read and written only if
 // that version is still current, else recomputed.
+//
+// The access decision comes before the body is read: every patch needs at
+// least Append (Control for an ACL document), so a caller without it gets
+// its 401 or 403 whatever it sent, and learns nothing from a parse error.
+// The exact mode the parsed patch needs is checked after parsing.
 func (h *Handler) Patch(c *gin.Context) error {
 	r := RequestFrom(c)
 	ctx := c.Request.Context()
 	p := r.Target.Path
 	if IsContainer(p) {
 		return errMethod(p)
+	}
+	if err := h.Authorize(ctx, r, p, acl.Append); err != nil {
+		return err
 	}
 	mt, _, err := ParseContentType(c.GetHeader("Content-Type"))
 	if err != nil || (mt != patch.MediaN3 && mt != patch.MediaSPARQLUpdate) {
@@ -54,11 +62,10 @@ func (h *Handler) Patch(c *gin.Context) error {
 	if pt.Deletes() {
 		need |= acl.Read | acl.Write
 	}
-	if need == 0 {
-		need = acl.Append
-	}
-	if err := h.Authorize(ctx, r, p, need); err != nil {
-		return err
+	if need&^acl.Append != 0 {
+		if err := h.Authorize(ctx, r, p, need); err != nil {
+			return err
+		}
 	}
 	pc := preconditions(c.Request)
 	for try := 0; ; try++ {

@@ -203,8 +203,18 @@ func writeDocument(c *gin.Context, status int, v any) error {
 }
 
 // subscribe handles a subscription request to the service of type t.
+//
+// What can be decided without the body is decided before it is read: push
+// channels are refused to anonymous callers. Whether the caller may read
+// the topic depends on the topic the body names, so that check follows the
+// parse; a parse error tells nothing about any resource, as the topic is
+// not known yet.
 func (n *Notifier) subscribe(c *gin.Context, r *ldp.Request, t channelType) error {
 	ctx := c.Request.Context()
+	pr := r.Principal
+	if t.push && pr.Anonymous() {
+		return errAnonPush
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxRequestBytes))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
@@ -228,10 +238,6 @@ func (n *Notifier) subscribe(c *gin.Context, r *ldp.Request, t channelType) erro
 		return errTopic
 	}
 	topic := ldp.StoragePath(pod, rel)
-	pr := r.Principal
-	if t.push && pr.Anonymous() {
-		return errAnonPush
-	}
 	if err := n.authorize(ctx, pr, r.Origin, pod, r.Target.Root, topic, acl.Read); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"podserver/acl"
 	"podserver/apierr"
@@ -17,12 +18,30 @@ import (
 // allModes is full control.
 const allModes = acl.Read | acl.Write | acl.Append | acl.Control
 
-// authorizer implements ldp.Authorizer with Web Access Control, plus two
+// ownerWrites are the modes that only the pod's owner key has on the
+// pod's settings/ (see ownerOnly).
+const ownerWrites = acl.Write | acl.Append | acl.Control
+
+// ownerOnly reports whether pod-relative path rel is under settings/: the
+// pod's settings documents (subscriptions, publish limits), its key API and
+// their ACL documents, which only the pod's owner key may change.
+func ownerOnly(rel string) bool { return strings.HasPrefix(rel, settingsDir) }
+
+// settingsDir is the pod-relative container of a pod's settings.
+const settingsDir = "settings/"
+
+// authorizer implements ldp.Authorizer with Web Access Control, plus three
 // rules about keys: an owner key has full control of its own pod whatever
-// the ACLs say (so an owner can never lock themselves out), and an app key
-// never has Control (only owners edit ACLs).
+// the ACLs say (so an owner can never lock themselves out); an app key
+// never has Control (only owners edit ACLs); and settings/ is the owner's:
+// on it and everything under it, every other principal (an app key of the
+// pod, a key of another pod, a signed remote agent, anonymous) has at most
+// Read, whatever an ACL grants. Because Control of settings/ is withheld
+// too, nobody but the owner reads or writes the ACL documents there, and
+// no ACL can hand out a write of settings.
 type authorizer struct{ s *Server }
 
+// Modes implements ldp.Authorizer.
 func (a authorizer) Modes(ctx context.Context, r *ldp.Request, p string) (acl.Mode, error) {
 	pr := r.Principal
 	if pr.Owner && pr.Pod == r.Target.Pod {
@@ -39,6 +58,9 @@ func (a authorizer) Modes(ctx context.Context, r *ldp.Request, p string) (acl.Mo
 	}
 	if !pr.Owner {
 		m &^= acl.Control
+	}
+	if _, rel := ldp.SplitStoragePath(p); ownerOnly(rel) {
+		m &^= ownerWrites
 	}
 	return m, nil
 }

@@ -116,12 +116,8 @@ var (
 // the inbox already held the event.
 func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
 	ctx := c.Request.Context()
-	if ct := c.GetHeader("Content-Type"); ct != "" {
-		mt, _, err := ldp.ParseContentType(ct)
-		if err != nil || (mt != ldp.MediaJSONLD && mt != ldp.MediaJSON) {
-			return errSignedMedia
-		}
-	}
+	// The body is read whole to verify the signature over its digest, but
+	// nothing of it is looked at until the sender may Append.
 	body, err := ldp.ReadBody(c, e.s.opts.MaxBodyBytes)
 	if err != nil {
 		return err
@@ -147,6 +143,12 @@ func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
 	sr.Principal = ldp.Principal{Agent: k.Controller}
 	if err := e.s.ldp.Authorize(ctx, &sr, r.Target.Path, acl.Append); err != nil {
 		return err
+	}
+	if ct := c.GetHeader("Content-Type"); ct != "" {
+		mt, _, err := ldp.ParseContentType(ct)
+		if err != nil || (mt != ldp.MediaJSONLD && mt != ldp.MediaJSON) {
+			return errSignedMedia
+		}
 	}
 	res, err := e.pub.ReceiveRemote(ctx, r.Target.Pod, k.Controller, body)
 	if err != nil {

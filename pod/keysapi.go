@@ -16,9 +16,10 @@ import (
 
 // keysPath is the pod-relative path of the key API: a virtual container
 // that lists the pod's API keys (GET), creates app keys (POST) and revokes
-// them (DELETE keys/{id}). It needs Control of the pod root. Owner keys are
-// made and revoked with the CLI only, so no request can lock the owner out.
-const keysPath = "settings/keys/"
+// them (DELETE keys/{id}). Reads need Control of the pod root; writes need
+// the pod's owner key (see authorizeKeys). Owner keys are made and revoked
+// with the CLI only, so no request can lock the owner out.
+const keysPath = settingsDir + "keys/"
 
 // keyJSON is a key as the API shows it; Secret only in the reply to the
 // POST that created it.
@@ -41,6 +42,20 @@ func (s *Server) keyView(r *ldp.Request, k acl.Key) keyJSON {
 	return v
 }
 
+// authorizeKeys makes the access decision of a key API request before
+// anything of it is read: a read (GET, HEAD) needs Control of the pod root;
+// any other method is a write, which needs Write on keysPath, and settings/
+// is the owner's (see authorizer), so only the pod's owner key passes,
+// whatever the ACLs grant.
+func (s *Server) authorizeKeys(c *gin.Context, r *ldp.Request) error {
+	ctx := c.Request.Context()
+	switch c.Request.Method {
+	case http.MethodGet, http.MethodHead:
+		return s.ldp.Authorize(ctx, r, ldp.StoragePath(r.Target.Pod, ""), acl.Control)
+	}
+	return s.ldp.Authorize(ctx, r, ldp.StoragePath(r.Target.Pod, keysPath), acl.Write)
+}
+
 // keysAPI serves keysPath and its members.
 func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 	_, rel := ldp.SplitStoragePath(r.Target.Path)
@@ -58,7 +73,7 @@ func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 		c.Status(http.StatusNoContent)
 		return true, nil
 	}
-	if err := s.ldp.Authorize(ctx, r, ldp.StoragePath(r.Target.Pod, ""), acl.Control); err != nil {
+	if err := s.authorizeKeys(c, r); err != nil {
 		return true, err
 	}
 	c.Header("Cache-Control", "no-store")

@@ -8,7 +8,8 @@ import (
 
 // Webhook secrets in settings/subscriptions are shown to the pod's owner
 // only: an agent the ACL lets read the document gets it without them, in
-// every format, under an ETag of its own that still works for writes.
+// every format, under an ETag of its own; the Write the ACL also grants it
+// is withheld (settings/ is the owner's).
 func TestSettingsSecretsWithheld(t *testing.T) {
 	s, _ := evServer(t, "")
 	const secret = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="
@@ -46,11 +47,15 @@ func TestSettingsSecretsWithheld(t *testing.T) {
 	if r := evDo(t, evReq{method: "GET", url: url}); r.status != http.StatusUnauthorized || strings.Contains(r.body, "whsec_") {
 		t.Fatalf("anonymous: %d %s", r.status, r.body)
 	}
-	// bob's ETag names the stored version for a conditional write.
+	// The ACL grants bob Write, but settings/ is the owner's: bob's
+	// conditional PUT is refused and the document keeps its secret.
 	r := evDo(t, evReq{method: "GET", url: url, key: evKeys.bob})
-	w := evDo(t, evReq{method: "PUT", url: url, key: evKeys.bob, body: doc, ctype: "application/ld+json",
+	w := evDo(t, evReq{method: "PUT", url: url, key: evKeys.bob, body: `{"version": "1", "items": []}`, ctype: "application/ld+json",
 		hdr: map[string]string{"If-Match": r.hdr.Get("ETag")}})
-	if w.status >= 300 {
-		t.Fatalf("bob's conditional PUT with the redacted ETag: %d %s", w.status, w.body)
+	if w.status != http.StatusForbidden {
+		t.Fatalf("bob's PUT of alice's settings despite the ACL: %d %s", w.status, w.body)
+	}
+	if after := evDo(t, evReq{method: "GET", url: url, key: evKeys.alice}); after.body != owner.body || after.hdr.Get("ETag") != owner.hdr.Get("ETag") {
+		t.Fatalf("settings changed by a refused PUT: %s", after.body)
 	}
 }

@@ -1,0 +1,243 @@
+package pod_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"podserver/pod"
+)
+
+// TestAuthorizeBeforeParsing sends a malformed body to every handler that
+// reads one: with no credentials it gets 401, with credentials lacking
+// access 403, never the parse error, and the same for a target that exists
+// and one that does not (a refused caller cannot tell them apart); with
+// access, the same body gets the parse error.
+func TestAuthorizeBeforeParsing(t *testing.T) {
+	s := ldpServer(t, pod.Options{InMemory: true})
+	base := s.BaseURL()
+	setup := []call{
+		{method: "PUT", path: "/alice/private/doc", key: aliceKey, ctype: "text/turtle", body: "<#a> <#b> <#c> .\n"},
+		// crm's inbox takes notifications from crm only, so that another
+		// pod's key lacks access to it.
+		{method: "PUT", path: "/crm/inbox/.acl", key: "pk_demo_crm_owner_0123456789", ctype: "text/turtle", body: `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#owner> a acl:Authorization; acl:agent <` + s.WebID("crm") + `>; acl:accessTo <./>; acl:default <./>;
+  acl:mode acl:Read, acl:Write, acl:Control.
+`},
+	}
+	for _, c := range setup {
+		if r := do(t, base, c); r.status >= 300 {
+			t.Fatalf("setup %s %s: %d %s", c.method, c.path, r.status, r.body)
+		}
+	}
+	const (
+		badJSONLD  = `{"@id": `
+		badTurtle  = `<#a> <#b> .`
+		badSPARQL  = `INSERT DATA { <#a> <#b> `
+		badJSON    = `{"app": `
+		badSubsDoc = `{"version": "2", "items": 7}`
+	)
+	cases := []struct {
+		name        string
+		c           call
+		missing     string // a path that does not exist, answered like c.path when refused ("" for none)
+		owner       string // a key with access
+		other       string // a key lacking access ("" when none can be refused before the body is read)
+		wantWithKey int    // the parse error the key with access gets
+	}{
+		{"LDP PUT", call{method: "PUT", path: "/alice/private/doc", ctype: "application/ld+json", body: badJSONLD}, "/alice/private/none", aliceKey, bobKey, 400},
+		{"LDP PUT ACL", call{method: "PUT", path: "/alice/private/doc.acl", ctype: "text/turtle", body: badTurtle}, "/alice/private/none.acl", aliceKey, bobKey, 400},
+		{"LDP PUT root ACL", call{method: "PUT", path: "/alice/.acl", ctype: "text/turtle", body: badTurtle}, "", aliceKey, producerApp, 400},
+		{"LDP POST", call{method: "POST", path: "/alice/private/", ctype: "application/ld+json", body: badJSONLD}, "/alice/none/", aliceKey, bobKey, 400},
+		{"LDP PATCH", call{method: "PATCH", path: "/alice/private/doc", ctype: "application/sparql-update", body: badSPARQL}, "/alice/private/none", aliceKey, bobKey, 422},
+		{"LDP PATCH of an ACL", call{method: "PATCH", path: "/alice/.acl", ctype: "application/sparql-update", body: badSPARQL}, "/alice/private/none.acl", aliceKey, bobKey, 422},
+		{"LDP PATCH, unknown patch type", call{method: "PATCH", path: "/alice/private/doc", ctype: "text/plain", body: "x"}, "/alice/private/none", aliceKey, bobKey, 415},
+		{"settings/subscriptions PUT", call{method: "PUT", path: "/producer/settings/subscriptions", ctype: "application/ld+json", body: badSubsDoc}, "", producerOwner, producerApp, 400},
+		{"settings/publish PUT", call{method: "PUT", path: "/producer/settings/publish", ctype: "application/ld+json", body: badJSONLD}, "", producerOwner, producerApp, 400},
+		{"key API POST", call{method: "POST", path: "/producer/settings/keys/", ctype: "application/json", body: badJSON}, "", producerOwner, producerApp, 400},
+		{"inbox POST", call{method: "POST", path: "/crm/inbox/", ctype: "application/json", body: badJSON}, "", "pk_demo_crm_owner_0123456789", bobKey, 400},
+		{"publish POST", call{method: "POST", path: "/producer/publish/", ctype: "application/json", body: badJSON}, "", producerApp, bobKey, 400},
+		{"outbox replay POST", call{method: "POST", path: "/producer/outbox/", ctype: "application/json", body: badJSON}, "", producerOwner, producerApp, 400},
+		// Which resource a subscription needs Read on is named in the body,
+		// so only what needs no body is refused before it: anonymous push.
+		{"notification webhook subscription", call{method: "POST", path: "/alice/.notifications/webhook/", ctype: "application/ld+json", body: badJSON}, "", aliceKey, "", 422},
+		{"notification LDN subscription", call{method: "POST", path: "/alice/.notifications/ldn/", ctype: "text/plain", body: badJSON}, "", aliceKey, "", 415},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			refused := []struct {
+				key  string
+				want int
+			}{{"", http.StatusUnauthorized}}
+			if tc.other != "" {
+				refused = append(refused, struct {
+					key  string
+					want int
+				}{tc.other, http.StatusForbidden})
+			}
+			for _, rf := range refused {
+				c := tc.c
+				c.key = rf.key
+				got := do(t, base, c)
+				if got.status != rf.want {
+					t.Errorf("key %q: %d, want %d (%s)", rf.key, got.status, rf.want, got.body)
+				}
+				if tc.missing != "" {
+					c.path = tc.missing
+					if m := do(t, base, c); m.status != got.status || m.body != got.body {
+						t.Errorf("key %q: existing %s: %d %s; missing %s: %d %s", rf.key, tc.c.path, got.status, got.body, tc.missing, m.status, m.body)
+					}
+				}
+			}
+			c := tc.c
+			c.key = tc.owner
+			if got := do(t, base, c); got.status != tc.wantWithKey {
+				t.Errorf("with access: %d, want %d (%s)", got.status, tc.wantWithKey, got.body)
+			}
+		})
+	}
+}
+
+// TestSignedInboxAuthorizedFirst: a POST to an inbox carrying a signature
+// that does not verify gets 401, whatever its Content-Type and body.
+func TestSignedInboxAuthorizedFirst(t *testing.T) {
+	s := ldpServer(t, pod.Options{InMemory: true})
+	r := do(t, s.BaseURL(), call{method: "POST", path: "/alice/inbox/", ctype: "text/plain", body: "{",
+		hdr: map[string]string{"Signature-Input": `sig1=("@method");keyid="https://example.invalid/k"`, "Signature": "sig1=:AAAA:"}})
+	if r.status != http.StatusUnauthorized {
+		t.Fatalf("%d, want 401 (%s)", r.status, r.body)
+	}
+}
+
+// TestSettingsBelongToOwner: every write under settings/ and on the key API
+// is refused to an app key of the pod, another pod's owner key and
+// anonymous callers, even when an ACL grants them every mode, and leaves
+// everything as it was; the pod's owner key may make each of them. Reads
+// follow the ACL.
+func TestSettingsBelongToOwner(t *testing.T) {
+	s := ldpServer(t, pod.Options{InMemory: true})
+	base := s.BaseURL()
+	own := func(t *testing.T, c call) reply {
+		t.Helper()
+		c.key = producerOwner
+		r := do(t, base, c)
+		if r.status >= 300 {
+			t.Fatalf("owner %s %s: %d %s", c.method, c.path, r.status, r.body)
+		}
+		return r
+	}
+	// An ACL that would grant everyone every mode on settings/.
+	grantAll := `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+@prefix foaf: <http://xmlns.com/foaf/0.1/>.
+<#owner> a acl:Authorization; acl:agent <` + s.WebID("producer") + `>; acl:accessTo <./>; acl:default <./>;
+  acl:mode acl:Read, acl:Write, acl:Control.
+<#everyone> a acl:Authorization; acl:agent <` + s.WebID("alice") + `>; acl:agentClass foaf:Agent, acl:AuthenticatedAgent;
+  acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Append, acl:Control.
+`
+	own(t, call{method: "PUT", path: "/producer/settings/.acl", ctype: "text/turtle", body: grantAll})
+	own(t, call{method: "PUT", path: "/producer/settings/notes", ctype: "text/turtle", body: "<#a> <#b> <#c> .\n"})
+	own(t, call{method: "PUT", path: "/producer/settings/old", ctype: "text/plain", body: "old"})
+	created := own(t, call{method: "POST", path: "/producer/settings/keys/", ctype: "application/json", body: `{"app": "victim"}`})
+	var victim struct{ ID string }
+	if err := json.Unmarshal([]byte(created.body), &victim); err != nil || victim.ID == "" {
+		t.Fatalf("key reply: %s", created.body)
+	}
+	subs := `{"version": "1", "items": [{"type": "Subscription", "agent": "` + s.WebID("alice") + `", "subscribes": ["*"]}]}`
+	delAll := `PREFIX acl: <http://www.w3.org/ns/auth/acl#>
+DELETE DATA { <#everyone> acl:mode acl:Control . }`
+
+	cases := []struct {
+		name string
+		c    call
+		read string // what to read back as the owner to see that nothing changed
+	}{
+		{"PUT subscriptions", call{method: "PUT", path: "/producer/settings/subscriptions", ctype: "application/ld+json", body: subs}, "/producer/settings/subscriptions"},
+		{"PUT publish limits", call{method: "PUT", path: "/producer/settings/publish", ctype: "application/json", body: `{"maxDataBytes": 16}`}, "/producer/settings/publish"},
+		{"PATCH", call{method: "PATCH", path: "/producer/settings/notes", ctype: "application/sparql-update", body: "INSERT DATA { <#x> <#y> <#z> . }"}, "/producer/settings/notes"},
+		{"POST", call{method: "POST", path: "/producer/settings/", ctype: "text/plain", body: "x", hdr: map[string]string{"Slug": "posted"}}, "/producer/settings/"},
+		{"DELETE", call{method: "DELETE", path: "/producer/settings/old"}, "/producer/settings/old"},
+		{"PUT settings ACL", call{method: "PUT", path: "/producer/settings/.acl", ctype: "text/turtle", body: grantAll}, "/producer/settings/.acl"},
+		{"PATCH settings ACL", call{method: "PATCH", path: "/producer/settings/.acl", ctype: "application/sparql-update", body: delAll}, "/producer/settings/.acl"},
+		{"key API POST", call{method: "POST", path: "/producer/settings/keys/", ctype: "application/json", body: `{"app": "intruder"}`}, "/producer/settings/keys/"},
+		{"key API DELETE", call{method: "DELETE", path: "/producer/settings/keys/" + victim.ID}, "/producer/settings/keys/"},
+	}
+	principals := []struct {
+		name, key string
+		want      int
+	}{
+		{"the pod's app key", producerApp, http.StatusForbidden},
+		{"another pod's owner key", aliceKey, http.StatusForbidden},
+		{"anonymous", "", http.StatusUnauthorized},
+	}
+	// state reads p back as the owner: the key API by its keys' ids and
+	// apps (lastUsed moves whenever a key is used, refused or not), anything
+	// else by status, ETag and body.
+	state := func(t *testing.T, p string) string {
+		t.Helper()
+		r := do(t, base, call{method: "GET", path: p, key: producerOwner})
+		if !strings.HasSuffix(p, "/settings/keys/") {
+			return strconv.Itoa(r.status) + " " + r.hdr.Get("ETag") + " " + r.body
+		}
+		var l struct{ Keys []struct{ ID, App string } }
+		if err := json.Unmarshal([]byte(r.body), &l); err != nil {
+			t.Fatalf("key listing: %v: %s", err, r.body)
+		}
+		var out []string
+		for _, k := range l.Keys {
+			out = append(out, k.ID+"="+k.App)
+		}
+		slices.Sort(out)
+		return strings.Join(out, " ")
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := state(t, tc.read)
+			for _, p := range principals {
+				c := tc.c
+				c.key = p.key
+				if got := do(t, base, c); got.status != p.want {
+					t.Errorf("%s: %d, want %d (%s)", p.name, got.status, p.want, got.body)
+				}
+				if after := state(t, tc.read); after != before {
+					t.Fatalf("%s changed %s:\nbefore %s\nafter  %s", p.name, tc.read, before, after)
+				}
+			}
+			c := tc.c
+			c.key = producerOwner
+			if got := do(t, base, c); got.status >= 300 {
+				t.Errorf("owner: %d, want success (%s)", got.status, got.body)
+			}
+		})
+	}
+
+	// Reads follow the ACL (which grants Read to all); app keys and others
+	// see Read only in WAC-Allow, and still never read the key API or the
+	// ACL documents under settings/.
+	reads := []struct {
+		name, path, key string
+		want            int
+		wacUser         string
+	}{
+		{"app key reads subscriptions", "/producer/settings/subscriptions", producerApp, 200, "read"},
+		{"other owner reads subscriptions", "/producer/settings/subscriptions", aliceKey, 200, "read"},
+		{"anonymous reads subscriptions", "/producer/settings/subscriptions", "", 200, "read"},
+		{"owner reads subscriptions", "/producer/settings/subscriptions", producerOwner, 200, "read write append control"},
+		{"app key lists keys", "/producer/settings/keys/", producerApp, 403, ""},
+		{"other owner lists keys", "/producer/settings/keys/", aliceKey, 403, ""},
+		{"app key reads the settings ACL", "/producer/settings/.acl", producerApp, 403, ""},
+		{"other owner reads the settings ACL", "/producer/settings/.acl", aliceKey, 403, ""},
+	}
+	for _, rc := range reads {
+		r := do(t, base, call{method: "GET", path: rc.path, key: rc.key})
+		if r.status != rc.want {
+			t.Errorf("%s: %d, want %d (%s)", rc.name, r.status, rc.want, r.body)
+			continue
+		}
+		if rc.wacUser != "" && !strings.HasPrefix(r.hdr.Get("WAC-Allow"), `user="`+rc.wacUser+`"`) {
+			t.Errorf("%s: WAC-Allow %q, want user=%q", rc.name, r.hdr.Get("WAC-Allow"), rc.wacUser)
+		}
+	}
+}
