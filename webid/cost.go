@@ -105,7 +105,6 @@ func turtleCost(doc []byte, base string) cost {
 			i = j
 		case b == '[' || b == '(':
 			c.terms++
-			c.expanded += blankCost
 			depth++
 			c.nesting = max(c.nesting, depth)
 			i++
@@ -127,7 +126,8 @@ func turtleCost(doc []byte, base string) cost {
 	}
 	baseLen := int64(len(base))
 	c.terms += int(words + iris)
-	c.expanded += iriBytes + iris*baseLen + wordBytes + words*(maxIRI+baseLen+blankCost)
+	c.expanded += iriBytes + iris*baseLen + wordBytes + words*(maxIRI+baseLen)
+	c.expanded += int64(c.terms) * blankCost // a term in a collection makes a blank node
 	return c
 }
 
@@ -241,7 +241,7 @@ func jsonldCost(doc []byte, base string) (cost, error) {
 		nextIsCtx = false
 	}
 	c.terms = int(outside)
-	c.expanded = outsideBytes + outside*(ctxBytes+int64(len(base))+builtinIRISlack)
+	c.expanded = outsideBytes + outside*(ctxBytes+int64(len(base))+builtinIRISlack+blankCost)
 	return c, nil
 }
 
