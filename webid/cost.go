@@ -172,7 +172,10 @@ func skipTurtleString(doc []byte, i int) int {
 // base and the longest IRI of a built-in context. Every "@context" member
 // counts as a context, wherever it is. A document that is not JSON fails
 // with the decoder's error.
-func jsonldCost(doc []byte, base string) (cost, error) {
+//
+// The scan stops early, with the terms counted so far, once they are more
+// than maxTerms (when positive): the document is refused anyway.
+func jsonldCost(doc []byte, base string, maxTerms int) (cost, error) {
 	var c cost
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
@@ -187,6 +190,9 @@ func jsonldCost(doc []byte, base string) (cost, error) {
 	var ctxBytes, outside, outsideBytes int64
 	nextIsCtx := false // the value being read is the value of "@context"
 	for {
+		if maxTerms > 0 && outside > int64(maxTerms) {
+			break
+		}
 		tok, err := dec.Token()
 		if err == io.EOF {
 			break

@@ -126,7 +126,7 @@ line""" .`)
 			c = turtleCost([]byte(body), base)
 		} else {
 			var err error
-			if c, err = jsonldCost([]byte(body), base); err != nil {
+			if c, err = jsonldCost([]byte(body), base, 0); err != nil {
 				return
 			}
 		}

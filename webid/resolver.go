@@ -273,7 +273,7 @@ func (r *Resolver) parse(ctx context.Context, docURL, ct string, body []byte) (*
 	var c cost
 	if mediaTypeIsJSON(ct) {
 		var err error
-		if c, err = jsonldCost(body, docURL); err != nil {
+		if c, err = jsonldCost(body, docURL, r.opts.MaxProfileTerms); err != nil {
 			return nil, fmt.Errorf("%w: %s: not JSON: %w", ErrMalformedProfile, docURL, err)
 		}
 	} else {
