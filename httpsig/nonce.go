@@ -2,17 +2,22 @@ package httpsig
 
 import (
 	"container/heap"
+	"context"
 	"sync"
 	"time"
 )
 
 // NonceCache remembers the nonces of verified signatures for as long as a
 // signature could still be accepted, so that a replayed request is refused.
-// Implementations must be safe for concurrent use.
+// A durable implementation (one that survives a restart) lives outside this
+// package, which imports no storage. Implementations must be safe for
+// concurrent use.
 type NonceCache interface {
 	// Add records key until the time until and reports true, or reports
-	// false when key is already recorded and has not expired at now.
-	Add(key string, now, until time.Time) bool
+	// false when key is already recorded and has not expired at now. An
+	// error means the cache could not tell (a storage failure); Verify then
+	// fails without accepting the signature.
+	Add(ctx context.Context, key string, now, until time.Time) (bool, error)
 }
 
 // DefaultNonceCacheSize is the capacity of the cache a Verifier makes when
@@ -40,8 +45,8 @@ func NewMemoryNonceCache(max int) *MemoryNonceCache {
 	return &MemoryNonceCache{max: max, entries: make(map[string]time.Time)}
 }
 
-// Add implements NonceCache.
-func (c *MemoryNonceCache) Add(key string, now, until time.Time) bool {
+// Add implements NonceCache. It never fails.
+func (c *MemoryNonceCache) Add(_ context.Context, key string, now, until time.Time) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Drop expired entries; what is left has not expired.
@@ -50,10 +55,10 @@ func (c *MemoryNonceCache) Add(key string, now, until time.Time) bool {
 		delete(c.entries, e.key)
 	}
 	if _, seen := c.entries[key]; seen {
-		return false
+		return false, nil
 	}
 	if !until.After(now) {
-		return true // already expired: nothing to remember
+		return true, nil // already expired: nothing to remember
 	}
 	for len(c.entries) >= c.max {
 		e := heap.Pop(&c.byExp).(expiry)
@@ -61,7 +66,7 @@ func (c *MemoryNonceCache) Add(key string, now, until time.Time) bool {
 	}
 	c.entries[key] = until
 	heap.Push(&c.byExp, expiry{key: key, until: until})
-	return true
+	return true, nil
 }
 
 // Len returns the number of nonces held.

@@ -1,6 +1,7 @@
 package httpsig
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -30,7 +31,7 @@ func TestMemoryNonceCache(t *testing.T) {
 		{"x", 100, 200, true, 1, "everything else expired"},
 	}
 	for _, s := range steps {
-		if got := c.Add(s.key, at(s.now), at(s.exp)); got != s.want {
+		if got, err := c.Add(context.Background(), s.key, at(s.now), at(s.exp)); err != nil || got != s.want {
 			t.Fatalf("%s: Add(%s) = %v", s.the, s.key, got)
 		}
 		if n := c.Len(); n != s.wantLen {
@@ -49,7 +50,7 @@ func TestMemoryNonceCacheConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 1000 {
 				// Every goroutine tries the same 1000 keys.
-				if c.Add(fmt.Sprint(i), t0, t0.Add(time.Minute)) {
+				if ok, _ := c.Add(context.Background(), fmt.Sprint(i), t0, t0.Add(time.Minute)); ok {
 					accepted.Add(1)
 				}
 			}

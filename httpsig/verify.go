@@ -150,7 +150,11 @@ func (v *Verifier) Verify(ctx context.Context, req *http.Request, body []byte) (
 	// nobody can burn another signer's nonces. Past created+maxAge the time
 	// checks above refuse the signature anyway.
 	until := created.Add(maxAge + time.Second)
-	if !v.nonces.Add(sig.keyID+" "+sig.nonce, now, until) {
+	fresh, err := v.nonces.Add(ctx, sig.keyID+" "+sig.nonce, now, until)
+	if err != nil {
+		return sig.keyID, fmt.Errorf("httpsig: remembering the nonce: %w", err)
+	}
+	if !fresh {
 		return sig.keyID, fmt.Errorf("%w: nonce %q of key %s was seen before", ErrReplay, sig.nonce, sig.keyID)
 	}
 	return sig.keyID, nil

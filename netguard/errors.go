@@ -14,3 +14,13 @@ var (
 	// ErrBadURL: a URL is not an absolute http(s) URL without userinfo.
 	ErrBadURL = errors.New("netguard: URL not allowed")
 )
+
+// Errors of Fetcher.Fetch that refuse a fetch without any network traffic.
+var (
+	// ErrBusy: the Fetcher's concurrency limit, overall or for the host,
+	// is reached.
+	ErrBusy = errors.New("netguard: too many fetches in progress")
+	// ErrHostFailing: the host, or the address it leads to, failed too
+	// often lately.
+	ErrHostFailing = errors.New("netguard: host failed too often lately")
+)

@@ -16,6 +16,7 @@ import (
 	"podserver/httpsig"
 	"podserver/ldp"
 	"podserver/netguard"
+	"podserver/replay"
 	"podserver/store"
 	"podserver/webid"
 )
@@ -33,13 +34,21 @@ type remote struct {
 
 func newRemote(s *Server) *remote {
 	client := s.outboundClient()
-	// A failed profile fetch is remembered for a second only, so a server
-	// that comes back is reached at the next retry.
-	resolver := webid.NewResolver(webid.Options{Client: client, ErrorTTL: time.Second})
+	// Every document a request can make the server fetch (WebID profiles
+	// now, JWKS later) goes through this one Fetcher, so its bounds on
+	// concurrency and its memory of failing hosts hold for all of them.
+	fetcher := netguard.NewFetcher(client, netguard.FetchLimits{})
+	// A failed profile fetch (whatever failed) is remembered for
+	// webid.DefaultErrorTTL, so a flood naming one hostile document costs
+	// one fetch.
+	resolver := webid.NewResolver(webid.Options{Fetcher: fetcher})
 	d := &remote{s: s, client: client, resolver: resolver}
 	d.verifier = &httpsig.Verifier{
 		Resolve: resolver.ResolveKey,
 		Refresh: resolver.RefreshKey,
+		// Accepted nonces are kept in the store, so a replay is refused
+		// after a restart too.
+		Nonces: replay.New(s.st),
 		// The scheme the server is reached with (its base URL, so a
 		// TLS-terminating proxy in front does not break signatures), the
 		// host the client addressed.
@@ -104,11 +113,26 @@ func (d *remote) deliverLDN(ctx context.Context, r deliver.Record) (deliver.Resp
 	return deliver.ReadResponse(resp, prof.Inbox, time.Now())
 }
 
-// Errors of signed delivery to an inbox.
+// Errors of signed delivery to an inbox. The sender is not authenticated
+// yet, so what went wrong with its key's profile (addresses, DNS, parse
+// details) is logged at debug level, never sent.
 var (
 	errSignedMedia = apierr.New(http.StatusUnsupportedMediaType, "a delivered event must be JSON-LD: Content-Type application/ld+json or application/json")
 	errSignedKey   = apierr.New(http.StatusUnauthorized, "the signing key's profile could not be used to identify the sender")
+	// errSignerUnreachable: the key's profile could not be fetched now
+	// (network, remote status, too many fetches): the sender may retry.
+	errSignerUnreachable = apierr.New(http.StatusServiceUnavailable, "the signing key's profile could not be fetched; retry later")
+	// errSignerKey: the key's profile was fetched but names no usable key.
+	errSignerKey = apierr.New(http.StatusUnauthorized, "the request's HTTP message signature was refused: its keyid does not lead to a usable Ed25519 key in a WebID profile")
 )
+
+// signatureRefused is the 401 for a signature refused by its own content
+// (syntax, algorithm, times, coverage, digest, replay, a wrong signature):
+// the message says what to fix and holds nothing but what the request
+// itself carried.
+func signatureRefused(err error) *apierr.Error {
+	return apierr.Wrap(http.StatusUnauthorized, "the request's HTTP message signature was refused: "+err.Error(), err)
+}
 
 // receiveSigned serves a POST to a pod's inbox/ signed with RFC 9421 HTTP
 // Message Signatures by a pod on another server: the sender is the WebID
@@ -123,18 +147,25 @@ func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
 		return err
 	}
 	keyID, err := e.remote.verifier.Verify(ctx, c.Request, body)
-	if errors.Is(err, webid.ErrFetch) {
+	if err != nil {
+		e.s.log.Debug("inbox: signed delivery refused", "key", keyID, "err", err)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, webid.ErrFetch):
 		// The signer's profile could not be fetched: a 503, so the sending
 		// server retries rather than giving up.
-		return apierr.Wrap(http.StatusServiceUnavailable, "the signing key's profile could not be fetched: "+err.Error(), err).With("Retry-After", "30")
-	}
-	if err != nil {
-		e.s.log.Info("inbox: signed delivery refused", "key", keyID, "err", err)
-		return apierr.Wrap(http.StatusUnauthorized, "the request's HTTP message signature was refused: "+err.Error(), err)
+		return apierr.Wrap(errSignerUnreachable.Status, errSignerUnreachable.Msg, err).With("Retry-After", "30")
+	case errors.Is(err, httpsig.ErrUnknownKey):
+		return apierr.Wrap(errSignerKey.Status, errSignerKey.Msg, err)
+	case isSignatureError(err):
+		return signatureRefused(err)
+	default:
+		return err // the nonce store failed: a 5xx, logged
 	}
 	k, err := e.remote.resolver.Key(ctx, keyID)
 	if err != nil || k.Controller == "" {
-		return errSignedKey
+		return apierr.Wrap(errSignedKey.Status, errSignedKey.Msg, err)
 	}
 	c.Set("agent", k.Controller)
 	// The verified sender is an authenticated agent: the inbox's ACL
@@ -161,6 +192,17 @@ func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
 		c.Status(http.StatusOK)
 	}
 	return nil
+}
+
+// isSignatureError reports whether err is httpsig's verdict on the
+// request itself.
+func isSignatureError(err error) bool {
+	for _, e := range []error{httpsig.ErrNoSignature, httpsig.ErrBadSignature, httpsig.ErrExpired, httpsig.ErrReplay, httpsig.ErrDigestMismatch} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // newQueue returns the server's delivery queue: retries on

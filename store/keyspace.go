@@ -50,6 +50,11 @@ const (
 	PrefixPodSecret = "s"
 	// PrefixChannel: "n" + channel id -> notification channel. Owner: notify.
 	PrefixChannel = "n"
+	// PrefixNonce: "N" + "h" + sha256(key id + " " + nonce) -> expiry;
+	// "N" + "x" + expiry (unix ms, 8) + the same hash -> "". The nonces
+	// of accepted HTTP message signatures, kept for their acceptance
+	// window so a replay is refused across restarts. Owner: replay.
+	PrefixNonce = "N"
 	// prefixMeta: "\xff" + name -> store-internal metadata (the sequence).
 	prefixMeta = "\xff"
 )

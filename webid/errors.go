@@ -2,7 +2,8 @@ package webid
 
 import (
 	"errors"
-	"fmt"
+
+	"podserver/netguard"
 )
 
 // Errors of the Resolver, wrapped with details.
@@ -12,10 +13,12 @@ var (
 	ErrBadWebID = errors.New("webid: not an http(s) WebID or key id")
 	// ErrFetch: the profile could not be fetched: connection refused or
 	// failed, timeout, non-2xx status (a *StatusError is in the chain),
-	// or a body over the size limit.
+	// too many fetches in progress (netguard.ErrBusy) or a host that
+	// failed too often lately (netguard.ErrHostFailing).
 	ErrFetch = errors.New("webid: cannot fetch profile")
 	// ErrMalformedProfile: the profile is not Turtle or JSON-LD we can
-	// read, or the requested key in it is unusable.
+	// read, is over the size limit or the parse cost bounds, or the
+	// requested key in it is unusable.
 	ErrMalformedProfile = errors.New("webid: malformed profile")
 	// ErrNoInbox: the profile names no ldp:inbox for the WebID.
 	ErrNoInbox = errors.New("webid: profile has no ldp:inbox")
@@ -25,14 +28,4 @@ var (
 )
 
 // StatusError is the cause of an ErrFetch for a non-2xx response.
-type StatusError struct {
-	// URL is the profile document requested.
-	URL string
-	// StatusCode is the status it answered with.
-	StatusCode int
-}
-
-// Error says which URL answered which status.
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("GET %s: status %d", e.URL, e.StatusCode)
-}
+type StatusError = netguard.StatusError

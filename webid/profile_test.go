@@ -99,7 +99,7 @@ func TestProfileFormats(t *testing.T) {
 		{"no content type", doc{body: turtleProfile("../inbox/", mb)}, 0, ErrMalformedProfile},
 		{"404", doc{status: 404, body: "gone"}, 0, ErrFetch},
 		{"500", doc{status: 500, contentType: "text/turtle", body: turtleProfile("../inbox/", mb)}, 0, ErrFetch},
-		{"huge", doc{contentType: "text/turtle", body: turtleProfile("../inbox/", mb) + "# " + strings.Repeat("x", DefaultMaxProfileBytes)}, 0, ErrFetch},
+		{"huge", doc{contentType: "text/turtle", body: turtleProfile("../inbox/", mb) + "# " + strings.Repeat("x", DefaultMaxProfileBytes)}, 0, ErrMalformedProfile},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,7 +136,7 @@ func TestFetchErrorDetails(t *testing.T) {
 		t.Fatalf("404: %v", err)
 	}
 	_, err = r.Profile(context.Background(), srv.URL+"/big#me")
-	if !errors.Is(err, ErrFetch) || !errors.Is(err, netguard.ErrResponseTooLarge) {
+	if !errors.Is(err, ErrMalformedProfile) || !errors.Is(err, netguard.ErrResponseTooLarge) {
 		t.Fatalf("big: %v", err)
 	}
 

@@ -3,8 +3,8 @@ package webid
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -18,29 +18,51 @@ const AcceptHeader = "text/turtle, application/ld+json;q=0.9"
 
 // Defaults of Options.
 const (
-	DefaultTTL                = 5 * time.Minute
-	DefaultErrorTTL           = 5 * time.Second
-	DefaultMaxEntries         = 1024
-	DefaultMaxProfileBytes    = 256 << 10
-	DefaultMinRefreshInterval = 30 * time.Second
-	DefaultFetchTimeout       = 10 * time.Second
+	DefaultTTL                 = 5 * time.Minute
+	DefaultErrorTTL            = 5 * time.Second
+	DefaultMaxEntries          = 1024
+	DefaultMaxProfileBytes     = 256 << 10
+	DefaultMinRefreshInterval  = 30 * time.Second
+	DefaultFetchTimeout        = 10 * time.Second
+	DefaultMaxConcurrentParses = 2
 )
 
 // Options configure a Resolver. Zero values mean the defaults.
 type Options struct {
-	// Client fetches profiles. It should come from netguard.NewClient;
-	// nil means netguard.NewClient(netguard.Policy{}, ...), which refuses
-	// private addresses.
+	// Fetcher fetches profiles. Share one Fetcher between every fetcher of
+	// documents a request can trigger, so its concurrency limits and host
+	// failure memory hold for all of them; nil means a Fetcher of its own
+	// over Client.
+	Fetcher *netguard.Fetcher
+	// Client is the client of the Fetcher made when Fetcher is nil. It
+	// should come from netguard.NewClient; nil means
+	// netguard.NewClient(netguard.Policy{}, ...), which refuses private
+	// addresses.
 	Client *http.Client
 	// TTL is how long a fetched profile is used.
 	TTL time.Duration
-	// ErrorTTL is how long a failed fetch is remembered, so a dead or slow
-	// server is not asked again for each delivery; negative: not at all.
+	// ErrorTTL is how long a failed fetch is remembered (whatever failed:
+	// the connection, the status, the size, the parse), so a dead, slow or
+	// hostile server is not asked again for each request; negative: not at
+	// all. ErrBusy is never remembered: it is not the document's fault.
 	ErrorTTL time.Duration
 	// MaxEntries bounds the number of cached documents.
 	MaxEntries int
 	// MaxProfileBytes bounds the size of a profile document.
 	MaxProfileBytes int64
+	// MaxProfileTerms bounds the terms (RDF terms, JSON keys and values)
+	// of a profile document, which bounds the triples a parse makes.
+	MaxProfileTerms int
+	// MaxExpandedSize bounds the bytes a profile's terms may expand to
+	// (prefixes, contexts, base); see cost.go for how it is estimated.
+	MaxExpandedSize int64
+	// MaxNesting bounds how deeply a profile's brackets may nest.
+	MaxNesting int
+	// MaxContexts bounds the "@context" members of a JSON-LD profile.
+	MaxContexts int
+	// MaxConcurrentParses bounds the profiles parsed at once; the others
+	// wait for their turn (a parse within the bounds above is quick).
+	MaxConcurrentParses int
 	// MinRefreshInterval is the least time between two fetches of one
 	// document forced by a missing or failing key (key rotation).
 	MinRefreshInterval time.Duration
@@ -53,7 +75,8 @@ type Options struct {
 // Resolver fetches and caches WebID profile documents. It is safe for
 // concurrent use; concurrent requests for one document share one fetch.
 type Resolver struct {
-	opts Options
+	opts   Options
+	parses chan struct{} // parse slots
 
 	mu       sync.Mutex
 	cache    map[string]*entry // document URL -> entry
@@ -88,6 +111,21 @@ func NewResolver(opts Options) *Resolver {
 	if opts.MaxProfileBytes <= 0 {
 		opts.MaxProfileBytes = DefaultMaxProfileBytes
 	}
+	if opts.MaxProfileTerms <= 0 {
+		opts.MaxProfileTerms = DefaultMaxProfileTerms
+	}
+	if opts.MaxExpandedSize <= 0 {
+		opts.MaxExpandedSize = DefaultMaxExpandedSize
+	}
+	if opts.MaxNesting <= 0 {
+		opts.MaxNesting = DefaultMaxNesting
+	}
+	if opts.MaxContexts <= 0 {
+		opts.MaxContexts = DefaultMaxContexts
+	}
+	if opts.MaxConcurrentParses <= 0 {
+		opts.MaxConcurrentParses = DefaultMaxConcurrentParses
+	}
 	if opts.MinRefreshInterval <= 0 {
 		opts.MinRefreshInterval = DefaultMinRefreshInterval
 	}
@@ -97,13 +135,21 @@ func NewResolver(opts Options) *Resolver {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Client == nil {
-		opts.Client = netguard.NewClient(netguard.Policy{}, netguard.ClientOptions{
-			Timeout:          opts.FetchTimeout,
-			MaxResponseBytes: opts.MaxProfileBytes,
-		})
+	if opts.Fetcher == nil {
+		if opts.Client == nil {
+			opts.Client = netguard.NewClient(netguard.Policy{}, netguard.ClientOptions{
+				Timeout:          opts.FetchTimeout,
+				MaxResponseBytes: opts.MaxProfileBytes,
+			})
+		}
+		opts.Fetcher = netguard.NewFetcher(opts.Client, netguard.FetchLimits{Now: opts.Now})
 	}
-	return &Resolver{opts: opts, cache: map[string]*entry{}, inflight: map[string]*call{}}
+	return &Resolver{
+		opts:     opts,
+		parses:   make(chan struct{}, opts.MaxConcurrentParses),
+		cache:    map[string]*entry{},
+		inflight: map[string]*call{},
+	}
 }
 
 // Profile returns the profile of webID: its inbox and keys, from the cache
@@ -165,7 +211,7 @@ func (r *Resolver) run(ctx context.Context, docURL string, c *call) {
 		c.res.expires = now.Add(r.opts.ErrorTTL)
 	}
 	r.mu.Lock()
-	if err == nil || r.opts.ErrorTTL > 0 {
+	if err == nil || (r.opts.ErrorTTL > 0 && !errors.Is(err, netguard.ErrBusy)) {
 		r.store(docURL, c.res)
 	} else {
 		delete(r.cache, docURL)
@@ -198,29 +244,50 @@ func (r *Resolver) store(docURL string, e entry) {
 	r.cache[docURL] = &e
 }
 
-// fetch GETs and parses one profile document.
+// fetch GETs and parses one profile document, within the Fetcher's
+// limits and the parse cost bounds.
 func (r *Resolver) fetch(ctx context.Context, docURL string) (*document, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, docURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrFetch, docURL, err)
+	var doc *document
+	err := r.opts.Fetcher.Fetch(ctx, docURL, AcceptHeader, r.opts.MaxProfileBytes, func(ct string, body []byte) error {
+		var err error
+		doc, err = r.parse(ctx, docURL, ct, body)
+		return err
+	})
+	switch {
+	case err == nil:
+		return doc, nil
+	case errors.Is(err, ErrMalformedProfile):
+		return nil, err
+	case errors.Is(err, netguard.ErrResponseTooLarge):
+		return nil, fmt.Errorf("%w: %s: %w", ErrMalformedProfile, docURL, err)
 	}
-	req.Header.Set("Accept", AcceptHeader)
-	resp, err := r.opts.Client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
-		resp.Body.Close()
-		return nil, fmt.Errorf("%w: %w", ErrFetch, &StatusError{URL: docURL, StatusCode: resp.StatusCode})
-	}
-	body, err := netguard.ReadLimited(resp, r.opts.MaxProfileBytes)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrFetch, docURL, err)
-	}
-	ct := resp.Header.Get("Content-Type")
+	return nil, fmt.Errorf("%w: %s: %w", ErrFetch, docURL, err)
+}
+
+// parse reads a fetched profile document, refusing one that may cost more
+// than the bounds of the Options to parse before parsing it.
+func (r *Resolver) parse(ctx context.Context, docURL, ct string, body []byte) (*document, error) {
 	if ct == "" {
 		return nil, fmt.Errorf("%w: %s has no Content-Type", ErrMalformedProfile, docURL)
+	}
+	var c cost
+	if mediaTypeIsJSON(ct) {
+		var err error
+		if c, err = jsonldCost(body, docURL, r.opts.MaxProfileTerms); err != nil {
+			return nil, fmt.Errorf("%w: %s: not JSON: %w", ErrMalformedProfile, docURL, err)
+		}
+	} else {
+		c = turtleCost(body, docURL)
+	}
+	lim := costLimits{terms: r.opts.MaxProfileTerms, expanded: r.opts.MaxExpandedSize, nesting: r.opts.MaxNesting, contexts: r.opts.MaxContexts}
+	if err := c.check(lim); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrMalformedProfile, docURL, err)
+	}
+	select {
+	case r.parses <- struct{}{}:
+		defer func() { <-r.parses }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %s: waiting to parse: %w", ErrFetch, docURL, ctx.Err())
 	}
 	quads, err := rdf.Parse(ct, body, docURL)
 	if err != nil {
