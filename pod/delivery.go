@@ -146,7 +146,12 @@ func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
 	if err != nil {
 		return err
 	}
-	keyID, err := e.remote.verifier.Verify(ctx, c.Request, body)
+	// Verifying may fetch the signer's profile: the caller, not yet
+	// authenticated, waits for it at most SignerKeyWait (the fetch itself
+	// goes on and is cached for the sender's retry).
+	vctx, cancel := context.WithTimeout(ctx, e.s.opts.SignerKeyWait)
+	keyID, err := e.remote.verifier.Verify(vctx, c.Request, body)
+	cancel()
 	if err != nil {
 		e.s.log.Debug("inbox: signed delivery refused", "key", keyID, "err", err)
 	}

@@ -60,6 +60,13 @@ type Options struct {
 	// target host (default 64), so a slow or dead target never delays
 	// deliveries to others.
 	DeliveryPerHost int
+	// SignerKeyWait bounds how long a signed request that is not yet
+	// authenticated waits for its signer's profile to be fetched (default
+	// 1s). Past it the request gets 503 with Retry-After; the fetch goes
+	// on, bounded by the resolver's own timeout, and its result is cached
+	// for the sender's retry. A hostile keyid on a silent host so holds a
+	// request for this long at most.
+	SignerKeyWait time.Duration
 	// CommitInterval is the least time between two group commits while
 	// the store serves concurrent writers (store.Options.CommitInterval):
 	// each sync then covers more updates, which costs the kernel less and
@@ -108,6 +115,7 @@ func (o *Options) setDefaults() error {
 	case o.CommitInterval < 0:
 		o.CommitInterval = 0
 	}
+	def(&o.SignerKeyWait, time.Second)
 	def(&o.ReadHeaderTimeout, 10*time.Second)
 	def(&o.ReadTimeout, 60*time.Second)
 	def(&o.WriteTimeout, 120*time.Second)
