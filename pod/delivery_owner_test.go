@@ -162,7 +162,9 @@ func TestDeliveryOwnerRemoteCopy(t *testing.T) {
 		t.Errorf("producer's outbox on A: %+v", prodOutbox)
 	}
 	st := evDo(t, evReq{method: "GET", url: a.PodRoot("producer") + "outbox/?event=" + url.QueryEscape(id), key: evKeys.producerOwner})
-	var status struct{ Targets []struct{ Target, Status string } }
+	var status struct {
+		Targets []struct{ Target, Status string }
+	}
 	if err := json.Unmarshal([]byte(st.body), &status); err != nil || st.status != http.StatusOK ||
 		len(status.Targets) != 1 || status.Targets[0].Target != b.WebID("alice") || status.Targets[0].Status != "delivered" {
 		t.Errorf("event status on A: %d %s", st.status, st.body)
