@@ -138,11 +138,11 @@ func (s *Service) Forwards(rd store.Reader, pod string, stored []byte) ([]Target
 func (s *Service) forwardTargets(e *subsEntry, pod, topic, agent string) []Target {
 	own := inbox.Path(pod)
 	var out []Target
-	for _, t := range s.subscriberTargets(e, pod, topic) {
+	s.eachSubscriberTarget(e, pod, topic, func(t Target) {
 		if (t.Kind == deliver.KindInbox && t.Target == own) || (t.Kind == deliver.KindLDN && t.Target == agent) {
-			continue
+			return
 		}
 		out = append(out, t)
-	}
+	})
 	return out
 }

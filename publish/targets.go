@@ -114,30 +114,26 @@ func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLo
 	}
 	for i, e := range routed {
 		if e != nil {
-			for _, t := range s.subscriberTargets(e, pods[i], topic) {
-				add(t)
-			}
+			s.eachSubscriberTarget(e, pods[i], topic, add)
 		}
 	}
 	return out, nil
 }
 
-// subscriberTargets lists where the settings e of pod send an event of
-// topic besides pod's own inbox: its local subscribers' inboxes and, with
-// Config.Remote, its subscribers on other servers and its webhooks, each
-// with Via pod.
-func (s *Service) subscriberTargets(e *subsEntry, pod, topic string) []Target {
-	var out []Target
+// eachSubscriberTarget calls fn with each place the settings e of pod send
+// an event of topic to besides the pod's own inbox: its local subscribers'
+// inboxes and, with Config.Remote, its subscribers on other servers and
+// its webhooks, each with Via pod.
+func (s *Service) eachSubscriberTarget(e *subsEntry, pod, topic string, fn func(Target)) {
 	for _, t := range s.settings.subscribers(e, topic) {
-		out = append(out, Target{Kind: deliver.KindInbox, Target: t, Via: pod})
+		fn(Target{Kind: deliver.KindInbox, Target: t, Via: pod})
 	}
 	if s.cfg.Remote {
 		for _, w := range s.settings.remoteSubscribers(e, topic) {
-			out = append(out, Target{Kind: deliver.KindLDN, Target: w, Via: pod})
+			fn(Target{Kind: deliver.KindLDN, Target: w, Via: pod})
 		}
 		for _, it := range s.settings.webhooks(e, topic) {
-			out = append(out, Target{Kind: deliver.KindWebhook, Target: it.Target, Via: pod})
+			fn(Target{Kind: deliver.KindWebhook, Target: it.Target, Via: pod})
 		}
 	}
-	return out
 }
