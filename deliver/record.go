@@ -13,7 +13,8 @@
 //
 // The "d" entry exists while the delivery is pending; its key orders the
 // queue by due time, so the worker finds due work with one prefix scan from
-// the start. The "o" entry lists the delivery in the sending pod's outbox
+// the start. The "o" entry lists the delivery in its owner's outbox (the
+// pod whose settings caused it, Record.Pod)
 // while it is pending, after it failed for good, and, after it succeeded,
 // for a while: the last Config.KeepDelivered delivered records of each pod
 // are kept (their "tD" entries order them for pruning; older ones are
@@ -87,7 +88,12 @@ type Record struct {
 	Seq uint64 `json:"seq"`
 	// Kind is the target kind (KindInbox).
 	Kind string `json:"kind"`
-	// Pod is the sending pod, whose outbox lists the delivery.
+	// Pod owns the delivery and its outbox lists it: the pod whose
+	// settings caused it (DESIGN section 2). That is the publishing pod
+	// for the recipient and source it addressed, and the recipient's (or
+	// source's) pod for the subscriber copies and webhooks its own
+	// settings/subscriptions route. A remote (KindLDN) delivery is signed
+	// with Pod's key.
 	Pod string `json:"pod"`
 	// Event is the storage path of the event resource to deliver.
 	Event string `json:"event"`
@@ -95,8 +101,10 @@ type Record struct {
 	EventID string `json:"eventId"`
 	// Target is where to deliver: for KindInbox, the inbox's storage path.
 	Target string `json:"target"`
-	// Via is, for KindWebhook, the pod whose settings/subscriptions name
-	// the webhook (and its secret).
+	// Via is the pod whose settings/subscriptions routed a subscriber
+	// delivery, for KindWebhook the one that names the webhook (and its
+	// secret); "" for the recipient and source. Records written since
+	// subscriber deliveries are owned by that pod have Via == Pod.
 	Via string `json:"via,omitempty"`
 	// Created is when the delivery was recorded.
 	Created time.Time `json:"created"`

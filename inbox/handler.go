@@ -47,6 +47,11 @@ type Config struct {
 	// Authorize returns nil when r's principal has mode need on storage
 	// path p, or the 401/403 to send.
 	Authorize func(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error
+	// CheckCopy, if set, returns nil when agent may POST the notification
+	// body (a JSON object) to pod's inbox, or the 400/403 to send: an
+	// event copy (one with a topic and a recipient) needs the same
+	// permission whichever way it arrives (see publish.Service.CheckCopy).
+	CheckCopy func(ctx context.Context, pod, agent string, body []byte) error
 	Logger    *slog.Logger
 	// MaxBodyBytes bounds a received notification (default 1 MiB).
 	MaxBodyBytes int64
@@ -301,8 +306,10 @@ func nextURL(self string, q url.Values, next string) string {
 // The notification must be a JSON object; it is stored once per id (its
 // "id", the URL of the event it copies), with "agent" and "instrument" set
 // by the server to the sender's WebID and app, and "url" removed (listings
-// use it for the item's URL). 201 and Location on a new item; 200 and the
-// existing item's Location when this inbox already holds that id.
+// use it for the item's URL). An event copy (with a topic and a
+// recipient) must pass Config.CheckCopy. 201 and Location on a new item;
+// 200 and the existing item's Location when this inbox already holds that
+// id.
 func (h *Handler) Receive(c *gin.Context) error {
 	r := ldp.RequestFrom(c)
 	ctx := c.Request.Context()
@@ -333,6 +340,11 @@ func (h *Handler) Receive(c *gin.Context) error {
 	if id != "" && h.cfg.Pods != nil {
 		if pod, _, ok := h.cfg.Pods.PodOfURL(id); ok && pod != r.Principal.Pod {
 			return errIDOwner
+		}
+	}
+	if h.cfg.CheckCopy != nil {
+		if err := h.cfg.CheckCopy(ctx, r.Target.Pod, r.Principal.Agent, body); err != nil {
+			return err
 		}
 	}
 	var item string

@@ -138,8 +138,9 @@ func TestDeliveryDeadTargetDoesNotBlock(t *testing.T) {
 	}
 }
 
-// Bad targets each end in a clear status, recorded in the sending pod's
-// outbox, and do not hold up the healthy target published to with them: a
+// Bad targets each end in a clear status, recorded in the outbox of the
+// pod whose settings name them (alice's: a delivery belongs to the pod
+// whose settings caused it), and do not hold up the healthy target published to with them: a
 // huge answer is read only in part (its status recorded), a target that
 // never answers times out and is retried, a refused connection is retried,
 // and a webhook target that is not http(s) is refused when the
@@ -197,8 +198,8 @@ func TestDeliveryBadTargets(t *testing.T) {
 	for _, d := range res.Deliveries {
 		byTarget[d.Target] = struct{ Status, Error string }{d.Status, d.Error}
 	}
-	// The outbox: every record, with its last status and error.
-	o := evDo(t, evReq{method: "GET", url: s.PodRoot("producer") + "outbox/", key: evKeys.producerOwner})
+	// alice's outbox: every record, with its last status and error.
+	o := evDo(t, evReq{method: "GET", url: s.PodRoot("alice") + "outbox/", key: evKeys.alice})
 	var page struct {
 		Items []struct {
 			Target, Status, LastError string

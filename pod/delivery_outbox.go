@@ -19,9 +19,13 @@ import (
 // The outbox/ of a pod lists its queued deliveries: pending ones (held
 // back, or failed and waiting for a retry), dead letters ("failed"), and
 // the last deliver.Config.KeepDelivered (1000) delivered ones of the pod
-// ("delivered"; older delivered records are pruned). Copies made to this
-// server's inboxes while publishing are not queued, so they are not
-// listed. Owner only.
+// ("delivered"; older delivered records are pruned). A delivery belongs
+// to the pod whose settings caused it (DESIGN section 2): the publisher's
+// outbox holds its deliveries to the recipient and source it addressed;
+// the subscriber copies and webhooks a pod's settings/subscriptions route
+// (for an event published here, or received from another server) are in
+// that pod's outbox. Copies made to this server's inboxes while publishing
+// are not queued, so they are not listed. Owner only.
 //
 //	GET  <pod>/outbox/?status=pending|failed|delivered&limit=N&from=SEQ
 //	GET  <pod>/outbox/?event=URL  the delivery status of one event (delivery_status.go)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -12,21 +13,33 @@ import (
 	"podserver/deliver"
 	"podserver/inbox"
 	"podserver/ldp"
+	"podserver/publish"
 	"podserver/store"
 )
 
-// Replaying an event to one of its targets, for the owner of the
-// publishing pod:
+// Replaying an event to one of the pod's own targets of it, for the
+// pod's owner:
 //
 //	POST <pod>/outbox/  {"event": "<event URL or id>", "target": "<target>"}
 //
-// target is a WebID (the recipient, the source, or a subscriber, on this
-// server or another), a pod inbox URL of this server, or the URL of a
-// subscription's webhook. The event's current targets are computed as
-// publishing would (publish.Targets), so the topic permissions of the
-// recipient and source are checked again (403 with the seed's message when
-// they no longer allow it) and target must still be one of them. The
-// answer is 202 with the new pending record (Location: its outbox URL). A
+// A pod owns the deliveries its settings caused (DESIGN section 2), so the
+// event is either
+//   - one of the pod's own events (its URL, or its id in publish/): its
+//     targets are computed as publishing would (publish.Targets), so the
+//     topic permissions of the recipient and source are checked again (403
+//     with the seed's message when they no longer allow it), and target
+//     must be one the pod owns: the recipient or source (or, when the pod
+//     is a party itself, one its own settings route); or
+//   - an event whose recipient or source is this pod, published by another
+//     pod of this server (its URL) or held in this pod's inbox (its id, as
+//     the copy gives it; events from other servers): target must be one
+//     of the pod's own subscribers or webhooks for it under the current
+//     settings (publish.Forwards; 403 when they no longer let the event's
+//     agent publish the topic).
+//
+// target is a WebID (a party or a subscriber, on this server or another),
+// a pod inbox URL of this server, or the URL of a subscription's webhook.
+// The answer is 202 with the new pending record (Location: its outbox URL). A
 // local inbox keeps one copy per event: when it already holds the event,
 // the replay is a no-op success, 200 {"status": "delivered", "item": ...}
 // without a record; else a local record is queued and copies the event
@@ -41,8 +54,45 @@ type replayRequest struct {
 var (
 	errReplayBody   = apierr.New(http.StatusBadRequest, `the body must be a JSON object {"event": "<event URL or id>", "target": "<WebID, inbox URL or webhook URL>"}`)
 	errReplayMedia  = apierr.New(http.StatusUnsupportedMediaType, "a replay is JSON: Content-Type application/json")
-	errReplayTarget = apierr.New(http.StatusUnprocessableEntity, "target is not a target of this event under the current settings: name its recipient, its source or a subscriber (a WebID or a pod inbox URL), or the webhook URL of a subscription to its topic")
+	errReplayTarget = apierr.New(http.StatusUnprocessableEntity, "target is not a target of this event that this pod delivers to under the current settings: name its recipient or its source (for an event of this pod), or a subscriber of this pod (a WebID or a pod inbox URL) or the webhook URL of one of this pod's subscriptions to its topic")
+	errReplayEvent  = apierr.New(http.StatusNotFound, "no such event: event must be the URL of an event in this pod's publish/ (or its id), or the URL of an event addressed to this pod that another pod of this server published or that this pod's inbox holds")
 )
+
+// heldEvent finds the event named by ev (a URL) that pod may replay to its
+// own subscribers without having published it: an event in the publish/ of
+// another pod of this server, else the copy of event ev in pod's inbox. It
+// returns the storage path of what to deliver, the event's id and body.
+func (e *events) heldEvent(rd store.Reader, pod, ev string) (path, id string, body []byte, err error) {
+	if p, rel, ok := e.s.PodOfURL(ev); ok && p != pod && strings.HasPrefix(rel, "publish/") {
+		res, err := ldp.Get(rd, ldp.StoragePath(p, rel))
+		switch {
+		case err == nil:
+			// Another pod's event is found only when it is addressed to
+			// pod, so that its existence is not told to anyone else.
+			if e.partyInboxes(res.Body)[inbox.Path(pod)] {
+				return ldp.StoragePath(p, rel), ev, res.Body, nil
+			}
+		case !errors.Is(err, ldp.ErrNotFound):
+			return "", "", nil, err
+		}
+	}
+	item, held, err := inbox.Holds(rd, inbox.Path(pod), ev)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if !held {
+		return "", "", nil, errReplayEvent
+	}
+	res, err := ldp.Get(rd, item)
+	if errors.Is(err, ldp.ErrNotFound) {
+		// The owner deleted the copy.
+		return "", "", nil, errReplayEvent
+	}
+	if err != nil {
+		return "", "", nil, err
+	}
+	return item, ev, res.Body, nil
+}
 
 // replay serves POST outbox/.
 func (e *events) replay(c *gin.Context, r *ldp.Request) error {
@@ -62,10 +112,7 @@ func (e *events) replay(c *gin.Context, r *ldp.Request) error {
 	if err := dec.Decode(&req); err != nil || req.Event == "" || req.Target == "" {
 		return errReplayBody
 	}
-	path, evURL, ok := eventPath(r, req.Event)
-	if !ok {
-		return errStatusEvent
-	}
+	path, evURL, own := eventPath(r, req.Event)
 	pod := r.Target.Pod
 	// A local WebID or pod inbox URL names that pod's inbox.
 	target, kind := req.Target, ""
@@ -76,20 +123,31 @@ func (e *events) replay(c *gin.Context, r *ldp.Request) error {
 	var item string
 	err = e.s.st.Update(c.Request.Context(), func(tx store.Txn) error {
 		rec, item = deliver.Record{}, ""
-		res, err := ldp.Get(tx, path)
-		if errors.Is(err, ldp.ErrNotFound) {
-			return errStatusEvent
-		}
-		if err != nil {
-			return err
-		}
-		ts, err := e.pub.Targets(tx, pod, res.Body)
-		if err != nil {
-			return err
+		var ts []publish.Target
+		if own {
+			res, err := ldp.Get(tx, path)
+			if errors.Is(err, ldp.ErrNotFound) {
+				return errStatusEvent
+			}
+			if err != nil {
+				return err
+			}
+			if ts, err = e.pub.Targets(tx, pod, res.Body); err != nil {
+				return err
+			}
+		} else {
+			var stored []byte
+			var err error
+			if path, evURL, stored, err = e.heldEvent(tx, pod, req.Event); err != nil {
+				return err
+			}
+			if ts, err = e.pub.Forwards(tx, pod, stored); err != nil {
+				return err
+			}
 		}
 		found := false
 		for _, t := range ts {
-			if t.Target == target && (kind == "" || t.Kind == kind) {
+			if t.Target == target && (kind == "" || t.Kind == kind) && t.Owner(pod) == pod {
 				rec = deliver.Record{Kind: t.Kind, Pod: pod, Event: path, EventID: evURL, Target: t.Target, Via: t.Via}
 				found = true
 				break
@@ -108,6 +166,7 @@ func (e *events) replay(c *gin.Context, r *ldp.Request) error {
 				return nil
 			}
 		}
+		var err error
 		rec, err = e.queue.Enqueue(tx, rec)
 		return err
 	})

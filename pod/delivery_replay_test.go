@@ -13,10 +13,13 @@ import (
 	"podserver/publish"
 )
 
-// The owner replays an event to one target: a webhook gets it again; a
-// local inbox that already holds it is left as it is (one copy per
-// event); a local subscriber added after the publish gets its copy; the
-// topic permission is checked again.
+// The owner replays an event to one of its pod's own targets: the
+// producer to the recipient it addressed (a local inbox that already holds
+// it is left as it is, one copy per event); alice, whose settings route
+// the webhook and the subscribers, to her webhook (it gets the event
+// again) and to a local subscriber added after the publish (it gets its
+// copy). Neither may replay to the other's targets; the topic permission
+// is checked again.
 func TestDeliveryReplay(t *testing.T) {
 	var calls atomic.Int64
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -36,18 +39,26 @@ func TestDeliveryReplay(t *testing.T) {
 	replay := func(key, body string) evResp {
 		return evDo(t, evReq{method: "POST", url: outbox, key: key, body: body})
 	}
+	aliceOutbox := s.PodRoot("alice") + "outbox/"
+	aliceReplay := func(body string) evResp {
+		return evDo(t, evReq{method: "POST", url: aliceOutbox, key: evKeys.alice, body: body})
+	}
 	body := func(event, target string) string {
 		return `{"event":"` + event + `","target":"` + target + `"}`
 	}
 
-	// The webhook: a new pending record, delivered again.
-	r = replay(evKeys.producerOwner, body(id, hook.URL+"/cb"))
-	if r.status != http.StatusAccepted || !strings.HasPrefix(r.hdr.Get("Location"), outbox) || !strings.Contains(r.body, `"status":"pending"`) {
-		t.Fatalf("replay to the webhook: %d %s", r.status, r.body)
+	// The webhook is alice's: the producer cannot replay to it...
+	if r := replay(evKeys.producerOwner, body(id, hook.URL+"/cb")); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("producer's replay to alice's webhook: %d %s", r.status, r.body)
+	}
+	// ...alice can: a new pending record in her outbox, delivered again.
+	r = aliceReplay(body(id, hook.URL+"/cb"))
+	if r.status != http.StatusAccepted || !strings.HasPrefix(r.hdr.Get("Location"), aliceOutbox) || !strings.Contains(r.body, `"status":"pending"`) {
+		t.Fatalf("alice's replay to her webhook: %d %s", r.status, r.body)
 	}
 	rec := r.hdr.Get("Location")
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		g := evDo(t, evReq{method: "GET", url: rec, key: evKeys.producerOwner})
+		g := evDo(t, evReq{method: "GET", url: rec, key: evKeys.alice})
 		if strings.Contains(g.body, `"status":"delivered"`) {
 			break
 		}
@@ -85,8 +96,12 @@ func TestDeliveryReplay(t *testing.T) {
 	if r := putSettings(t, s, settings); r.status >= 300 {
 		t.Fatalf("PUT settings: %d %s", r.status, r.body)
 	}
-	if r := replay(evKeys.producerOwner, body(id, s.WebID("crm"))); r.status != http.StatusAccepted || !strings.Contains(r.body, `"kind":"inbox"`) {
-		t.Fatalf("replay to a new local subscriber: %d %s", r.status, r.body)
+	if r := replay(evKeys.producerOwner, body(id, s.WebID("crm"))); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("producer's replay to alice's subscriber: %d %s", r.status, r.body)
+	}
+	if r := aliceReplay(body(id, s.WebID("crm"))); r.status != http.StatusAccepted || !strings.Contains(r.body, `"kind":"inbox"`) ||
+		!strings.HasPrefix(r.hdr.Get("Location"), aliceOutbox) {
+		t.Fatalf("alice's replay to a new local subscriber: %d %s", r.status, r.body)
 	}
 	if n := waitCopies(t, s, "crm", evKeys.crm, id, 1); n != 1 {
 		t.Errorf("crm holds %d copies, want 1", n)
@@ -97,8 +112,16 @@ func TestDeliveryReplay(t *testing.T) {
 		t.Fatalf("PUT settings: %d %s", r.status, r.body)
 	}
 	want := fmt.Sprintf(publish.MsgNotAuthorized, s.WebID("alice"), "realestate/contact#add")
-	if r := replay(evKeys.producerOwner, body(id, s.WebID("crm"))); r.status != http.StatusForbidden || !strings.Contains(r.body, want) {
+	if r := replay(evKeys.producerOwner, body(id, s.WebID("alice"))); r.status != http.StatusForbidden || !strings.Contains(r.body, want) {
 		t.Errorf("replay without permission: %d %s", r.status, r.body)
+	}
+	if r := aliceReplay(body(id, s.WebID("crm"))); r.status != http.StatusForbidden || !strings.Contains(r.body, want) {
+		t.Errorf("alice's replay without permission: %d %s", r.status, r.body)
+	}
+	// An event alice neither published nor holds, named by a bare id: not
+	// found.
+	if r := aliceReplay(body(s.PodRoot("producer")+"publish/nosuch", s.WebID("crm"))); r.status != http.StatusNotFound || !strings.Contains(r.body, "no such event") {
+		t.Errorf("alice's replay of an unknown event: %d %s", r.status, r.body)
 	}
 
 	for _, c := range []struct {

@@ -26,15 +26,19 @@ import (
 //
 //	Link: <<pod>/outbox/?event=<event URL>>; rel="https://w3id.org/podserver/v1#deliveryStatus"
 //
-// to this view, which lists one entry per target:
+// to this view, which lists one entry per target the pod owns: the
+// recipient and source it addressed (and, when the pod is a party of its
+// own event, what its own settings route). Deliveries routed by another
+// party's settings/subscriptions (its subscribers' copies and webhooks)
+// belong to that party's outbox and are not listed (DESIGN section 2):
 //   - every outbox record of the event (remote inboxes, webhooks, and
 //     local inboxes delivered through the queue because the event was
 //     held back): pending, failed or delivered, with attempts, lastError,
 //     lastStatus, due and a link to the record (record);
-//   - every inbox of this server the event goes to under the current
-//     settings and that has no record: "delivered" when the inbox holds
-//     the copy (item links to it), else "absent" (published before the
-//     subscription, or the copy was deleted by the inbox's owner).
+//   - every inbox of this server among those targets that has no record:
+//     "delivered" when the inbox holds the copy (item links to it), else
+//     "absent" (published before the subscription, or the copy was
+//     deleted by the inbox's owner).
 //
 // Delivered records are pruned after a while (deliver.Config.KeepDelivered),
 // so an old event's remote deliveries may no longer be listed.
@@ -90,6 +94,23 @@ func eventPath(r *ldp.Request, ev string) (path, u string, ok bool) {
 	return ldp.StoragePath(r.Target.Pod, "publish/"+name), r.Target.Root + "publish/" + name, true
 }
 
+// partyInboxes returns the storage paths of the inboxes of the local
+// recipient and source of stored, an event's body: targets its publisher
+// addressed, whatever the settings say now.
+func (e *events) partyInboxes(stored []byte) map[string]bool {
+	var ev struct{ Recipient, Source string }
+	out := map[string]bool{}
+	if json.Unmarshal(stored, &ev) != nil {
+		return out
+	}
+	for _, w := range []string{ev.Recipient, ev.Source} {
+		if p, rel, ok := e.s.PodOfURL(w); ok && rel == "profile/card" && e.s.WebID(p) == w {
+			out[inbox.Path(p)] = true
+		}
+	}
+	return out
+}
+
 // eventStatus serves GET outbox/?event=.
 func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 	path, evURL, ok := eventPath(r, ev)
@@ -105,6 +126,25 @@ func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 		}
 		if err != nil {
 			return err
+		}
+		// The targets pod owns: the recipient and source it addressed, and
+		// those its own settings route when it is a party itself. A
+		// subscriber's copy or webhook routed by a party's settings is the
+		// party's (its outbox), not listed here.
+		ts, err := e.pub.Targets(rd, pod, res.Body)
+		var ae *apierr.Error
+		if errors.As(err, &ae) {
+			// The settings no longer allow the event: only what was
+			// delivered to its parties is known.
+			ts = nil
+		} else if err != nil {
+			return err
+		}
+		owned := e.partyInboxes(res.Body)
+		for _, t := range ts {
+			if t.Kind == deliver.KindInbox && t.Owner(pod) == pod {
+				owned[t.Target] = true
+			}
 		}
 		recs, err := deliver.ForEvent(rd, pod, path)
 		if err != nil {
@@ -126,7 +166,7 @@ func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 			return err
 		}
 		for _, h := range holders {
-			if recorded[h.Inbox] {
+			if recorded[h.Inbox] || !owned[h.Inbox] {
 				continue
 			}
 			recorded[h.Inbox] = true
@@ -138,18 +178,8 @@ func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 		// ...and the other local inboxes the event goes to under the
 		// current settings, and whether they hold it (copies stored before
 		// copies entries existed are found there).
-		ts, err := e.pub.Targets(rd, pod, res.Body)
-		var ae *apierr.Error
-		if errors.As(err, &ae) {
-			// The settings no longer allow the event: only what was
-			// delivered is known.
-			return nil
-		}
-		if err != nil {
-			return err
-		}
 		for _, t := range ts {
-			if t.Kind != deliver.KindInbox || recorded[t.Target] {
+			if t.Kind != deliver.KindInbox || recorded[t.Target] || t.Owner(pod) != pod {
 				continue
 			}
 			tp, _ := ldp.SplitStoragePath(t.Target)

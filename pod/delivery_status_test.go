@@ -11,8 +11,9 @@ import (
 )
 
 // The owner of the publishing pod finds, from GET publish/{id}, the
-// delivery status of the event per target: local inbox copies, delivered
-// and failed webhooks.
+// delivery status of the event per target it addressed (the recipient's
+// inbox copy); the delivered and failed webhooks that alice's settings
+// route are alice's, listed in her outbox, never in the producer's.
 func TestDeliveryEventStatus(t *testing.T) {
 	hooks := goneHooks(t, "/bad")
 	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
@@ -45,7 +46,7 @@ func TestDeliveryEventStatus(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.body), &st); err != nil || r.status != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", u, r.status, r.body)
 		}
-		if st.ID != statusURL || st.Event != id || len(st.Targets) != 3 {
+		if st.ID != statusURL || st.Event != id || len(st.Targets) != 1 {
 			t.Fatalf("status %s: %s", u, r.body)
 		}
 	}
@@ -54,23 +55,37 @@ func TestDeliveryEventStatus(t *testing.T) {
 		code         int
 	}{
 		s.PodRoot("alice") + "inbox/": {"inbox", "delivered", 0},
-		hooks.URL + "/bad":            {"webhook", "failed", 410},
-		hooks.URL + "/ok":             {"webhook", "delivered", 204},
 	}
 	for _, tg := range st.Targets {
 		w, ok := want[tg.Target]
 		if !ok || tg.Kind != w.kind || tg.Status != w.status || tg.LastStatus != w.code {
 			t.Errorf("target %+v, want %+v", tg, w)
 		}
-		switch tg.Kind {
-		case "inbox":
-			if !strings.HasPrefix(tg.Item, s.PodRoot("alice")+"inbox/") || tg.Record != "" {
-				t.Errorf("inbox copy %+v: want its item and no record", tg)
-			}
-		default:
-			if !strings.HasPrefix(tg.Record, s.PodRoot("producer")+"outbox/") || tg.Attempts != 1 {
-				t.Errorf("webhook %+v: want its record and one attempt", tg)
-			}
+		if !strings.HasPrefix(tg.Item, s.PodRoot("alice")+"inbox/") || tg.Record != "" {
+			t.Errorf("inbox copy %+v: want its item and no record", tg)
+		}
+	}
+	// The webhooks are in alice's outbox, each with its record and one
+	// attempt.
+	hooksWant := map[string]struct {
+		status string
+		code   int
+	}{hooks.URL + "/bad": {"failed", 410}, hooks.URL + "/ok": {"delivered", 204}}
+	ob := evDo(t, evReq{method: "GET", url: s.PodRoot("alice") + "outbox/", key: evKeys.alice})
+	var page struct {
+		Items []struct {
+			ID, Kind, EventID, Target, Status string
+			LastStatus, Attempts              int
+		}
+	}
+	if err := json.Unmarshal([]byte(ob.body), &page); err != nil || ob.status != http.StatusOK || len(page.Items) != len(hooksWant) {
+		t.Fatalf("alice's outbox: %d %s", ob.status, ob.body)
+	}
+	for _, it := range page.Items {
+		w, ok := hooksWant[it.Target]
+		if !ok || it.Kind != "webhook" || it.EventID != id || it.Status != w.status || it.LastStatus != w.code || it.Attempts != 1 ||
+			!strings.HasPrefix(it.ID, s.PodRoot("alice")+"outbox/") {
+			t.Errorf("alice's outbox item %+v, want %+v", it, w)
 		}
 	}
 
@@ -89,9 +104,10 @@ func TestDeliveryEventStatus(t *testing.T) {
 	}
 }
 
-// The copies an event left in this server's inboxes stay in its status
-// after the settings that routed it change: they come from the event's
-// copies entry, not from the current settings.
+// The copies an event left in its recipient's and source's inboxes stay in
+// its status after the settings that allowed it change: they come from the
+// event's copies entry, not from the current settings. crm's copy, routed
+// by alice's settings, is alice's delivery and is not listed.
 func TestDeliveryEventStatusAfterSettingsChange(t *testing.T) {
 	s, _ := evServer(t, "")
 	r := publishTo(t, s, "producer", evKeys.producer, seedEvent(s))
@@ -117,12 +133,16 @@ func TestDeliveryEventStatusAfterSettingsChange(t *testing.T) {
 		}
 		got[tg.Target] = tg.Status
 	}
-	for _, p := range []string{"alice", "bob", "crm"} {
+	for _, p := range []string{"alice", "bob"} {
 		if got[s.PodRoot(p)+"inbox/"] != "delivered" {
 			t.Errorf("%s's inbox missing from the status: %s", p, st.body)
 		}
 	}
-	if len(body.Targets) != 3 {
-		t.Errorf("%d targets, want 3: %s", len(body.Targets), st.body)
+	if len(body.Targets) != 2 {
+		t.Errorf("%d targets, want 2 (recipient and source): %s", len(body.Targets), st.body)
+	}
+	// crm did get its copy.
+	if n := countID(allCopies(t, s, "crm", evKeys.crm), id); n != 1 {
+		t.Errorf("crm holds %d copies, want 1", n)
 	}
 }

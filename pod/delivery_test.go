@@ -448,9 +448,10 @@ func TestDeliveryBadProfiles(t *testing.T) {
 	}
 }
 
-// A webhook that refuses (400) makes a dead letter, listed in the
-// sending pod's outbox/ for its owner; the owner retries it once the
-// receiver is fixed and it arrives.
+// A webhook that refuses (400) makes a dead letter, listed in the outbox/
+// of the pod whose settings name the webhook (alice's, not the
+// producer's) for its owner; the owner retries it once the receiver is
+// fixed and it arrives.
 func TestDeliveryOutboxRetry(t *testing.T) {
 	var mu sync.Mutex
 	refuse := true
@@ -481,9 +482,14 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 		t.Fatalf("publish: %d %s", r.status, r.body)
 	}
 	id := r.hdr.Get("Location")
-	outbox := s.PodRoot("producer") + "outbox/"
-	// Not for app keys or other pods' owners.
-	for _, k := range []string{evKeys.producer, evKeys.alice} {
+	outbox := s.PodRoot("alice") + "outbox/"
+	// The producer's outbox does not list alice's webhook.
+	if r := evDo(t, evReq{method: "GET", url: s.PodRoot("producer") + "outbox/", key: evKeys.producerOwner}); r.status != http.StatusOK ||
+		strings.Contains(r.body, hook.URL) || !strings.Contains(r.body, `"items":[]`) {
+		t.Errorf("producer's outbox: %d %s", r.status, r.body)
+	}
+	// Not for other pods' keys or owners.
+	for _, k := range []string{evKeys.producer, evKeys.producerOwner, evKeys.bob} {
 		if r := evDo(t, evReq{method: "GET", url: outbox, key: k}); r.status != http.StatusForbidden {
 			t.Errorf("outbox with key %s: %d %s", k, r.status, r.body)
 		}
@@ -498,7 +504,7 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 			Attempts                               int
 		}
 	}
-	r = evDo(t, evReq{method: "GET", url: outbox + "?status=failed", key: evKeys.producerOwner})
+	r = evDo(t, evReq{method: "GET", url: outbox + "?status=failed", key: evKeys.alice})
 	if err := json.Unmarshal([]byte(r.body), &page); err != nil || r.status != 200 || len(page.Items) != 1 {
 		t.Fatalf("outbox: %d %s", r.status, r.body)
 	}
@@ -506,16 +512,16 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 	if it.EventID != id || it.Target != hook.URL+"/" || it.Status != "failed" || it.Attempts != 1 || !strings.Contains(it.LastError, "400") || page.Contains[0] != it.ID {
 		t.Fatalf("outbox item: %+v", it)
 	}
-	if r := evDo(t, evReq{method: "GET", url: outbox + "?status=pending", key: evKeys.producerOwner}); !strings.Contains(r.body, `"items":[]`) {
+	if r := evDo(t, evReq{method: "GET", url: outbox + "?status=pending", key: evKeys.alice}); !strings.Contains(r.body, `"items":[]`) {
 		t.Errorf("pending: %s", r.body)
 	}
-	if r := evDo(t, evReq{method: "GET", url: it.ID, key: evKeys.producerOwner}); r.status != 200 || !strings.Contains(r.body, `"status":"failed"`) {
+	if r := evDo(t, evReq{method: "GET", url: it.ID, key: evKeys.alice}); r.status != 200 || !strings.Contains(r.body, `"status":"failed"`) {
 		t.Errorf("GET record: %d %s", r.status, r.body)
 	}
 	mu.Lock()
 	refuse = false
 	mu.Unlock()
-	if r := evDo(t, evReq{method: "POST", url: it.ID, key: evKeys.producerOwner}); r.status != http.StatusAccepted {
+	if r := evDo(t, evReq{method: "POST", url: it.ID, key: evKeys.alice}); r.status != http.StatusAccepted {
 		t.Fatalf("retry: %d %s", r.status, r.body)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -537,7 +543,7 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 	// webhook's answer, which is just after the webhook saw the body); it
 	// cannot be retried.
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		r := evDo(t, evReq{method: "GET", url: it.ID, key: evKeys.producerOwner})
+		r := evDo(t, evReq{method: "GET", url: it.ID, key: evKeys.alice})
 		if r.status == http.StatusOK && strings.Contains(r.body, `"status":"delivered"`) && strings.Contains(r.body, `"lastStatus":200`) {
 			break
 		}
@@ -546,18 +552,18 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if r := evDo(t, evReq{method: "POST", url: it.ID, key: evKeys.producerOwner}); r.status != http.StatusConflict {
+	if r := evDo(t, evReq{method: "POST", url: it.ID, key: evKeys.alice}); r.status != http.StatusConflict {
 		t.Errorf("retry of a delivered record: %d %s", r.status, r.body)
 	}
-	r = evDo(t, evReq{method: "GET", url: outbox + "?status=delivered", key: evKeys.producerOwner})
+	r = evDo(t, evReq{method: "GET", url: outbox + "?status=delivered", key: evKeys.alice})
 	page.Items = nil
 	if err := json.Unmarshal([]byte(r.body), &page); err != nil || r.status != 200 || len(page.Items) != 1 || page.Items[0].ID != it.ID || page.Items[0].Attempts != 1 {
 		t.Errorf("?status=delivered: %d %s", r.status, r.body)
 	}
-	if r := evDo(t, evReq{method: "GET", url: outbox + "?status=failed", key: evKeys.producerOwner}); !strings.Contains(r.body, `"items":[]`) {
+	if r := evDo(t, evReq{method: "GET", url: outbox + "?status=failed", key: evKeys.alice}); !strings.Contains(r.body, `"items":[]`) {
 		t.Errorf("failed after the retry: %s", r.body)
 	}
-	if r := evDo(t, evReq{method: "GET", url: outbox + "?status=done", key: evKeys.producerOwner}); r.status != http.StatusBadRequest || !strings.Contains(r.body, "pending, failed or delivered") {
+	if r := evDo(t, evReq{method: "GET", url: outbox + "?status=done", key: evKeys.alice}); r.status != http.StatusBadRequest || !strings.Contains(r.body, "pending, failed or delivered") {
 		t.Errorf("?status=done: %d %s", r.status, r.body)
 	}
 }

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -52,6 +53,12 @@ func newEvents(s *Server) (*events, error) {
 		Logger:       s.log,
 		MaxBodyBytes: s.opts.MaxBodyBytes,
 		Stopping:     e.stopping,
+		// An event copy POSTed with a key needs the permission a signed
+		// one from another server needs (e.pub is set below, before the
+		// server serves requests).
+		CheckCopy: func(ctx context.Context, pod, agent string, body []byte) error {
+			return e.pub.CheckCopy(ctx, pod, agent, body)
+		},
 	})
 	e.pub = publish.New(publish.Config{
 		Store:        s.st,

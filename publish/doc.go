@@ -26,10 +26,20 @@
 //     a subscriber agent on another server (deliver.KindLDN) and a
 //     subscription item whose target is not a pod inbox of this server
 //     (deliver.KindWebhook) become delivery records, carried out by the
-//     queue with retries: an LDN POST signed with the pod's key (the
-//     receiving server checks its own settings, see ReceiveRemote), or a
-//     CloudEvent signed per Standard Webhooks (webhook.go). Without
+//     queue with retries: an LDN POST signed with the owning pod's key
+//     (the receiving server checks its own settings, see ReceiveRemote),
+//     or a CloudEvent signed per Standard Webhooks (webhook.go). Without
 //     Config.Remote they are skipped.
+//   - Ownership: a delivery belongs to the pod whose settings caused it
+//     (Target.Via, Target.Owner): the publisher owns the deliveries to the
+//     recipient and source; a party owns the subscriber copies, remote
+//     subscribers and webhooks its settings/subscriptions route, so they
+//     are listed, retried and replayed in its outbox/, and a remote one is
+//     signed with its key (it forwards the copy). The same holds for a
+//     copy received from another server (ReceiveRemote).
+//   - Copies: an event copy delivered to an inbox, signed by another
+//     server or POSTed with a key, needs the permission of copies.go
+//     (CheckCopy; the seed's 403 otherwise).
 //   - Answer: 201, Location: the event's URL (<pod>/publish/{id}), body
 //     {"id": URL} for an object body, {"id": first URL, "ids": [URL, ...]}
 //     for an array. A client id (a UUID) makes the publish idempotent: the

@@ -74,6 +74,9 @@ const (
 	MsgNotLocal = "%s %s is not a pod on this server: delivery to other servers is not supported yet"
 	// MsgNotAuthorized is the seed's 403: the WebID and topic.
 	MsgNotAuthorized = "Not authorized to publish to %s on topic %s"
+	// MsgCopyFields: a notification delivered to an inbox names a
+	// recipient or a topic (an event copy) but not both as strings.
+	MsgCopyFields = "an event copy names both its recipient (a WebID) and its topic, as strings; a notification with neither is a plain notification"
 	// MsgConflict is a format: the event id.
 	MsgConflict = "An event with id %s was already published with a different body: use a new id for a new event"
 )

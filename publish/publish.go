@@ -110,10 +110,10 @@ type planned struct {
 	body    []byte // stored JSON
 	hash    [sha256.Size]byte
 	due     time.Time
-	targets []string // inbox storage paths, recipient's first
+	targets []Target // local inboxes (KindInbox), recipient's first
 	missing []string // subscribers' inboxes that do not exist
-	remote  []string // WebIDs on other servers (Config.Remote)
-	hooks   []hook   // webhooks (Config.Remote)
+	remote  []Target // WebIDs on other servers (KindLDN, Config.Remote)
+	hooks   []Target // webhooks (KindWebhook, Config.Remote)
 
 	existing bool // a retry of a stored event
 	results  []delivery
@@ -276,14 +276,14 @@ func (s *Service) route(rd snap, ev *Event, p *planned, agent string, i int, arr
 				return err
 			}
 			if ok {
-				p.targets = append(p.targets, t.Target)
+				p.targets = append(p.targets, t)
 			} else {
 				p.missing = append(p.missing, t.Target)
 			}
 		case deliver.KindLDN:
-			p.remote = append(p.remote, t.Target)
+			p.remote = append(p.remote, t)
 		case deliver.KindWebhook:
-			p.hooks = append(p.hooks, hook{target: t.Target, via: t.Via})
+			p.hooks = append(p.hooks, t)
 		}
 	}
 	return nil
@@ -341,21 +341,31 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 			return false, err
 		}
 	}
+	// Each record is owned by the pod whose settings caused it (Target.Owner):
+	// the publisher's for the recipient and source, the party's for its
+	// subscribers and webhooks, so it is listed, retried and replayed in
+	// that pod's outbox/.
+	enqueue := func(t Target, remote bool) error {
+		rec, err := s.cfg.Queue.Enqueue(tx, deliver.Record{
+			Kind: t.Kind, Pod: t.Owner(pod), Event: p.path, EventID: p.url, Target: t.Target, Via: t.Via, Created: now, Due: p.due,
+		})
+		if err != nil {
+			return err
+		}
+		p.records = append(p.records, rec)
+		p.results = append(p.results, delivery{target: t.Target, status: statusPending, remote: remote, seq: rec.Seq})
+		return nil
+	}
 	if p.due.After(now) {
 		for _, t := range p.targets {
-			rec, err := s.cfg.Queue.Enqueue(tx, deliver.Record{
-				Kind: deliver.KindInbox, Pod: pod, Event: p.path, EventID: p.url, Target: t, Created: now, Due: p.due,
-			})
-			if err != nil {
+			if err := enqueue(t, false); err != nil {
 				return false, err
 			}
-			p.records = append(p.records, rec)
-			p.results = append(p.results, delivery{target: t, status: statusPending, seq: rec.Seq})
 		}
 	} else if len(p.targets) > 0 {
 		copies := make([]inbox.Copy, len(p.targets))
 		for i, t := range p.targets {
-			copies[i] = inbox.Copy{Inbox: t, EventID: p.url, Body: p.body, NewEvent: p.ev.ClientID == "", InboxExists: true}
+			copies[i] = inbox.Copy{Inbox: t.Target, EventID: p.url, Body: p.body, NewEvent: p.ev.ClientID == "", InboxExists: true}
 		}
 		res, err := s.cfg.Inboxes.AppendAll(tx, copies, now)
 		if err != nil {
@@ -366,28 +376,18 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 			if !res[i].Added {
 				status = statusDuplicate
 			}
-			p.results = append(p.results, delivery{target: t, status: status})
+			p.results = append(p.results, delivery{target: t.Target, status: status})
 		}
 	}
-	for _, w := range p.remote {
-		rec, err := s.cfg.Queue.Enqueue(tx, deliver.Record{
-			Kind: deliver.KindLDN, Pod: pod, Event: p.path, EventID: p.url, Target: w, Created: now, Due: p.due,
-		})
-		if err != nil {
+	for _, t := range p.remote {
+		if err := enqueue(t, true); err != nil {
 			return false, err
 		}
-		p.records = append(p.records, rec)
-		p.results = append(p.results, delivery{target: w, status: statusPending, remote: true, seq: rec.Seq})
 	}
-	for _, h := range p.hooks {
-		rec, err := s.cfg.Queue.Enqueue(tx, deliver.Record{
-			Kind: deliver.KindWebhook, Pod: pod, Event: p.path, EventID: p.url, Target: h.target, Via: h.via, Created: now, Due: p.due,
-		})
-		if err != nil {
+	for _, t := range p.hooks {
+		if err := enqueue(t, true); err != nil {
 			return false, err
 		}
-		p.records = append(p.records, rec)
-		p.results = append(p.results, delivery{target: h.target, status: statusPending, remote: true, seq: rec.Seq})
 	}
 	return true, nil
 }

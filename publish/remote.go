@@ -45,14 +45,19 @@ type Received struct {
 }
 
 // ReceiveRemote stores a copy delivered by another server to pod's inbox,
-// signed by sender (the verified WebID controlling the signing key). A copy
-// whose recipient or source is pod's WebID is a recipient copy: its agent
-// must be the sender, pod's settings/subscriptions must let the agent
-// publish the topic (403 with MsgNotAuthorized otherwise), and the first
-// copy of an event id is also handed to pod's subscribers (local inboxes at
-// once, remote ones through the delivery queue). Any other copy is stored
-// once per event id; a plain notification without an id is stored as sent
-// (agent set to the sender). Every stored copy's agent is the sender.
+// signed by sender (the verified WebID controlling the signing key). An
+// event copy must pass the rule of copies.go: a recipient copy (its
+// recipient or source is pod's WebID) needs its agent to be the sender,
+// its id in the sender's pod, and a "publishes" item for the sender in
+// pod's settings/subscriptions (403 with MsgNotAuthorized otherwise); a
+// subscriber copy must come from the pod of its recipient or source (or
+// from an agent its recipient here allows). The first copy of a recipient
+// copy's event id is also handed to pod's subscribers: local inboxes at
+// once, subscribers on other servers and webhooks through the delivery
+// queue, as records of pod's own outbox (pod's settings routed them). Any
+// other copy is stored once per event id; a plain notification without
+// recipient and topic is stored as sent. Every stored copy's agent is the
+// sender.
 func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []byte) (Received, error) {
 	var rc remoteCopy
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
@@ -74,11 +79,11 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 		return Received{}, apierr.New(http.StatusBadRequest, MsgRemoteBody)
 	}
 	me := s.cfg.Pods.WebID(pod)
-	recipientCopy := rc.Recipient == me || rc.Source == me
+	parties := copyParties{Recipient: rc.Recipient, Source: rc.Source, Topic: rc.Topic}
 	// Forwarded copies (a subscriber's copy from the recipient's server)
 	// keep the publisher's id; only a recipient copy must come from the
 	// publisher itself.
-	if recipientCopy {
+	if parties.eventCopy() && (rc.Recipient == me || rc.Source == me) {
 		if rc.ID == "" {
 			return Received{}, apierr.New(http.StatusBadRequest, MsgRemoteBody)
 		}
@@ -92,36 +97,17 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 	}
 	now := s.cfg.Now().UTC()
 	own := inbox.Path(pod)
-	var targets, remote []string
-	if recipientCopy {
-		err := s.view(ctx, func(rd snap) error {
-			e, exists, err := s.settings.subscriptions(rd, pod)
-			if err != nil {
-				return err
-			}
-			if !exists {
-				return errNoPod
-			}
-			if !e.subs.CanPublish(rc.Agent, rc.Topic) {
-				return apierr.Newf(http.StatusForbidden, MsgNotAuthorized, me, rc.Topic)
-			}
-			for _, t := range s.settings.subscribers(e, rc.Topic) {
-				if t != own {
-					targets = append(targets, t)
-				}
-			}
-			if s.cfg.Remote {
-				for _, w := range s.settings.remoteSubscribers(e, rc.Topic) {
-					if w != sender {
-						remote = append(remote, w)
-					}
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return Received{}, err
+	var fanout []Target
+	err = s.view(ctx, func(rd snap) error {
+		recipientCopy, e, err := s.authorizeCopy(rd, pod, sender, parties)
+		if err != nil || !recipientCopy {
+			return err
 		}
+		fanout = s.forwardTargets(e, pod, rc.Topic, sender)
+		return nil
+	})
+	if err != nil {
+		return Received{}, err
 	}
 	var res Received
 	err = s.cfg.Store.Update(ctx, func(tx store.Txn) error {
@@ -130,14 +116,17 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 		if err != nil || !res.Added {
 			return err
 		}
-		for _, t := range targets {
-			if _, _, err := s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: t, EventID: rc.ID, Body: doc}, now); err != nil && !errors.Is(err, inbox.ErrNoInbox) {
-				return err
+		for _, t := range fanout {
+			if t.Kind == deliver.KindInbox {
+				if _, _, err := s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: t.Target, EventID: rc.ID, Body: doc}, now); err != nil && !errors.Is(err, inbox.ErrNoInbox) {
+					return err
+				}
+				continue
 			}
-		}
-		for _, w := range remote {
+			// Subscribers on other servers and webhooks: pod's own
+			// deliveries of the copy it now holds.
 			if _, err := s.cfg.Queue.Enqueue(tx, deliver.Record{
-				Kind: deliver.KindLDN, Pod: pod, Event: res.Item, EventID: rc.ID, Target: w, Created: now,
+				Kind: t.Kind, Pod: pod, Event: res.Item, EventID: rc.ID, Target: t.Target, Via: pod, Created: now,
 			}); err != nil {
 				return err
 			}

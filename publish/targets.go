@@ -19,17 +19,32 @@ type Target struct {
 	// Target is the inbox's storage path (KindInbox), the WebID
 	// (KindLDN) or the webhook URL (KindWebhook).
 	Target string
-	// Via is, for a webhook, the pod whose settings/subscriptions name it.
+	// Via is the pod whose settings/subscriptions route the event here (a
+	// subscriber's inbox, a subscriber on another server or a webhook),
+	// or "" for the recipient and source themselves, the targets the
+	// publisher addressed. A delivery belongs to the pod whose settings
+	// caused it (DESIGN section 2): see Owner.
 	Via string
+}
+
+// Owner returns the pod whose outbox holds the delivery to t of an event
+// published by publisher: the pod whose settings routed it, else the
+// publisher.
+func (t Target) Owner(publisher string) string {
+	if t.Via != "" {
+		return t.Via
+	}
+	return publisher
 }
 
 // Targets returns the targets of stored (the body of an event of pod's
 // publish/) under the settings as of rd: the recipient's and source's
-// inboxes and their subscribers', local, on other servers and webhooks,
-// recipient's first. As publishing does, it first checks that pod may
-// publish the event's topic to its recipient and source: an *apierr.Error
-// with MsgNotAuthorized (403) when not, and one with MsgNotLocal (409) when
-// a party is not a pod here and cannot be delivered to elsewhere.
+// inboxes (or WebIDs on other servers), then their subscribers', local, on
+// other servers and webhooks. As publishing does, it first checks that pod
+// may publish the event's topic to its recipient and source: an
+// *apierr.Error with MsgNotAuthorized (403) when not, and one with
+// MsgNotLocal (409) when a party is not a pod here and cannot be delivered
+// to elsewhere.
 func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target, error) {
 	var ev struct {
 		Recipient string `json:"recipient"`
@@ -49,12 +64,15 @@ func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target,
 
 // targets authorizes agent to publish topic to recipient and source (either
 // may be "") under the settings as of rd and lists where the event goes:
-// for each party in turn, a party on another server (KindLDN), or the
-// party's inbox followed by its settings' local subscribers (KindInbox),
-// remote subscribers (KindLDN) and webhooks (KindWebhook); each target once.
-// A party that is not a pod here and cannot be delivered to elsewhere gets
-// the error notLocal makes; a topic the party does not let agent publish,
-// an *apierr.Error with MsgNotAuthorized (403).
+// first the parties themselves, each a party on another server (KindLDN)
+// or the party's inbox (KindInbox); then, for each local party in turn, its
+// settings' local subscribers (KindInbox), remote subscribers (KindLDN) and
+// webhooks (KindWebhook), with Via the party's pod. Each target is listed
+// once, under the first route that reaches it, so a party's inbox is never
+// taken for another party's subscriber. A party that is not a pod here and
+// cannot be delivered to elsewhere gets the error notLocal makes; a topic
+// the party does not let agent publish, an *apierr.Error with
+// MsgNotAuthorized (403).
 func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLocal func(field, webID string) error) ([]Target, error) {
 	var out []Target
 	add := func(t Target) {
@@ -65,8 +83,10 @@ func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLo
 		}
 		out = append(out, t)
 	}
+	var routed [2]*subsEntry
+	var pods [2]string
 	parties := [2]struct{ field, webID string }{{"recipient", recipient}, {"source", source}}
-	for _, party := range parties {
+	for i, party := range parties {
 		if party.webID == "" {
 			continue
 		}
@@ -90,17 +110,30 @@ func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLo
 			return nil, apierr.Newf(http.StatusForbidden, MsgNotAuthorized, party.webID, topic)
 		}
 		add(Target{Kind: deliver.KindInbox, Target: inbox.Path(p)})
-		for _, t := range s.settings.subscribers(e, topic) {
-			add(Target{Kind: deliver.KindInbox, Target: t})
-		}
-		if s.cfg.Remote {
-			for _, w := range s.settings.remoteSubscribers(e, topic) {
-				add(Target{Kind: deliver.KindLDN, Target: w})
-			}
-			for _, it := range s.settings.webhooks(e, topic) {
-				add(Target{Kind: deliver.KindWebhook, Target: it.Target, Via: p})
-			}
+		routed[i], pods[i] = e, p
+	}
+	for i, e := range routed {
+		if e != nil {
+			s.eachSubscriberTarget(e, pods[i], topic, add)
 		}
 	}
 	return out, nil
+}
+
+// eachSubscriberTarget calls fn with each place the settings e of pod send
+// an event of topic to besides the pod's own inbox: its local subscribers'
+// inboxes and, with Config.Remote, its subscribers on other servers and
+// its webhooks, each with Via pod.
+func (s *Service) eachSubscriberTarget(e *subsEntry, pod, topic string, fn func(Target)) {
+	for _, t := range s.settings.subscribers(e, topic) {
+		fn(Target{Kind: deliver.KindInbox, Target: t, Via: pod})
+	}
+	if s.cfg.Remote {
+		for _, w := range s.settings.remoteSubscribers(e, topic) {
+			fn(Target{Kind: deliver.KindLDN, Target: w, Via: pod})
+		}
+		for _, it := range s.settings.webhooks(e, topic) {
+			fn(Target{Kind: deliver.KindWebhook, Target: it.Target, Via: pod})
+		}
+	}
 }

@@ -18,10 +18,6 @@ import (
 	"podserver/webhook"
 )
 
-// hook is one webhook an event goes to: its URL and the pod whose
-// settings/subscriptions name it (and hold its secret).
-type hook struct{ target, via string }
-
 // storedEvent is what a webhook's CloudEvent takes from a stored event.
 type storedEvent struct {
 	ID            string          `json:"id"`
@@ -66,19 +62,36 @@ func messageID(eventID string) string {
 	return strings.ReplaceAll(id, ".", "_")
 }
 
+// eventSource returns the CloudEvents source of the event eventID: the root
+// of the pod that published it (its URL is <root>publish/{id}), else
+// fallback.
+func eventSource(eventID, fallback string) string {
+	if i := strings.LastIndex(eventID, "/publish/"); i > 0 && !strings.Contains(eventID[i+len("/publish/"):], "/") {
+		return eventID[:i+1]
+	}
+	return fallback
+}
+
 // deliverWebhook is the delivery queue's handler for deliver.KindWebhook:
-// it POSTs the event as a structured-mode CloudEvent signed per Standard
-// Webhooks with the secret of the subscription item that names the target.
+// it POSTs the event (r.Event: the published event, or the copy in the
+// subscribing pod's inbox of an event from another server) as a
+// structured-mode CloudEvent signed per Standard Webhooks with the secret
+// of the subscription item that names the target in the settings of r.Via
+// (records from before Via was always set name it by r.Pod).
 func (s *Service) deliverWebhook(ctx context.Context, r deliver.Record) (deliver.Response, error) {
 	var stored []byte
 	secret, found := "", false
+	via := r.Via
+	if via == "" {
+		via = r.Pod
+	}
 	err := s.view(ctx, func(rd snap) error {
 		res, err := ldp.Get(rd, r.Event)
 		if err != nil {
 			return err
 		}
 		stored = res.Body
-		e, _, err := s.settings.subscriptions(rd, r.Via)
+		e, _, err := s.settings.subscriptions(rd, via)
 		if err != nil {
 			return err
 		}
@@ -98,9 +111,9 @@ func (s *Service) deliverWebhook(ctx context.Context, r deliver.Record) (deliver
 	case err != nil:
 		return deliver.Response{}, err
 	case !found:
-		return deliver.Response{}, deliver.Permanent(fmt.Errorf("the subscription of %s to webhook %s was removed", r.Via, r.Target))
+		return deliver.Response{}, deliver.Permanent(fmt.Errorf("the subscription of %s to webhook %s was removed", via, r.Target))
 	}
-	ce, err := CloudEvent(stored, s.cfg.Pods.PodRoot(r.Pod))
+	ce, err := CloudEvent(stored, eventSource(r.EventID, s.cfg.Pods.PodRoot(r.Pod)))
 	if err != nil {
 		return deliver.Response{}, deliver.Permanent(err)
 	}
