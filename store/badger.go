@@ -139,7 +139,7 @@ func Open(opts Options) (*Badger, error) {
 		if fs == nil {
 			fs = statfs
 		}
-		space = newSpaceGuard(opts.Dir, reserve(opts), fs, log)
+		space = newSpaceGuard(opts.Dir, reserve(opts), flushNeed(cmp.Or(opts.MemTableSize, memTableSize)), fs, log)
 		// Opening writes Badger's headers through sparse mappings too.
 		if sp := space.measure(); sp.Err == nil && sp.Free < minOpenFree {
 			return nil, fmt.Errorf("%w to open %s: %d bytes free, %d needed", ErrNoSpace, opts.Dir, sp.Free, minOpenFree)
@@ -333,6 +333,13 @@ func (s *Badger) Update(ctx context.Context, fn func(tx Txn) error) error {
 // Close implements Store. It stops admitting updates (they fail with
 // ErrClosed), finishes the admitted ones, waits for running View calls and
 // closes the database. Later calls return the first call's result.
+//
+// Closing Badger flushes its memtable to a table, through a sparse
+// mapping: on a full disk that faults. So when the free space does not
+// cover the flush, Close leaves the database open, logs why and returns an
+// error wrapping ErrNoSpace: every acknowledged write is in the synced
+// WAL, and the next Open replays it. The directory stays locked until the
+// process exits, which it should do next.
 func (s *Badger) Close() error {
 	s.closeOnce.Do(func() {
 		s.w.close()
@@ -344,6 +351,10 @@ func (s *Badger) Close() error {
 			s.viewsDone.Wait()
 		}
 		s.mu.Unlock()
+		if err := s.space.closable(); err != nil {
+			s.closeErr = err
+			return
+		}
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("store: close: %w", err)
 		}

@@ -52,8 +52,10 @@ type Space struct {
 	// Reserve is the free space the store keeps for Badger's own work, in
 	// bytes; updates that would eat into it are refused.
 	Reserve uint64
-	// Writable is false while Free is below Reserve: every update fails
-	// with ErrNoSpace.
+	// Writable is false while the store refuses every update with
+	// ErrNoSpace: from the moment Free was seen below Reserve or an update
+	// did not fit above it, until Free is back above Reserve by a margin
+	// (an eighth of Reserve, at least 1 MiB).
 	Writable bool
 	// Refused counts the updates refused with ErrNoSpace since Open.
 	Refused uint64
@@ -111,51 +113,102 @@ const metaReserve = 4 << 20
 const minOpenFree = metaReserve
 
 // spaceGuard applies the reserve. Its methods are safe for concurrent use.
+//
+// It is short (refusing every update) from the moment the free space is
+// seen below the reserve, or an update is refused because its writes do
+// not fit above it, until the free space is at least the reserve plus
+// resumeMargin. Without the margin, small updates would still pass while
+// large ones fail, and the state would flap with every write.
 type spaceGuard struct {
 	dir     string
 	reserve uint64
+	flush   uint64 // free space Close needs (flushNeed)
 	statfs  statfsFunc
 	log     *slog.Logger
 
-	short   atomic.Bool   // free space was last seen below the reserve
+	short   atomic.Bool   // refusing updates
 	failing atomic.Bool   // statfs was last seen failing
 	refused atomic.Uint64 // updates refused
 }
 
-func newSpaceGuard(dir string, reserve uint64, statfs statfsFunc, log *slog.Logger) *spaceGuard {
-	return &spaceGuard{dir: dir, reserve: reserve, statfs: statfs, log: log}
+func newSpaceGuard(dir string, reserve, flush uint64, statfs statfsFunc, log *slog.Logger) *spaceGuard {
+	return &spaceGuard{dir: dir, reserve: reserve, flush: flush, statfs: statfs, log: log}
 }
 
-// measure reads the free space and logs a change between short and not.
+// resumeMargin is the free space above the reserve at which a short store
+// accepts updates again: an eighth of the reserve, at least 1 MiB.
+func (g *spaceGuard) resumeMargin() uint64 {
+	return max(g.reserve/8, 1<<20)
+}
+
+// measure reads the free space, updates the short state and logs its
+// changes.
 func (g *spaceGuard) measure() Space {
 	free, err := g.statfs(g.dir)
-	sp := Space{Free: free, Reserve: g.reserve, Writable: true, Err: err}
-	if err != nil {
+	sp := Space{Free: free, Reserve: g.reserve, Err: err}
+	switch {
+	case err != nil:
 		if !g.failing.Swap(true) {
 			g.log.Error("store: cannot measure free disk space; writes are admitted unchecked", "dir", g.dir, "err", err)
 		}
-	} else {
+	case free < g.reserve:
+		g.failing.Store(false)
+		g.enterShort(free, 0)
+	case free >= g.reserve+g.resumeMargin():
 		if g.failing.Swap(false) {
 			g.log.Info("store: free disk space can be measured again", "dir", g.dir)
 		}
-		sp.Writable = free >= g.reserve
-		switch short := !sp.Writable; {
-		case short && !g.short.Swap(true):
-			g.log.Error("store: free disk space is below the reserve: refusing writes until space is freed",
-				"dir", g.dir, "free_bytes", free, "reserve_bytes", g.reserve)
-		case !short && g.short.Swap(false):
-			g.log.Warn("store: free disk space is above the reserve again: accepting writes",
+		if g.short.Swap(false) {
+			g.log.Warn("store: disk space freed: accepting writes again",
 				"dir", g.dir, "free_bytes", free, "reserve_bytes", g.reserve)
 		}
+	default:
+		g.failing.Store(false)
 	}
+	sp.Writable = err != nil || !g.short.Load()
 	sp.Refused = g.refused.Load()
 	return sp
 }
 
+// enterShort makes the guard short, logging the change; need is the size
+// of the update that did not fit (0: the free space is below the reserve).
+func (g *spaceGuard) enterShort(free, need uint64) {
+	if g.short.Swap(true) {
+		return
+	}
+	attrs := []any{"dir", g.dir, "free_bytes", free, "reserve_bytes", g.reserve, "resume_at_free_bytes", g.reserve + g.resumeMargin()}
+	if need > 0 {
+		attrs = append(attrs, "refused_update_bytes", need)
+	}
+	g.log.Error("store: disk nearly full: refusing writes until space is freed", attrs...)
+}
+
+// flushNeed is the free space closing Badger may need: flushing the
+// memtables to level-0 tables, and the metadata files.
+func flushNeed(memTable int64) uint64 {
+	return uint64((numMemtables+1)*memTable) + metaReserve
+}
+
+// closable returns nil when the free space covers closing the database,
+// and an error wrapping ErrNoSpace otherwise (see Badger.Close). A nil
+// guard (in memory) or an unmeasurable disk is closable.
+func (g *spaceGuard) closable() error {
+	if g == nil {
+		return nil
+	}
+	sp := g.measure()
+	if sp.Err != nil || sp.Free >= g.flush {
+		return nil
+	}
+	g.log.Error("store: not closing the database: too little free disk space to flush its memtable; every acknowledged write is in its synced WAL and is replayed at the next start",
+		"dir", g.dir, "free_bytes", sp.Free, "needed_bytes", g.flush)
+	return fmt.Errorf("%w to close %s cleanly (%d bytes free, %d needed): left open; the next start replays its log", ErrNoSpace, g.dir, sp.Free, g.flush)
+}
+
 // budget returns the bytes a batch starting now may write: the free space
-// above the reserve. When statfs fails the budget is unlimited: the guard
-// exists to keep the server up, and an unreadable statfs is no evidence of
-// a full disk.
+// above the reserve, nothing while short. When statfs fails the budget is
+// unlimited: the guard exists to keep the server up, and an unreadable
+// statfs is no evidence of a full disk.
 func (g *spaceGuard) budget() *spaceBudget {
 	if g == nil {
 		return nil
@@ -191,15 +244,19 @@ func (b *spaceBudget) charge(ws *writeSet) error {
 	if b == nil || b.unlimited {
 		return nil
 	}
-	if cost := ws.diskCost(); cost <= b.left {
+	cost := ws.diskCost()
+	if cost <= b.left {
 		b.left -= cost
 		return nil
 	}
-	return b.refuse()
+	return b.refuse(cost)
 }
 
-// refuse counts a refused update and returns its error.
-func (b *spaceBudget) refuse() error {
+// refuse makes the guard short, counts a refused update of need bytes (0:
+// not measured) and returns its error.
+func (b *spaceBudget) refuse(need uint64) error {
+	b.g.enterShort(b.free, need)
+	b.left = 0
 	b.g.refused.Add(1)
 	return fmt.Errorf("%w: %d bytes free, %d reserved for the database's own work", ErrNoSpace, b.free, b.g.reserve)
 }

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,9 +113,16 @@ func TestSpaceReserve(t *testing.T) {
 			} else if err != nil {
 				t.Fatalf("Update = %v, want nil", err)
 			}
+			// A refused update makes the store short, whatever the
+			// free space: it resumes only with a margin above the reserve.
 			sp := s.Space()
-			if sp.Free != tt.free || sp.Reserve != testReserve || sp.Writable != (tt.free >= testReserve) {
-				t.Errorf("Space = %+v, want free %d, reserve %d, writable %v", sp, tt.free, testReserve, tt.free >= testReserve)
+			if sp.Free != tt.free || sp.Reserve != testReserve || sp.Writable != !tt.refused {
+				t.Errorf("Space = %+v, want free %d, reserve %d, writable %v", sp, tt.free, testReserve, !tt.refused)
+			}
+			if tt.refused {
+				if err := set(s, "small", []byte("1")); !errors.Is(err, ErrNoSpace) {
+					t.Errorf("a small update after a refused one = %v, want ErrNoSpace", err)
+				}
 			}
 			if want := map[bool]uint64{true: 1, false: 0}[tt.refused]; sp.Refused != want {
 				t.Errorf("Space.Refused = %d, want %d", sp.Refused, want)
@@ -144,7 +155,13 @@ func TestSpaceRecovers(t *testing.T) {
 		t.Errorf("Space while short = %+v, want not writable, 3 refused", sp)
 	}
 
-	d.free.Store(1 << 30)
+	// Back above the reserve, but not by the margin: still short.
+	margin := uint64(max(testReserve/8, 1<<20))
+	d.free.Store(testReserve + margin - 1)
+	if err := set(s, "during", []byte("2")); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("Update just above the reserve = %v, want ErrNoSpace", err)
+	}
+	d.free.Store(testReserve + margin)
 	must(t, set(s, "after", []byte("3")))
 	if v, err := get(t, s, "after"); err != nil || string(v) != "3" {
 		t.Fatalf("Get after recovery = %q, %v", v, err)
@@ -156,10 +173,10 @@ func TestSpaceRecovers(t *testing.T) {
 		t.Errorf("Space after recovery = %+v, want writable", sp)
 	}
 	out := logs.String()
-	if n := strings.Count(out, "free disk space is below the reserve"); n != 1 {
+	if n := strings.Count(out, "disk nearly full: refusing writes"); n != 1 {
 		t.Errorf("logged the shortage %d times, want once:\n%s", n, out)
 	}
-	if n := strings.Count(out, "free disk space is above the reserve again"); n != 1 {
+	if n := strings.Count(out, "disk space freed: accepting writes again"); n != 1 {
 		t.Errorf("logged the recovery %d times, want once:\n%s", n, out)
 	}
 }
@@ -169,7 +186,7 @@ func TestSpaceRecovers(t *testing.T) {
 // is refused although either alone fits.
 func TestSpaceBatchBudget(t *testing.T) {
 	d := &fakeDisk{}
-	g := newSpaceGuard("dir", testReserve, d.statfs, slog.New(slog.DiscardHandler))
+	g := newSpaceGuard("dir", testReserve, 0, d.statfs, slog.New(slog.DiscardHandler))
 	one := newWriteSet()
 	one.put("k", write{val: bytes.Repeat([]byte("v"), 4000)})
 	d.free.Store(testReserve + one.diskCost() + one.diskCost()/2)
@@ -184,13 +201,18 @@ func TestSpaceBatchBudget(t *testing.T) {
 	if err := b.charge(one); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("second charge = %v, want ErrNoSpace", err)
 	}
+	// The refusal makes the guard short: even a small write that would
+	// fit is refused now, in this batch and the next.
 	small := newWriteSet()
 	small.put("s", write{val: []byte("v")})
-	if err := b.charge(small); err != nil {
-		t.Errorf("a small write that still fits: %v", err)
+	if err := b.charge(small); !errors.Is(err, ErrNoSpace) {
+		t.Errorf("a small write after a refused one = %v, want ErrNoSpace", err)
 	}
-	if got := g.refused.Load(); got != 1 {
-		t.Errorf("refused = %d, want 1", got)
+	if !g.budget().exhausted() {
+		t.Error("the next batch may write although the guard is short")
+	}
+	if got := g.refused.Load(); got != 2 {
+		t.Errorf("refused = %d, want 2", got)
 	}
 	// A new batch starts from the free space measured again.
 	d.free.Store(1 << 30)
@@ -250,5 +272,83 @@ func TestSpaceInMemory(t *testing.T) {
 	s := openMem(t, Options{})
 	if sp := s.Space(); !sp.Writable || sp.Reserve != 0 {
 		t.Errorf("Space = %+v, want writable without a reserve", sp)
+	}
+}
+
+// TestCloseOnFullDisk checks that Close does not flush (which would fault)
+// when the free space does not cover it, and that every acknowledged
+// write is still in the files it leaves, as after a crash.
+func TestCloseOnFullDisk(t *testing.T) {
+	d := &fakeDisk{}
+	d.free.Store(1 << 30)
+	var logs syncBuffer
+	s := openDisk(t, d, slog.New(slog.NewTextHandler(&logs, nil)))
+	for i := range 100 {
+		must(t, set(s, fmt.Sprintf("k%03d", i), bytes.Repeat([]byte{byte(i)}, 100+i*1000)))
+	}
+	d.free.Store(flushNeed(1<<20) - 1)
+	if err := s.Close(); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("Close on a full disk = %v, want ErrNoSpace", err)
+	}
+	if !strings.Contains(logs.String(), "not closing the database") {
+		t.Errorf("Close did not log why:\n%s", logs.String())
+	}
+	// The directory is still locked by the open database: open a copy,
+	// as the next process would open the directory.
+	cp := t.TempDir()
+	entries, err := os.ReadDir(s.space.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		copySparse(t, filepath.Join(s.space.dir, e.Name()), filepath.Join(cp, e.Name()))
+	}
+	s2, err := Open(Options{Dir: cp, MemTableSize: 1 << 20})
+	if err != nil {
+		t.Fatalf("open the copy: %v", err)
+	}
+	defer s2.Close()
+	for i := range 100 {
+		v, err := get(t, s2, fmt.Sprintf("k%03d", i))
+		if err != nil || !bytes.Equal(v, bytes.Repeat([]byte{byte(i)}, 100+i*1000)) {
+			t.Fatalf("k%03d after reopening: %d bytes, %v", i, len(v), err)
+		}
+	}
+}
+
+// copySparse copies the file src to dst, leaving holes where src reads as
+// zeros (Badger's value log is a 512 MiB sparse file).
+func copySparse(t *testing.T, src, dst string) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	buf := make([]byte, 64<<10)
+	zero := make([]byte, len(buf))
+	var off int64
+	for {
+		n, err := io.ReadFull(in, buf)
+		if n > 0 && !bytes.Equal(buf[:n], zero[:n]) {
+			if _, werr := out.WriteAt(buf[:n], off); werr != nil {
+				t.Fatal(werr)
+			}
+		}
+		off += int64(n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := out.Truncate(off); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -330,7 +330,7 @@ func (b *batch) discard() {
 // error only when a commit failed, which fails the rest of the batch.
 func (b *batch) run(r *request) error {
 	if b.space.exhausted() {
-		r.err = b.space.refuse()
+		r.err = b.space.refuse(0)
 		return nil
 	}
 	t := &txn{overlay: overlay{base: &b.view, ws: newWriteSet()}, w: b.w}
