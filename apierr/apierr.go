@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"syscall"
 
 	"github.com/gin-gonic/gin"
 )
@@ -72,15 +73,26 @@ var (
 	ErrForbidden = New(http.StatusForbidden, "Forbidden: you do not have access to this resource")
 	// ErrNotFound is the 404 for a missing resource the agent may know about.
 	ErrNotFound = New(http.StatusNotFound, "Not found")
+	// ErrInsufficientStorage is the 507 for a write refused because the
+	// server is short of disk space (any error wrapping syscall.ENOSPC,
+	// such as store.ErrNoSpace). Nothing was written; reads still work.
+	// Space comes back only when someone frees it: Retry-After asks
+	// clients not to retry at once.
+	ErrInsufficientStorage = New(http.StatusInsufficientStorage,
+		"Insufficient storage: the server is low on disk space and accepts no writes until space is freed; nothing was written, reads still work, retry later").
+		With("Retry-After", "60")
 )
 
 // Status returns the HTTP status for err: its Error status, 499 for a
-// cancelled request, 503 for a deadline, and 500 otherwise.
+// cancelled request, 503 for a deadline, 507 for a full disk (ENOSPC), and
+// 500 otherwise.
 func Status(err error) int {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
 		return e.Status
+	case errors.Is(err, syscall.ENOSPC):
+		return http.StatusInsufficientStorage
 	case errors.Is(err, context.Canceled):
 		return 499
 	case errors.Is(err, context.DeadlineExceeded):
@@ -92,7 +104,7 @@ func Status(err error) int {
 // Handle adapts an error-returning handler to gin. A nil error means the
 // handler wrote its response. Otherwise the error is written as JSON
 // {"error": "..."}; 5xx are logged at error level with the request id and
-// their cause, 4xx at debug level.
+// their cause (507, a full disk, at warning level), 4xx at debug level.
 func Handle(log *slog.Logger, h func(c *gin.Context) error) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := h(c); err != nil {
@@ -106,7 +118,10 @@ func Write(c *gin.Context, log *slog.Logger, err error) {
 	status := Status(err)
 	msg := http.StatusText(status)
 	var e *Error
-	if errors.As(err, &e) {
+	if !errors.As(err, &e) && status == http.StatusInsufficientStorage {
+		e = ErrInsufficientStorage
+	}
+	if e != nil {
 		msg = e.Msg
 		for k, vs := range e.Header {
 			for _, v := range vs {
@@ -114,16 +129,22 @@ func Write(c *gin.Context, log *slog.Logger, err error) {
 			}
 		}
 	}
-	if status == 499 {
+	switch {
+	case status == 499:
 		msg = "request cancelled"
-	} else if status >= 500 && e == nil {
+	case e == nil && status >= 500:
 		msg = "internal server error"
 	}
 	if log != nil {
 		attrs := []any{"status", status, "path", c.Request.URL.Path, "request_id", c.GetString("request_id"), "err", err}
-		if status >= 500 {
+		switch {
+		case status == http.StatusInsufficientStorage:
+			// Expected while the disk is full, which the store logs
+			// once as an error: one line per refused write is a warning.
+			log.WarnContext(c.Request.Context(), "request refused: disk full", attrs...)
+		case status >= 500:
 			log.ErrorContext(c.Request.Context(), "request failed", attrs...)
-		} else {
+		default:
 			log.DebugContext(c.Request.Context(), "request refused", attrs...)
 		}
 	}

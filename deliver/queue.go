@@ -180,6 +180,11 @@ type Queue struct {
 	pending     int64
 	dead        int64
 	kept        map[string]int // pod -> delivered records retained (when counted)
+	// pauseUntil: the store failed to record an attempt (a full disk,
+	// say), so no record is claimed or attempted before then; pauseFor is
+	// the current backoff (see storeFailed).
+	pauseUntil time.Time
+	pauseFor   time.Duration
 
 	mu         sync.Mutex
 	waiters    map[uint64][]chan Result
@@ -400,6 +405,9 @@ func (q *Queue) runDue() time.Time {
 		return time.Time{}
 	default:
 	}
+	if until, paused := q.paused(); paused {
+		return until
+	}
 	now := q.cfg.Now()
 	var next time.Time
 	visited := 0
@@ -607,6 +615,11 @@ func (e attemptErr) Error() string { return e.err.Error() }
 // because the store failed), nil when it left the queue or the queue is
 // closing.
 func (q *Queue) attempt(r Record) (requeue []byte) {
+	if _, paused := q.paused(); paused {
+		// Claimed before the store failed: leave it for the scan that
+		// follows the pause.
+		return dueKey(r.Due, r.Seq)
+	}
 	ctx := context.Background()
 	fn := q.local[r.Kind]
 	now := q.cfg.Now().UTC()
@@ -622,6 +635,7 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 		}); err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
 				q.cfg.Logger.Error("deliver: read record", "seq", r.Seq, "err", err)
+				q.storeFailed()
 				return dueKey(r.Due, r.Seq)
 			}
 			return nil
@@ -669,6 +683,7 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	case err == nil:
 		q.dmu.Lock()
 		q.pending--
+		q.pauseFor = 0
 		q.dmu.Unlock()
 		if q.cfg.OnAttempt != nil {
 			done := r
@@ -683,8 +698,9 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 		return nil
 	case !errors.As(err, &ae):
 		// The store failed: the record stays as it was and is tried again
-		// at the next scan.
+		// at the first scan after a pause.
 		q.cfg.Logger.Error("deliver: attempt", "seq", r.Seq, "err", err)
+		q.storeFailed()
 		return dueKey(r.Due, r.Seq)
 	}
 	old := r
@@ -720,6 +736,7 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 			return nil
 		}
 		q.cfg.Logger.Error("deliver: record failed attempt", "seq", r.Seq, "err", err)
+		q.storeFailed()
 		return dueKey(old.Due, old.Seq)
 	}
 	if outcome == OutcomeDead {
@@ -736,6 +753,32 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	}
 	q.finish(r.Seq, Result{Status: r.Status, Error: r.LastError, Tried: true, ResponseStatus: resp.Status, ResponseBody: resp.Body, ResponseTruncated: resp.Truncated})
 	return requeue
+}
+
+// Backoff of the queue after the store failed.
+const (
+	minStorePause = 100 * time.Millisecond
+	maxStorePause = 30 * time.Second
+)
+
+// storeFailed pauses the queue after the store failed to read or record an
+// attempt, e.g. with store.ErrNoSpace while the disk is full: the records
+// stay queued, and scanning them again at once would only fail again, in
+// a loop. The pause doubles with each failure up to maxStorePause, and
+// ends with the first attempt recorded after it.
+func (q *Queue) storeFailed() {
+	q.dmu.Lock()
+	defer q.dmu.Unlock()
+	q.pauseFor = min(max(2*q.pauseFor, minStorePause), maxStorePause)
+	q.pauseUntil = time.Now().Add(q.pauseFor)
+}
+
+// paused returns when the pause after a store failure ends, and whether
+// it has not yet.
+func (q *Queue) paused() (time.Time, bool) {
+	q.dmu.Lock()
+	defer q.dmu.Unlock()
+	return q.pauseUntil, time.Now().Before(q.pauseUntil)
 }
 
 // complete records in tx that r was delivered: it leaves the queue. It

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"podserver/deliver"
+	"podserver/store"
 )
 
 // metrics are the server's Prometheus collectors, registered on its own
@@ -91,4 +92,46 @@ func registerQueueDepth(reg *prometheus.Registry, q *deliver.Queue) {
 		Help:        "Deliveries in the durable queue by status.",
 		ConstLabels: prometheus.Labels{"status": "dead"},
 	}, func() float64 { _, d := q.Depth(); return float64(d) }))
+}
+
+// diskCollector exports the store's free-space watch (store.Space), read
+// once per scrape.
+type diskCollector struct {
+	st                              store.SpaceReporter
+	free, reserve, writable, refuse *prometheus.Desc
+}
+
+func newDiskCollector(st store.SpaceReporter) *diskCollector {
+	return &diskCollector{
+		st: st,
+		free: prometheus.NewDesc("podserver_store_disk_free_bytes",
+			"Free space on the data directory's filesystem available to the server.", nil, nil),
+		reserve: prometheus.NewDesc("podserver_store_disk_reserve_bytes",
+			"Free space the store keeps for the database's own work; writes are refused below it.", nil, nil),
+		writable: prometheus.NewDesc("podserver_store_disk_writable",
+			"1 while the store accepts writes, 0 while free space is below the reserve (writes get 507).", nil, nil),
+		refuse: prometheus.NewDesc("podserver_store_writes_refused_total",
+			"Store updates refused because free space was below the reserve.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (d *diskCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- d.free
+	ch <- d.reserve
+	ch <- d.writable
+	ch <- d.refuse
+}
+
+// Collect implements prometheus.Collector.
+func (d *diskCollector) Collect(ch chan<- prometheus.Metric) {
+	sp := d.st.Space()
+	writable := 0.0
+	if sp.Writable {
+		writable = 1
+	}
+	ch <- prometheus.MustNewConstMetric(d.free, prometheus.GaugeValue, float64(sp.Free))
+	ch <- prometheus.MustNewConstMetric(d.reserve, prometheus.GaugeValue, float64(sp.Reserve))
+	ch <- prometheus.MustNewConstMetric(d.writable, prometheus.GaugeValue, writable)
+	ch <- prometheus.MustNewConstMetric(d.refuse, prometheus.CounterValue, float64(sp.Refused))
 }

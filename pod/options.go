@@ -77,6 +77,17 @@ type Options struct {
 	// http.Server timeouts (defaults 10s, 60s, 120s, 120s; WriteTimeout must
 	// exceed the longest long-poll wait).
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MemTableSize is the on-disk store's memtable size
+	// (store.Options.MemTableSize, default 32 MiB). The largest
+	// transaction, such as one atomic publish, is 15% of it; the default
+	// DiskReserve grows with it.
+	MemTableSize int64
+	// DiskReserve is the free space, in bytes, kept on the data
+	// directory's filesystem for the store's own work
+	// (store.Options.MinFreeBytes): below it writes get 507 Insufficient
+	// Storage, reads go on, and writes resume once space is freed.
+	// Default: 9 memtables + 4 MiB (292 MiB).
+	DiskReserve int64
 }
 
 // DefaultCommitInterval is the default Options.CommitInterval.

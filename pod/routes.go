@@ -37,10 +37,7 @@ func (s *Server) routes() *gin.Engine {
 	e.ContextWithFallback = true
 	_ = e.SetTrustedProxies(nil)
 	e.Use(s.requestID, s.recovery, s.accessLog, s.cors)
-	e.GET("/healthz", func(c *gin.Context) {
-		c.Set("route", routeHealth)
-		c.JSON(http.StatusOK, gin.H{"status": "ok"})
-	})
+	e.GET("/healthz", s.healthz)
 	metricsHandler := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
 	e.GET("/metrics", func(c *gin.Context) {
 		c.Set("route", routeMetrics)

@@ -72,11 +72,16 @@ func New(opts Options) (*Server, error) {
 			s.nt.onChange(ch)
 		},
 		ChangePrefixes: []string{store.PrefixResource},
+		MemTableSize:   opts.MemTableSize,
+		MinFreeBytes:   opts.DiskReserve,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.st = st
+	if !opts.InMemory {
+		s.reg.MustRegister(newDiskCollector(st))
+	}
 	if opts.BaseURL != "" {
 		s.base, _ = parseBase(opts.BaseURL)
 	}

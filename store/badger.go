@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,22 +59,38 @@ type Options struct {
 	// ChangePrefixes selects the keys OnChange reports.
 	ChangePrefixes []string
 
-	// memTableSize overrides the memtable size; tests use it to make
-	// Badger rotate memtables and split transactions early.
-	memTableSize int64
+	// MemTableSize is the size of Badger's memtables (default 32 MiB).
+	// A transaction holds up to 15% of it (see ErrTxnTooBig), and the
+	// default free-space reserve grows with it (see MinFreeBytes).
+	// Smaller tables suit small disks; tests use them to make Badger
+	// rotate memtables and split transactions early.
+	MemTableSize int64
+	// MinFreeBytes is the free space, in bytes, that the store keeps on
+	// the data directory's filesystem for the database's own background
+	// work: Update fails with ErrNoSpace rather than eat into it (see
+	// space.go). 0 derives it from MemTableSize: 9 memtables + 4 MiB,
+	// 292 MiB by default. Ignored when InMemory.
+	MinFreeBytes int64
+
+	// statfs measures free space; tests replace it.
+	statfs statfsFunc
 }
 
 // Tuning for a small server. A Badger transaction holds up to 15% of a
 // memtable; values of at least valueThreshold bytes go to the value log and
 // count only a few bytes towards that.
 const (
-	memTableSize   = 32 << 20
-	valueThreshold = 64 << 10
-	blockCacheSize = 32 << 20
-	valueLogSize   = 256 << 20
-	maxBatch       = 256 // Update calls per batch
-	gcInterval     = 10 * time.Minute
-	gcDiscardRatio = 0.5
+	memTableSize = 32 << 20
+	numMemtables = 3
+	// numLevelZeroTables is Badger's default, set explicitly because
+	// defaultReserve depends on it.
+	numLevelZeroTables = 5
+	valueThreshold     = 64 << 10
+	blockCacheSize     = 32 << 20
+	valueLogSize       = 256 << 20
+	maxBatch           = 256 // Update calls per batch
+	gcInterval         = 10 * time.Minute
+	gcDiscardRatio     = 0.5
 )
 
 // Badger is the Store backed by an embedded Badger database. The writer
@@ -82,6 +99,8 @@ type Badger struct {
 	db  *badger.DB
 	log *slog.Logger
 	w   *writer
+	// space applies the free-space reserve; nil in memory.
+	space *spaceGuard
 
 	gcStop chan struct{}
 	gcDone chan struct{}
@@ -107,9 +126,23 @@ func Open(opts Options) (*Badger, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var space *spaceGuard
 	if !opts.InMemory {
 		if err := removeEmptyLogs(opts.Dir, log); err != nil {
 			return nil, err
+		}
+		// Badger would create it; the free space is measured first.
+		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", opts.Dir, err)
+		}
+		fs := opts.statfs
+		if fs == nil {
+			fs = statfs
+		}
+		space = newSpaceGuard(opts.Dir, reserve(opts), flushNeed(cmp.Or(opts.MemTableSize, memTableSize)), fs, log)
+		// Opening writes Badger's headers through sparse mappings too.
+		if sp := space.measure(); sp.Err == nil && sp.Free < minOpenFree {
+			return nil, fmt.Errorf("%w to open %s: %d bytes free, %d needed", ErrNoSpace, opts.Dir, sp.Free, minOpenFree)
 		}
 	}
 	db, err := badger.Open(badgerOptions(opts, log))
@@ -132,7 +165,8 @@ func Open(opts Options) (*Badger, error) {
 	s := &Badger{
 		db:     db,
 		log:    log,
-		w:      newWriter(db, log, opts.OnBatch, newChangeFeed(opts.OnChange, opts.ChangePrefixes), batch, seq, interval),
+		w:      newWriter(db, log, opts.OnBatch, newChangeFeed(opts.OnChange, opts.ChangePrefixes), batch, seq, interval, space),
+		space:  space,
 		gcStop: make(chan struct{}),
 		gcDone: make(chan struct{}),
 	}
@@ -143,6 +177,14 @@ func Open(opts Options) (*Badger, error) {
 		go s.gcLoop()
 	}
 	return s, nil
+}
+
+// reserve is the free space the store described by opts keeps.
+func reserve(opts Options) uint64 {
+	if opts.MinFreeBytes > 0 {
+		return uint64(opts.MinFreeBytes)
+	}
+	return defaultReserve(cmp.Or(opts.MemTableSize, memTableSize))
 }
 
 func badgerOptions(opts Options, log *slog.Logger) badger.Options {
@@ -157,14 +199,15 @@ func badgerOptions(opts Options, log *slog.Logger) badger.Options {
 		WithDetectConflicts(false). // one writer: nothing to conflict with
 		WithNumVersionsToKeep(1).
 		WithMemTableSize(memTableSize).
-		WithNumMemtables(3).
+		WithNumMemtables(numMemtables).
+		WithNumLevelZeroTables(numLevelZeroTables).
 		WithBlockCacheSize(blockCacheSize).
 		WithValueLogFileSize(valueLogSize).
 		WithValueThreshold(valueThreshold).
 		WithNumCompactors(2).
 		WithMetricsEnabled(false)
-	if opts.memTableSize > 0 {
-		bo = bo.WithMemTableSize(opts.memTableSize)
+	if opts.MemTableSize > 0 {
+		bo = bo.WithMemTableSize(opts.MemTableSize)
 	}
 	if opts.InMemory {
 		// Nothing goes to a value log in memory; Badger rejects values
@@ -239,6 +282,15 @@ func loadSeq(db *badger.DB) (uint64, error) {
 	return seq, nil
 }
 
+// Space implements SpaceReporter: it measures the data directory's free
+// space now. A store in memory has no disk: it is always writable.
+func (s *Badger) Space() Space {
+	if s.space == nil {
+		return Space{Writable: true}
+	}
+	return s.space.measure()
+}
+
 // View implements Store. r is valid only until fn returns. ctx is checked
 // before fn runs and periodically during scans; a scan stopped by it
 // returns ctx.Err().
@@ -281,6 +333,13 @@ func (s *Badger) Update(ctx context.Context, fn func(tx Txn) error) error {
 // Close implements Store. It stops admitting updates (they fail with
 // ErrClosed), finishes the admitted ones, waits for running View calls and
 // closes the database. Later calls return the first call's result.
+//
+// Closing Badger flushes its memtable to a table, through a sparse
+// mapping: on a full disk that faults. So when the free space does not
+// cover the flush, Close leaves the database open, logs why and returns an
+// error wrapping ErrNoSpace: every acknowledged write is in the synced
+// WAL, and the next Open replays it. The directory stays locked until the
+// process exits, which it should do next.
 func (s *Badger) Close() error {
 	s.closeOnce.Do(func() {
 		s.w.close()
@@ -292,6 +351,10 @@ func (s *Badger) Close() error {
 			s.viewsDone.Wait()
 		}
 		s.mu.Unlock()
+		if err := s.space.closable(); err != nil {
+			s.closeErr = err
+			return
+		}
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("store: close: %w", err)
 		}
@@ -315,6 +378,12 @@ func (s *Badger) gcLoop() {
 			case <-s.gcStop:
 				return
 			default:
+			}
+			// GC writes a file's live values again before it deletes
+			// the file: only with room for that beyond the reserve.
+			if sp := s.space.measure(); sp.Err == nil && sp.Free < sp.Reserve+valueLogSize {
+				s.log.Warn("store: value log GC skipped: not enough free disk space", "free_bytes", sp.Free, "needed_bytes", sp.Reserve+valueLogSize)
+				break
 			}
 			err := s.db.RunValueLogGC(gcDiscardRatio)
 			if err == nil {

@@ -22,7 +22,7 @@ const crashDirEnv = "PODSERVER_STORE_CRASH_DIR"
 // work. The small memtable makes Badger rotate memtables and flush them to
 // tables while the child writes.
 func crashOptions(dir string) Options {
-	return Options{Dir: dir, memTableSize: 1 << 20}
+	return Options{Dir: dir, MemTableSize: 1 << 20}
 }
 
 // crashValue is the value the child writes under key with sequence seq. One

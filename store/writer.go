@@ -123,9 +123,13 @@ type writer struct {
 	// minInterval is the least time between the starts of two batches
 	// (see fill); 0 commits each batch as soon as the previous one is done.
 	minInterval time.Duration
+
+	// space refuses updates that would eat into the free-space reserve
+	// (nil: no check).
+	space *spaceGuard
 }
 
-func newWriter(db *badger.DB, log *slog.Logger, onBatch func(int), changes *changeFeed, maxBatch int, seq uint64, minInterval time.Duration) *writer {
+func newWriter(db *badger.DB, log *slog.Logger, onBatch func(int), changes *changeFeed, maxBatch int, seq uint64, minInterval time.Duration, space *spaceGuard) *writer {
 	w := &writer{
 		db:       db,
 		log:      log,
@@ -138,6 +142,7 @@ func newWriter(db *badger.DB, log *slog.Logger, onBatch func(int), changes *chan
 		seq:      seq,
 
 		minInterval: minInterval,
+		space:       space,
 	}
 	go w.run()
 	return w
@@ -292,17 +297,19 @@ func (w *writer) callback(fn func()) {
 
 // batch is the writer's state while it runs one batch.
 type batch struct {
-	w    *writer
-	snap *badger.Txn // read-only snapshot
-	view overlay     // writes pending in wtxn over snap; base of each fn's txn
-	wtxn *badger.Txn // write transaction
+	w *writer
+	// space is what the batch may still write (nil: unlimited).
+	space *spaceBudget
+	snap  *badger.Txn // read-only snapshot
+	view  overlay     // writes pending in wtxn over snap; base of each fn's txn
+	wtxn  *badger.Txn // write transaction
 
 	pending []*request // successful requests whose writes are in wtxn
 	durable []*request // successful requests whose writes are committed
 }
 
 func (w *writer) newBatch() *batch {
-	b := &batch{w: w}
+	b := &batch{w: w, space: w.space.budget()}
 	b.begin()
 	return b
 }
@@ -322,6 +329,10 @@ func (b *batch) discard() {
 // run runs r's function and adds its writes to the batch. It returns an
 // error only when a commit failed, which fails the rest of the batch.
 func (b *batch) run(r *request) error {
+	if b.space.exhausted() {
+		r.err = b.space.refuse(0)
+		return nil
+	}
 	t := &txn{overlay: overlay{base: &b.view, ws: newWriteSet()}, w: b.w}
 	if err := call(r, t); err != nil {
 		r.err = err
@@ -329,6 +340,10 @@ func (b *batch) run(r *request) error {
 	}
 	if t.usedSeq {
 		t.ws.put(seqKey, write{val: AppendUint64(nil, b.w.seq)})
+	}
+	if err := b.space.charge(t.ws); err != nil {
+		r.err = err
+		return nil
 	}
 	r.ws, r.onCommit = t.ws, t.onCommit
 	return b.add(r)

@@ -383,7 +383,7 @@ func TestPanic(t *testing.T) {
 func TestTxnTooBig(t *testing.T) {
 	ctx := context.Background()
 	var batches batchSizes
-	s := openMem(t, Options{memTableSize: 1 << 20, OnBatch: batches.add})
+	s := openMem(t, Options{MemTableSize: 1 << 20, OnBatch: batches.add})
 	value := bytes.Repeat([]byte("x"), 20<<10)
 	release := holdWriter(t, s)
 	const n = 20

@@ -1,0 +1,52 @@
+package apierr
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"syscall"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+)
+
+// TestWrite checks the status, body and headers Write sends for each kind
+// of error.
+func TestWrite(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	tests := []struct {
+		name       string
+		err        error
+		status     int
+		msg        string
+		retryAfter string
+	}{
+		{"a full disk, wrapped", fmt.Errorf("publish: store: %w", fmt.Errorf("store: not enough free disk space: %w", syscall.ENOSPC)),
+			http.StatusInsufficientStorage, ErrInsufficientStorage.Msg, "60"},
+		{"the named 507", ErrInsufficientStorage, http.StatusInsufficientStorage, ErrInsufficientStorage.Msg, "60"},
+		{"an explicit status wins over ENOSPC", Wrap(http.StatusBadRequest, "bad body", syscall.ENOSPC),
+			http.StatusBadRequest, "bad body", ""},
+		{"an unknown error", errors.New("boom"), http.StatusInternalServerError, "internal server error", ""},
+		{"a not found", ErrNotFound, http.StatusNotFound, "Not found", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			c, _ := gin.CreateTestContext(rec)
+			c.Request = httptest.NewRequest(http.MethodPut, "/p/x", nil)
+			Write(c, nil, tt.err)
+			if rec.Code != tt.status {
+				t.Errorf("status = %d, want %d", rec.Code, tt.status)
+			}
+			var body struct{ Error string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error != tt.msg {
+				t.Errorf("body = %s (%v), want error %q", rec.Body, err, tt.msg)
+			}
+			if got := rec.Header().Get("Retry-After"); got != tt.retryAfter {
+				t.Errorf("Retry-After = %q, want %q", got, tt.retryAfter)
+			}
+		})
+	}
+}
