@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -458,4 +459,108 @@ func newEvilProfiles(t *testing.T, addr string) *httptest.Server {
 	s.Listener = l
 	s.Start()
 	return s
+}
+
+// TestHostileFullDisk runs the real binary on a small tmpfs (as root; CI
+// runs as root), fills the disk with its own writes and then with a file
+// outside the store, and checks after each that the same process answers,
+// that writes get 507 while reads go on, that /healthz and /metrics say
+// so, that writes resume once space is freed without a restart, and that
+// every acknowledged write survives kill -9.
+func TestHostileFullDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real binary on a tmpfs")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs (CI runs as root)")
+	}
+	bin := buildBinary(t)
+	mnt := mountTmpfs(t, "64m")
+	dir := mnt + "/data"
+	args := []string{"--demo", "--addr", "127.0.0.1:0", "--data", dir, "--log-level", "warn", "--memtable-size", "2MiB"}
+	cmd, base := runServe(t, bin, args...)
+	h := &hostile{cmd: cmd.Process, base: base, client: &http.Client{Timeout: 30 * time.Second}}
+	h.alive(t)
+
+	put := func(i int) (int, string) {
+		return h.do(t, hReq{method: "PUT", path: fmt.Sprintf("/alice/fill/r%d", i), ctype: "text/plain", key: hAlice, body: []byte(diskBody(i))})
+	}
+	full := func(t *testing.T, code int, body string) {
+		t.Helper()
+		if code != http.StatusInsufficientStorage || !strings.Contains(body, "Insufficient storage") {
+			t.Fatalf("write on a full disk: %d %.300s", code, body)
+		}
+		h.alive(t)
+		if c, b := h.do(t, hReq{method: "GET", path: "/healthz"}); c != http.StatusOK || !strings.Contains(b, `"writable":false`) {
+			t.Errorf("/healthz on a full disk: %d %s", c, b)
+		}
+		if _, b := h.do(t, hReq{method: "GET", path: "/metrics"}); metricValue(b, "podserver_store_disk_writable") != "0" {
+			t.Errorf("podserver_store_disk_writable is %q on a full disk", metricValue(b, "podserver_store_disk_writable"))
+		}
+	}
+	var acked []int
+	i := 0
+	// The server's own writes fill the disk.
+	for ; i < 2000; i++ {
+		code, body := put(i)
+		if code == http.StatusCreated {
+			acked = append(acked, i)
+			continue
+		}
+		full(t, code, body)
+		break
+	}
+	if i == 2000 {
+		t.Fatal("2000 writes did not fill a 64 MiB disk")
+	}
+	t.Logf("%d writes acknowledged before the disk was full", len(acked))
+	// Reads go on, publishing and deleting are refused alike.
+	for _, j := range acked[len(acked)-3:] {
+		if code, body := h.do(t, hReq{method: "GET", path: fmt.Sprintf("/alice/fill/r%d", j), key: hAlice}); code != http.StatusOK || body == "" || !strings.HasPrefix(diskBody(j), body) {
+			t.Errorf("read r%d on a full disk: %d", j, code)
+		}
+	}
+	code, body := h.do(t, hReq{method: "POST", path: "/producer/publish/", ctype: "application/json", key: hPublisher,
+		body: []byte(`{"recipient":"` + base + `/alice/profile/card#me","topic":"realestate/contact#add","data":{"type":"AddAction"}}`)})
+	full(t, code, body)
+
+	// Space comes back (the operator grows the filesystem): writes resume
+	// without a restart.
+	if out, err := exec.Command("mount", "-o", "remount,size=160m", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("grow the tmpfs: %v: %s", err, out)
+	}
+	if code, body := put(i); code != http.StatusCreated {
+		t.Fatalf("write after space was freed: %d %.300s", code, body)
+	}
+	acked = append(acked, i)
+	i++
+
+	// Someone else's file fills the disk.
+	filler := mnt + "/filler"
+	fillTo(t, filler, freeBytes(t, mnt)-4<<20)
+	code, body = put(i)
+	full(t, code, body)
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	i++
+	if code, body := put(i); code != http.StatusCreated {
+		t.Fatalf("write after the filler was removed: %d %.300s", code, body)
+	}
+	acked = append(acked, i)
+
+	// Nothing acknowledged is lost, even to kill -9.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	_, base = runServe(t, bin, args...)
+	h.base = base
+	for _, j := range acked {
+		code, body := h.do(t, hReq{method: "GET", path: fmt.Sprintf("/alice/fill/r%d", j), key: hAlice})
+		if code != http.StatusOK || body == "" || !strings.HasPrefix(diskBody(j), body) {
+			t.Fatalf("after kill -9 and restart, r%d: %d", j, code)
+		}
+	}
+	t.Logf("all %d acknowledged writes there after kill -9", len(acked))
 }

@@ -19,8 +19,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -173,8 +175,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	perHost := fs.Int("delivery-per-host", 64, "how many delivery attempts to one target host may run at once")
 	commitInterval := fs.Duration("commit-interval", pod.DefaultCommitInterval, "least time between two group commits under concurrent writes (larger batches per sync); 0 commits each batch at once")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	diskReserve := fs.String("disk-reserve", "", "free space kept on the data directory's filesystem for the store's own work, e.g. 512MiB; below it writes get 507 (default: 9 memtables + 4MiB)")
+	memTable := fs.String("memtable-size", "", "the store's memtable size, e.g. 64MiB; the largest transaction is 15% of it (default 32MiB)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	reserve, err := parseSize("--disk-reserve", *diskReserve)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	memTableSize, err := parseSize("--memtable-size", *memTable)
+	if err != nil {
+		return usageError{err.Error()}
 	}
 	if *perHost <= 0 {
 		return usageError{fmt.Sprintf("invalid --delivery-per-host %d: want a positive number", *perHost)}
@@ -193,7 +205,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	s, err := pod.New(pod.Options{Addr: *addr, DataDir: c.data, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
 		AllowPrivateTargets: *allowPrivate || *demo, RetrySchedule: schedule, DeliveryTimeout: *deliveryTimeout,
-		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval)})
+		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval),
+		DiskReserve: reserve, MemTableSize: memTableSize})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("the data directory %s is in use by another podserver process", c.data)
 	}
@@ -370,4 +383,27 @@ func parseSchedule(v string) ([]time.Duration, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// parseSize reads a byte count with an optional binary unit (KiB, MiB,
+// GiB); "" is 0, the default.
+func parseSize(flagName, v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	num, mult := v, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("invalid %s %q: want a positive size such as 512MiB, 2GiB or a number of bytes", flagName, v)
+	}
+	return n * mult, nil
 }

@@ -114,3 +114,16 @@ func TestParseSchedule(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"": 0, "4096": 4096, "64MiB": 64 << 20, "2GiB": 2 << 30, "512KiB": 512 << 10} {
+		if got, err := parseSize("--x", in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"-1", "0", "1TB", "MiB", "9999999999GiB", "1.5GiB"} {
+		if _, err := parseSize("--x", bad); err == nil || !strings.Contains(err.Error(), "--x") {
+			t.Errorf("parseSize(%q) accepted or unnamed: %v", bad, err)
+		}
+	}
+}
