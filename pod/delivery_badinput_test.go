@@ -67,6 +67,31 @@ func publishWait(t testing.TB, s *pod.Server, wait int) evResp {
 	return r
 }
 
+// publishOwnWait lets alice publish to herself (an item appended to her
+// settings, which subscribeHooks wrote), then publishes a
+// realestate/contact#add event from alice's pod to alice with ?wait=wait
+// and requires a 201. Her settings route it to her webhooks, so the ?wait
+// answer reports them: a producer's answer reports only the recipient and
+// source it addressed.
+func publishOwnWait(t testing.TB, s *pod.Server, wait int) evResp {
+	t.Helper()
+	get := evDo(t, evReq{method: "GET", url: s.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice})
+	self := `{"type":"Subscription","agent":"` + s.WebID("alice") + `","publishes":["realestate/contact"]}`
+	body, ok := strings.CutSuffix(strings.TrimSpace(get.body), "]}")
+	if get.status != http.StatusOK || !ok {
+		t.Fatalf("GET settings: %d %s", get.status, get.body)
+	}
+	if r := putSettings(t, s, body+","+self+"]}"); r.status >= 300 {
+		t.Fatalf("PUT settings: %d %s", r.status, r.body)
+	}
+	r := evDo(t, evReq{method: "POST", url: s.PodRoot("alice") + "publish/?wait=" + strconv.Itoa(wait), key: evKeys.alice,
+		body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})
+	if r.status != http.StatusCreated {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	return r
+}
+
 func putSettings(t testing.TB, s *pod.Server, body string) evResp {
 	t.Helper()
 	return evDo(t, evReq{method: "PUT", url: s.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice, body: body, ctype: ldp.MediaJSONLD})
@@ -187,7 +212,7 @@ func TestDeliveryBadTargets(t *testing.T) {
 		targets = append(targets, c.target)
 	}
 	subscribeHooks(t, s, targets...)
-	r := publishWait(t, s, 10)
+	r := publishOwnWait(t, s, 10)
 	var res struct {
 		Deliveries []struct{ Target, Status, Error string }
 	}

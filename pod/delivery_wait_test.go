@@ -13,8 +13,9 @@ import (
 	"podserver/pod"
 )
 
-// ?wait gives, for each webhook, the status and the start of the body of
-// its answer to the first attempt, refusals included.
+// ?wait gives, for each webhook the publishing pod owns, the status and
+// the start of the body of its answer to the first attempt, refusals
+// included.
 func TestDeliveryWaitWebhookResponse(t *testing.T) {
 	long := strings.Repeat("y", 10<<10)
 	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +33,7 @@ func TestDeliveryWaitWebhookResponse(t *testing.T) {
 	defer hooks.Close()
 	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
 	subscribeHooks(t, s, hooks.URL+"/json", hooks.URL+"/long", hooks.URL+"/refuse")
-	r := publishWait(t, s, 5)
+	r := publishOwnWait(t, s, 5)
 	type response struct {
 		Status    int
 		Body      string

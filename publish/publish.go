@@ -111,7 +111,7 @@ type planned struct {
 	hash    [sha256.Size]byte
 	due     time.Time
 	targets []Target // local inboxes (KindInbox), recipient's first
-	missing []string // subscribers' inboxes that do not exist
+	missing []Target // subscribers' inboxes that do not exist
 	remote  []Target // WebIDs on other servers (KindLDN, Config.Remote)
 	hooks   []Target // webhooks (KindWebhook, Config.Remote)
 
@@ -125,6 +125,10 @@ type delivery struct {
 	target, status, err string
 	remote              bool   // target is a WebID on another server
 	seq                 uint64 // the delivery record's Seq, when queued
+	// forwarded: another pod's settings routed it (Target.Owner), so it
+	// is that pod's delivery: ?wait waits for it but reports it only in
+	// that pod's outbox, never to the publisher.
+	forwarded bool
 
 	// resp is the target's answer to the first attempt, if it answered.
 	resp *deliver.Result
@@ -244,7 +248,7 @@ func (s *Service) Publish(c *gin.Context) error {
 	if wait > 0 {
 		s.awaitDelayed(ctx, plan, wait)
 	}
-	return s.respond(c, plan, array, created, wait > 0)
+	return s.respond(c, pod, plan, array, created, wait > 0)
 }
 
 // view runs fn on a read snapshot, stamped with the settings generation
@@ -278,7 +282,7 @@ func (s *Service) route(rd snap, ev *Event, p *planned, agent string, i int, arr
 			if ok {
 				p.targets = append(p.targets, t)
 			} else {
-				p.missing = append(p.missing, t.Target)
+				p.missing = append(p.missing, t)
 			}
 		case deliver.KindLDN:
 			p.remote = append(p.remote, t)
@@ -353,7 +357,7 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 			return err
 		}
 		p.records = append(p.records, rec)
-		p.results = append(p.results, delivery{target: t.Target, status: statusPending, remote: remote, seq: rec.Seq})
+		p.results = append(p.results, delivery{target: t.Target, status: statusPending, remote: remote, seq: rec.Seq, forwarded: t.Owner(pod) != pod})
 		return nil
 	}
 	if p.due.After(now) {
@@ -376,7 +380,7 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 			if !res[i].Added {
 				status = statusDuplicate
 			}
-			p.results = append(p.results, delivery{target: t.Target, status: status})
+			p.results = append(p.results, delivery{target: t.Target, status: status, forwarded: t.Owner(pod) != pod})
 		}
 	}
 	for _, t := range p.remote {
@@ -430,7 +434,7 @@ func (s *Service) awaitDelayed(ctx context.Context, plan []planned, wait time.Du
 // "ids": [URL, ...]} for an array. With ?wait, each event's per-target
 // results are added: "deliveries" for an object body, "events" for an
 // array.
-func (s *Service) respond(c *gin.Context, plan []planned, array, created, waited bool) error {
+func (s *Service) respond(c *gin.Context, pod string, plan []planned, array, created, waited bool) error {
 	buf := s.bufs.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= 1<<20 {
@@ -460,12 +464,12 @@ func (s *Service) respond(c *gin.Context, plan []planned, array, created, waited
 				}
 				b = append(b, `{"id":`...)
 				b = inbox.AppendJSONString(b, plan[i].url)
-				b = s.appendDeliveries(b, &plan[i])
+				b = s.appendDeliveries(b, pod, &plan[i])
 				b = append(b, '}')
 			}
 			b = append(b, ']')
 		} else {
-			b = s.appendDeliveries(b, &plan[0])
+			b = s.appendDeliveries(b, pod, &plan[0])
 		}
 	}
 	b = append(b, "}\n"...)
@@ -483,7 +487,11 @@ func (s *Service) respond(c *gin.Context, plan []planned, array, created, waited
 	return nil
 }
 
-func (s *Service) appendDeliveries(b []byte, p *planned) []byte {
+// appendDeliveries appends the "deliveries" of p that pod, the publisher,
+// owns: the recipient's and source's. Deliveries that a party's settings
+// routed (its subscribers and webhooks) are that party's business: they
+// are listed in its outbox/, not here.
+func (s *Service) appendDeliveries(b []byte, pod string, p *planned) []byte {
 	b = append(b, `,"deliveries":[`...)
 	if p.existing {
 		// A retry: the first request delivered it.
@@ -491,12 +499,17 @@ func (s *Service) appendDeliveries(b []byte, p *planned) []byte {
 	}
 	results := p.results
 	for _, t := range p.missing {
-		results = append(results, delivery{target: t, status: statusFailed, err: "the pod does not exist"})
+		results = append(results, delivery{target: t.Target, status: statusFailed, err: "the pod does not exist", forwarded: t.Owner(pod) != pod})
 	}
-	for j, d := range results {
-		if j > 0 {
+	first := true
+	for _, d := range results {
+		if d.forwarded {
+			continue
+		}
+		if !first {
 			b = append(b, ',')
 		}
+		first = false
 		b = append(b, `{"target":`...)
 		if d.remote {
 			b = inbox.AppendJSONString(b, d.target)
