@@ -69,7 +69,7 @@ func (h *Handler) Patch(c *gin.Context) error {
 	}
 	pc := preconditions(c.Request)
 	for try := 0; ; try++ {
-		created, m, err := h.patchOnce(ctx, p, url, pt, pc, try >= optimisticPatches)
+		created, m, err := h.patchOnce(ctx, r, p, url, pt, pc, try >= optimisticPatches)
 		if errors.Is(err, errRetry) {
 			continue
 		}
@@ -84,7 +84,7 @@ func (h *Handler) Patch(c *gin.Context) error {
 // patchOnce reads p, applies pt and writes the result if p is still at the
 // version read (errRetry otherwise). In pessimistic mode the whole
 // read-apply-write runs inside one store transaction.
-func (h *Handler) patchOnce(ctx context.Context, p, url string, pt *patch.Patch, pc Preconditions, pessimistic bool) (bool, Meta, error) {
+func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *patch.Patch, pc Preconditions, pessimistic bool) (bool, Meta, error) {
 	if pessimistic {
 		var created bool
 		var m Meta
@@ -96,6 +96,9 @@ func (h *Handler) patchOnce(ctx context.Context, p, url string, pt *patch.Patch,
 			}
 			mt, body, err := applyPatch(res, p, url, pt)
 			if err != nil {
+				return err
+			}
+			if err := h.validatePatched(ctx, r, p, mt, body); err != nil {
 				return err
 			}
 			created, m, err = Put(tx, p, mt, body, now, pc)
@@ -113,6 +116,9 @@ func (h *Handler) patchOnce(ctx context.Context, p, url string, pt *patch.Patch,
 	}
 	mt, body, err := applyPatch(res, p, url, pt)
 	if err != nil {
+		return false, Meta{}, err
+	}
+	if err := h.validatePatched(ctx, r, p, mt, body); err != nil {
 		return false, Meta{}, err
 	}
 	var created bool
@@ -134,6 +140,25 @@ func (h *Handler) patchOnce(ctx context.Context, p, url string, pt *patch.Patch,
 		return err
 	})
 	return created, m, err
+}
+
+// validatePatched runs Hooks.Validate on the document a patch produced, as
+// a PUT of it would: a patch cannot store what a PUT may not (for example
+// settings/subscriptions that publishing could not read). A refusal is a
+// 409, as for a patched ACL document that is not valid.
+func (h *Handler) validatePatched(ctx context.Context, r *Request, p, mt string, body []byte) error {
+	if h.hooks.Validate == nil {
+		return nil
+	}
+	if err := h.hooks.Validate(ctx, r, p, mt, body); err != nil {
+		msg := err.Error()
+		var ae *apierr.Error
+		if errors.As(err, &ae) {
+			msg = ae.Msg
+		}
+		return apierr.Wrap(http.StatusConflict, "the patched document is not valid: "+msg, err)
+	}
+	return nil
 }
 
 // applyPatch applies pt to res (nil: a new resource, written as Turtle)

@@ -241,3 +241,33 @@ DELETE DATA { <#everyone> acl:mode acl:Control . }`
 		}
 	}
 }
+
+// TestSettingsPatchValidated: a PATCH of settings/subscriptions is
+// validated as a PUT of its result would be. The owner cannot patch the
+// document into one that publishing could not read: 409, and the document
+// and what it allows stay as they were.
+func TestSettingsPatchValidated(t *testing.T) {
+	s := ldpServer(t, pod.Options{InMemory: true})
+	base := s.BaseURL()
+	const path = "/alice/settings/subscriptions"
+	before := do(t, base, call{method: "GET", path: path, key: aliceKey})
+	if before.status != http.StatusOK {
+		t.Fatalf("GET settings: %d %s", before.status, before.body)
+	}
+	for name, body := range map[string]string{
+		"n3":     `@prefix solid: <http://www.w3.org/ns/solid/terms#>. _:p a solid:InsertDeletePatch; solid:inserts { <#x> <http://example.org/p> "q" }.`,
+		"sparql": `INSERT DATA { <#x> <http://example.org/p> "q" }`,
+	} {
+		ctype := "text/n3"
+		if name == "sparql" {
+			ctype = "application/sparql-update"
+		}
+		r := do(t, base, call{method: "PATCH", path: path, key: aliceKey, ctype: ctype, body: body})
+		if r.status != http.StatusConflict || !strings.Contains(r.body, "the patched document is not valid") {
+			t.Errorf("%s PATCH of settings: %d %s", name, r.status, r.body)
+		}
+	}
+	if after := do(t, base, call{method: "GET", path: path, key: aliceKey}); after.body != before.body {
+		t.Errorf("settings changed by refused patches:\nbefore %s\nafter  %s", before.body, after.body)
+	}
+}
