@@ -19,10 +19,16 @@ type Error struct {
 
 // Error says what is wrong and at which byte.
 func (e *Error) Error() string {
+	return fmt.Sprintf("%s at byte offset %d", e.Reason(), e.Offset)
+}
+
+// Reason says what is wrong, without the offset: for callers that report
+// the position their own way.
+func (e *Error) Reason() string {
 	if e.Err == ErrTooDeep {
-		return fmt.Sprintf(MsgTooDeep+" at byte offset %d", MaxDepth, e.Offset)
+		return fmt.Sprintf(MsgTooDeep, MaxDepth)
 	}
-	return fmt.Sprintf("%s at byte offset %d", e.Err.Error(), e.Offset)
+	return e.Err.Error()
 }
 
 // Unwrap returns ErrInvalidUTF8 or ErrTooDeep.
