@@ -18,6 +18,7 @@ import (
 
 	"podserver/acl"
 	"podserver/apierr"
+	"podserver/jsoncheck"
 	"podserver/ldp"
 	"podserver/rdf"
 	"podserver/store"
@@ -373,6 +374,9 @@ func (h *Handler) Receive(c *gin.Context) error {
 // prepareNotification checks a received notification and returns the
 // document to store (compact JSON, server fields first) and its id.
 func prepareNotification(body []byte, agent, app string) ([]byte, string, error) {
+	if err := jsoncheck.Check(body); err != nil {
+		return nil, "", apierr.Wrap(http.StatusBadRequest, errBadJSON.Msg+": "+err.Error(), err)
+	}
 	if !json.Valid(body) {
 		return nil, "", errBadJSON
 	}

@@ -296,7 +296,7 @@ func (h *Handler) serveRepresentation(c *gin.Context, r *Request, res *Resource,
 		if want != mt {
 			etag = `"` + strings.Trim(etag, `"`) + "-" + repSuffix(want) + `"`
 			convert := func() ([]byte, error) {
-				q, err := parseRDF(mt, res.Body, r.Target.URL(res.Path))
+				q, err := parseStored(mt, res.Body, r.Target.URL(res.Path), want)
 				if err != nil {
 					return nil, err
 				}
@@ -395,6 +395,9 @@ func (h *Handler) readWrite(c *gin.Context, r *Request, p string) (mt, stored st
 	}
 	if IsACL(p) && !IsRDF(mt) {
 		return "", "", nil, apierr.Newf(http.StatusUnsupportedMediaType, "an ACL document must be RDF (%s)", strings.Join(readableRDF(), ", "))
+	}
+	if err := checkJSON(mt, body); err != nil {
+		return "", "", nil, err
 	}
 	if IsRDF(mt) {
 		q, err := parseRDF(mt, body, r.Target.URL(p))

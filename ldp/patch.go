@@ -172,7 +172,7 @@ func applyPatch(res *Resource, p, url string, pt *patch.Patch) (string, []byte, 
 			return "", nil, apierr.Newf(http.StatusUnsupportedMediaType, "cannot PATCH a %s resource: only RDF resources can be patched", mt)
 		}
 		var err error
-		if quads, err = parseRDF(mt, res.Body, url); err != nil {
+		if quads, err = parseStored(mt, res.Body, url, ""); err != nil {
 			return "", nil, err
 		}
 	}

@@ -2,7 +2,11 @@ package ldp
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
 
+	"podserver/apierr"
+	"podserver/jsoncheck"
 	"podserver/patch"
 	"podserver/rdf"
 )
@@ -30,4 +34,40 @@ func patchTypes() []string { return []string{patch.MediaN3, patch.MediaSPARQLUpd
 // IRIs resolved against base.
 func ParseRDF(mt string, body []byte, base string) ([]rdf.Quad, error) {
 	return parseRDF(mt, body, base)
+}
+
+// Messages for a stored RDF body that no longer reads: it was accepted
+// before today's limits (nesting, UTF-8 in JSON-LD) or written around
+// them. It is refused for that resource alone; the stored bytes are still
+// served as they are.
+const (
+	msgStoredUnreadable  = "this resource cannot be converted to %s: its stored %s body does not read within the server's limits (%v); it is available as %s"
+	msgStoredUnpatchable = "this resource cannot be patched: its stored %s body does not read within the server's limits (%v); replace it with PUT"
+)
+
+// parseStored reads a stored RDF body of media type mt for conversion to
+// want ("" for a PATCH), turning a failure into a 406 (a 409 for a PATCH)
+// naming the cause, instead of a 500.
+func parseStored(mt string, body []byte, base, want string) ([]rdf.Quad, error) {
+	q, err := parseRDF(mt, body, base)
+	if err == nil {
+		return q, nil
+	}
+	if want == "" {
+		return nil, apierr.Wrap(http.StatusConflict, fmt.Sprintf(msgStoredUnpatchable, mt, err), err)
+	}
+	return nil, apierr.Wrap(http.StatusNotAcceptable, fmt.Sprintf(msgStoredUnreadable, want, mt, err, mt), err)
+}
+
+// checkJSON refuses a plain JSON body (application/json, stored as sent:
+// settings documents among others) that is not UTF-8 or nests too deeply,
+// as JSON-LD bodies are when they are parsed.
+func checkJSON(mt string, body []byte) error {
+	if mt != MediaJSON {
+		return nil
+	}
+	if err := jsoncheck.Check(body); err != nil {
+		return apierr.Wrap(http.StatusBadRequest, "invalid "+mt+" body: "+err.Error(), err)
+	}
+	return nil
 }

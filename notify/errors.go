@@ -16,6 +16,8 @@ var (
 		"unsupported profile: the only profile is "+rdf.NotificationContextURI)
 	errNotJSON = apierr.New(http.StatusUnprocessableEntity,
 		"the subscription request is not a JSON object")
+	errInvalidJSON = apierr.New(http.StatusBadRequest,
+		"the subscription request is not valid JSON")
 	errContextMissing = apierr.New(http.StatusUnprocessableEntity,
 		`the subscription request needs "@context": ["`+rdf.NotificationContextURI+`"]`)
 	errContextInline = apierr.New(http.StatusUnprocessableEntity,

@@ -3,9 +3,11 @@ package notify
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"podserver/apierr"
+	"podserver/jsoncheck"
 )
 
 // FuzzParseRequest: the subscription request parser never panics, refuses
@@ -20,12 +22,17 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add("text/plain", `{}`)
 	f.Add("application/ld+json", `[]`)
 	f.Add("application/ld+json", `{"@context": "`+ctxURI+`", "type": "StreamingHTTPChannel2023", "topic": "`+topic+`", "rate": "P1DT2H3M4.5S", "endAt": {"@value": "2031-01-01T00:00:00"}}`)
+	f.Add("application/ld+json", `{"@context": "`+ctxURI+`", "type": "WebSocketChannel2023", "topic": "`+topic+`", "x": `+strings.Repeat("[", 300)+strings.Repeat("]", 300)+`}`)
+	f.Add("application/ld+json", "{\"@context\": \""+ctxURI+"\", \"type\": \"WebSocketChannel2023\", \"topic\": \""+topic+"\xff\"}")
 	f.Fuzz(func(t *testing.T, ctype, body string) {
 		r, err := ParseRequest(ctype, []byte(body))
 		if err != nil {
 			var ae *apierr.Error
-			if !errors.As(err, &ae) || (ae.Status != 415 && ae.Status != 422) {
-				t.Fatalf("error %v is not a 415 or 422", err)
+			if !errors.As(err, &ae) || (ae.Status != 400 && ae.Status != 415 && ae.Status != 422) {
+				t.Fatalf("error %v is not a 400, 415 or 422", err)
+			}
+			if bad := jsoncheck.Check([]byte(body)) != nil; (ae.Status == 400 && !bad) || (ae.Status == 422 && bad) {
+				t.Fatalf("%v, but the JSON check says %v", err, jsoncheck.Check([]byte(body)))
 			}
 			return
 		}

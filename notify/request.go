@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"podserver/apierr"
+	"podserver/jsoncheck"
 	"podserver/rdf"
 )
 
@@ -54,6 +56,9 @@ const MaxRequestBytes = 64 << 10
 func ParseRequest(contentType string, body []byte) (*Request, error) {
 	if err := checkContentType(contentType); err != nil {
 		return nil, err
+	}
+	if err := jsoncheck.Check(body); err != nil {
+		return nil, apierr.Wrap(errInvalidJSON.Status, errInvalidJSON.Msg+": "+err.Error(), err)
 	}
 	var doc map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))

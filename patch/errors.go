@@ -64,7 +64,7 @@ const (
 	msgBadChar         = "unexpected character %q"
 	msgBadName         = "malformed name"
 	msgUndefinedPrefix = "undefined prefix %q"
-	msgTooDeep         = "blank nodes and lists nested too deeply"
+	msgTooDeep         = "[ ], ( ) and { } nested more than %d deep (the nesting limit)"
 	msgTooComplex      = "the WHERE clause is too costly to evaluate"
 	msgTooManySolns    = "the WHERE clause has too many solutions"
 	msgTooManyTriples  = "the operation would insert or delete too many triples"

@@ -80,6 +80,9 @@ func FuzzN3Patch(f *testing.F) {
 		"@base <http://x/> . PREFIX solid: <http://www.w3.org/ns/solid/terms#>\n[] a solid:InsertDeletePatch; solid:inserts { <a> <b> '''c''' }.",
 		n3Head + `{ ?a ?b ?c } => { ?a ?b ?c }.`,
 		n3Head + `<#p> a solid:InsertDeletePatch; solid:inserts { <#a> <#b> { <#c> <#d> <#e> } }.`,
+		n3Head + `<#p> a solid:InsertDeletePatch; solid:inserts { <#a> <#b> ` + repeat("[ <#b> ", maxDepth-1) + "1" + repeat(" ]", maxDepth-1) + ` }.`,
+		n3Head + `<#p> a solid:InsertDeletePatch; solid:inserts { <#a> <#b> ` + repeat("( ", maxDepth) + "1" + repeat(" )", maxDepth) + ` }.`,
+		n3Head + `<#p> a solid:InsertDeletePatch; solid:where { ` + repeat("{ ", 2*maxDepth) + ` }.`,
 		"",
 	} {
 		f.Add(s)
@@ -100,6 +103,8 @@ func FuzzSPARQLUpdate(f *testing.F) {
 		"BASE <http://x/y/> PREFIX : <#> INSERT DATA { <../z> :p 'q'@en-GB, true, -1.5, .5e-2 }",
 		spHead + `DELETE { ?a ?b ?c } WHERE { ?a ?b ?c OPTIONAL { ?a ex:p ?d } FILTER(?c > 1) }`,
 		`WITH <g> DELETE { ?a <b>/<c> ?d } USING <x> WHERE { GRAPH ?g { ?a ?b ?c } }`,
+		spHead + `INSERT DATA { <#a> ex:p ` + repeat("( [ ex:q ", maxDepth/2) + "1" + repeat(" ] )", maxDepth/2) + ` }`,
+		spHead + `DELETE { ?a ex:p ?b } WHERE { ?a ex:p ` + repeat("[ ex:q ", maxDepth) + "?b" + repeat(" ]", maxDepth) + ` }`,
 		"",
 	} {
 		f.Add(s)

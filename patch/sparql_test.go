@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -180,7 +181,7 @@ func TestSPARQLMalformed(t *testing.T) {
 		{"bad UTF-8", "INSERT DATA { <a> <b> \"\xff\" }", malformed(msgBadUTF8, 1, 24)},
 		{"N3 syntax in SPARQL", "@prefix ex: <x> .", malformed("expected an update operation")},
 		{"literal as subject", "INSERT DATA { 1 <b> <c> }", malformed("unexpected 1", 1, 15)},
-		{"nesting too deep", "INSERT DATA { <a> <b> " + repeat("[ <b> ", 100) + " }", malformed(msgTooDeep)},
+		{"nesting too deep", "INSERT DATA { <a> <b> " + repeat("[ <b> ", 100) + " }", malformed(fmt.Sprintf(msgTooDeep, maxDepth))},
 		{"long token clipped", "INSERT DATA { <a> <b> <c> " + "<" + repeat("x", 100) + "> }", malformed("...")},
 	}
 	for _, tc := range cases {

@@ -45,7 +45,8 @@ type scope struct {
 	sparql     bool // SPARQL keywords: name the unsupported ones
 }
 
-// maxDepth bounds the nesting of [ ], ( ) and { }.
+// maxDepth bounds the nesting of [ ], ( ) and { }: the parser recurses per
+// level. Patches are small; a deeper one is refused as malformed (422).
 const maxDepth = 64
 
 // parser holds the state of one document: the lookahead token, the base
@@ -227,7 +228,7 @@ func (p *parser) group(sc scope) (*formula, error) {
 // enter consumes an opening bracket, counting the nesting.
 func (p *parser) enter() error {
 	if p.depth++; p.depth > maxDepth {
-		return p.errTok(msgTooDeep)
+		return p.errTok(msgTooDeep, maxDepth)
 	}
 	return p.advance()
 }

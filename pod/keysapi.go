@@ -11,6 +11,7 @@ import (
 
 	"podserver/acl"
 	"podserver/apierr"
+	"podserver/jsoncheck"
 	"podserver/ldp"
 )
 
@@ -93,6 +94,9 @@ func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 		body, err := ldp.ReadBody(c, 4096)
 		if err != nil {
 			return true, err
+		}
+		if err := jsoncheck.Check(body); err != nil {
+			return true, apierr.Wrap(http.StatusBadRequest, "the body is not valid JSON: "+err.Error(), err)
 		}
 		var in struct {
 			App string `json:"app"`

@@ -12,6 +12,7 @@ import (
 
 	"podserver/acl"
 	"podserver/inbox"
+	"podserver/jsoncheck"
 	"podserver/rdf"
 )
 
@@ -113,6 +114,9 @@ const (
 func Decode(body []byte, lim Limits, base string, now time.Time) ([]Event, bool, error) {
 	if lim.MaxDataBytes <= 0 {
 		lim.MaxDataBytes = DefaultMaxDataBytes
+	}
+	if err := jsoncheck.Check(body); err != nil {
+		return nil, false, &bodyError{-1, MsgBadJSON + err.Error()}
 	}
 	if !json.Valid(body) {
 		return nil, false, &bodyError{-1, MsgBadJSON + syntaxError(body)}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"podserver/jsoncheck"
 )
 
 const base = "http://localhost/producer/publish/"
@@ -93,6 +95,9 @@ func FuzzPublishBody(f *testing.F) {
 		`{"recipient":"https://u.example/profile/card#me","topic":"a/b","data":{},"deliverAt":"2024-05-01T12:00:01Z","correlationId":"x"}`,
 		`[]`, `{}`, `[1]`, `"x"`, `{"recipient":`, `{"a":1,"a":2}`, `[{"recipient":"https://u.example/","topic":"a/b","data":{},"recipient":"x"}]`,
 	}
+	seeds = append(seeds,
+		`{"recipient":"https://u.example/profile/card#me","topic":"a/b","data":{"x":`+strings.Repeat("[", 300)+strings.Repeat("]", 300)+`}}`,
+		"{\"recipient\":\"https://u.example/profile/card#me\",\"topic\":\"a/b\",\"data\":{\"x\":\"\xe9\"}}")
 	for _, s := range seeds {
 		f.Add([]byte(s), false)
 	}
@@ -106,7 +111,7 @@ func FuzzPublishBody(f *testing.F) {
 			}
 			return
 		}
-		if !json.Valid(body) {
+		if !json.Valid(body) || jsoncheck.Check(body) != nil {
 			t.Fatalf("accepted invalid JSON %q", body)
 		}
 		var top any

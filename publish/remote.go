@@ -12,6 +12,7 @@ import (
 	"podserver/apierr"
 	"podserver/deliver"
 	"podserver/inbox"
+	"podserver/jsoncheck"
 	"podserver/store"
 )
 
@@ -59,6 +60,9 @@ type Received struct {
 // recipient and topic is stored as sent. Every stored copy's agent is the
 // sender.
 func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []byte) (Received, error) {
+	if err := jsoncheck.Check(body); err != nil {
+		return Received{}, apierr.Wrap(http.StatusBadRequest, MsgRemoteBody+": "+err.Error(), err)
+	}
 	var rc remoteCopy
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &rc) != nil {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
+
+	"podserver/jsoncheck"
 )
 
 // benchTurtle generates a realistic Turtle document of about size bytes:
@@ -113,5 +116,59 @@ func BenchmarkExpandJSONLD(b *testing.B) {
 		if err := ExpandJSONLD(event, "https://alice.example/publish/"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// deepBody repeats a statement nesting kind ("[" or "(") MaxDepth deep
+// until it holds about size bytes: the deepest body a client may send.
+func deepBody(kind string, size int) []byte {
+	unit := deepTurtle(kind, MaxDepth)
+	return bytes.Repeat(unit, size/len(unit))
+}
+
+// BenchmarkParseTurtleDeep reads 10 MB nested as deep as the limit allows,
+// streaming (as a validation would) and whole (as ParseTurtle does).
+func BenchmarkParseTurtleDeep(b *testing.B) {
+	for _, kind := range []string{"[", "("} {
+		data := deepBody(kind, benchSize)
+		b.Run("stream"+kind, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				r := NewTurtleReader(bytes.NewReader(data), "")
+				for {
+					if _, err := r.Next(); err == io.EOF {
+						break
+					} else if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+		b.Run("whole"+kind, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := ParseTurtle(data, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParseJSONLDDeep reads 1 MB of JSON-LD objects nested as deep as
+// jsoncheck allows, against the same size nested 2 deep: depth costs
+// nothing extra (json-gold's own speed dominates).
+func BenchmarkParseJSONLDDeep(b *testing.B) {
+	for _, depth := range []int{2, jsoncheck.MaxDepth - 2} {
+		d := deepJSON(depth)
+		data := []byte("[" + strings.TrimSuffix(strings.Repeat(string(d)+",", (1<<20)/(len(d)+1)), ",") + "]")
+		b.Run("depth"+itoa(depth), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := ParseJSONLD(data, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

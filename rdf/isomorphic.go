@@ -184,48 +184,81 @@ func sameHistogram(x, y map[uint64]int) bool {
 }
 
 // search refines the colourings to a fixpoint, then either checks the
-// mapping they determine or branches on the smallest ambiguous class.
+// mapping they determine or branches on the smallest ambiguous class,
+// trying each candidate in turn. The branches are kept on an explicit
+// stack, not the Go stack: a graph of many look-alike blank nodes branches
+// once per node.
 func (h *isoHasher) search(ga, gb *isoGraph, ca, cb []uint64) bool {
+	// choice is a branch point: x of ga is tried against each y of gb with
+	// colour pick, from next on.
+	type choice struct {
+		ca, cb []uint64
+		x      int
+		pick   uint64
+		next   int
+	}
+	var stack []choice
+	for {
+		if ra, rb, hist, ok := stableColors(ga, gb, ca, cb); ok {
+			// Pick the smallest class with more than one member.
+			var pick uint64
+			size := 0
+			for c, n := range hist {
+				if n > 1 && (size == 0 || n < size || (n == size && c < pick)) {
+					pick, size = c, n
+				}
+			}
+			if size == 0 {
+				if verifyMapping(ga, gb, ra, rb) {
+					return true
+				}
+			} else {
+				stack = append(stack, choice{ca: ra, cb: rb, x: slices.Index(ra, pick), pick: pick})
+			}
+		}
+		// Take the next untried candidate, backtracking as needed.
+		for {
+			if len(stack) == 0 {
+				return false
+			}
+			top := &stack[len(stack)-1]
+			y := top.next
+			for y < len(top.cb) && top.cb[y] != top.pick {
+				y++
+			}
+			if y == len(top.cb) {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			top.next = y + 1
+			ca, cb = slices.Clone(top.ca), slices.Clone(top.cb)
+			ca[top.x] = mix(top.pick, 0xc0ffee)
+			cb[y] = ca[top.x]
+			break
+		}
+	}
+}
+
+// stableColors refines the colourings of both graphs until the number of
+// colours stops growing; ok is false when the colour histograms differ
+// (no isomorphism extends the current choices).
+func stableColors(ga, gb *isoGraph, ca, cb []uint64) ([]uint64, []uint64, map[uint64]int, bool) {
 	hist := histogram(ca)
 	if !sameHistogram(hist, histogram(cb)) {
-		return false
+		return nil, nil, nil, false
 	}
 	for {
 		na, nb := refine(ga, ca), refine(gb, cb)
 		nh := histogram(na)
 		if !sameHistogram(nh, histogram(nb)) {
-			return false
+			return nil, nil, nil, false
 		}
 		stable := len(nh) == len(hist)
 		ca, cb, hist = na, nb, nh
 		if stable {
-			break
+			return ca, cb, hist, true
 		}
 	}
-	// Pick the smallest class with more than one member.
-	var pick uint64
-	size := 0
-	for c, n := range hist {
-		if n > 1 && (size == 0 || n < size || (n == size && c < pick)) {
-			pick, size = c, n
-		}
-	}
-	if size == 0 {
-		return verifyMapping(ga, gb, ca, cb)
-	}
-	x := slices.Index(ca, pick)
-	for y, c := range cb {
-		if c != pick {
-			continue
-		}
-		na, nb := slices.Clone(ca), slices.Clone(cb)
-		na[x] = mix(pick, 0xc0ffee)
-		nb[y] = na[x]
-		if h.search(ga, gb, na, nb) {
-			return true
-		}
-	}
-	return false
 }
 
 // verifyMapping checks that mapping each blank node of ga to the blank node

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/piprate/json-gold/ld"
+
+	"podserver/jsoncheck"
 )
 
 // JSONLDError reports a document that is not acceptable JSON-LD: invalid
@@ -41,8 +43,17 @@ func (e *JSONLDError) Error() string {
 func (e *JSONLDError) Unwrap() error { return e.Err }
 
 // decodeJSONLD decodes a JSON-LD document, which must be a JSON object or
-// array.
+// array, valid UTF-8 and nested at most jsoncheck.MaxDepth deep (json-gold
+// recurses per level, so the depth is checked before it sees the document).
 func decodeJSONLD(data []byte) (any, error) {
+	var ce *jsoncheck.Error
+	if err := jsoncheck.Check(data); errors.As(err, &ce) {
+		line, col := lineCol(data, ce.Offset+1)
+		if errors.Is(err, jsoncheck.ErrTooDeep) {
+			err = fmt.Errorf("%w: %w", ErrTooDeep, err)
+		}
+		return nil, &JSONLDError{Offset: ce.Offset, Line: line, Col: col, Msg: ce.Reason(), Err: err}
+	}
 	var doc any
 	if err := json.Unmarshal(data, &doc); err != nil {
 		var se *json.SyntaxError
@@ -185,7 +196,11 @@ func guard(f func() error) (err error) {
 // WriteJSONLD writes quads as pretty-printed JSON-LD compacted with
 // podserver's context (ContextURI), shaped like hand-written JSON: a blank
 // node used once is written inside the object that uses it, and the output
-// is the same for the same set of quads. IRIs are written absolute, whatever
+// is the same for the same set of quads. Nesting stops at maxWriteNesting
+// levels: deeper blank nodes are written as labelled top-level nodes, and
+// deeper lists as their rdf:first/rdf:rest nodes, so any graph can be
+// written and the output reads back within the readers' limits. IRIs are
+// written absolute, whatever
 // base (the document's own IRI) is, because clients also read this JSON as
 // plain JSON. Canonical xsd:integer and xsd:boolean literals are written as
 // JSON numbers and booleans; every other literal keeps its exact lexical
@@ -202,6 +217,9 @@ func WriteJSONLD(w io.Writer, quads []Quad, base string) error {
 		}
 		for _, n := range expanded {
 			renameProperty(n, placeholder, RDFRest)
+		}
+		expanded = unrollDeepLists(expanded, freshBlankPrefix(quads))
+		for _, n := range expanded {
 			useNativeValues(n)
 		}
 		expanded = embedBlankNodes(expanded)

@@ -10,7 +10,10 @@ import "strings"
 //
 // Blank node labels are shared by the whole dataset, so counts are taken
 // across all graphs; a blank node that names a graph or a type, or has
-// statements in more than one graph, is left alone.
+// statements in more than one graph, is left alone. Nodes are embedded at
+// most maxEmbedNesting levels deep (lists count as levels); a deeper one
+// keeps its label and is written at the top, where it nests its own
+// chain, so the recursion here is bounded whatever the data.
 func embedBlankNodes(expanded []any) []any {
 	e := &embedder{
 		subjects: map[string]int{},
@@ -97,7 +100,7 @@ func (e *embedder) embeddable(id, graph string) bool {
 
 // rebuild returns a graph's node list with embeddable nodes moved into their
 // referencing statements. Nodes only reachable through a cycle of embeddable
-// nodes stay at the top, so nothing is lost.
+// nodes, or past the nesting limit, stay at the top, so nothing is lost.
 func (e *embedder) rebuild(list []any, graph string) []any {
 	// Embedding removes "@id" from the embedded nodes: read them first.
 	ids := make([]string, len(list))
@@ -119,7 +122,7 @@ func (e *embedder) rebuild(list []any, graph string) []any {
 			pending = append(pending, id)
 			continue
 		}
-		e.embedInto(node, graph)
+		e.embedInto(node, graph, 0)
 		if strings.HasPrefix(id, "_:") && e.refs[id] == 0 && e.subjects[id] == 1 {
 			delete(node, "@id")
 		}
@@ -130,17 +133,18 @@ func (e *embedder) rebuild(list []any, graph string) []any {
 			continue
 		}
 		node := e.nodes[id]
-		// Only reachable through a cycle: keep it, with its label, at the top.
+		// Only reachable through a cycle, or too deep: keep it, with its
+		// label, at the top.
 		e.done[id] = true
-		e.embedInto(node, graph)
+		e.embedInto(node, graph, 0)
 		out = append(out, node)
 	}
 	return out
 }
 
 // embedInto replaces references to embeddable blank nodes inside node's
-// values with the nodes themselves, recursively.
-func (e *embedder) embedInto(node map[string]any, graph string) {
+// values with the nodes themselves, recursively; node is depth levels deep.
+func (e *embedder) embedInto(node map[string]any, graph string, depth int) {
 	for k, v := range node {
 		switch k {
 		case "@id", "@type":
@@ -149,30 +153,31 @@ func (e *embedder) embedInto(node map[string]any, graph string) {
 			id, _ := node["@id"].(string)
 			node[k] = e.rebuild(inner, id)
 		default:
-			node[k] = e.embedValues(v, graph)
+			node[k] = e.embedValues(v, graph, depth)
 		}
 	}
 }
 
-func (e *embedder) embedValues(v any, graph string) any {
+// embedValues embeds into the values v of a node depth levels deep.
+func (e *embedder) embedValues(v any, graph string, depth int) any {
 	switch v := v.(type) {
 	case []any:
 		for i, x := range v {
-			v[i] = e.embedValues(x, graph)
+			v[i] = e.embedValues(x, graph, depth)
 		}
 		return v
 	case map[string]any:
 		if list, ok := v["@list"]; ok {
-			v["@list"] = e.embedValues(list, graph)
+			v["@list"] = e.embedValues(list, graph, depth+1)
 			return v
 		}
 		id, ok := v["@id"].(string)
-		if !ok || len(v) != 1 || !e.embeddable(id, graph) || e.done[id] {
+		if !ok || len(v) != 1 || !e.embeddable(id, graph) || e.done[id] || depth >= maxEmbedNesting {
 			return v
 		}
 		e.done[id] = true
 		node := e.nodes[id]
-		e.embedInto(node, graph)
+		e.embedInto(node, graph, depth+1)
 		delete(node, "@id")
 		return node
 	}

@@ -11,12 +11,17 @@ import (
 type SyntaxError struct {
 	Line, Col int
 	Msg       string
+	// Err is a sentinel the error stands for, if any (ErrTooDeep).
+	Err error
 }
 
 // Error names the line and column and says what is wrong.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("syntax error at line %d, column %d: %s", e.Line, e.Col, e.Msg)
 }
+
+// Unwrap returns the sentinel the error stands for, or nil.
+func (e *SyntaxError) Unwrap() error { return e.Err }
 
 // scanner is a byte scanner over a reader with the position of the next
 // byte (line and column) and the shared lexing of the tokens that Turtle,

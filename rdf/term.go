@@ -4,7 +4,13 @@
 // The model is deliberately small: a Term is an IRI, a blank node or a
 // literal; a Quad is a triple with an optional graph name. Conversion to and
 // from json-gold's RDFDataset lets JSON-LD and Turtle meet in one model.
-// This package must not import any other podserver package.
+//
+// Nothing here recurses with the depth of its input unchecked: readers
+// refuse documents nested past their limits (MaxDepth for Turtle,
+// jsoncheck.MaxDepth for JSON-LD) with an error wrapping ErrTooDeep, and
+// writers stop nesting at a fixed depth instead of failing (limits.go).
+// This package must not import any other podserver package but jsoncheck,
+// the leaf package that holds the one pre-check of JSON input.
 package rdf
 
 // Kind says what a Term is.

@@ -23,6 +23,7 @@ type TurtleReader struct {
 	queue    []Triple
 	next     int
 	err      error
+	depth    int // open [ ] and ( ), at most MaxDepth
 
 	// Caches of expanded prefixed names and resolved IRIs, keyed by the
 	// token as written; dropped when a prefix or the base changes.
@@ -112,6 +113,22 @@ func (t *TurtleReader) fresh() Term {
 	return Blank(label)
 }
 
+// enter counts a [ or ( being opened, failing past MaxDepth. The caller
+// calls leave when it is closed; after an error the reader stops, so error
+// paths need not.
+func (t *TurtleReader) enter() error {
+	if t.depth++; t.depth > MaxDepth {
+		err := t.s.errorf(msgTurtleTooDeep, MaxDepth)
+		if se, ok := err.(*SyntaxError); ok {
+			se.Err = ErrTooDeep
+		}
+		return err
+	}
+	return nil
+}
+
+func (t *TurtleReader) leave() { t.depth-- }
+
 // ws skips white space and comments.
 func (t *TurtleReader) ws() {
 	s := &t.s
@@ -196,11 +213,15 @@ func (t *TurtleReader) triples() error {
 	case '(':
 		subj, err = t.collection()
 	case '[':
+		if err := t.enter(); err != nil {
+			return err
+		}
 		s.skip()
 		t.ws()
 		subj = t.fresh()
 		if s.peek() == ']' {
 			s.skip()
+			t.leave()
 			break
 		}
 		if err := t.predicateObjectList(subj); err != nil {
@@ -209,6 +230,7 @@ func (t *TurtleReader) triples() error {
 		if err := t.expect(']', "']' to close the blank node property list"); err != nil {
 			return err
 		}
+		t.leave()
 		t.ws()
 		if s.peek() == '.' {
 			return nil // a lone [ ... ] statement
@@ -354,18 +376,26 @@ func (t *TurtleReader) object(use func(Term)) (Term, error) {
 	case c == '_' && s.peekAt(1) == ':':
 		o, err = t.blankLabel()
 	case c == '[':
+		if err := t.enter(); err != nil {
+			return Term{}, err
+		}
 		s.skip()
 		t.ws()
 		o = t.fresh()
 		use(o)
 		if s.peek() == ']' {
 			s.skip()
+			t.leave()
 			return o, nil
 		}
 		if err := t.predicateObjectList(o); err != nil {
 			return Term{}, err
 		}
-		return o, t.expect(']', "']' to close the blank node property list")
+		if err := t.expect(']', "']' to close the blank node property list"); err != nil {
+			return Term{}, err
+		}
+		t.leave()
+		return o, nil
 	case c == '(':
 		return t.collectionUse(use)
 	case c == '"' || c == '\'':
@@ -405,6 +435,10 @@ func (t *TurtleReader) collection() (Term, error) {
 
 func (t *TurtleReader) collectionUse(use func(Term)) (Term, error) {
 	s := &t.s
+	if err := t.enter(); err != nil {
+		return Term{}, err
+	}
+	defer t.leave()
 	s.skip() // '('
 	t.ws()
 	if s.peek() == ')' {

@@ -43,9 +43,12 @@ func DefaultPrefixes() map[string]string {
 // set of triples (duplicates are dropped): subjects in order, IRIs before
 // blank nodes; rdf:type first, as "a"; then predicates and objects in order,
 // grouped with ';' and ','. A blank node used once as an object is written
-// in place as [ ... ] and a well-formed list as ( ... ); other blank nodes
-// get labels _:b0, _:b1, ... Numbers and booleans use the short forms where
-// that gives back the same literal.
+// in place as [ ... ] and a well-formed list as ( ... ), at most
+// maxWriteNesting levels deep; other blank nodes, and those past that depth
+// (written as statements of their own), get labels _:b0, _:b1, ... So any
+// graph can be written, without recursing with its depth, and the output
+// reads back within MaxDepth. Numbers and booleans use the short forms
+// where that gives back the same literal.
 func WriteTurtle(w io.Writer, triples []Triple, opts *TurtleOptions) error {
 	if opts == nil {
 		opts = &TurtleOptions{}
@@ -75,6 +78,7 @@ type turtleWriter struct {
 	refs     map[Term]int     // blank node -> uses as an object
 	done     map[Term]bool    // blank node -> written (or being written)
 	labels   map[Term]string
+	nest     int        // open [ ] and ( ) at the current position
 	prefixes []prefixNS // longest namespace first
 	used     map[string]string
 	base     string
@@ -228,7 +232,8 @@ func (tw *turtleWriter) body() {
 		}
 		tw.statement(s, &first)
 	}
-	// Blank nodes used once, but only from each other in a cycle.
+	// Blank nodes used once, but only from each other in a cycle, or
+	// past the nesting limit.
 	for _, s := range tw.order {
 		if s.Kind == KindBlank && !tw.done[s] {
 			tw.statement(s, &first)
@@ -307,11 +312,15 @@ func (tw *turtleWriter) object(o Term, depth int) {
 	case KindLiteral:
 		tw.writeLiteral(o)
 	case KindBlank:
-		if tw.refs[o] != 1 || tw.done[o] {
+		if tw.refs[o] != 1 || tw.done[o] || tw.nest >= maxWriteNesting {
+			// Past the nesting limit the node stays not done: body writes
+			// it as a statement of its own.
 			tw.buf = append(tw.buf, "_:"...)
 			tw.buf = append(tw.buf, tw.label(o)...)
 			return
 		}
+		tw.nest++
+		defer func() { tw.nest-- }()
 		if items, ok := tw.list(o); ok {
 			tw.buf = append(tw.buf, '(')
 			for _, item := range items {
