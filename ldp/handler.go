@@ -13,6 +13,7 @@ import (
 
 	"podserver/acl"
 	"podserver/apierr"
+	"podserver/rdf"
 	"podserver/store"
 )
 
@@ -399,15 +400,20 @@ func (h *Handler) readWrite(c *gin.Context, r *Request, p string) (mt, stored st
 	if err := checkJSON(mt, body); err != nil {
 		return "", "", nil, err
 	}
-	if IsRDF(mt) {
+	switch {
+	case IsACL(p):
 		q, err := parseRDF(mt, body, r.Target.URL(p))
 		if err != nil {
 			return "", "", nil, apierr.Wrap(http.StatusBadRequest, "invalid "+mt+" body: "+err.Error(), err)
 		}
-		if IsACL(p) {
-			if _, err := acl.ParseACL(q); err != nil {
-				return "", "", nil, apierr.Wrap(http.StatusBadRequest, "invalid ACL document: "+err.Error(), err)
-			}
+		if _, err := acl.ParseACL(q); err != nil {
+			return "", "", nil, apierr.Wrap(http.StatusBadRequest, "invalid ACL document: "+err.Error(), err)
+		}
+	case IsRDF(mt):
+		// Checked as a stream where the format allows: the statements are
+		// not kept, so a large body costs little memory here.
+		if err := rdf.Validate(mt, body, r.Target.URL(p)); err != nil {
+			return "", "", nil, apierr.Wrap(http.StatusBadRequest, "invalid "+mt+" body: "+err.Error(), err)
 		}
 	}
 	if h.hooks.Validate != nil && !IsContainer(p) {

@@ -196,6 +196,13 @@ func TestHostileInput(t *testing.T) {
 		{"sparql-update-list", hReq{method: "PATCH", path: "/alice/profile/card", ctype: "application/sparql-update", key: hAlice,
 			body: []byte("INSERT DATA { <#x> <http://ex.org/p> " + strings.Repeat("(", deep) + strings.Repeat(")", deep) + " }")}, []int{400, 422}},
 
+		// Cheap bodies that cost a parser dearly: 2 bytes a statement, and
+		// one node with many values (json-gold's node map is quadratic).
+		{"turtle-statements", hReq{method: "PUT", path: "/alice/many", ctype: "text/turtle", key: hAlice,
+			body: []byte("<> <http://ex.org/p> (" + strings.Repeat(" 1", 4<<20) + " ) .\n")}, bad},
+		{"jsonld-values", hReq{method: "PUT", path: "/alice/values", ctype: "application/ld+json", key: hAlice,
+			body: []byte(`{"@id":"","http://ex.org/p":[` + strings.Repeat("1,", 400000) + `1]}`)}, bad},
+
 		// Malformed bodies without credentials: 401 before any parsing.
 		{"anon-acl-patch", hReq{method: "PATCH", path: "/alice/.acl", ctype: "text/n3", body: []byte("this is { not n3")}, []int{401}},
 		{"anon-put", hReq{method: "PUT", path: "/alice/notes", ctype: "text/turtle", body: []byte("<a> <b> ")}, []int{401}},
@@ -241,12 +248,14 @@ func TestHostileInput(t *testing.T) {
 	// nesting (N-Triples), read back in every format: served or refused
 	// for that resource alone.
 	t.Run("stored-deep-data", func(t *testing.T) {
-		// Within the 10 MiB body limit: a blank-node chain 200,000 deep,
-		// lists nested 50,000 deep, and a flat list of 500,000 members.
+		// Within the body and statement limits: a blank-node chain 150,000
+		// deep, lists nested 50,000 deep, a flat list of 90,000 members,
+		// and 150,000 values of one property (json-gold's JSON-LD writer
+		// took time in the square of that).
 		const rdfNS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 		var chain, nested, flat strings.Builder
 		chain.WriteString("<http://x.org/s> <http://ex.org/p> _:b0 .\n")
-		for i := 0; i < 200000; i++ {
+		for i := 0; i < 150000; i++ {
 			fmt.Fprintf(&chain, "_:b%d <http://ex.org/p> _:b%d .\n", i, i+1)
 		}
 		nested.WriteString("<http://x.org/s> <http://ex.org/p> _:l0 .\n")
@@ -255,12 +264,19 @@ func TestHostileInput(t *testing.T) {
 		}
 		fmt.Fprintf(&nested, "_:l50000 <%sfirst> \"1\" .\n_:l50000 <%srest> <%snil> .\n", rdfNS, rdfNS, rdfNS)
 		flat.WriteString("<http://x.org/s> <http://ex.org/p> (")
-		flat.WriteString(strings.Repeat(" 1", 500000))
+		flat.WriteString(strings.Repeat(" 1", 90000))
 		flat.WriteString(" ) .\n")
+		var wide strings.Builder
+		wide.WriteString("<http://x.org/s> <http://ex.org/p> 0")
+		for i := 1; i < 150000; i++ {
+			fmt.Fprintf(&wide, ", %d", i)
+		}
+		wide.WriteString(" .\n")
 		docs := []struct{ name, ctype, doc string }{
 			{"deep-chain", "application/n-triples", chain.String()},
 			{"deep-nested-lists", "application/n-triples", nested.String()},
 			{"long-flat-list", "text/turtle", flat.String()},
+			{"many-values", "text/turtle", wide.String()},
 		}
 		for _, d := range docs {
 			name := d.name

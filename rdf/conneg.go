@@ -62,6 +62,39 @@ func Parse(mediaType string, data []byte, base string) ([]Quad, error) {
 	return nil, fmt.Errorf("rdf: cannot read %q: %w", mediaType, ErrUnsupportedMediaType)
 }
 
+// Validate checks that data is a valid document of the given media type
+// within the readers' limits (nesting, MaxStatements), as Parse would,
+// without keeping its statements: Turtle, N-Triples and N-Quads are read
+// as a stream, so checking a large document costs little memory. JSON-LD
+// is converted whole, as json-gold requires.
+func Validate(mediaType string, data []byte, base string) error {
+	var next func() error
+	switch baseMediaType(mediaType) {
+	case MediaTypeTurtle, "application/x-turtle":
+		t := newTurtleReader(base)
+		t.s = newBytesScanner(data)
+		next = func() error { _, err := t.Next(); return err }
+	case MediaTypeNTriples, MediaTypeNQuads:
+		r := &NQuadsReader{s: newBytesScanner(data), graphs: baseMediaType(mediaType) == MediaTypeNQuads, iris: map[string]string{}}
+		next = func() error { _, err := r.Next(); return err }
+	default:
+		_, err := Parse(mediaType, data, base)
+		return err
+	}
+	for n := 0; ; n++ {
+		err := next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n == MaxStatements {
+			return tooMany()
+		}
+	}
+}
+
 // Write writes quads in the given media type: Turtle (with default prefixes
 // and base), JSON-LD, N-Triples or N-Quads.
 func Write(w io.Writer, mediaType string, quads []Quad, base string) error {

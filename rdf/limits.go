@@ -2,6 +2,7 @@ package rdf
 
 import (
 	"errors"
+	"fmt"
 
 	"podserver/jsoncheck"
 )
@@ -22,6 +23,15 @@ const (
 	// JSON levels (an object and an array) plus the few of the document's
 	// frame, well within jsoncheck.MaxDepth; Turtle levels count one each.
 	maxWriteNesting = 64
+
+	// MaxStatements bounds the statements (triples or quads) of one
+	// document that is read whole. Reading costs about 1-2 KB of memory
+	// per statement whatever its size in bytes (a Turtle collection
+	// "( 1 1 1 ... )" is 2 bytes a statement), and converting it to
+	// another format as much again, so without it a 10 MB body could cost
+	// gigabytes. Readers that stream (TurtleReader, NQuadsReader) are not
+	// bound by it.
+	MaxStatements = 200_000
 )
 
 // Compile-time checks that writers stay readable: these fail to compile
@@ -36,8 +46,20 @@ const (
 // for JSON-LD).
 var ErrTooDeep = errors.New("document nested too deeply")
 
+// ErrTooManyStatements is wrapped by the error a whole-document reader
+// returns for a document of more than MaxStatements statements.
+var ErrTooManyStatements = errors.New("document has too many statements")
+
+// tooMany is the error of a document past MaxStatements.
+func tooMany() error {
+	return fmt.Errorf("%w: "+msgTooManyStatements, ErrTooManyStatements, MaxStatements)
+}
+
 // Client-facing messages of this package's limits.
 const (
 	// msgTurtleTooDeep names the Turtle nesting limit; it takes MaxDepth.
 	msgTurtleTooDeep = "blank node property lists [ ] and collections ( ) nested more than %d deep (the nesting limit)"
+	// msgTooManyStatements names the statement limit; it takes
+	// MaxStatements.
+	msgTooManyStatements = "more than %d statements in one document (the statement limit); split it into several resources"
 )

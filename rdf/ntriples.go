@@ -55,7 +55,7 @@ func statementBound(data []byte) int {
 // readAllQuads reads r to the end; lines (an upper bound of the number of
 // statements) sizes the result.
 func readAllQuads(r *NQuadsReader, lines int) ([]Quad, error) {
-	out := make([]Quad, 0, lines)
+	out := make([]Quad, 0, min(lines, MaxStatements))
 	for {
 		q, err := r.Next()
 		if err == io.EOF {
@@ -63,6 +63,9 @@ func readAllQuads(r *NQuadsReader, lines int) ([]Quad, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if len(out) == MaxStatements {
+			return nil, tooMany()
 		}
 		out = append(out, q)
 	}

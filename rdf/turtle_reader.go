@@ -69,6 +69,9 @@ func ParseTurtle(data []byte, base string) ([]Triple, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(out) == MaxStatements {
+			return nil, tooMany()
+		}
 		out = append(out, tr)
 	}
 }
@@ -366,6 +369,12 @@ func (t *TurtleReader) objectList(subj, pred Term) error {
 // their node first, pass it to use, then read their contents, so triples
 // come out parent first.
 func (t *TurtleReader) object(use func(Term)) (Term, error) {
+	if len(t.queue) >= MaxStatements {
+		// One statement (a collection, an object list) that makes more
+		// triples than a whole document may hold: refused before its
+		// triples take the memory.
+		return Term{}, tooMany()
+	}
 	s := &t.s
 	c := s.peek()
 	var o Term
