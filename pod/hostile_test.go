@@ -524,6 +524,10 @@ func TestHostileFullDisk(t *testing.T) {
 			continue
 		}
 		full(t, code, body)
+		// Nothing of the refused write was stored.
+		if code, _ := h.do(t, hReq{method: "GET", path: fmt.Sprintf("/alice/fill/r%d", i), key: hAlice}); code != http.StatusNotFound {
+			t.Errorf("the refused write r%d reads %d, want 404", i, code)
+		}
 		break
 	}
 	if i == 2000 {
