@@ -19,6 +19,24 @@ func appendIRIRef(b []byte, iri string) []byte {
 	return append(b, '>')
 }
 
+// appendIRIRefUChar appends <iri> with the characters appendIRIRef
+// percent-encodes written as \u escapes instead: not valid N-Triples for
+// strict readers, but json-gold's N-Quads reader reads it back unchanged,
+// which is what datasetOfSet needs.
+func appendIRIRefUChar(b []byte, iri string) []byte {
+	b = append(b, '<')
+	start := 0
+	for i := 0; i < len(iri); i++ {
+		if c := iri[i]; c < utf8.RuneSelf && iriStop[c] {
+			b = append(b, iri[start:i]...)
+			b = appendUChar(b, rune(c))
+			start = i + 1
+		}
+	}
+	b = append(b, iri[start:]...)
+	return append(b, '>')
+}
+
 func appendIRIChars(b []byte, iri string) []byte {
 	start := 0
 	for i := 0; i < len(iri); {

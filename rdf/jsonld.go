@@ -267,13 +267,29 @@ func WriteJSONLD(w io.Writer, quads []Quad, base string) error {
 // duplicates. json-gold's fromRDF compares each value of a node's property
 // with every value it already has (n²: 20,000 values of one property took
 // 13 s) unless the dataset is marked as free of duplicates, which only its
-// own N-Quads reader does; so the quads go through it.
+// own N-Quads reader does; so the quads go through it, written so that it
+// reads every IRI back unchanged. Should it refuse them all the same (a
+// language tag it does not take, say), the dataset is built directly, and
+// refused when fromRDF would compare too much.
 func datasetOfSet(quads []Quad) (*ld.RDFDataset, error) {
 	var buf bytes.Buffer
-	if err := WriteNQuads(&buf, quads); err != nil {
+	if err := writeNQuads(&buf, quads, appendIRIRefUChar); err != nil {
 		return nil, err
 	}
-	return ld.ParseNQuadsFrom(buf.Bytes())
+	if ds, err := ld.ParseNQuadsFrom(buf.Bytes()); err == nil {
+		return ds, nil
+	}
+	counts := map[[2]string]int{}
+	compares := 0
+	for _, q := range quads {
+		k := [2]string{q.G.Value + " " + q.S.Value, q.P.Value}
+		compares += counts[k]
+		counts[k]++
+		if compares > maxNodeMapCompares {
+			return nil, fmt.Errorf("%w: "+msgJSONLDTooCostly, ErrTooManyStatements, counts[k], q.P.Value, 2800)
+		}
+	}
+	return ToDataset(quads), nil
 }
 
 // hideHeadlessListNodes works around a json-gold bug: its fromRDF takes a

@@ -236,6 +236,11 @@ func WriteNTriples(w io.Writer, triples []Triple) error {
 // WriteNQuads writes quads as N-Quads, one per line, in the order given.
 // Blank node labels are kept where valid; others are replaced consistently.
 func WriteNQuads(w io.Writer, quads []Quad) error {
+	return writeNQuads(w, quads, appendIRIRef)
+}
+
+// writeNQuads writes quads as N-Quads with iri writing IRIs.
+func writeNQuads(w io.Writer, quads []Quad, iri func([]byte, string) []byte) error {
 	bw := newByteWriter(w)
 	labels := newBlankLabeler(quads)
 	for _, q := range quads {
@@ -246,7 +251,7 @@ func WriteNQuads(w io.Writer, quads []Quad) error {
 			if i > 0 {
 				bw.buf = append(bw.buf, ' ')
 			}
-			bw.buf = appendNTerm(bw.buf, t, labels)
+			bw.buf = appendNTermWith(bw.buf, t, labels, iri)
 		}
 		bw.buf = append(bw.buf, " .\n"...)
 		if err := bw.flushIfFull(); err != nil {
@@ -279,9 +284,14 @@ func (q Quad) String() string {
 
 // appendNTerm appends t in N-Triples syntax.
 func appendNTerm(b []byte, t Term, labels *blankLabeler) []byte {
+	return appendNTermWith(b, t, labels, appendIRIRef)
+}
+
+// appendNTermWith appends t in N-Triples syntax with iri writing IRIs.
+func appendNTermWith(b []byte, t Term, labels *blankLabeler, iri func([]byte, string) []byte) []byte {
 	switch t.Kind {
 	case KindIRI:
-		return appendIRIRef(b, t.Value)
+		return iri(b, t.Value)
 	case KindBlank:
 		b = append(b, "_:"...)
 		return append(b, labels.label(t.Value)...)
@@ -293,7 +303,7 @@ func appendNTerm(b []byte, t Term, labels *blankLabeler) []byte {
 			return append(b, t.Lang...)
 		case t.Datatype != XSDString && t.Datatype != "":
 			b = append(b, "^^"...)
-			return appendIRIRef(b, t.Datatype)
+			return iri(b, t.Datatype)
 		}
 	}
 	return b
