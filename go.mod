@@ -10,6 +10,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/piprate/json-gold v0.9.1
 	github.com/prometheus/client_golang v1.25.0
+	github.com/standard-webhooks/standard-webhooks/libraries v1.3.0
 )
 
 require (
