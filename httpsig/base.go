@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/dunglas/httpsfv"
 )
 
 // errComponent is wrapped when a covered component cannot be computed.
@@ -126,15 +128,15 @@ func (m *message) componentValue(name string) (string, error) {
 // signatureBase builds the signature base of RFC 9421 section 2.5 for the
 // covered components and signature parameters in sig. Components with
 // parameters, repeated components and "@signature-params" are refused.
-func (m *message) signatureBase(sig innerList) (string, error) {
+func (m *message) signatureBase(sig httpsfv.InnerList) (string, error) {
 	var b strings.Builder
-	seen := make(map[string]bool, len(sig.items))
-	for _, it := range sig.items {
-		if it.val.kind != kindString {
+	seen := make(map[string]bool, len(sig.Items))
+	for _, it := range sig.Items {
+		name, ok := it.Value.(string)
+		if !ok {
 			return "", fmt.Errorf("%w: a component identifier is not a string", errComponent)
 		}
-		name := it.val.str
-		if len(it.params) > 0 {
+		if it.Params != nil && len(it.Params.Names()) > 0 {
 			return "", fmt.Errorf("%w: component parameters on %q are not supported", errComponent, name)
 		}
 		if name == "@signature-params" || seen[name] {

@@ -10,6 +10,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+
+	"github.com/dunglas/httpsfv"
 )
 
 // ContentDigest returns the Content-Digest field value for body with
@@ -38,16 +40,19 @@ func checkContentDigest(lines []string, body []byte) error {
 		return fmt.Errorf("%w: Content-Digest: %w", ErrDigestMismatch, err)
 	}
 	checked := 0
-	for _, m := range d {
-		sum, ok := digestFuncs[m.key]
+	for _, key := range d.Names() {
+		sum, ok := digestFuncs[key]
 		if !ok {
 			continue
 		}
-		if m.isList || m.item.val.kind != kindBytes {
-			return fmt.Errorf("%w: Content-Digest member %s is not a byte sequence", ErrDigestMismatch, m.key)
+		m, _ := d.Get(key)
+		it, isItem := m.(httpsfv.Item)
+		raw, isBytes := it.Value.([]byte)
+		if !isItem || !isBytes {
+			return fmt.Errorf("%w: Content-Digest member %s is not a byte sequence", ErrDigestMismatch, key)
 		}
-		if subtle.ConstantTimeCompare(sum(body), m.item.val.raw) != 1 {
-			return fmt.Errorf("%w: %s of the body differs", ErrDigestMismatch, m.key)
+		if subtle.ConstantTimeCompare(sum(body), raw) != 1 {
+			return fmt.Errorf("%w: %s of the body differs", ErrDigestMismatch, key)
 		}
 		checked++
 	}

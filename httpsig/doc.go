@@ -18,5 +18,10 @@
 // Public keys are published as Multikey values (PublicKeyMultibase) or JSON
 // Web Keys (PublicKeyJWK).
 //
+// Structured field values (RFC 8941) are parsed and serialised by
+// github.com/dunglas/httpsfv, behind the checks of sfv.go: a size limit on
+// every field before it is parsed, and RFC 8941's types only. RFC 9421
+// itself (the signature base, coverage and time policy) is ours.
+//
 // This package must not import any other podserver package.
 package httpsig

@@ -1,42 +1,18 @@
 package httpsig
 
 import (
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/dunglas/httpsfv"
 )
 
-// serializeDictionary serialises d (RFC 8941 section 4.1.2); tests use it
-// to check that parsing and serialising agree.
-func serializeDictionary(d dictionary) (string, error) {
-	var b strings.Builder
-	for i, m := range d {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(m.key)
-		switch {
-		case m.isList:
-			s, err := serializeInnerList(m.list)
-			if err != nil {
-				return "", err
-			}
-			b.WriteString("=" + s)
-		case m.item.val.kind == kindBoolean && m.item.val.flag:
-			if err := writeParams(&b, m.item.params); err != nil {
-				return "", err
-			}
-		default:
-			b.WriteByte('=')
-			if err := writeBareItem(&b, m.item.val); err != nil {
-				return "", err
-			}
-			if err := writeParams(&b, m.item.params); err != nil {
-				return "", err
-			}
-		}
-	}
-	return b.String(), nil
+// serializeDictionary serialises d; tests use it to check that parsing and
+// serialising agree.
+func serializeDictionary(d *httpsfv.Dictionary) (string, error) {
+	return httpsfv.Marshal(d)
 }
 
 func TestParseDictionary(t *testing.T) {
@@ -71,7 +47,9 @@ func TestParseDictionary(t *testing.T) {
 		{`a=tok/en:x`, `a=tok/en:x`},
 		{`a=*tok`, `a=*tok`},
 		{`a=:aGVsbG8=:`, `a=:aGVsbG8=:`},
-		{`a=:aGVsbG8:`, `a=:aGVsbG8=:`},
+		// RFC 8941 4.2.7 says parsers SHOULD accept a byte sequence without
+		// its "=" padding; httpsfv refuses it (every signer we know pads).
+		{`a=:aGVsbG8:`, ``},
 		{`a=:a-b:`, ``},
 		{`a=:aGVsbG8=`, ``},
 		{`a=()`, `a=()`},
@@ -91,7 +69,11 @@ func TestParseDictionary(t *testing.T) {
 		{`a=1 b=2`, ``},
 		{``, ``},
 		{`a=?2`, ``},
-		{`a=%"x"`, ``},
+		{`a=%"x"`, ``},            // an RFC 9651 display string
+		{`a=@1659578233`, ``},     // an RFC 9651 date
+		{`a=1;d=@1659578233`, ``}, // a date parameter
+		{`a=("x";d=%"y")`, ``},    // a display string in an inner list
+		{`a="` + strings.Repeat("k", maxFieldBytes) + `"`, ``}, // longer than maxFieldBytes
 		{`a=-`, ``},
 	}
 	for _, tt := range tests {
@@ -135,7 +117,33 @@ func TestParseSignatureSplitLines(t *testing.T) {
 }
 
 func encodeB64(b []byte) string {
-	var s strings.Builder
-	_ = writeBareItem(&s, bareItem{kind: kindBytes, raw: b})
-	return strings.Trim(s.String(), ":")
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// The size limit stands in front of httpsfv on the verifying path too: a
+// Signature-Input of more than maxFieldBytes is refused before parsing, even
+// when it is well formed.
+func TestParseSignatureFieldLimit(t *testing.T) {
+	base := `sig1=("@method");created=1;keyid="k";nonce="n"`
+	pad := `, x` + strings.Repeat("a", 60) + `=1`
+	long := base
+	for len(long) <= maxFieldBytes {
+		long += pad
+	}
+	if _, err := parseSignature([]string{base}, []string{`sig1=:AAAA:`}); err != nil {
+		t.Fatalf("short input: %v", err)
+	}
+	_, err := parseSignature([]string{long}, []string{`sig1=:AAAA:`})
+	if !errors.Is(err, ErrBadSignature) || !errors.Is(err, errSyntax) {
+		t.Fatalf("input of %d bytes: err = %v, want ErrBadSignature and errSyntax", len(long), err)
+	}
+	// The limit counts all field lines together: each line alone is short.
+	lines := []string{base}
+	for n := len(base); n <= maxFieldBytes; n += len(pad) {
+		lines = append(lines, pad[2:])
+	}
+	_, err = parseSignature(lines, []string{`sig1=:AAAA:`})
+	if !errors.Is(err, errSyntax) || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("%d lines over the limit: err = %v", len(lines), err)
+	}
 }

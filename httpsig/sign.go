@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/dunglas/httpsfv"
 )
 
 // Label is the signature label Signer uses and Verifier prefers.
@@ -63,19 +65,17 @@ func (s *Signer) Sign(req *http.Request, body []byte) error {
 	if req.Header.Get("Content-Type") != "" {
 		components = append(components, "content-type")
 	}
-	var sig innerList
+	sig := httpsfv.InnerList{Params: httpsfv.NewParams()}
 	for _, c := range components {
-		sig.items = append(sig.items, item{val: bareItem{kind: kindString, str: c}})
+		sig.Items = append(sig.Items, httpsfv.NewItem(c))
 	}
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce) // crypto/rand.Read never fails
-	sig.params = params{
-		{key: "created", val: bareItem{kind: kindInteger, num: created}},
-		{key: "expires", val: bareItem{kind: kindInteger, num: created + int64(Validity/time.Second)}},
-		{key: "keyid", val: bareItem{kind: kindString, str: s.KeyID}},
-		{key: "alg", val: bareItem{kind: kindString, str: Algorithm}},
-		{key: "nonce", val: bareItem{kind: kindString, str: base64.RawURLEncoding.EncodeToString(nonce)}},
-	}
+	sig.Params.Add("created", created)
+	sig.Params.Add("expires", created+int64(Validity/time.Second))
+	sig.Params.Add("keyid", s.KeyID)
+	sig.Params.Add("alg", Algorithm)
+	sig.Params.Add("nonce", base64.RawURLEncoding.EncodeToString(nonce))
 
 	method := req.Method
 	if method == "" {

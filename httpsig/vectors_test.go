@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dunglas/httpsfv"
 )
 
 const (
@@ -87,13 +89,14 @@ func TestRFC9421B26(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, _ := inputs.get("sig-b26")
+	member, _ := inputs.Get("sig-b26")
+	in := member.(httpsfv.InnerList)
 	target, err := normalizeTarget(clientTarget(req))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := &message{method: req.Method, target: target, header: req.Header}
-	base, err := m.signatureBase(in.list)
+	base, err := m.signatureBase(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,16 +108,17 @@ func TestRFC9421B26(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := sigs.get("sig-b26")
+	sigMember, _ := sigs.Get("sig-b26")
+	want := sigMember.(httpsfv.Item).Value.([]byte)
 	got := ed25519.Sign(priv, []byte(base)) // Ed25519 is deterministic
-	if !bytes.Equal(got, want.item.val.raw) {
+	if !bytes.Equal(got, want) {
 		t.Fatalf("signature %s, want %s", base64.StdEncoding.EncodeToString(got), b26Signature)
 	}
-	if !ed25519.Verify(pub, []byte(base), want.item.val.raw) {
+	if !ed25519.Verify(pub, []byte(base), want) {
 		t.Fatal("RFC signature does not verify")
 	}
 	// Re-serialising the parsed Signature-Input gives the RFC text back.
-	if s, _ := serializeInnerList(in.list); "sig-b26="+s != b26Input {
+	if s, _ := serializeInnerList(in); "sig-b26="+s != b26Input {
 		t.Fatalf("re-serialised input %q", s)
 	}
 }

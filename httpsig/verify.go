@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dunglas/httpsfv"
 )
 
 // Defaults of the Verifier fields.
@@ -55,7 +57,7 @@ type Verifier struct {
 // parameters, and signature bytes.
 type signature struct {
 	label      string
-	input      innerList
+	input      httpsfv.InnerList
 	components []string
 	sig        []byte
 	created    int64
@@ -179,53 +181,65 @@ func parseSignature(inputLines, sigLines []string) (*signature, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: Signature: %w", ErrBadSignature, err)
 	}
-	in, ok := inputs.get(Label)
+	label := Label
+	in, ok := inputs.Get(label)
 	if !ok {
-		in = inputs[0]
+		label = inputs.Names()[0] // parseDictionary refuses an empty one
+		in, _ = inputs.Get(label)
 	}
-	sm, ok := sigs.get(in.key)
+	sm, ok := sigs.Get(label)
 	if !ok {
-		return nil, fmt.Errorf("%w: Signature has no member %q", ErrBadSignature, in.key)
+		return nil, fmt.Errorf("%w: Signature has no member %q", ErrBadSignature, label)
 	}
-	if !in.isList {
-		return nil, fmt.Errorf("%w: Signature-Input member %q is not an inner list", ErrBadSignature, in.key)
+	list, ok := in.(httpsfv.InnerList)
+	if !ok {
+		return nil, fmt.Errorf("%w: Signature-Input member %q is not an inner list", ErrBadSignature, label)
 	}
-	if sm.isList || sm.item.val.kind != kindBytes {
-		return nil, fmt.Errorf("%w: Signature member %q is not a byte sequence", ErrBadSignature, in.key)
+	sigItem, isItem := sm.(httpsfv.Item)
+	raw, isBytes := sigItem.Value.([]byte)
+	if !isItem || !isBytes {
+		return nil, fmt.Errorf("%w: Signature member %q is not a byte sequence", ErrBadSignature, label)
 	}
-	s := &signature{label: in.key, input: in.list, sig: sm.item.val.raw}
-	for _, it := range in.list.items {
-		if it.val.kind != kindString {
+	s := &signature{label: label, input: list, sig: raw}
+	for _, it := range list.Items {
+		c, ok := it.Value.(string)
+		if !ok {
 			return nil, fmt.Errorf("%w: a covered component is not a string", ErrBadSignature)
 		}
-		s.components = append(s.components, it.val.str)
+		s.components = append(s.components, c)
 	}
 	return s, s.readParams()
 }
 
 // readParams reads and checks the signature parameters.
 func (s *signature) readParams() error {
-	ps := s.input.params
+	ps := s.input.Params
+	if ps == nil {
+		ps = httpsfv.NewParams()
+	}
 	str := func(key string) (string, bool, error) {
-		v, ok := ps.get(key)
+		v, ok := ps.Get(key)
 		if !ok {
 			return "", false, nil
 		}
-		if v.kind != kindString {
+		text, isString := v.(string)
+		if !isString {
 			return "", true, fmt.Errorf("%w: parameter %s is not a string", ErrBadSignature, key)
 		}
-		return v.str, true, nil
+		return text, true, nil
 	}
-	created, ok := ps.get("created")
-	if !ok || created.kind != kindInteger {
+	v, _ := ps.Get("created")
+	created, ok := v.(int64)
+	if !ok {
 		return fmt.Errorf("%w: no integer created parameter", ErrBadSignature)
 	}
-	s.created = created.num
-	if exp, ok := ps.get("expires"); ok {
-		if exp.kind != kindInteger || exp.num < created.num {
+	s.created = created
+	if v, present := ps.Get("expires"); present {
+		exp, isInt := v.(int64)
+		if !isInt || exp < created {
 			return fmt.Errorf("%w: expires is not an integer at or after created", ErrBadSignature)
 		}
-		s.expires, s.hasExpires = exp.num, true
+		s.expires, s.hasExpires = exp, true
 	}
 	var err error
 	if s.keyID, ok, err = str("keyid"); err != nil {

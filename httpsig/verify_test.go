@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dunglas/httpsfv"
 )
 
 const testKeyID = "https://a.example/pod/profile/card#key"
@@ -54,11 +56,13 @@ func staticKey(pub ed25519.PublicKey) func(context.Context, string) (ed25519.Pub
 // produces.
 func signCustom(t *testing.T, req *http.Request, priv ed25519.PrivateKey, components []string, ps params) {
 	t.Helper()
-	var sig innerList
+	sig := httpsfv.InnerList{Params: httpsfv.NewParams()}
 	for _, c := range components {
-		sig.items = append(sig.items, item{val: bareItem{kind: kindString, str: c}})
+		sig.Items = append(sig.Items, httpsfv.NewItem(c))
 	}
-	sig.params = ps
+	for _, p := range ps {
+		sig.Params.Add(p.key, p.val)
+	}
 	target, err := normalizeTarget(clientTarget(req))
 	if err != nil {
 		t.Fatal(err)
@@ -73,12 +77,18 @@ func signCustom(t *testing.T, req *http.Request, priv ed25519.PrivateKey, compon
 	req.Header.Set("Signature", "sig1=:"+base64.StdEncoding.EncodeToString(ed25519.Sign(priv, []byte(base)))+":")
 }
 
-func intParam(k string, v int64) param {
-	return param{key: k, val: bareItem{kind: kindInteger, num: v}}
+// param is one signature parameter of a hand-made signature; val is an
+// httpsfv bare item (int64, string, ...).
+type param struct {
+	key string
+	val any
 }
-func strParam(k string, v string) param {
-	return param{key: k, val: bareItem{kind: kindString, str: v}}
-}
+
+// params are signature parameters in order.
+type params []param
+
+func intParam(k string, v int64) param  { return param{key: k, val: v} }
+func strParam(k string, v string) param { return param{key: k, val: v} }
 
 // asServer returns what a server sees of req: Host in req.Host, a
 // relative URL, and a TLS connection state for https.

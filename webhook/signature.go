@@ -1,28 +1,29 @@
 // Package webhook holds what podserver needs to call webhook subscribers:
 // Standard Webhooks signatures (https://www.standardwebhooks.com, symmetric
-// "v1" HMAC-SHA256 with "whsec_" secrets) and CloudEvents 1.0 events in
-// structured JSON mode.
+// "v1" HMAC-SHA256 with "whsec_" secrets), computed by the spec's reference
+// Go library behind our checks of message ids and timestamps, and
+// CloudEvents 1.0 events in structured JSON mode.
 //
 // This package must not import any other podserver package.
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // Header names of the Standard Webhooks spec.
 const (
-	HeaderID        = "webhook-id"
-	HeaderTimestamp = "webhook-timestamp"
-	HeaderSignature = "webhook-signature"
+	HeaderID        = standardwebhooks.HeaderWebhookID
+	HeaderTimestamp = standardwebhooks.HeaderWebhookTimestamp
+	HeaderSignature = standardwebhooks.HeaderWebhookSignature
 )
 
 // SecretPrefix starts every secret NewSecret makes.
@@ -40,21 +41,19 @@ func NewSecret() string {
 	return SecretPrefix + base64.StdEncoding.EncodeToString(b)
 }
 
-// secretKey returns the HMAC key of a secret: the base64 after the
-// optional "whsec_" prefix, decoded.
-func secretKey(secret string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, SecretPrefix))
+// newWebhook returns the reference implementation's signer for a secret:
+// the base64 after the optional "whsec_" prefix, decoded, as the HMAC key.
+func newWebhook(secret string) (*standardwebhooks.Webhook, error) {
+	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadSecret, err)
 	}
-	if len(key) == 0 {
-		return nil, fmt.Errorf("%w: empty", ErrBadSecret)
-	}
-	return key, nil
+	return wh, nil
 }
 
 // checkMessageID refuses ids that could make the signed content
-// "id.timestamp.body" ambiguous or that cannot be a header value.
+// "id.timestamp.body" ambiguous or that cannot be a header value. The
+// library signs any id; this check stays in front of it.
 func checkMessageID(id string) error {
 	if id == "" || len(id) > 256 {
 		return fmt.Errorf("%w: empty or longer than 256 bytes", ErrBadMessageID)
@@ -67,27 +66,23 @@ func checkMessageID(id string) error {
 	return nil
 }
 
-// mac returns the HMAC-SHA256 of "id.timestamp.body".
-func mac(key []byte, msgID, ts string, body []byte) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte(msgID + "." + ts + "."))
-	h.Write(body)
-	return h.Sum(nil)
-}
-
 // Sign returns the webhook-signature value for a message: "v1," and the
 // base64 HMAC-SHA256, keyed with the decoded secret, of
 // "<msgID>.<unix seconds of ts>.<body>". msgID must not contain '.' (use
 // the event's UUID, not its URL).
 func Sign(secret, msgID string, ts time.Time, body []byte) (string, error) {
-	key, err := secretKey(secret)
+	wh, err := newWebhook(secret)
 	if err != nil {
 		return "", err
 	}
 	if err := checkMessageID(msgID); err != nil {
 		return "", err
 	}
-	return "v1," + base64.StdEncoding.EncodeToString(mac(key, msgID, strconv.FormatInt(ts.Unix(), 10), body)), nil
+	sig, err := wh.Sign(msgID, ts, body)
+	if err != nil {
+		return "", fmt.Errorf("webhook: signing: %w", err)
+	}
+	return sig, nil
 }
 
 // SetHeaders signs a message and sets webhook-id, webhook-timestamp and
@@ -109,12 +104,18 @@ func Verify(secret string, header http.Header, body []byte, tolerance time.Durat
 	return VerifyAt(secret, header, body, tolerance, time.Now())
 }
 
-// VerifyAt checks a received webhook: webhook-timestamp must be within
-// tolerance of now (DefaultTolerance when tolerance <= 0), and one of the
-// space-separated "v1,<base64>" signatures in webhook-signature must match
-// (compared in constant time). Signatures of other versions are ignored.
+// VerifyAt checks a received webhook: webhook-timestamp must be a number
+// of seconds within tolerance of now (DefaultTolerance when tolerance <=
+// 0), and one of the space-separated "v1,<base64>" signatures in
+// webhook-signature must match (compared in constant time). Signatures of
+// other versions are ignored.
+//
+// The timestamp checks are ours, because the library's clock and tolerance
+// are fixed; the signature check is the library's. The library signs the
+// timestamp as a number, so a timestamp not written in its one canonical
+// form (a leading zero) matches no signature.
 func VerifyAt(secret string, header http.Header, body []byte, tolerance time.Duration, now time.Time) error {
-	key, err := secretKey(secret)
+	wh, err := newWebhook(secret)
 	if err != nil {
 		return err
 	}
@@ -132,19 +133,15 @@ func VerifyAt(secret string, header http.Header, body []byte, tolerance time.Dur
 	if d := now.Sub(time.Unix(ts, 0)); d > tolerance || d < -tolerance {
 		return fmt.Errorf("%w: %s is %s from now", ErrTimestamp, tsText, d.Round(time.Second))
 	}
-	want := mac(key, id, tsText, body) // the signed text is the header's
-	for _, s := range strings.Fields(sigs) {
-		version, b64, ok := strings.Cut(s, ",")
-		if !ok || version != "v1" {
-			continue
-		}
-		got, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			continue
-		}
-		if hmac.Equal(got, want) {
-			return nil
-		}
+	if strconv.FormatInt(ts, 10) != tsText {
+		return fmt.Errorf("%w: timestamp %q is not in canonical form", ErrNoMatch, tsText)
 	}
-	return ErrNoMatch
+	err = wh.VerifyIgnoringTimestamp(body, header)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, standardwebhooks.ErrNoMatchingSignature):
+		return ErrNoMatch
+	}
+	return fmt.Errorf("%w: %w", ErrNoMatch, err)
 }
