@@ -303,7 +303,12 @@ func TestVerifyPolicy(t *testing.T) {
 			req := newRequest(t, http.MethodPost, "https://b.example/inbox/", "application/ld+json", body)
 			req.Header.Set("Content-Digest", ContentDigest([]byte(body)))
 			signCustom(t, req, priv, tt.components, tt.params)
-			v := &Verifier{Resolve: staticKey(pub), Now: func() time.Time { return t0.Add(2 * time.Second) }}
+			resolves := 0
+			resolve := staticKey(pub)
+			v := &Verifier{Resolve: func(ctx context.Context, id string) (ed25519.PublicKey, error) {
+				resolves++
+				return resolve(ctx, id)
+			}, Now: func() time.Time { return t0.Add(2 * time.Second) }}
 			if tt.verifier != nil {
 				tt.verifier(v)
 			}
@@ -311,7 +316,31 @@ func TestVerifyPolicy(t *testing.T) {
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("Verify = %v, want %v", err, tt.want)
 			}
+			// A signature refused for what the request itself shows
+			// (syntax, algorithm, times, coverage) costs no key fetch: the
+			// key is asked for only once nothing but the key can refuse it.
+			if err != nil && tt.name != "proxy target" && resolves != 0 {
+				t.Errorf("the key was resolved %d times for a signature refused on its face", resolves)
+			}
 		})
+	}
+}
+
+// A body that does not match its Content-Digest is refused before the key
+// is fetched.
+func TestVerifyDigestBeforeKey(t *testing.T) {
+	pub, priv := newKey(t)
+	req := newRequest(t, http.MethodPost, "https://b.example/inbox/", "application/ld+json", "{}")
+	if err := (&Signer{KeyID: testKeyID, Key: priv, Now: func() time.Time { return t0 }}).Sign(req, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	resolves := 0
+	v := &Verifier{Resolve: func(ctx context.Context, id string) (ed25519.PublicKey, error) {
+		resolves++
+		return pub, nil
+	}, Now: func() time.Time { return t0 }}
+	if _, err := v.Verify(context.Background(), asServer(req), []byte(`{"other":1}`)); !errors.Is(err, ErrDigestMismatch) || resolves != 0 {
+		t.Errorf("Verify = %v after %d key fetches, want ErrDigestMismatch after none", err, resolves)
 	}
 }
 
