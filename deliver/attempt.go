@@ -103,7 +103,10 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 			q.cfg.OnAttempt(done, OutcomeDelivered, now.Sub(r.Created))
 		}
 		q.finish(r.Seq, Result{Status: StatusDelivered, Tried: true, ResponseStatus: resp.Status, ResponseBody: resp.Body, ResponseTruncated: resp.Truncated})
-		q.retained(r.Pod)
+		q.left(r)
+		if !q.policy(r.Kind).Transient {
+			q.retained(r.Pod)
+		}
 		return nil
 	case errors.Is(err, errGone):
 		return nil
@@ -121,14 +124,15 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	var re *RetryError
 	var pe permanentError
 	outcome := OutcomeRetry
+	schedule, transient := q.schedule(r.Kind), q.policy(r.Kind).Transient
 	switch {
-	case errors.As(ae.err, &pe), r.Attempts > len(q.cfg.Schedule):
+	case errors.As(ae.err, &pe), r.Attempts > len(schedule):
 		r.Status = StatusDead
 		outcome = OutcomeDead
 	case errors.As(ae.err, &re):
 		r.Due = now.Add(max(re.After, time.Second))
 	default:
-		r.Due = now.Add(jitter(q.cfg.Schedule[r.Attempts-1]))
+		r.Due = now.Add(jitter(schedule[r.Attempts-1]))
 	}
 	err = q.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		if _, err := tx.Get(dueKey(old.Due, old.Seq)); err != nil {
@@ -140,7 +144,15 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 		if err := tx.Delete(dueKey(old.Due, old.Seq)); err != nil {
 			return err
 		}
-		return put(tx, r)
+		if r.Status == StatusDead {
+			if err := leaveChannel(tx, r); err != nil {
+				return err
+			}
+			if transient {
+				return nil // dropped
+			}
+		}
+		return put(tx, r, !transient)
 	})
 	if err != nil {
 		if errors.Is(err, errGone) {
@@ -153,12 +165,19 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	if outcome == OutcomeDead {
 		q.dmu.Lock()
 		q.pending--
-		q.dead++
+		if !transient {
+			q.dead++
+		}
 		q.dmu.Unlock()
+		q.left(r)
 	} else {
 		requeue = dueKey(r.Due, r.Seq)
 	}
-	q.cfg.Logger.Warn("deliver: attempt failed", "seq", r.Seq, "target", r.Target, "attempts", r.Attempts, "status", r.Status, "err", r.LastError)
+	if outcome == OutcomeDead && transient {
+		q.cfg.Logger.Warn("deliver: dropped", "kind", r.Kind, "seq", r.Seq, "target", r.Target, "channel", r.Channel, "id", r.EventID, "attempts", r.Attempts, "err", r.LastError)
+	} else {
+		q.cfg.Logger.Warn("deliver: attempt failed", "seq", r.Seq, "target", r.Target, "attempts", r.Attempts, "status", r.Status, "err", r.LastError)
+	}
 	if q.cfg.OnAttempt != nil {
 		q.cfg.OnAttempt(r, outcome, 0)
 	}
@@ -204,7 +223,19 @@ func (q *Queue) complete(tx store.Txn, r Record, resp Response, now time.Time) e
 	if err := tx.Delete(dueKey(r.Due, r.Seq)); err != nil {
 		return err
 	}
+	if err := leaveChannel(tx, r); err != nil {
+		return err
+	}
 	return q.delivered(tx, r, resp, now)
+}
+
+// leaveChannel removes, in tx, the channel index entry of r, which leaves
+// the queue.
+func leaveChannel(tx store.Txn, r Record) error {
+	if r.Channel == "" {
+		return nil
+	}
+	return tx.Delete(channelKey(r.Channel, r.Seq))
 }
 
 // jitter spreads retries: d plus up to a tenth of d, so deliveries that

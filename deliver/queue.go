@@ -131,9 +131,10 @@ type Config struct {
 // lane. Claims are memory only; after a restart every pending record is
 // due again from the store.
 type Queue struct {
-	cfg    Config
-	local  map[string]LocalFunc
-	remote map[string]RemoteFunc
+	cfg      Config
+	local    map[string]LocalFunc
+	remote   map[string]RemoteFunc
+	policies map[string]Policy // set before Start
 
 	wake chan struct{}
 	stop chan struct{}
@@ -166,6 +167,9 @@ type Queue struct {
 	pending     int64
 	dead        int64
 	kept        map[string]int // pod -> delivered records retained (when counted)
+	// perChannel counts the pending records of each Record.Channel,
+	// offered ones included (see Offer).
+	perChannel map[string]int
 	// pauseUntil: the store failed to record an attempt (a full disk,
 	// say), so no record is claimed or attempted before then; pauseFor is
 	// the current backoff (see storeFailed).
@@ -178,6 +182,11 @@ type Queue struct {
 	recentSeqs []uint64
 	started    bool
 	closeOnce  sync.Once
+
+	imu        sync.Mutex
+	intake     []Record // offered, not yet stored (see Offer)
+	offered    chan struct{}
+	intakeDone chan struct{}
 }
 
 // New returns a Queue. Register handlers with HandleLocal, then Start.
@@ -205,21 +214,25 @@ func New(cfg Config) *Queue {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Queue{
-		cfg:     cfg,
-		local:   map[string]LocalFunc{},
-		remote:  map[string]RemoteFunc{},
-		wake:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		ctx:     ctx,
-		cancel:  cancel,
-		slots:   make(chan struct{}, cfg.Parallel),
-		claimed: map[uint64]string{},
-		laneOf:  map[uint64]string{},
-		lanes:   map[string]*lane{},
-		kept:    map[string]int{},
-		waiters: map[uint64][]chan Result{},
-		recent:  map[uint64]Result{},
+		cfg:        cfg,
+		local:      map[string]LocalFunc{},
+		remote:     map[string]RemoteFunc{},
+		policies:   map[string]Policy{},
+		perChannel: map[string]int{},
+		offered:    make(chan struct{}, 1),
+		intakeDone: make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		ctx:        ctx,
+		cancel:     cancel,
+		slots:      make(chan struct{}, cfg.Parallel),
+		claimed:    map[uint64]string{},
+		laneOf:     map[uint64]string{},
+		lanes:      map[string]*lane{},
+		kept:       map[string]int{},
+		waiters:    map[uint64][]chan Result{},
+		recent:     map[uint64]Result{},
 	}
 }
 
@@ -232,7 +245,8 @@ func (q *Queue) HandleLocal(kind string, fn LocalFunc) { q.local[kind] = fn }
 func (q *Queue) HandleRemote(kind string, fn RemoteFunc) { q.remote[kind] = fn }
 
 // Start starts the worker, which first picks up every delivery that fell
-// due while the server was down.
+// due while the server was down, and the goroutine that stores offered
+// records.
 func (q *Queue) Start() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -240,12 +254,14 @@ func (q *Queue) Start() {
 		q.started = true
 		q.count()
 		go q.run()
+		go q.takeIn()
 	}
 }
 
 // Close stops the worker and the attempts in progress (a remote attempt
 // cut short is not counted: it is made again after a restart) and waits
-// for them. Later calls do nothing.
+// for them. Records offered before Close are stored before it returns.
+// Later calls do nothing.
 func (q *Queue) Close() {
 	q.closeOnce.Do(func() {
 		q.mu.Lock()
@@ -255,7 +271,9 @@ func (q *Queue) Close() {
 		q.cancel()
 		if started {
 			<-q.done
+			<-q.intakeDone
 		}
+		q.storeOffered()
 		q.workers.Wait()
 	})
 }
@@ -263,6 +281,12 @@ func (q *Queue) Close() {
 // Enqueue records a pending delivery in tx (Seq, Status and Created are
 // set here) and returns it. The worker is woken once tx is durable.
 func (q *Queue) Enqueue(tx store.Txn, r Record) (Record, error) {
+	return q.enqueue(tx, r, false)
+}
+
+// enqueue is Enqueue; offered is true for a record Offer has counted in
+// its channel already.
+func (q *Queue) enqueue(tx store.Txn, r Record, offered bool) (Record, error) {
 	if r.Kind == "" || r.Pod == "" || r.Target == "" {
 		return r, errors.New("deliver: a record needs a kind, a pod and a target")
 	}
@@ -274,14 +298,22 @@ func (q *Queue) Enqueue(tx store.Txn, r Record) (Record, error) {
 	if r.Due.IsZero() {
 		r.Due = r.Created
 	}
-	if err := put(tx, r); err != nil {
+	if err := put(tx, r, !q.policy(r.Kind).Transient); err != nil {
 		return r, err
 	}
 	if err := putEventIndex(tx, r); err != nil {
 		return r, err
 	}
-	key, lane := dueKey(r.Due, r.Seq), laneName(r)
-	tx.OnCommit(func() { q.enqueued(key, lane) })
+	if r.Channel != "" {
+		if err := tx.Set(channelKey(r.Channel, r.Seq), nil); err != nil {
+			return r, err
+		}
+	}
+	key, lane, ch := dueKey(r.Due, r.Seq), laneName(r), r.Channel
+	if offered {
+		ch = ""
+	}
+	tx.OnCommit(func() { q.enqueued(key, lane, ch) })
 	return r, nil
 }
 
@@ -290,10 +322,14 @@ func (q *Queue) Enqueue(tx store.Txn, r Record) (Record, error) {
 // full, or the claims are at their bound. The scan that the lane's (or the
 // claims') draining asks for then finds it. Without this, every record
 // published to a busy host would make the worker walk the whole backlog
-// in front of it again.
-func (q *Queue) enqueued(k []byte, lane string) {
+// in front of it again. A record of channel ch (not counted yet: "" when
+// it was offered) counts in its channel.
+func (q *Queue) enqueued(k []byte, lane, ch string) {
 	q.dmu.Lock()
 	q.pending++
+	if ch != "" {
+		q.perChannel[ch]++
+	}
 	q.lower(k)
 	l := q.lanes[lane]
 	wait := q.starved || (l != nil && l.blocked)
@@ -326,12 +362,23 @@ func (q *Queue) Depth() (pending, dead int64) {
 	return q.pending, q.dead
 }
 
-// count sets the depth counters from the store.
+// count sets the depth counters and the records of each channel from the
+// store (and the records offered but not yet stored).
 func (q *Queue) count() {
 	var pending, dead int64
+	perChannel := q.offeredPerChannel()
+	chans := []byte(store.PrefixDeliveryIndex + indexChannel)
 	err := q.cfg.Store.View(context.Background(), func(rd store.Reader) error {
 		if err := rd.Scan([]byte(store.PrefixDelivery), nil, false, func(_, _ []byte) error {
 			pending++
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := rd.Scan(chans, nil, false, func(k, _ []byte) error {
+			if len(k) >= len(chans)+9 {
+				perChannel[string(k[len(chans):len(k)-9])]++
+			}
 			return nil
 		}); err != nil {
 			return err
@@ -347,6 +394,6 @@ func (q *Queue) count() {
 		q.cfg.Logger.Error("deliver: count the queue", "err", err)
 	}
 	q.dmu.Lock()
-	q.pending, q.dead = pending, dead
+	q.pending, q.dead, q.perChannel = pending, dead, perChannel
 	q.dmu.Unlock()
 }
