@@ -278,3 +278,55 @@ func TestPushSurvivesRestart(t *testing.T) {
 		t.Fatal("the queued push was not delivered after the restart")
 	}
 }
+
+// Pushes queued by the notifier's former retry queue (store.PrefixChannel
+// + "q") are moved onto the delivery queue at start and delivered; those
+// of a channel that is gone are dropped.
+func TestPushAdoptsLegacyQueue(t *testing.T) {
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ch := pushRecord("ldn", TypeLDN, "http://pods.test/bob/inbox/", "")
+	chv, _ := json.Marshal(ch)
+	legacy := func(seq uint64, channel, id string) (k, v []byte) {
+		v, _ = json.Marshal(map[string]any{
+			"seq": seq, "push": map[string]any{"channel": channel, "id": id, "body": []byte(`{"type":"Update"}`), "contentType": "application/ld+json"},
+			"attempts": 1, "due": time.Now(), "created": time.Now(),
+		})
+		return store.AppendUint64([]byte(store.PrefixChannel+"q"), seq), v
+	}
+	if err := st.Update(context.Background(), func(tx store.Txn) error {
+		if err := tx.Set(channelKey(ch.ID), chv); err != nil {
+			return err
+		}
+		for i, c := range []string{"ldn", "gone"} {
+			k, v := legacy(uint64(i+1), c, "urn:uuid:"+c)
+			if err := tx.Set(k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	host := &inboxHost{got: make(chan string, 4)}
+	pushNotifier(t, st, host, nil, nil, nil)
+	select {
+	case got := <-host.got:
+		if got != "/bob/inbox/ urn:uuid:ldn" {
+			t.Errorf("delivered %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the legacy queued push was not delivered")
+	}
+	if c := countKeys(t, st, store.PrefixChannel+"q"); c != 0 {
+		t.Errorf("%d legacy queue keys left", c)
+	}
+	select {
+	case got := <-host.got:
+		t.Errorf("delivered %q too", got)
+	default:
+	}
+}
