@@ -113,6 +113,23 @@ func countKeys(t *testing.T, st store.Store, prefix string) int {
 	return n
 }
 
+// notifyingStore opens a store (in memory when dir is "") that reports
+// its resource writes to the notifier in cur, once there is one.
+func notifyingStore(t *testing.T, dir string, cur *atomic.Pointer[Notifier]) store.Store {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: dir, InMemory: dir == "", ChangePrefixes: []string{store.PrefixResource},
+		OnChange: func(c []store.Change) {
+			if n := cur.Load(); n != nil {
+				n.OnChange(c)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 type hookReq struct {
 	hdr  http.Header
 	body []byte
@@ -124,16 +141,7 @@ type hookReq struct {
 // secret, and removed from the store once delivered or dropped.
 func TestPushWebhook(t *testing.T) {
 	var cur atomic.Pointer[Notifier]
-	st, err := store.Open(store.Options{InMemory: true, ChangePrefixes: []string{store.PrefixResource},
-		OnChange: func(c []store.Change) {
-			if n := cur.Load(); n != nil {
-				n.OnChange(c)
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := notifyingStore(t, "", &cur)
 	var mu sync.Mutex
 	calls := map[string]int{}
 	var last hookReq
@@ -237,16 +245,7 @@ func (h *inboxHost) AppendInbox(_ context.Context, inbox, id string, body []byte
 // inbox of this server).
 func TestPushSurvivesRestart(t *testing.T) {
 	var cur atomic.Pointer[Notifier]
-	st, err := store.Open(store.Options{Dir: t.TempDir(), ChangePrefixes: []string{store.PrefixResource},
-		OnChange: func(c []store.Change) {
-			if n := cur.Load(); n != nil {
-				n.OnChange(c)
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := notifyingStore(t, t.TempDir(), &cur)
 	o := newOutcomes()
 	// The first notifier fails every attempt; its schedule is long enough
 	// that the push is never dropped before it stops.
