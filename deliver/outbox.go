@@ -43,7 +43,7 @@ func (q *Queue) Retry(tx store.Txn, pod string, seq uint64) (Record, error) {
 	r.Status = StatusPending
 	r.Attempts = 0
 	r.Due = q.cfg.Now().UTC().Truncate(time.Millisecond)
-	if err := put(tx, r); err != nil {
+	if err := put(tx, r, true); err != nil {
 		return r, err
 	}
 	key := dueKey(r.Due, r.Seq)
@@ -66,7 +66,7 @@ const pruneEvery = 64
 // outbox entry becomes a delivered record, kept until pruned, or is
 // removed when none are kept.
 func (q *Queue) delivered(tx store.Txn, r Record, resp Response, now time.Time) error {
-	if q.cfg.KeepDelivered < 0 {
+	if q.cfg.KeepDelivered < 0 || q.policy(r.Kind).Transient {
 		return remove(tx, r)
 	}
 	r.Status = StatusDelivered
@@ -74,7 +74,7 @@ func (q *Queue) delivered(tx store.Txn, r Record, resp Response, now time.Time) 
 	r.LastStatus = resp.Status
 	r.LastError = ""
 	r.Delivered = now
-	if err := put(tx, r); err != nil {
+	if err := put(tx, r, true); err != nil {
 		return err
 	}
 	return tx.Set(deliveredKey(r.Pod, r.Seq), nil)

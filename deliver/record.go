@@ -10,6 +10,7 @@
 //	store.PrefixOutbox + pod + 0x00 + seq (8)                 -> Record (JSON)
 //	store.PrefixDeliveryIndex + "E" + event path + 0x00 + seq (8) -> "" (deliveries of an event)
 //	store.PrefixDeliveryIndex + "D" + pod + 0x00 + seq (8)        -> "" (delivered records kept)
+//	store.PrefixDeliveryIndex + "C" + channel + 0x00 + seq (8)    -> "" (pending records of a channel)
 //
 // The "d" entry exists while the delivery is pending; its key orders the
 // queue by due time, so the worker finds due work with one prefix scan from
@@ -20,7 +21,21 @@
 // are kept (their "tD" entries order them for pruning; older ones are
 // removed together with their other keys). The "tE" entry indexes every
 // record of the outbox by its event, for the event's delivery status; it
-// lives exactly as long as the "o" entry.
+// lives exactly as long as the "o" entry. The "tC" entry exists while a
+// record with a Channel is pending; the queue counts them at Start to
+// bound each channel's pending records (Policy.MaxPerChannel).
+//
+// # Kinds and their policies
+//
+// Each kind of record has a handler (HandleLocal, HandleRemote) and may
+// have a Policy of its own (SetPolicy): a retry schedule other than
+// Config.Schedule, a bound on the pending records of one channel, and
+// Transient, for records that are not kept once they leave the queue (not
+// listed in the outbox; delivered ones removed; ones that fail for good
+// logged and dropped instead of kept as dead letters). Push notifications
+// (KindPush) are such records, offered without a transaction of their
+// own (Offer). The retry rule (ResponseError, RetryAfter), the jitter and
+// the dead-letter view (the outbox) are the same for every kind.
 //
 // # State machine
 //
@@ -29,6 +44,8 @@
 //	pending --failed with a RetryError (Retry-After)-----> pending, due = now + After
 //	pending --failed, attempts > len(schedule)-----------> dead (only the "o" entry is kept)
 //	pending --failed with a Permanent error--------------> dead
+//	dead, of a Transient kind----------------------------> (removed, logged: dropped)
+//	delivered, of a Transient kind-----------------------> (removed)
 //	dead    --Retry by the owner-------------------------> pending, due now, attempts 0
 //	delivered or dead --Replay (a new record) -----------> (the new record is pending)
 //
@@ -64,6 +81,12 @@ const (
 	// item of the settings/subscriptions of pod Via, which holds the
 	// secret that signs it.
 	KindWebhook = "webhook"
+	// KindPush is a notification of a Solid Notifications push channel
+	// (webhook or LDN): Target is the channel's sendTo URL, Channel the
+	// channel's id, EventID the notification's id, and Payload the
+	// notification itself. Its policy (schedule, bound, drops) is the
+	// notify package's (SetPolicy).
+	KindPush = "push"
 )
 
 // Statuses of a Record.
@@ -121,12 +144,20 @@ type Record struct {
 	LastStatus int `json:"lastStatus,omitempty"`
 	// Delivered is when the delivery succeeded.
 	Delivered time.Time `json:"delivered,omitzero"`
+	// Channel groups the records that Policy.MaxPerChannel bounds (for
+	// KindPush, the notification channel); "" for none.
+	Channel string `json:"channel,omitempty"`
+	// Payload is what to deliver for kinds that carry it in the record
+	// (KindPush), in MediaType; other kinds deliver the stored Event.
+	Payload   []byte `json:"payload,omitempty"`
+	MediaType string `json:"mediaType,omitempty"`
 }
 
 // Sub-prefixes of store.PrefixDeliveryIndex.
 const (
 	indexEvent     = "E"
 	indexDelivered = "D"
+	indexChannel   = "C"
 )
 
 // indexPrefix is store.PrefixDeliveryIndex + sub + name + 0x00: the
@@ -148,6 +179,12 @@ func deliveredPrefix(pod string) []byte { return indexPrefix(indexDelivered, pod
 
 func deliveredKey(pod string, seq uint64) []byte {
 	return store.AppendUint64(deliveredPrefix(pod), seq)
+}
+
+func channelPrefix(channel string) []byte { return indexPrefix(indexChannel, channel) }
+
+func channelKey(channel string, seq uint64) []byte {
+	return store.AppendUint64(channelPrefix(channel), seq)
 }
 
 // putEventIndex indexes the new record r by its event.
@@ -201,8 +238,9 @@ func decode(v []byte) (Record, error) {
 	return r, nil
 }
 
-// put writes r under its queue key (while pending) and its outbox key.
-func put(tx store.Txn, r Record) error {
+// put writes r under its queue key (while pending) and, when listed (its
+// kind is not Transient), its outbox key.
+func put(tx store.Txn, r Record, listed bool) error {
 	v, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -211,6 +249,9 @@ func put(tx store.Txn, r Record) error {
 		if err := tx.Set(dueKey(r.Due, r.Seq), v); err != nil {
 			return err
 		}
+	}
+	if !listed {
+		return nil
 	}
 	return tx.Set(outboxKey(r.Pod, r.Seq), v)
 }

@@ -3,7 +3,6 @@ package notify
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -85,13 +84,6 @@ func newID() string {
 	var b [20]byte
 	_, _ = rand.Read(b[:])
 	return idEncoding.EncodeToString(b[:])
-}
-
-// newSecret returns a Standard Webhooks signing secret.
-func newSecret() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return "whsec_" + base64.StdEncoding.EncodeToString(b[:])
 }
 
 // validID reports whether s can be a channel id (it does not say one exists).

@@ -182,7 +182,7 @@ func (n *Notifier) sendLocked(ch *channel, msg *Message, now time.Time) {
 		ch.state = msg.State
 	}
 	if push {
-		n.out.Send(Push{Channel: ch.rec.ID, ID: msg.ID, Body: b, ContentType: ch.rec.Media})
+		n.push(&ch.rec, msg.ID, b)
 		return
 	}
 	ch.sinks = slices.DeleteFunc(ch.sinks, func(s sink) bool { return !s.send(b) })

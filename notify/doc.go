@@ -68,15 +68,17 @@
 //     small buffers; a writer goroutine exists only while messages are
 //     queued. At most Config.MaxConnsPerChannel connections share a
 //     receiveFrom URL; a new one closes the oldest.
-//   - to push channels (webhook, LDN) through the Outbox: a small durable
-//     retry queue (outbox.go) that records each notification under
-//     store.PrefixChannel before the first attempt and retries with backoff
-//     (DefaultRetry), honouring Retry-After, across restarts; other 4xx
-//     answers end it. It stands behind the Outbox interface so that it can
-//     move onto the deliver package's queue. Each POST is signed by the
-//     topic's pod (HTTP Message Signatures, through Host.SignRequest);
-//     webhook POSTs are also signed with the channel's secret (Standard
-//     Webhooks). An LDN channel whose sendTo is an inbox of this server
+//   - to push channels (webhook, LDN) through the server's durable
+//     delivery queue (package deliver), as records of deliver.KindPush
+//     offered without blocking (push.go). Their policy there: retried on
+//     DefaultRetry (or Config.Retry) with the queue's jitter and its one
+//     rule for answers (408, 429, 5xx retried, honouring Retry-After;
+//     other 4xx end it), at most 1000 waiting per channel (more are
+//     dropped), and dropped, not kept as dead letters, when they fail for
+//     good. They survive restarts. Each POST is signed by the topic's pod
+//     (HTTP Message Signatures, through Host.SignRequest); webhook POSTs
+//     are also signed with the channel's secret (Standard Webhooks,
+//     package webhook). An LDN channel whose sendTo is an inbox of this server
 //     appends to it in-process; items written that way are not notified to
 //     push channels, so channels cannot feed each other in a loop.
 //
@@ -86,10 +88,11 @@
 // # Keys (prefix owned by this package, see store/keyspace.go)
 //
 //	store.PrefixChannel + "c" + channel id -> channel record (JSON)
-//	store.PrefixChannel + "q" + seq (8)     -> queued push notification (JSON)
 //
 // Channels are loaded into memory at start; the store is written when a
-// channel is made or removed, and for push notifications.
+// channel is made or removed. Push notifications are the delivery queue's
+// records; those an older version queued under store.PrefixChannel + "q"
+// are moved onto it at start.
 //
 // # Lock order
 //
@@ -103,6 +106,6 @@
 // of inbox arrivals; cmd/notifybench runs it against a server of its own
 // and measures the server's memory per idle subscriber.
 //
-// This package may import ldp, acl, rdf, store and apierr. It must not
-// import pod or cmd.
+// This package may import deliver, webhook, ldp, acl, rdf, store and
+// apierr. It must not import pod or cmd.
 package notify

@@ -16,6 +16,7 @@ import (
 	"podserver/apierr"
 	"podserver/ldp"
 	"podserver/rdf"
+	"podserver/webhook"
 )
 
 // Paths, relative to a pod root.
@@ -270,7 +271,7 @@ func (n *Notifier) subscribe(c *gin.Context, r *ldp.Request, t channelType) erro
 		Accept: req.Accept, Media: media, Created: now,
 	}
 	if t.name == TypeWebhook {
-		rec.Secret = newSecret()
+		rec.Secret = webhook.NewSecret()
 	}
 	ch, err := n.create(ctx, rec)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"podserver/acl"
+	"podserver/deliver"
 	"podserver/ldp"
 	"podserver/store"
 )
@@ -40,8 +41,14 @@ type Host interface {
 
 // Config configures a Notifier.
 type Config struct {
-	Store  store.Store
-	Host   Host
+	Store store.Store
+	Host  Host
+	// Queue is the server's durable delivery queue: push notifications
+	// are its records of deliver.KindPush. New registers their handler and
+	// policy, so it is called before Queue.Start; whoever owns the queue
+	// closes it after the notifier (Close stores the notifications handed
+	// to it).
+	Queue  *deliver.Queue
 	Logger *slog.Logger
 	// Client posts to webhooks and remote LDN inboxes (default: 10 s
 	// timeout, no redirects).
@@ -61,8 +68,6 @@ type Config struct {
 	// Retry is the wait after each failed push attempt (default
 	// DefaultRetry); after the last, the notification is dropped.
 	Retry []time.Duration
-	// Outbox replaces the built-in durable retry queue for push channels.
-	Outbox Outbox
 }
 
 // Limits.
@@ -85,10 +90,10 @@ type event struct {
 
 // Notifier is the Solid Notifications server of one podserver.
 type Notifier struct {
-	cfg  Config
-	host Host
-	log  *slog.Logger
-	out  Outbox
+	cfg    Config
+	host   Host
+	log    *slog.Logger
+	pushes *deliver.Queue
 
 	mu       sync.RWMutex
 	channels map[string]*channel
@@ -112,11 +117,11 @@ type Notifier struct {
 	conns       sync.WaitGroup // WebSocket connections' goroutines
 }
 
-// New loads the channels from the store and starts the dispatcher, the
-// expiry sweeper and the push queue.
+// New loads the channels from the store, hands push notifications to the
+// delivery queue, and starts the dispatcher and the expiry sweeper.
 func New(cfg Config) (*Notifier, error) {
-	if cfg.Store == nil || cfg.Host == nil {
-		return nil, errors.New("notify: Config needs Store and Host")
+	if cfg.Store == nil || cfg.Host == nil || cfg.Queue == nil {
+		return nil, errors.New("notify: Config needs Store, Host and Queue")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -140,7 +145,7 @@ func New(cfg Config) (*Notifier, error) {
 		}
 	}
 	n := &Notifier{
-		cfg: cfg, host: cfg.Host, log: cfg.Logger,
+		cfg: cfg, host: cfg.Host, log: cfg.Logger, pushes: cfg.Queue,
 		channels:    make(map[string]*channel),
 		byTopic:     make(map[string][]*channel),
 		legacy:      make(map[string][]*legacyConn),
@@ -153,16 +158,10 @@ func New(cfg Config) (*Notifier, error) {
 	if err := n.load(); err != nil {
 		return nil, err
 	}
-	n.out = cfg.Outbox
-	if n.out == nil {
-		q, err := newRetryQueue(retryConfig{
-			Store: cfg.Store, Logger: cfg.Logger, Client: cfg.Client, Schedule: cfg.Retry,
-			Resolve: n.pushTarget, Local: n.deliverLocal, Sign: cfg.Host.SignRequest,
-		})
-		if err != nil {
-			return nil, err
-		}
-		n.out = q
+	n.pushes.SetPolicy(deliver.KindPush, pushPolicy(cfg.Retry))
+	n.pushes.HandleRemote(deliver.KindPush, n.attemptPush)
+	if err := n.adoptLegacyPushes(context.Background()); err != nil {
+		return nil, err
 	}
 	n.wg.Add(2)
 	go n.run()
@@ -194,7 +193,8 @@ func (n *Notifier) addLocked(ch *channel) {
 
 // Close stops the notifier: it closes every connection (WebSockets with
 // 1001 going away, waiting up to a second for the close handshakes) and
-// stops the dispatcher and the push queue.
+// stops the dispatcher. Push notifications handed to the delivery queue
+// are stored when the queue closes, after the notifier.
 func (n *Notifier) Close() {
 	n.CloseStreams()
 	n.mu.Lock()
@@ -223,7 +223,6 @@ func (n *Notifier) Close() {
 	n.cancel()
 	n.wg.Wait()
 	n.conns.Wait()
-	n.out.Close()
 }
 
 // CloseStreams ends the streaming HTTP responses, so that an HTTP server's

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 
 	"podserver/acl"
 	"podserver/apierr"
+	"podserver/deliver"
 	"podserver/ldp"
 	"podserver/store"
 )
@@ -75,11 +75,14 @@ func testNotifier(t testing.TB, host Host) (*Notifier, store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err = New(Config{Store: st, Host: host}); err != nil {
+	q := deliver.New(deliver.Config{Store: st})
+	if n, err = New(Config{Store: st, Host: host, Queue: q}); err != nil {
 		t.Fatal(err)
 	}
+	q.Start()
 	t.Cleanup(func() {
 		n.Close()
+		q.Close()
 		st.Close()
 	})
 	if err := st.Update(context.Background(), func(tx store.Txn) error {
@@ -162,111 +165,6 @@ func TestOnChangeUnwatched(t *testing.T) {
 	n.qmu.Unlock()
 	if q != 0 {
 		t.Errorf("queued %d unwatched changes", q)
-	}
-}
-
-// The retry queue retries failures with the schedule, honours a 4xx as
-// final, and removes what it delivered from the store.
-func TestRetryQueue(t *testing.T) {
-	st, err := store.Open(store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var calls, okCalls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		switch {
-		case strings.Contains(r.URL.Path, "gone"):
-			w.WriteHeader(http.StatusGone)
-		case okCalls.Add(1) <= 2:
-			w.Header().Set("Retry-After", "0")
-			w.WriteHeader(http.StatusServiceUnavailable)
-		default:
-			w.WriteHeader(http.StatusNoContent)
-		}
-	}))
-	defer srv.Close()
-	q, err := newRetryQueue(retryConfig{
-		Store: st, Client: srv.Client(), Schedule: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond},
-		Resolve: func(ctx context.Context, ch string) (*PushTarget, error) {
-			return &PushTarget{Channel: ch, Type: TypeWebhook, SendTo: srv.URL + "/" + ch}, nil
-		},
-		Local: func(context.Context, *PushTarget, Push) error { return nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	q.Send(Push{Channel: "ok", ID: "urn:uuid:1", Body: []byte(`{}`), ContentType: "application/ld+json"})
-	q.Send(Push{Channel: "gone", ID: "urn:uuid:2", Body: []byte(`{}`), ContentType: "application/ld+json"})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		pending := 0
-		_ = st.View(context.Background(), func(rd store.Reader) error {
-			return rd.Scan(deliveryPrefix, nil, false, func(k, v []byte) error { pending++; return nil })
-		})
-		if pending == 0 && calls.Load() >= 4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d queued after %d calls", pending, calls.Load())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if c := calls.Load(); c != 4 { // gone once; ok three times (503, 503, 204)
-		t.Errorf("%d calls, want 4", c)
-	}
-}
-
-// A queued push survives a restart of the queue.
-func TestRetryQueueRestart(t *testing.T) {
-	st, err := store.Open(store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	// The first queue fails its first attempt and closes; with a wait of
-	// 500ms before the retry it makes no second one (which would be its
-	// last: the push would be dropped), however slow the machine.
-	tried := make(chan struct{}, 1)
-	failing := func(ctx context.Context, ch string) (*PushTarget, error) {
-		select {
-		case tried <- struct{}{}:
-		default:
-		}
-		return nil, fmt.Errorf("down")
-	}
-	q1, err := newRetryQueue(retryConfig{Store: st, Schedule: []time.Duration{500 * time.Millisecond}, Resolve: failing})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q1.Send(Push{Channel: "c", ID: "urn:uuid:1", Body: []byte(`{}`)})
-	select {
-	case <-tried:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the first queue never attempted the push")
-	}
-	q1.Close()
-
-	got := make(chan Push, 1)
-	q2, err := newRetryQueue(retryConfig{Store: st, Schedule: []time.Duration{50 * time.Millisecond},
-		Resolve: func(ctx context.Context, ch string) (*PushTarget, error) {
-			return &PushTarget{Channel: ch, Inbox: "/bob/inbox/"}, nil
-		},
-		Local: func(ctx context.Context, t *PushTarget, p Push) error { got <- p; return nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q2.Close()
-	select {
-	case p := <-got:
-		if p.ID != "urn:uuid:1" {
-			t.Errorf("delivered %+v", p)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the queued push was not delivered after the restart")
 	}
 }
 

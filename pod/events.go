@@ -37,10 +37,10 @@ type events struct {
 	registerOnce sync.Once
 }
 
-func newEvents(s *Server) (*events, error) {
+func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 	e := &events{
 		s:        s,
-		queue:    s.newQueue(),
+		queue:    queue,
 		inboxes:  inbox.New(),
 		stopping: make(chan struct{}),
 		remote:   newRemote(s),

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"podserver/acl"
+	"podserver/deliver"
 	"podserver/httpsig"
 	"podserver/inbox"
 	"podserver/ldp"
@@ -26,8 +27,8 @@ type notifier struct {
 	hooked bool // CloseStreams is registered with the http.Server
 }
 
-func newNotifier(s *Server) (*notifier, error) {
-	n, err := notify.New(notify.Config{Store: s.st, Host: notifyHost{s}, Logger: s.log, Client: s.outboundClient()})
+func newNotifier(s *Server, queue *deliver.Queue) (*notifier, error) {
+	n, err := notify.New(notify.Config{Store: s.st, Host: notifyHost{s}, Queue: queue, Logger: s.log, Client: s.outboundClient()})
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"podserver/httpsig"
-	"podserver/notify"
 	"podserver/pod"
+	"podserver/webhook"
 )
 
 // ntHook is a webhook receiver that records what it is sent.
@@ -110,10 +110,10 @@ func TestNotifyWebhook(t *testing.T) {
 	if req.hdr.Get("webhook-id") != m.ID {
 		t.Errorf("webhook-id %q, notification id %q", req.hdr.Get("webhook-id"), m.ID)
 	}
-	if err := notify.Verify(req.hdr, ch.Secret, req.body, time.Now(), 5*time.Minute); err != nil {
+	if err := webhook.Verify(ch.Secret, req.hdr, req.body, 5*time.Minute); err != nil {
 		t.Errorf("signature: %v (headers %v)", err, req.hdr)
 	}
-	if err := notify.Verify(req.hdr, "whsec_"+strings.Repeat("A", 44), req.body, time.Now(), 5*time.Minute); err == nil {
+	if err := webhook.Verify("whsec_"+strings.Repeat("A", 44), req.hdr, req.body, 5*time.Minute); err == nil {
 		t.Error("signature verifies with another secret")
 	}
 	ntVerifyPod(t, s, "alice", req)
@@ -144,7 +144,7 @@ func TestNotifyWebhookDown(t *testing.T) {
 	hook.listen(t, addr)               // back
 	req := hook.next(t, 15*time.Second)
 	ntExpect(t, ntParse(t, req.body), "Create", root+"later", "")
-	if err := notify.Verify(req.hdr, ch.Secret, req.body, time.Now(), 5*time.Minute); err != nil {
+	if err := webhook.Verify(ch.Secret, req.hdr, req.body, 5*time.Minute); err != nil {
 		t.Errorf("signature: %v", err)
 	}
 }

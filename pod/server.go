@@ -98,11 +98,14 @@ func New(opts Options) (*Server, error) {
 		Hooks: ldp.Hooks{Validate: s.validateWrite, Changed: s.changed, Redact: s.redact,
 			Headers: func(c *gin.Context, r *ldp.Request, p string) { s.nt.headers(c, r, p) }},
 	})
-	if s.nt, err = newNotifier(s); err != nil {
+	// One delivery queue carries events and push notifications; the
+	// notifier registers its kind before newEvents starts the queue.
+	queue := s.newQueue()
+	if s.nt, err = newNotifier(s, queue); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
-	if s.ev, err = newEvents(s); err != nil {
+	if s.ev, err = newEvents(s, queue); err != nil {
 		s.nt.close()
 		_ = st.Close()
 		return nil, err
@@ -206,6 +209,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	// The notifier first: the delivery queue, closed with the events,
+	// stores the push notifications it was handed.
 	s.nt.close()
 	s.ev.close()
 	s.keys.Wait()

@@ -42,8 +42,9 @@ const (
 	PrefixOutbox = "o"
 	// PrefixDeliveryIndex: "t" + "E" + event path + 0x00 + seq(8) -> "",
 	// the deliveries of an event; "t" + "D" + pod + 0x00 + seq(8) -> "",
-	// the delivered records a pod's outbox keeps, oldest first. Owner:
-	// deliver.
+	// the delivered records a pod's outbox keeps, oldest first; "t" + "C" +
+	// channel + 0x00 + seq(8) -> "", the pending records of a channel
+	// (push notifications). Owner: deliver.
 	PrefixDeliveryIndex = "t"
 	// PrefixPodSecret: "s" + pod name -> the pod's Ed25519 signing key seed
 	// (32 bytes), whose public key the pod's profile publishes. Owner: pod.
