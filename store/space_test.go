@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -295,14 +296,7 @@ func TestCloseOnFullDisk(t *testing.T) {
 	}
 	// The directory is still locked by the open database: open a copy,
 	// as the next process would open the directory.
-	cp := t.TempDir()
-	entries, err := os.ReadDir(s.space.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		copySparse(t, filepath.Join(s.space.dir, e.Name()), filepath.Join(cp, e.Name()))
-	}
+	cp := copyQuiet(t, s.space.dir)
 	s2, err := Open(Options{Dir: cp, MemTableSize: 1 << 20})
 	if err != nil {
 		t.Fatalf("open the copy: %v", err)
@@ -316,11 +310,52 @@ func TestCloseOnFullDisk(t *testing.T) {
 	}
 }
 
+// copyQuiet copies the directory of a database that is still open into a
+// new directory, as a snapshot: Badger may still be flushing a memtable it
+// filled before (writing a table, deleting the .mem file), so the copy is
+// made again until the directory read the same before and after it.
+func copyQuiet(t *testing.T, dir string) string {
+	t.Helper()
+	state := func() string {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, e := range entries {
+			if fi, err := e.Info(); err == nil {
+				fmt.Fprintf(&b, "%s %d %d\n", e.Name(), fi.Size(), fi.ModTime().UnixNano())
+			}
+		}
+		return b.String()
+	}
+	for try := 0; try < 100; try++ {
+		before := state()
+		cp := t.TempDir()
+		complete := true
+		for _, line := range strings.Split(strings.TrimSpace(before), "\n") {
+			name, _, _ := strings.Cut(line, " ")
+			if !copySparse(t, filepath.Join(dir, name), filepath.Join(cp, name)) {
+				complete = false
+			}
+		}
+		if complete && state() == before {
+			return cp
+		}
+		time.Sleep(20 * time.Millisecond) // let the flush finish
+	}
+	t.Fatal("the database directory kept changing")
+	return ""
+}
+
 // copySparse copies the file src to dst, leaving holes where src reads as
 // zeros (Badger's value log is a 512 MiB sparse file).
-func copySparse(t *testing.T, src, dst string) {
+func copySparse(t *testing.T, src, dst string) bool {
 	t.Helper()
 	in, err := os.Open(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return false // removed since the directory was read
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,4 +386,5 @@ func copySparse(t *testing.T, src, dst string) {
 	if err := out.Truncate(off); err != nil {
 		t.Fatal(err)
 	}
+	return true
 }
