@@ -10,6 +10,9 @@
 //   - Subscriptions: the topic permissions of a pod's settings/subscriptions
 //     document (DESIGN section 3).
 //
+// The caches of Keys and Evaluator follow the store's change feed through
+// a store.Watch, so a change applies to the next request whoever wrote it.
+//
 // Client-facing error messages are named values in errors.go.
 //
 // This package may import podserver/store and podserver/rdf only. It must not

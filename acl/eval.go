@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"podserver/rdf"
+	"podserver/store"
 )
 
 // Locator reads ACL documents, and the group documents they name, for an
@@ -37,7 +38,8 @@ type Request struct {
 
 // Evaluator decides Web Access Control requests. It reads ACL documents
 // through its Locator and caches them, parsed, per ACL URL (including "not
-// found"), until Invalidate. It is safe for concurrent use.
+// found"), while its watch reports no change of any ACL document (see
+// NewEvaluator). It is safe for concurrent use.
 //
 // The rules:
 //
@@ -64,21 +66,20 @@ type Request struct {
 //     modes; Write implies Append.
 type Evaluator struct {
 	loc   Locator
-	cache aclCache
+	cache *aclCache
 }
 
 // defaultCacheSize bounds the number of ACL documents an Evaluator caches.
 const defaultCacheSize = 10000
 
 // NewEvaluator returns an Evaluator reading ACL documents through loc.
-func NewEvaluator(loc Locator) *Evaluator {
-	return &Evaluator{loc: loc, cache: newACLCache(defaultCacheSize)}
-}
-
-// Invalidate forgets every cached ACL document. Call it whenever an ACL
-// document is written or deleted.
-func (e *Evaluator) Invalidate() {
-	e.cache.clear()
+// watch must advance whenever an ACL document is written or deleted (it
+// follows the store's change feed, e.g. a store.Watch of ldp.ACLChanged);
+// the Evaluator caches what it read under a generation only while that
+// generation is current, so a change applies to the next decision that
+// starts after it is durable. A nil watch caches nothing.
+func NewEvaluator(loc Locator, watch *store.Watch) *Evaluator {
+	return &Evaluator{loc: loc, cache: newACLCache(watch, defaultCacheSize)}
 }
 
 // Effective returns the authorizations that govern resourceURL under
@@ -167,7 +168,7 @@ func (e *Evaluator) load(ctx context.Context, aclURL string) (aclDoc, error) {
 	if err != nil {
 		return aclDoc{}, fmt.Errorf("acl: read %s: %w", aclURL, err)
 	}
-	doc := aclDoc{found: found}
+	doc := aclDoc{found: found, gen: gen}
 	if found {
 		doc.auths, err = ParseACL(quads)
 		if err != nil {
@@ -175,7 +176,7 @@ func (e *Evaluator) load(ctx context.Context, aclURL string) (aclDoc, error) {
 			doc.auths = nil
 		}
 	}
-	e.cache.put(aclURL, doc, gen)
+	e.cache.put(aclURL, doc)
 	return doc, doc.err
 }
 

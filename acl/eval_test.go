@@ -8,7 +8,16 @@ import (
 	"testing"
 
 	"podserver/rdf"
+	"podserver/store"
 )
+
+// newWatched returns an Evaluator over loc that follows a store.Watch, and
+// a function that reports one change of an ACL document to that watch, as
+// the store's change feed does once the write is durable.
+func newWatched(loc Locator) (*Evaluator, func()) {
+	w := store.NewWatch(func(store.Change) bool { return true })
+	return NewEvaluator(loc, w), func() { w.Observe([]store.Change{{Key: []byte("r/alice/.acl")}}) }
+}
 
 // fakeLocator serves ACL documents from a map and counts reads.
 type fakeLocator struct {
@@ -143,7 +152,7 @@ func TestWACMatrix(t *testing.T) {
 		for u, quads := range s.docs {
 			loc.set(u, quads)
 		}
-		e := NewEvaluator(loc)
+		e, _ := newWatched(loc)
 		aclURL, _, inherited, err := e.Effective(ctx, resource, root)
 		if err != nil || aclURL != s.aclURL || inherited != s.inherited {
 			t.Fatalf("%s: Effective = %q, %v, %v; want %q, %v", s.name, aclURL, inherited, err, s.aclURL, s.inherited)
@@ -180,7 +189,7 @@ func TestWACMatrix(t *testing.T) {
 func TestWACWriteImpliesAppend(t *testing.T) {
 	loc := newFakeLocator()
 	loc.set(root+".acl", auth("_:w", root, true, Write, nil, []string{AuthenticatedAgent}, nil))
-	e := NewEvaluator(loc)
+	e, _ := newWatched(loc)
 	req := Request{ResourceURL: root + "inbox/", RootURL: root, Agent: bob}
 	ctx := context.Background()
 	if err := e.Check(ctx, req, Append); err != nil {
@@ -286,7 +295,7 @@ func TestWACHierarchy(t *testing.T) {
 			for u, quads := range tt.docs {
 				loc.set(u, quads)
 			}
-			e := NewEvaluator(loc)
+			e, _ := newWatched(loc)
 			aclURL, _, inherited, err := e.Effective(ctx, tt.resource, root)
 			if err != nil || aclURL != tt.aclURL || inherited != tt.inherited {
 				t.Errorf("Effective = %q, %v, %v; want %q, %v", aclURL, inherited, err, tt.aclURL, tt.inherited)
@@ -300,7 +309,7 @@ func TestWACHierarchy(t *testing.T) {
 }
 
 func TestWACOutsideRoot(t *testing.T) {
-	e := NewEvaluator(newFakeLocator())
+	e, _ := newWatched(newFakeLocator())
 	for _, tt := range []struct{ resource, root string }{
 		{"http://h/bob/x", root},
 		{"http://h/alice", root},
@@ -337,7 +346,7 @@ func TestParent(t *testing.T) {
 func TestWACCache(t *testing.T) {
 	ctx := context.Background()
 	loc := newFakeLocator()
-	e := NewEvaluator(loc)
+	e, changed := newWatched(loc)
 	req := Request{ResourceURL: root + "a/doc", RootURL: root, Agent: alice}
 
 	// Negative entries: no ACL at all, read once.
@@ -353,25 +362,25 @@ func TestWACCache(t *testing.T) {
 		t.Errorf("second decision read documents again")
 	}
 
-	// A new ACL is invisible until Invalidate.
+	// A new ACL is invisible until the watch reports a change.
 	loc.set(root+".acl", auth("_:x", root, true, Read, []string{alice}, nil, nil))
 	if m, _ := e.Allowed(ctx, req); m != 0 {
-		t.Errorf("before Invalidate: %q, want none (cached)", m)
+		t.Errorf("before the change was reported: %q, want none (cached)", m)
 	}
-	e.Invalidate()
+	changed()
 	if m, _ := e.Allowed(ctx, req); m != Read {
-		t.Errorf("after Invalidate: %q, want read", m)
+		t.Errorf("after the change was reported: %q, want read", m)
 	}
 
-	// A changed ACL takes effect after Invalidate.
+	// A changed ACL takes effect once reported.
 	loc.set(root+".acl", auth("_:x", root, true, Read|Write, []string{alice}, nil, nil))
-	e.Invalidate()
+	changed()
 	if m, _ := e.Allowed(ctx, req); m != Read|Write|Append {
 		t.Errorf("after change: %q", m)
 	}
-	// A deleted ACL takes effect after Invalidate.
+	// A deleted ACL takes effect once reported.
 	loc.set(root+".acl", nil)
-	e.Invalidate()
+	changed()
 	if m, _ := e.Allowed(ctx, req); m != 0 {
 		t.Errorf("after delete: %q", m)
 	}
@@ -380,7 +389,7 @@ func TestWACCache(t *testing.T) {
 func TestWACCacheErrors(t *testing.T) {
 	ctx := context.Background()
 	loc := newFakeLocator()
-	e := NewEvaluator(loc)
+	e, changed := newWatched(loc)
 	req := Request{ResourceURL: root + "doc", RootURL: root, Agent: alice}
 
 	// Locator errors deny, are returned, and are not cached.
@@ -403,7 +412,7 @@ func TestWACCacheErrors(t *testing.T) {
 	// Invalid documents deny with ErrInvalidACL, and are cached.
 	bad := []rdf.Quad{q("_:x", rdf.RDFType, aclAuthorization), {S: rdf.Blank("x"), P: rdf.IRI(aclAgent), O: rdf.Literal("me", "")}}
 	loc.set(root+".acl", bad)
-	e.Invalidate()
+	changed()
 	before := loc.total()
 	for range 3 {
 		if m, err := e.Allowed(ctx, req); m != 0 || !errors.Is(err, ErrInvalidACL) {
@@ -415,31 +424,31 @@ func TestWACCacheErrors(t *testing.T) {
 	}
 }
 
-// TestWACCacheInvalidateDuringLoad checks that a load racing with
-// Invalidate does not cache what it read before the ACL changed.
-func TestWACCacheInvalidateDuringLoad(t *testing.T) {
+// TestWACCacheChangeDuringLoad checks that a load racing with a reported
+// change does not cache what it read before the ACL changed.
+func TestWACCacheChangeDuringLoad(t *testing.T) {
 	ctx := context.Background()
 	loc := newFakeLocator()
-	e := NewEvaluator(loc)
+	e, changed := newWatched(loc)
 	req := Request{ResourceURL: root + "doc", RootURL: root, Agent: alice}
 	loc.during = func() {
 		// An ACL write lands while the evaluator is reading.
 		loc.set(root+".acl", auth("_:x", root, true, Read, []string{alice}, nil, nil))
-		e.Invalidate()
+		changed()
 	}
 	e.Allowed(ctx, req) // read the old state (no ACL)
 	loc.mu.Lock()
 	loc.during = nil
 	loc.mu.Unlock()
 	if m, _ := e.Allowed(ctx, req); m != Read {
-		t.Errorf("stale negative entry survived Invalidate: %q", m)
+		t.Errorf("stale negative entry survived the change: %q", m)
 	}
 }
 
 func TestWACCacheBound(t *testing.T) {
 	ctx := context.Background()
 	loc := newFakeLocator()
-	e := NewEvaluator(loc)
+	e, _ := newWatched(loc)
 	e.cache.max = 4
 	for i := range 20 {
 		e.Allowed(ctx, Request{ResourceURL: fmt.Sprintf("%sc%d/doc", root, i), RootURL: root})
@@ -456,7 +465,7 @@ func TestWACConcurrent(t *testing.T) {
 	ctx := context.Background()
 	loc := newFakeLocator()
 	loc.set(root+".acl", auth("_:x", root, true, Read, []string{alice}, nil, nil))
-	e := NewEvaluator(loc)
+	e, changed := newWatched(loc)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
@@ -467,10 +476,31 @@ func TestWACConcurrent(t *testing.T) {
 					return
 				}
 				if j%50 == 0 {
-					e.Invalidate()
+					changed()
 				}
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// Without a watch nothing is cached: every decision reads the documents.
+func TestWACNoWatchNoCache(t *testing.T) {
+	ctx := context.Background()
+	loc := newFakeLocator()
+	loc.set(root+".acl", auth("_:x", root, true, Read, []string{alice}, nil, nil))
+	e := NewEvaluator(loc, nil)
+	req := Request{ResourceURL: root + "doc", RootURL: root, Agent: alice}
+	for range 2 {
+		if m, err := e.Allowed(ctx, req); m != Read || err != nil {
+			t.Fatalf("Allowed = %q, %v", m, err)
+		}
+	}
+	if n := loc.total(); n != 4 { // doc.acl, .acl, twice
+		t.Errorf("two decisions read %d documents, want 4", n)
+	}
+	loc.set(root+".acl", nil)
+	if m, _ := e.Allowed(ctx, req); m != 0 {
+		t.Errorf("after the ACL went: %q, want none", m)
+	}
 }

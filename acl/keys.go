@@ -1,6 +1,7 @@
 package acl
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -74,29 +75,66 @@ type Keys struct {
 	pending sync.WaitGroup       // asynchronous LastUsed writes
 
 	// cache holds recently authenticated keys by secret hash, so the hot
-	// path skips the store read. Revocations clear it and bump gen, and an
-	// authentication that began before a revocation does not fill it.
+	// path skips the store read. It follows the store's change feed
+	// through watch (see Observe and store.Watch): an entry is stamped
+	// with the generation loaded before its record was read and used only
+	// while that generation is current.
+	watch *store.Watch
 	cmu   sync.Mutex
 	cache map[[sha256.Size]byte]cachedKey
-	gen   uint64
 }
 
-// cachedKey is an authenticated key and when its cache entry expires.
+// cachedKey is an authenticated key, the watch generation it was read
+// under, and when its cache entry expires.
 type cachedKey struct {
 	key     Key
+	gen     uint64
 	expires time.Time
 }
 
-// Cache bounds: entries live at most keyCacheTTL, and the cache is emptied
-// when it reaches keyCacheSize entries.
+// Cache bounds: entries live at most keyCacheTTL (a bound on memory and on
+// LastUsed drift; changes reach the cache through the feed), and the cache
+// is emptied when it reaches keyCacheSize entries.
 const (
 	keyCacheTTL  = 30 * time.Second
 	keyCacheSize = 10000
 )
 
-// NewKeys returns a Keys that keeps its records in st.
+// NewKeys returns a Keys that keeps its records in st. Feed Observe the
+// store's change feed (store.PrefixKey among the ChangePrefixes) from before
+// the first Authenticate: that is how a revocation, or any other change of
+// a key record, reaches the authentication cache, whoever wrote it.
 func NewKeys(st store.Store) *Keys {
-	return &Keys{st: st, now: time.Now, touched: make(map[string]time.Time), cache: make(map[[sha256.Size]byte]cachedKey)}
+	k := &Keys{st: st, now: time.Now, touched: make(map[string]time.Time), cache: make(map[[sha256.Size]byte]cachedKey)}
+	k.watch = store.NewWatch(k.relevant)
+	return k
+}
+
+// Observe takes a batch of the store's durable changes, in commit order
+// (store.Options.OnChange). Any change of a key record that can change an
+// authentication makes every cached authentication stale.
+func (k *Keys) Observe(changes []store.Change) { k.watch.Observe(changes) }
+
+// relevant reports whether ch can change what Authenticate answers: the
+// delete of a key record, or a write of one other than a LastUsed update of
+// a cached key (which changes no answer, and happens once a minute per key
+// in use). It runs on the store's writer goroutine.
+func (k *Keys) relevant(ch store.Change) bool {
+	h, ok := bytes.CutPrefix(ch.Key, []byte(store.PrefixKey))
+	if !ok || len(h) != sha256.Size {
+		return false
+	}
+	if ch.Deleted {
+		return true
+	}
+	var rec keyRecord
+	if err := json.Unmarshal(ch.Value, &rec); err != nil {
+		return true
+	}
+	k.cmu.Lock()
+	c, cached := k.cache[[sha256.Size]byte(h)]
+	k.cmu.Unlock()
+	return !cached || c.key.ID != rec.ID || c.key.Pod != rec.Pod || c.key.App != rec.App || c.key.Owner != rec.Owner
 }
 
 // Create makes a new key for pod and app and returns its secret, which is not
@@ -197,11 +235,11 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (Key, error) {
 	}
 	hash := sha256.Sum256([]byte(secret))
 	now := k.now()
+	gen := k.watch.Generation()
 	k.cmu.Lock()
 	c, ok := k.cache[hash]
-	gen := k.gen
 	k.cmu.Unlock()
-	if ok && now.Before(c.expires) {
+	if ok && now.Before(c.expires) && k.watch.Current(c.gen) {
 		k.touch(ctx, hash, c.key)
 		return c.key, nil
 	}
@@ -222,23 +260,15 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (Key, error) {
 		return Key{}, ErrInvalidKey
 	}
 	k.cmu.Lock()
-	if k.gen == gen {
+	if k.watch.Current(gen) {
 		if len(k.cache) >= keyCacheSize {
 			clear(k.cache)
 		}
-		k.cache[hash] = cachedKey{key: rec.Key, expires: now.Add(keyCacheTTL)}
+		k.cache[hash] = cachedKey{key: rec.Key, gen: gen, expires: now.Add(keyCacheTTL)}
 	}
 	k.cmu.Unlock()
 	k.touch(ctx, hash, rec.Key)
 	return rec.Key, nil
-}
-
-// forget empties the authentication cache after a revocation.
-func (k *Keys) forget() {
-	k.cmu.Lock()
-	k.gen++
-	clear(k.cache)
-	k.cmu.Unlock()
 }
 
 // touch starts an asynchronous LastUsed write unless one was written or
@@ -308,9 +338,6 @@ func (k *Keys) Revoke(ctx context.Context, pod, id string) error {
 		}
 		return tx.Delete(indexKey(pod, id))
 	})
-	if err == nil {
-		k.forget()
-	}
 	if err != nil && !errors.Is(err, ErrKeyNotFound) {
 		return fmt.Errorf("acl: revoke key: %w", err)
 	}
@@ -345,7 +372,6 @@ func (k *Keys) RevokeAll(ctx context.Context, pod string) error {
 	if err != nil {
 		return fmt.Errorf("acl: revoke keys of %s: %w", pod, err)
 	}
-	k.forget()
 	return nil
 }
 

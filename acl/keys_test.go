@@ -3,6 +3,7 @@ package acl
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"net/http/httptest"
@@ -44,10 +45,19 @@ func (s *countingStore) Update(ctx context.Context, fn func(tx store.Txn) error)
 	return s.Store.Update(ctx, fn)
 }
 
+// newTestKeys returns a Keys over a real in-memory store whose change feed
+// it follows, as the server wires it.
 func newTestKeys(t *testing.T) (*Keys, *fakeClock, *countingStore) {
 	t.Helper()
-	st := &countingStore{Store: newMemStore(t)}
-	k := NewKeys(st)
+	var k *Keys // set before the first write
+	mem, err := store.Open(store.Options{InMemory: true, ChangePrefixes: []string{store.PrefixKey},
+		OnChange: func(ch []store.Change) { k.Observe(ch) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mem.Close() })
+	st := &countingStore{Store: mem}
+	k = NewKeys(st)
 	clock := &fakeClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 	k.now = clock.now
 	t.Cleanup(k.Wait)
@@ -393,4 +403,88 @@ func TestKeysSecretNeverLeaks(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestKeysFollowFeed checks that the authentication cache follows the
+// store's change feed: a key record deleted or changed by a direct store
+// write (no Revoke, no Import) is seen by the next Authenticate, while the
+// LastUsed writes of keys in use leave the cache alone.
+func TestKeysFollowFeed(t *testing.T) {
+	ctx := context.Background()
+	k, clock, st := newTestKeys(t)
+	secret, key, err := k.Create(ctx, "alice", "crm", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := k.Create(ctx, "alice", "cli", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := func(s string) (Key, error) {
+		t.Helper()
+		got, err := k.Authenticate(ctx, s)
+		k.Wait() // the LastUsed write, if any, is durable and reported
+		return got, err
+	}
+	if _, err := auth(secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth(other); err != nil {
+		t.Fatal(err)
+	}
+	hash := sha256.Sum256([]byte(secret))
+
+	// A LastUsed write of a cached key changes no answer: no new generation.
+	gen := k.watch.Generation()
+	clock.advance(2 * time.Minute)
+	if _, err := auth(secret); err != nil {
+		t.Fatal(err)
+	}
+	if rec := readRecord(t, st, hash); !rec.LastUsed.Equal(clock.now()) {
+		t.Fatalf("LastUsed = %v, want a write at %v", rec.LastUsed, clock.now())
+	}
+	if got := k.watch.Generation(); got != gen {
+		t.Errorf("a LastUsed write advanced the key watch: %d -> %d", gen, got)
+	}
+
+	// The app of the key changed by a direct write: the next request sees it.
+	rec := readRecord(t, st, hash)
+	rec.App = "renamed"
+	if err := st.Update(ctx, func(tx store.Txn) error { return putRecord(tx, hash, rec) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := auth(secret); err != nil || got.App != "renamed" {
+		t.Errorf("after a direct change: %+v, %v; want app renamed", got, err)
+	}
+
+	// Revoked by deleting its records directly: refused on the next request.
+	err = st.Update(ctx, func(tx store.Txn) error {
+		if err := tx.Delete(recordKey(hash)); err != nil {
+			return err
+		}
+		return tx.Delete(indexKey("alice", key.ID))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth(secret); !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("key deleted in the store: Authenticate = %v, want ErrInvalidKey", err)
+	}
+	if _, err := auth(other); err != nil {
+		t.Errorf("the other key: %v", err)
+	}
+}
+
+func readRecord(t *testing.T, st store.Store, hash [sha256.Size]byte) keyRecord {
+	t.Helper()
+	var rec keyRecord
+	err := st.View(context.Background(), func(r store.Reader) error {
+		var err error
+		rec, err = getRecord(r, hash)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
 }

@@ -27,8 +27,8 @@ const (
 	Deleted
 )
 
-// Change describes a durable write, for hooks such as ACL cache
-// invalidation and notifications.
+// Change describes a durable write of a resource, as read from the store's
+// change feed (see ResourceChange).
 type Change struct {
 	Kind ChangeKind
 	// Path is the storage path of the resource.
@@ -37,14 +37,16 @@ type Change struct {
 	ETag string
 }
 
-// Hooks let the server extend the LDP handler.
+// Hooks let the server extend the LDP handler: what a write may hold, and
+// what a response carries. They are not how anything learns of changes:
+// caches and notifications follow the store's change feed (see
+// store.Watch and ResourceChange), which also reports writes that bypass
+// this handler.
 type Hooks struct {
 	// Validate checks a write's body before it is stored; a returned error
 	// refuses the write (an *apierr.Error keeps its status, anything else is
 	// a 400 with its text). mt is the media type without parameters.
 	Validate func(ctx context.Context, r *Request, p, mt string, body []byte) error
-	// Changed is called after a write is durable, before the response.
-	Changed func(ctx context.Context, r *Request, ch Change)
 	// Headers adds response headers to every LDP response for p (e.g.
 	// links to the storage description).
 	Headers func(c *gin.Context, r *Request, p string)
@@ -475,14 +477,9 @@ func (h *Handler) Put(c *gin.Context) error {
 	return nil
 }
 
-// written reports a durable PUT or PATCH of p: the change hook, then 201
-// with Location for a new resource or 204.
+// written answers a durable PUT or PATCH of p: 201 with Location for a new
+// resource or 204.
 func (h *Handler) written(c *gin.Context, r *Request, p string, created bool, m Meta) {
-	kind := Updated
-	if created {
-		kind = Created
-	}
-	h.changed(c.Request.Context(), r, Change{Kind: kind, Path: p, ETag: m.ETag()})
 	h.setCommonHeaders(c, r, p)
 	c.Header("ETag", m.ETag())
 	if created {
@@ -491,12 +488,6 @@ func (h *Handler) written(c *gin.Context, r *Request, p string, created bool, m 
 		return
 	}
 	c.Status(http.StatusNoContent)
-}
-
-func (h *Handler) changed(ctx context.Context, r *Request, ch Change) {
-	if h.hooks.Changed != nil {
-		h.hooks.Changed(ctx, r, ch)
-	}
 }
 
 // isContainerLink reports whether the request's Link headers ask for a
@@ -551,7 +542,6 @@ func (h *Handler) Post(c *gin.Context) error {
 	if err != nil {
 		return writeError(err)
 	}
-	h.changed(ctx, r, Change{Kind: Created, Path: np, ETag: m.ETag()})
 	c.Header("Location", r.Target.URL(np))
 	c.Header("ETag", m.ETag())
 	c.Header("Link", `<`+r.Target.URL(ACLPath(np))+`>; rel="acl"`)
@@ -581,7 +571,6 @@ func (h *Handler) Delete(c *gin.Context) error {
 	if err != nil {
 		return writeError(err)
 	}
-	h.changed(ctx, r, Change{Kind: Deleted, Path: p})
 	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -1,6 +1,7 @@
 package ldp
 
 import (
+	"bytes"
 	"fmt"
 
 	"podserver/store"
@@ -34,4 +35,13 @@ func ResourceChange(c store.Change) (Change, Meta, error) {
 		kind = Created
 	}
 	return Change{Kind: kind, Path: p, ETag: m.ETag()}, m, nil
+}
+
+// ACLChanged reports whether c, one write the store reported, wrote or
+// deleted an access control document: the test of the store.Watch that
+// ACL evaluation caches follow (acl.NewEvaluator). Deleting a resource
+// deletes its ACL document in the same transaction, which is reported too.
+func ACLChanged(c store.Change) bool {
+	p, ok := bytes.CutPrefix(c.Key, []byte(store.PrefixResource))
+	return ok && IsACL(string(p))
 }

@@ -7,7 +7,9 @@ import (
 
 // repCache keeps converted representations by their entity tag, which
 // changes whenever the stored resource does, so entries never go stale;
-// the least recently used are dropped beyond a byte budget.
+// the least recently used are dropped beyond a byte budget. It needs no
+// store.Watch: every GET reads the record (and so its current tag) from
+// the store first, so a write from anywhere selects a new entry.
 type repCache struct {
 	mu    sync.Mutex
 	max   int64

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -246,9 +247,10 @@ func (ch *channel) close() []sink {
 	return s
 }
 
-// OnChange receives the store's durable writes of resource records. It runs
-// on the store's writer goroutine and never blocks: it keeps the changes
-// someone watches and queues them for the dispatcher.
+// OnChange receives the store's durable writes and keeps those of resource
+// records (store.PrefixResource). It runs on the store's writer goroutine
+// and never blocks: it keeps the changes someone watches and queues them
+// for the dispatcher.
 func (n *Notifier) OnChange(changes []store.Change) {
 	var evs []event
 	now := time.Now()
@@ -259,8 +261,8 @@ func (n *Notifier) OnChange(changes []store.Change) {
 			break
 		}
 		c := &changes[i]
-		if len(c.Key) <= len(store.PrefixResource) {
-			continue
+		if len(c.Key) <= len(store.PrefixResource) || !bytes.HasPrefix(c.Key, []byte(store.PrefixResource)) {
+			continue // not a resource record (the feed also carries others)
 		}
 		p := string(c.Key[len(store.PrefixResource):])
 		if !n.watchedLocked(p) {

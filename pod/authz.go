@@ -147,11 +147,3 @@ func withoutSecrets(doc []byte) ([]byte, error) {
 	}
 	return out, nil
 }
-
-// changed reacts to durable writes: any change to an ACL document, or a
-// delete (which removes the resource's ACL too), clears the ACL cache.
-func (s *Server) changed(ctx context.Context, r *ldp.Request, ch ldp.Change) {
-	if ldp.IsACL(ch.Path) || ch.Kind == ldp.Deleted {
-		s.eval.Invalidate()
-	}
-}

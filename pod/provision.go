@@ -146,7 +146,6 @@ func (s *Server) provision(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("provision pod %s: %w", name, err)
 	}
-	s.eval.Invalidate()
 	return nil
 }
 

@@ -33,9 +33,12 @@ type Server struct {
 	engine  *gin.Engine
 	reg     *prometheus.Registry
 	metrics *metrics
-	// settings tells publishing which settings documents changed; it is
-	// fed by the store's change feed from the first write.
-	settings *publish.SettingsWatch
+	// settings and acls are the watches through which publishing's
+	// settings caches and the ACL evaluator follow the store's change
+	// feed (store.Watch); they, the key cache and the notifier are fed
+	// every durable change from the first write (see New).
+	settings *store.Watch
+	acls     *store.Watch
 	ev       *events
 	nt       *notifier
 	con      *console
@@ -57,7 +60,8 @@ func New(opts Options) (*Server, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), settings: publish.NewSettingsWatch()}
+	s := &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(),
+		settings: publish.NewSettingsWatch(), acls: store.NewWatch(ldp.ACLChanged)}
 	s.metrics = newMetrics(s.reg)
 	st, err := store.Open(store.Options{
 		Dir:      opts.DataDir,
@@ -66,12 +70,16 @@ func New(opts Options) (*Server, error) {
 		// Set by setDefaults: 0 here means off.
 		CommitInterval: opts.CommitInterval,
 		OnBatch:        func(n int) { s.metrics.batch.Observe(float64(n)) },
-		// The notifier is set before New returns, so before any write.
+		// The change feed is how every cache learns of changes, whoever
+		// made them. The key registry and the notifier are set before New
+		// returns, so before any write.
 		OnChange: func(ch []store.Change) {
 			s.settings.Observe(ch)
+			s.acls.Observe(ch)
+			s.keys.Observe(ch)
 			s.nt.onChange(ch)
 		},
-		ChangePrefixes: []string{store.PrefixResource},
+		ChangePrefixes: []string{store.PrefixResource, store.PrefixKey},
 		MemTableSize:   opts.MemTableSize,
 		MinFreeBytes:   opts.DiskReserve,
 	})
@@ -87,7 +95,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.repo = ldp.NewRepo(st)
 	s.keys = acl.NewKeys(st)
-	s.eval = acl.NewEvaluator(locator{s})
+	s.eval = acl.NewEvaluator(locator{s}, s.acls)
 	s.ldp = ldp.NewHandler(ldp.Config{
 		Repo:         s.repo,
 		Authorizer:   authorizer{s},
@@ -95,7 +103,7 @@ func New(opts Options) (*Server, error) {
 		MaxBodyBytes: opts.MaxBodyBytes,
 		// Inbox items are appended without membership keys (inbox.Append).
 		SeqNamed: func(c string) bool { _, rel := ldp.SplitStoragePath(c); return rel == "inbox/" },
-		Hooks: ldp.Hooks{Validate: s.validateWrite, Changed: s.changed, Redact: s.redact,
+		Hooks: ldp.Hooks{Validate: s.validateWrite, Redact: s.redact,
 			Headers: func(c *gin.Context, r *ldp.Request, p string) { s.nt.headers(c, r, p) }},
 	})
 	// One delivery queue carries events and push notifications; the

@@ -54,7 +54,7 @@ type Config struct {
 	// Watch, if set, reports settings changes, so that publishing reads a
 	// pod's settings documents only after they change. Without it every
 	// publish reads them to check their versions.
-	Watch *SettingsWatch
+	Watch *store.Watch
 }
 
 // Service publishes events: POST <pod>/publish/, and the local deliveries

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"podserver/acl"
 	"podserver/inbox"
@@ -23,7 +22,8 @@ const (
 
 // The caches below keep what was parsed from a pod's settings documents.
 //
-// With a SettingsWatch (Config.Watch), an entry is used without any read
+// With a watch (Config.Watch: NewSettingsWatch, following the store's
+// change feed as store.Watch describes), an entry is used without any read
 // while no settings document changed since the generation the entry was
 // read under: every publish first loads the watch's generation, then takes
 // its snapshot (see Service.view), and an entry filled from a snapshot is
@@ -40,31 +40,22 @@ const (
 // plans, which are computed from that same version and guarded by their own
 // lock.
 
-// SettingsWatch tells a Service's caches that settings documents changed.
-// Create it before the store opens and feed it every durable change
-// (store.Options.OnChange with store.PrefixResource among the
-// ChangePrefixes), so that no settings write is missed. It is safe for
-// concurrent use.
-type SettingsWatch struct{ gen atomic.Uint64 }
+// NewSettingsWatch returns the store.Watch that a Service's caches follow
+// (Config.Watch): it advances on every durable write or delete of a
+// settings document. Feed it the store's change feed (store.Options.OnChange
+// with store.PrefixResource among the ChangePrefixes) from before the first
+// publish.
+func NewSettingsWatch() *store.Watch { return store.NewWatch(SettingsChanged) }
 
-// NewSettingsWatch returns a SettingsWatch.
-func NewSettingsWatch() *SettingsWatch { return &SettingsWatch{} }
-
-// Observe takes a batch of durable changes and notes whether any of them
-// wrote or deleted a settings document (anything under a pod's settings/,
-// or a pod root).
-func (w *SettingsWatch) Observe(changes []store.Change) {
-	for _, ch := range changes {
-		path, ok := bytes.CutPrefix(ch.Key, []byte(store.PrefixResource))
-		if !ok {
-			continue
-		}
-		_, rel := ldp.SplitStoragePath(string(path))
-		if rel == "" || strings.HasPrefix(rel, "settings/") {
-			w.gen.Add(1)
-			return
-		}
+// SettingsChanged reports whether ch wrote or deleted a settings document
+// (anything under a pod's settings/, or a pod root).
+func SettingsChanged(ch store.Change) bool {
+	path, ok := bytes.CutPrefix(ch.Key, []byte(store.PrefixResource))
+	if !ok {
+		return false
 	}
+	_, rel := ldp.SplitStoragePath(string(path))
+	return rel == "" || strings.HasPrefix(rel, "settings/")
 }
 
 // snap is a read snapshot together with the settings generation loaded
@@ -102,7 +93,7 @@ type limitsEntry struct {
 type settingsCache struct {
 	pods  Pods
 	log   *slog.Logger
-	watch *SettingsWatch // nil: check every document's version
+	watch *store.Watch // nil: check every document's version
 
 	mu     sync.RWMutex
 	subs   map[string]*subsEntry
@@ -113,7 +104,7 @@ type settingsCache struct {
 	known map[string]bool
 }
 
-func newSettingsCache(pods Pods, log *slog.Logger, watch *SettingsWatch) *settingsCache {
+func newSettingsCache(pods Pods, log *slog.Logger, watch *store.Watch) *settingsCache {
 	return &settingsCache{
 		pods:   pods,
 		log:    log,
@@ -169,13 +160,13 @@ func (c *settingsCache) generation() uint64 {
 	if c.watch == nil {
 		return 0
 	}
-	return c.watch.gen.Load()
+	return c.watch.Generation()
 }
 
 // fresh reports whether an entry read under generation gen is still
 // current without reading its document.
 func (c *settingsCache) fresh(gen uint64) bool {
-	return c.watch != nil && gen == c.watch.gen.Load()
+	return c.watch != nil && c.watch.Current(gen)
 }
 
 // subscriptions returns pod's parsed settings/subscriptions as of v (or

@@ -54,7 +54,8 @@ type Options struct {
 	// is durable (after the OnCommit callbacks), with the writes of the
 	// batch whose keys start with one of ChangePrefixes, in commit order.
 	// It must be fast and must not call Update; the slice and its bytes
-	// are the callee's to keep.
+	// are the callee's to keep. It is the change feed: every cache
+	// follows it, through a Watch (see watch.go).
 	OnChange func(changes []Change)
 	// ChangePrefixes selects the keys OnChange reports.
 	ChangePrefixes []string
