@@ -324,10 +324,7 @@ func SanitizeSlug(slug string) string {
 		}
 	}
 	s := strings.Trim(b.String(), ".")
-	if strings.HasSuffix(s, ".acl") {
-		s = strings.TrimSuffix(s, ".acl")
-	}
-	return s
+	return strings.TrimSuffix(s, ".acl")
 }
 
 // Delete removes the resource at p and its ACL document. Deleting a
