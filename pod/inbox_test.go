@@ -158,7 +158,7 @@ func TestInboxLongPoll(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		pg, r := readInbox(t, s, "crm", evKeys.crm, "wait=20")
+		pg, r := readInbox(fromGoroutine(t), s, "crm", evKeys.crm, "wait=20")
 		done <- result{pg, r, time.Now()}
 	}()
 	time.Sleep(300 * time.Millisecond)
@@ -287,7 +287,7 @@ func TestInboxLongPollShutdown(t *testing.T) {
 	s, stop := evServer(t, "")
 	done := make(chan int, 1)
 	go func() {
-		_, r := readInbox(t, s, "crm", evKeys.crm, "wait=30")
+		_, r := readInbox(fromGoroutine(t), s, "crm", evKeys.crm, "wait=30")
 		done <- r.status
 	}()
 	time.Sleep(300 * time.Millisecond)
