@@ -265,7 +265,7 @@ func TestDeliveryThreeServers(t *testing.T) {
 			t.Errorf("%s on %s: %d copies, want 1", w.pod, w.name, n)
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitQueuesIdle(t, a, b, c)
 	copies := allCopies(t, c, "crm", evKeys.crm)
 	if n := countID(copies, id); n != 1 {
 		t.Fatalf("crm on C: %d copies after settling, want 1", n)
@@ -303,7 +303,7 @@ func TestDeliveryTargetDownThenUp(t *testing.T) {
 	if n := waitCopies(t, b2, "crm", evKeys.crm, id, 1); n != 1 {
 		t.Fatalf("crm on B after restart: %d copies, want 1", n)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitQueuesIdle(t, a, b2)
 	if n := countID(allCopies(t, b2, "alice", evKeys.alice), id); n != 1 {
 		t.Fatalf("alice on B: %d copies after settling, want 1", n)
 	}
@@ -361,7 +361,7 @@ func TestDeliveryWebhook(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitQueuesIdle(t, s)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(calls) != 3 {
