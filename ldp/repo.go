@@ -391,12 +391,6 @@ func List(rd store.Reader, c string, from uint64, limit int) ([]Member, uint64, 
 	return listMembers(rd, c, from, limit, false)
 }
 
-// ListReverse returns up to limit members of container c, newest first,
-// starting at seq before (0 = the newest), and the seq to continue from.
-func ListReverse(rd store.Reader, c string, before uint64, limit int) ([]Member, uint64, error) {
-	return listMembers(rd, c, before, limit, true)
-}
-
 func listMembers(rd store.Reader, c string, from uint64, limit int, reverse bool) ([]Member, uint64, error) {
 	prefix := memberPrefix(c)
 	var start []byte
