@@ -65,33 +65,3 @@ func fromLiteral(l ld.Literal) Term {
 	}
 	return Literal(l.Value, l.Datatype)
 }
-
-// ToDataset converts quads to a json-gold dataset.
-func ToDataset(quads []Quad) *ld.RDFDataset {
-	ds := ld.NewRDFDataset()
-	for _, q := range quads {
-		name := "@default"
-		switch q.G.Kind {
-		case KindIRI:
-			name = q.G.Value
-		case KindBlank:
-			name = "_:" + q.G.Value
-		}
-		ds.Graphs[name] = append(ds.Graphs[name], ld.NewQuad(toNode(q.S), toNode(q.P), toNode(q.O), name))
-	}
-	return ds
-}
-
-func toNode(t Term) ld.Node {
-	switch t.Kind {
-	case KindBlank:
-		return ld.NewBlankNode("_:" + t.Value)
-	case KindLiteral:
-		if t.Lang != "" {
-			return ld.NewLiteral(t.Value, RDFLangString, t.Lang)
-		}
-		return ld.NewLiteral(t.Value, t.Datatype, "")
-	default:
-		return ld.NewIRI(t.Value)
-	}
-}
