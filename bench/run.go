@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -117,15 +116,6 @@ type Result struct {
 	// CPUPerPublishUs is ProcessCPUS per acknowledged publish, in µs.
 	CPUPerPublishUs float64 `json:"cpu_per_publish_us"`
 	FirstError      string  `json:"first_error,omitempty"`
-}
-
-// CPUTime returns the CPU time (user and system) this process has used.
-func CPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // NewClient returns an HTTP client tuned for conns concurrent connections

@@ -4,6 +4,10 @@
 // latency, end-to-end latency (publish to copy readable) and errors. The
 // `podserver bench` command wraps it; tests use it directly.
 //
+// RunNotifyLoad is the Solid Notifications load test: idle WebSocket
+// subscribers on one inbox and the latency of inbox arrivals to each
+// (`podserver bench notify`, cmd/notifybench).
+//
 // It talks to the server over HTTP only, so it measures a server in this
 // process or another one alike. Pods are created through a Provisioner,
 // which the caller implements over a pod.Server (this package does not

@@ -2,8 +2,9 @@
 // binary, in which pod owners manage their pod's topic permissions and
 // subscriptions, access control lists, API keys, inbox and outbox.
 //
-// The application is plain ES modules and CSS under static/, embedded with
-// go:embed: nothing is built or downloaded to build, run or test the server.
+// The application is plain ES modules and CSS under static/, embedded in the
+// binary as they are: nothing is built or downloaded to build, run or test
+// the server.
 // In the browser it uses the server's public HTTP API and nothing else,
 // with the owner key the user signs in with (kept in sessionStorage, sent
 // as x-api-key), so every action goes through the same authorization as

@@ -430,11 +430,11 @@ func TestOverHTTP(t *testing.T) {
 	s := &Signer{KeyID: testKeyID, Key: priv}
 	var wg sync.WaitGroup
 	for i := range 20 {
+		body := `{"n":` + strings.Repeat("1", i+1) + `}`
+		req := newRequest(t, http.MethodPost, srv.URL+"/bob/inbox/?x=%2F&y", "application/ld+json; charset=utf-8", body)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body := `{"n":` + strings.Repeat("1", i+1) + `}`
-			req := newRequest(t, http.MethodPost, srv.URL+"/bob/inbox/?x=%2F&y", "application/ld+json; charset=utf-8", body)
 			if err := s.Sign(req, []byte(body)); err != nil {
 				t.Error(err)
 				return

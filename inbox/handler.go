@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -449,9 +448,4 @@ func AppendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// IsItemPath reports whether rel (a pod-relative path) is inside inbox/.
-func IsItemPath(rel string) bool {
-	return strings.HasPrefix(rel, "inbox/") && rel != "inbox/"
 }

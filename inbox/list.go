@@ -1,7 +1,6 @@
 package inbox
 
 import (
-	"errors"
 	"time"
 
 	"podserver/ldp"
@@ -30,9 +29,6 @@ type Page struct {
 	// More is true when items after this page exist already.
 	More bool
 }
-
-// errStopFull ends a listing scan once the page is full.
-var errStopFull = errors.New("page full")
 
 // List returns up to limit items of inbox in arrival order, starting at the
 // item with sequence number from (the first item when from is 0). Bodies are

@@ -324,10 +324,7 @@ func SanitizeSlug(slug string) string {
 		}
 	}
 	s := strings.Trim(b.String(), ".")
-	if strings.HasSuffix(s, ".acl") {
-		s = strings.TrimSuffix(s, ".acl")
-	}
-	return s
+	return strings.TrimSuffix(s, ".acl")
 }
 
 // Delete removes the resource at p and its ACL document. Deleting a
@@ -392,12 +389,6 @@ type Member struct {
 // at it are deleted.
 func List(rd store.Reader, c string, from uint64, limit int) ([]Member, uint64, error) {
 	return listMembers(rd, c, from, limit, false)
-}
-
-// ListReverse returns up to limit members of container c, newest first,
-// starting at seq before (0 = the newest), and the seq to continue from.
-func ListReverse(rd store.Reader, c string, before uint64, limit int) ([]Member, uint64, error) {
-	return listMembers(rd, c, before, limit, true)
 }
 
 func listMembers(rd store.Reader, c string, from uint64, limit int, reverse bool) ([]Member, uint64, error) {

@@ -100,11 +100,8 @@
 // Notifier.mu is never held across a store call: OnChange takes it on the
 // store's writer goroutine.
 //
-// # Load test
-//
-// RunLoad opens WebSocket subscribers on an inbox and measures the latency
-// of inbox arrivals; cmd/notifybench runs it against a server of its own
-// and measures the server's memory per idle subscriber.
+// The load test of this package's WebSocket subscribers is
+// bench.RunNotifyLoad (cmd/notifybench, `podserver bench notify`).
 //
 // This package may import deliver, webhook, ldp, acl, rdf, store and
 // apierr. It must not import pod or cmd.

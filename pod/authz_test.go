@@ -20,17 +20,18 @@ func TestAuthorizeBeforeParsing(t *testing.T) {
 	s := ldpServer(t, pod.Options{InMemory: true})
 	base := s.BaseURL()
 	setup := []call{
-		{method: "PUT", path: "/alice/private/doc", key: aliceKey, ctype: "text/turtle", body: "<#a> <#b> <#c> .\n"},
+		{method: "PUT", path: "/alice/private/doc", key: aliceKey, ctype: "text/turtle", body: "<#a> <#b> <#c> .\n"}, // 201: created
 		// crm's inbox takes notifications from crm only, so that another
 		// pod's key lacks access to it.
 		{method: "PUT", path: "/crm/inbox/.acl", key: "pk_demo_crm_owner_0123456789", ctype: "text/turtle", body: `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
 <#owner> a acl:Authorization; acl:agent <` + s.WebID("crm") + `>; acl:accessTo <./>; acl:default <./>;
   acl:mode acl:Read, acl:Write, acl:Control.
-`},
+`}, // 204: every inbox has an ACL from provisioning
 	}
-	for _, c := range setup {
-		if r := do(t, base, c); r.status >= 300 {
-			t.Fatalf("setup %s %s: %d %s", c.method, c.path, r.status, r.body)
+	for i, c := range setup {
+		want := []int{http.StatusCreated, http.StatusNoContent}[i]
+		if r := do(t, base, c); r.status != want {
+			t.Fatalf("setup %s %s: %d %s, want %d", c.method, c.path, r.status, r.body, want)
 		}
 	}
 	const (
@@ -120,12 +121,12 @@ func TestSignedInboxAuthorizedFirst(t *testing.T) {
 func TestSettingsBelongToOwner(t *testing.T) {
 	s := ldpServer(t, pod.Options{InMemory: true})
 	base := s.BaseURL()
-	own := func(t *testing.T, c call) reply {
+	own := func(t *testing.T, c call, want int) reply {
 		t.Helper()
 		c.key = producerOwner
 		r := do(t, base, c)
-		if r.status >= 300 {
-			t.Fatalf("owner %s %s: %d %s", c.method, c.path, r.status, r.body)
+		if r.status != want {
+			t.Fatalf("owner %s %s: %d %s, want %d", c.method, c.path, r.status, r.body, want)
 		}
 		return r
 	}
@@ -137,10 +138,10 @@ func TestSettingsBelongToOwner(t *testing.T) {
 <#everyone> a acl:Authorization; acl:agent <` + s.WebID("alice") + `>; acl:agentClass foaf:Agent, acl:AuthenticatedAgent;
   acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Append, acl:Control.
 `
-	own(t, call{method: "PUT", path: "/producer/settings/.acl", ctype: "text/turtle", body: grantAll})
-	own(t, call{method: "PUT", path: "/producer/settings/notes", ctype: "text/turtle", body: "<#a> <#b> <#c> .\n"})
-	own(t, call{method: "PUT", path: "/producer/settings/old", ctype: "text/plain", body: "old"})
-	created := own(t, call{method: "POST", path: "/producer/settings/keys/", ctype: "application/json", body: `{"app": "victim"}`})
+	own(t, call{method: "PUT", path: "/producer/settings/.acl", ctype: "text/turtle", body: grantAll}, http.StatusCreated)
+	own(t, call{method: "PUT", path: "/producer/settings/notes", ctype: "text/turtle", body: "<#a> <#b> <#c> .\n"}, http.StatusCreated)
+	own(t, call{method: "PUT", path: "/producer/settings/old", ctype: "text/plain", body: "old"}, http.StatusCreated)
+	created := own(t, call{method: "POST", path: "/producer/settings/keys/", ctype: "application/json", body: `{"app": "victim"}`}, http.StatusCreated)
 	var victim struct{ ID string }
 	if err := json.Unmarshal([]byte(created.body), &victim); err != nil || victim.ID == "" {
 		t.Fatalf("key reply: %s", created.body)
@@ -150,19 +151,20 @@ func TestSettingsBelongToOwner(t *testing.T) {
 DELETE DATA { <#everyone> acl:mode acl:Control . }`
 
 	cases := []struct {
-		name string
-		c    call
-		read string // what to read back as the owner to see that nothing changed
+		name  string
+		c     call
+		read  string // what to read back as the owner to see that nothing changed
+		owner int    // the owner's answer to c
 	}{
-		{"PUT subscriptions", call{method: "PUT", path: "/producer/settings/subscriptions", ctype: "application/ld+json", body: subs}, "/producer/settings/subscriptions"},
-		{"PUT publish limits", call{method: "PUT", path: "/producer/settings/publish", ctype: "application/json", body: `{"maxDataBytes": 16}`}, "/producer/settings/publish"},
-		{"PATCH", call{method: "PATCH", path: "/producer/settings/notes", ctype: "application/sparql-update", body: "INSERT DATA { <#x> <#y> <#z> . }"}, "/producer/settings/notes"},
-		{"POST", call{method: "POST", path: "/producer/settings/", ctype: "text/plain", body: "x", hdr: map[string]string{"Slug": "posted"}}, "/producer/settings/"},
-		{"DELETE", call{method: "DELETE", path: "/producer/settings/old"}, "/producer/settings/old"},
-		{"PUT settings ACL", call{method: "PUT", path: "/producer/settings/.acl", ctype: "text/turtle", body: grantAll}, "/producer/settings/.acl"},
-		{"PATCH settings ACL", call{method: "PATCH", path: "/producer/settings/.acl", ctype: "application/sparql-update", body: delAll}, "/producer/settings/.acl"},
-		{"key API POST", call{method: "POST", path: "/producer/settings/keys/", ctype: "application/json", body: `{"app": "intruder"}`}, "/producer/settings/keys/"},
-		{"key API DELETE", call{method: "DELETE", path: "/producer/settings/keys/" + victim.ID}, "/producer/settings/keys/"},
+		{"PUT subscriptions", call{method: "PUT", path: "/producer/settings/subscriptions", ctype: "application/ld+json", body: subs}, "/producer/settings/subscriptions", http.StatusNoContent},
+		{"PUT publish limits", call{method: "PUT", path: "/producer/settings/publish", ctype: "application/json", body: `{"maxDataBytes": 16}`}, "/producer/settings/publish", http.StatusCreated},
+		{"PATCH", call{method: "PATCH", path: "/producer/settings/notes", ctype: "application/sparql-update", body: "INSERT DATA { <#x> <#y> <#z> . }"}, "/producer/settings/notes", http.StatusNoContent},
+		{"POST", call{method: "POST", path: "/producer/settings/", ctype: "text/plain", body: "x", hdr: map[string]string{"Slug": "posted"}}, "/producer/settings/", http.StatusCreated},
+		{"DELETE", call{method: "DELETE", path: "/producer/settings/old"}, "/producer/settings/old", http.StatusNoContent},
+		{"PUT settings ACL", call{method: "PUT", path: "/producer/settings/.acl", ctype: "text/turtle", body: grantAll}, "/producer/settings/.acl", http.StatusNoContent},
+		{"PATCH settings ACL", call{method: "PATCH", path: "/producer/settings/.acl", ctype: "application/sparql-update", body: delAll}, "/producer/settings/.acl", http.StatusNoContent},
+		{"key API POST", call{method: "POST", path: "/producer/settings/keys/", ctype: "application/json", body: `{"app": "intruder"}`}, "/producer/settings/keys/", http.StatusCreated},
+		{"key API DELETE", call{method: "DELETE", path: "/producer/settings/keys/" + victim.ID}, "/producer/settings/keys/", http.StatusNoContent},
 	}
 	principals := []struct {
 		name, key string
@@ -207,8 +209,8 @@ DELETE DATA { <#everyone> acl:mode acl:Control . }`
 			}
 			c := tc.c
 			c.key = producerOwner
-			if got := do(t, base, c); got.status >= 300 {
-				t.Errorf("owner: %d, want success (%s)", got.status, got.body)
+			if got := do(t, base, c); got.status != tc.owner {
+				t.Errorf("owner: %d, want %d (%s)", got.status, tc.owner, got.body)
 			}
 		})
 	}

@@ -204,7 +204,7 @@ func TestConsoleBrowser(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("read settings: %d", status)
 	}
-	if status, _, body := conDo(t, "PUT", s.PodRoot("alice")+"settings/subscriptions", conAliceKey, "application/ld+json", doc); status/100 != 2 {
+	if status, _, body := conDo(t, "PUT", s.PodRoot("alice")+"settings/subscriptions", conAliceKey, "application/ld+json", doc); status != http.StatusNoContent {
 		t.Fatalf("rewrite settings: %d %s (etag was %s)", status, body, hdr.Get("ETag"))
 	}
 	p.click("button", "Add a permission or subscription")

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -84,7 +83,7 @@ func startChromium(t testing.TB, bin string) *cdpBrowser {
 		"--no-default-browser-check", "--password-store=basic", "--use-mock-keychain",
 		"--user-data-dir="+profile, "--window-size=1280,900", "--remote-debugging-pipe", "about:blank")
 	cmd.ExtraFiles = []*os.File{cmdR, evW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newProcessGroup(cmd)
 	logFile, err := os.Create(profile + "/chromium.log")
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +228,7 @@ func (b *cdpBrowser) close() {
 	select {
 	case <-exited:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+		killProcessGroup(b.cmd)
 		<-exited
 	}
 	b.w.Close()

@@ -50,7 +50,7 @@ func goneHooks(t testing.TB, path string) *httptest.Server {
 // failing the test if the write fails.
 func subscribeHooks(t testing.TB, s *pod.Server, targets ...string) {
 	t.Helper()
-	if r := putSettings(t, s, hookSettings(s, targets...)); r.status >= 300 {
+	if r := putSettings(t, s, hookSettings(s, targets...)); r.status != http.StatusNoContent {
 		t.Fatalf("PUT settings: %d %s", r.status, r.body)
 	}
 }
@@ -81,7 +81,7 @@ func publishOwnWait(t testing.TB, s *pod.Server, wait int) evResp {
 	if get.status != http.StatusOK || !ok {
 		t.Fatalf("GET settings: %d %s", get.status, get.body)
 	}
-	if r := putSettings(t, s, body+","+self+"]}"); r.status >= 300 {
+	if r := putSettings(t, s, body+","+self+"]}"); r.status != http.StatusNoContent {
 		t.Fatalf("PUT settings: %d %s", r.status, r.body)
 	}
 	r := evDo(t, evReq{method: "POST", url: s.PodRoot("alice") + "publish/?wait=" + strconv.Itoa(wait), key: evKeys.alice,

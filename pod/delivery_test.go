@@ -235,13 +235,13 @@ func TestDeliveryThreeServers(t *testing.T) {
 		`{"type":"Subscription","agent":"` + a.WebID("producer") + `","publishes":["realestate/contact"]},` +
 		`{"type":"Subscription","agent":"` + b.WebID("crm") + `","subscribes":["realestate/contact"]},` +
 		`{"type":"Subscription","agent":"` + c.WebID("crm") + `","subscribes":["realestate/contact"]}]}`
-	if r := evDo(t, evReq{method: "PUT", url: b.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice, body: body, ctype: ldp.MediaJSONLD}); r.status >= 300 {
+	if r := evDo(t, evReq{method: "PUT", url: b.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice, body: body, ctype: ldp.MediaJSONLD}); r.status != http.StatusNoContent {
 		t.Fatalf("PUT B settings: %d %s", r.status, r.body)
 	}
 	body = `{"version":"1","items":[` +
 		`{"type":"Subscription","agent":"` + a.WebID("producer") + `","publishes":["realestate/contact"]},` +
 		`{"type":"Subscription","agent":"` + c.WebID("bob") + `","subscribes":["realestate/contact"]}]}`
-	if r := evDo(t, evReq{method: "PUT", url: a.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice, body: body, ctype: ldp.MediaJSONLD}); r.status >= 300 {
+	if r := evDo(t, evReq{method: "PUT", url: a.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice, body: body, ctype: ldp.MediaJSONLD}); r.status != http.StatusNoContent {
 		t.Fatalf("PUT A settings: %d %s", r.status, r.body)
 	}
 	ev := `{"recipient":"` + b.WebID("alice") + `","source":"` + a.WebID("alice") + `","topic":"realestate/contact#add","data":{"type":"AddAction"}}`
@@ -265,7 +265,7 @@ func TestDeliveryThreeServers(t *testing.T) {
 			t.Errorf("%s on %s: %d copies, want 1", w.pod, w.name, n)
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitQueuesIdle(t, a, b, c)
 	copies := allCopies(t, c, "crm", evKeys.crm)
 	if n := countID(copies, id); n != 1 {
 		t.Fatalf("crm on C: %d copies after settling, want 1", n)
@@ -303,7 +303,7 @@ func TestDeliveryTargetDownThenUp(t *testing.T) {
 	if n := waitCopies(t, b2, "crm", evKeys.crm, id, 1); n != 1 {
 		t.Fatalf("crm on B after restart: %d copies, want 1", n)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitQueuesIdle(t, a, b2)
 	if n := countID(allCopies(t, b2, "alice", evKeys.alice), id); n != 1 {
 		t.Fatalf("alice on B: %d copies after settling, want 1", n)
 	}
@@ -342,7 +342,7 @@ func TestDeliveryWebhook(t *testing.T) {
 	settings := `{"version":"1","items":[` +
 		`{"type":"Subscription","agent":"` + s.WebID("producer") + `","publishes":["realestate/contact"]},` +
 		`{"type":"Subscription","agent":"` + s.WebID("crm") + `","subscribes":["realestate/contact"],"target":"` + hook.URL + `/events","secret":"` + secret + `"}]}`
-	if r := evDo(t, evReq{method: "PUT", url: s.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice, body: settings, ctype: ldp.MediaJSONLD}); r.status >= 300 {
+	if r := evDo(t, evReq{method: "PUT", url: s.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice, body: settings, ctype: ldp.MediaJSONLD}); r.status != http.StatusNoContent {
 		t.Fatalf("PUT settings: %d %s", r.status, r.body)
 	}
 	ev := `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","causationId":"cause-1","data":{"type":"AddAction","object":{"name":"Bruce Wayne"}}}`
@@ -361,7 +361,7 @@ func TestDeliveryWebhook(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitQueuesIdle(t, s)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(calls) != 3 {
@@ -473,7 +473,7 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 	settings := `{"version":"1","items":[` +
 		`{"type":"Subscription","agent":"` + s.WebID("producer") + `","publishes":["realestate/contact"]},` +
 		`{"type":"Subscription","agent":"` + s.WebID("crm") + `","subscribes":["realestate/contact"],"target":"` + hook.URL + `/","secret":"whsec_` + base64.StdEncoding.EncodeToString(raw) + `"}]}`
-	if r := evDo(t, evReq{method: "PUT", url: s.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice, body: settings, ctype: ldp.MediaJSONLD}); r.status >= 300 {
+	if r := evDo(t, evReq{method: "PUT", url: s.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice, body: settings, ctype: ldp.MediaJSONLD}); r.status != http.StatusNoContent {
 		t.Fatalf("PUT settings: %d %s", r.status, r.body)
 	}
 	r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=5", key: evKeys.producer,

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"podserver/apierr"
@@ -59,15 +58,6 @@ func mountTmpfs(t *testing.T, size string) string {
 		}
 	})
 	return dir
-}
-
-func freeBytes(t *testing.T, dir string) uint64 {
-	t.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Bavail * uint64(st.Bsize)
 }
 
 // diskBody is the body of the i-th resource the test writes: every other

@@ -158,7 +158,7 @@ func TestInboxLongPoll(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		pg, r := readInbox(t, s, "crm", evKeys.crm, "wait=20")
+		pg, r := readInbox(fromGoroutine(t), s, "crm", evKeys.crm, "wait=20")
 		done <- result{pg, r, time.Now()}
 	}()
 	time.Sleep(300 * time.Millisecond)
@@ -233,7 +233,7 @@ func TestInboxAccess(t *testing.T) {
 	   "acl:mode": [{"@id": "acl:Read"}, {"@id": "acl:Write"}, {"@id": "acl:Control"}]},
 	  {"@id": "#bob", "@type": "acl:Authorization", "acl:agent": {"@id": "` + s.WebID("bob") + `"},
 	   "acl:accessTo": {"@id": "./"}, "acl:mode": [{"@id": "acl:Read"}]}]}`
-	if r := evDo(t, evReq{method: "PUT", url: s.PodRoot("alice") + "inbox/.acl", key: evKeys.alice, body: acl, ctype: "application/ld+json"}); r.status >= 300 {
+	if r := evDo(t, evReq{method: "PUT", url: s.PodRoot("alice") + "inbox/.acl", key: evKeys.alice, body: acl, ctype: "application/ld+json"}); r.status != http.StatusNoContent {
 		t.Fatalf("PUT inbox ACL: %d %s", r.status, r.body)
 	}
 	pgB, r := readInbox(t, s, "alice", evKeys.bob, "")
@@ -287,7 +287,7 @@ func TestInboxLongPollShutdown(t *testing.T) {
 	s, stop := evServer(t, "")
 	done := make(chan int, 1)
 	go func() {
-		_, r := readInbox(t, s, "crm", evKeys.crm, "wait=30")
+		_, r := readInbox(fromGoroutine(t), s, "crm", evKeys.crm, "wait=30")
 		done <- r.status
 	}()
 	time.Sleep(300 * time.Millisecond)
@@ -342,7 +342,7 @@ func TestInboxAsLDPContainer(t *testing.T) {
 	if links := strings.Join(first.hdr.Values("Link"), ", "); !strings.Contains(links, `rel="next"`) || strings.Contains(first.body, path.Base(items[2])) {
 		t.Fatalf("first page of 2: Link %q\n%s", links, first.body)
 	}
-	if d := evDo(t, evReq{method: "DELETE", url: items[0], key: evKeys.crm}); d.status >= 300 {
+	if d := evDo(t, evReq{method: "DELETE", url: items[0], key: evKeys.crm}); d.status != http.StatusNoContent {
 		t.Fatalf("DELETE item: %d %s", d.status, d.body)
 	}
 	if after := ttl(""); strings.Contains(after.body, path.Base(items[0])) || !strings.Contains(after.body, path.Base(items[1])) {

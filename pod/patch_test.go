@@ -95,7 +95,7 @@ func TestConcurrentPatches(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			body := fmt.Sprintf(`INSERT DATA { <#item%d> <http://example.org/n> %d . }`, i, i)
-			if r := do(t, base, call{method: "PATCH", path: "/alice/c/doc", key: aliceKey, ctype: "application/sparql-update", body: body}); r.status != 204 {
+			if r := do(fromGoroutine(t), base, call{method: "PATCH", path: "/alice/c/doc", key: aliceKey, ctype: "application/sparql-update", body: body}); r.status != 204 {
 				errs <- fmt.Sprintf("patch %d: %d %s", i, r.status, r.body)
 			}
 		}(i)

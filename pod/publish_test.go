@@ -207,14 +207,20 @@ func TestPublishAtomicArray(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatal(r.status, r.body)
 	}
-	for _, body := range []string{
-		`[` + good + `,` + good + `,{"recipient":"` + s.WebID("alice") + `"}]`,
-		`[` + good + `,{"recipient":"` + s.WebID("alice") + `","topic":"nope/nope","data":{}}]`,
-		`[` + good + `,` + strings.Replace(withID, `"v":1`, `"v":2`, 1) + `]`,
+	for _, bad := range []struct {
+		body string
+		want int
+	}{
+		// events[2] lacks topic and data: invalid.
+		{`[` + good + `,` + good + `,{"recipient":"` + s.WebID("alice") + `"}]`, http.StatusBadRequest},
+		// events[1]'s topic is not one producer may publish to alice.
+		{`[` + good + `,{"recipient":"` + s.WebID("alice") + `","topic":"nope/nope","data":{}}]`, http.StatusForbidden},
+		// events[1] reuses a stored id with another body.
+		{`[` + good + `,` + strings.Replace(withID, `"v":1`, `"v":2`, 1) + `]`, http.StatusConflict},
 	} {
-		r := publishTo(t, s, "producer", evKeys.producer, body)
-		if r.status < 400 {
-			t.Fatalf("publish of a bad array: %d %s", r.status, r.body)
+		r := publishTo(t, s, "producer", evKeys.producer, bad.body)
+		if r.status != bad.want {
+			t.Fatalf("publish of a bad array: %d %s, want %d", r.status, r.body, bad.want)
 		}
 		// 400 and 409 name the index; the 403 keeps the seed's exact
 		// message, which names the WebID and topic.

@@ -18,7 +18,7 @@ func TestSettingsSecretsWithheld(t *testing.T) {
 	  {"type": "Subscription", "agent": "` + s.WebID("crm") + `", "subscribes": ["realestate/contact"],
 	   "target": "https://hooks.example.com/in", "secret": "` + secret + `"}]}`
 	url := s.PodRoot("alice") + "settings/subscriptions"
-	if r := evDo(t, evReq{method: "PUT", url: url, key: evKeys.alice, body: doc, ctype: "application/ld+json"}); r.status >= 300 {
+	if r := evDo(t, evReq{method: "PUT", url: url, key: evKeys.alice, body: doc, ctype: "application/ld+json"}); r.status != http.StatusNoContent {
 		t.Fatalf("PUT settings: %d %s", r.status, r.body)
 	}
 	acl := `{"@context": {"acl": "http://www.w3.org/ns/auth/acl#"}, "@graph": [
@@ -26,7 +26,7 @@ func TestSettingsSecretsWithheld(t *testing.T) {
 	   "acl:accessTo": {"@id": "./subscriptions"}, "acl:mode": [{"@id": "acl:Read"}, {"@id": "acl:Write"}, {"@id": "acl:Control"}]},
 	  {"@id": "#bob", "@type": "acl:Authorization", "acl:agent": {"@id": "` + s.WebID("bob") + `"},
 	   "acl:accessTo": {"@id": "./subscriptions"}, "acl:mode": [{"@id": "acl:Read"}, {"@id": "acl:Write"}]}]}`
-	if r := evDo(t, evReq{method: "PUT", url: url + ".acl", key: evKeys.alice, body: acl, ctype: "application/ld+json"}); r.status >= 300 {
+	if r := evDo(t, evReq{method: "PUT", url: url + ".acl", key: evKeys.alice, body: acl, ctype: "application/ld+json"}); r.status != http.StatusCreated {
 		t.Fatalf("PUT ACL: %d %s", r.status, r.body)
 	}
 

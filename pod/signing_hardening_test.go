@@ -69,7 +69,7 @@ func TestSignedHostileKeyProfile(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				keyID := fmt.Sprintf("%s/%s/%d/profile/card#key", hostile.URL, kind, i)
-				resp, _ := signedPost(t, inboxURL, keyID, key, body)
+				resp, _ := signedPost(fromGoroutine(t), inboxURL, keyID, key, body)
 				got := respBody(resp)
 				for _, leak := range []string{hostile.URL, "127.0.0.1", "dial", "lookup", "netguard", "webid", "turtle", "bytes"} {
 					if strings.Contains(got, leak) {

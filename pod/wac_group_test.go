@@ -11,10 +11,10 @@ import (
 func TestWACAgentGroup(t *testing.T) {
 	s, _ := evServer(t, "")
 	root := s.PodRoot("alice")
-	put := func(url, ctype, body string) {
+	put := func(url, ctype, body string, want int) {
 		t.Helper()
-		if r := evDo(t, evReq{method: "PUT", url: url, key: evKeys.alice, body: body, ctype: ctype}); r.status >= 300 {
-			t.Fatalf("PUT %s: %d %s", url, r.status, r.body)
+		if r := evDo(t, evReq{method: "PUT", url: url, key: evKeys.alice, body: body, ctype: ctype}); r.status != want {
+			t.Fatalf("PUT %s: %d %s, want %d", url, r.status, r.body, want)
 		}
 	}
 	group := func(members ...string) string {
@@ -24,8 +24,8 @@ func TestWACAgentGroup(t *testing.T) {
 		}
 		return doc + " .\n<#other> a vcard:Group; vcard:hasMember <" + s.WebID("crm") + "> .\n"
 	}
-	put(root+"groups/team", "text/turtle", group(s.WebID("bob")))
-	put(root+"shared/note", "text/plain", "for the team")
+	put(root+"groups/team", "text/turtle", group(s.WebID("bob")), http.StatusCreated)
+	put(root+"shared/note", "text/plain", "for the team", http.StatusCreated)
 	put(root+"shared/.acl", "text/turtle", `@prefix acl: <http://www.w3.org/ns/auth/acl#> .
 <#owner> a acl:Authorization; acl:agent <`+s.WebID("alice")+`>;
   acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control .
@@ -33,7 +33,7 @@ func TestWACAgentGroup(t *testing.T) {
   acl:accessTo <./>; acl:default <./>; acl:mode acl:Read .
 <#elsewhere> a acl:Authorization; acl:agentGroup <https://groups.example/g#g>;
   acl:default <./>; acl:mode acl:Write .
-`)
+`, http.StatusCreated)
 	read := func(key string) int {
 		t.Helper()
 		return evDo(t, evReq{method: "GET", url: root + "shared/note", key: key}).status
@@ -53,7 +53,7 @@ func TestWACAgentGroup(t *testing.T) {
 		t.Fatalf("bob writing: %d", r.status)
 	}
 	// Membership changes apply at once, without touching the ACL.
-	put(root+"groups/team", "text/turtle", group(s.WebID("crm")))
+	put(root+"groups/team", "text/turtle", group(s.WebID("crm")), http.StatusNoContent)
 	if st := read(evKeys.crm); st != http.StatusOK {
 		t.Fatalf("crm after joining: %d", st)
 	}

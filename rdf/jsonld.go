@@ -289,7 +289,7 @@ func datasetOfSet(quads []Quad) (*ld.RDFDataset, error) {
 			return nil, fmt.Errorf("%w: "+msgJSONLDTooCostly, ErrTooManyStatements, counts[k], q.P.Value, 2800)
 		}
 	}
-	return ToDataset(quads), nil
+	return toDataset(quads), nil
 }
 
 // hideHeadlessListNodes works around a json-gold bug: its fromRDF takes a

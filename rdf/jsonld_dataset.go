@@ -66,8 +66,9 @@ func fromLiteral(l ld.Literal) Term {
 	return Literal(l.Value, l.Datatype)
 }
 
-// ToDataset converts quads to a json-gold dataset.
-func ToDataset(quads []Quad) *ld.RDFDataset {
+// toDataset converts quads to a json-gold dataset directly (datasetOfSet's
+// fallback: json-gold's fromRDF then de-duplicates values itself).
+func toDataset(quads []Quad) *ld.RDFDataset {
 	ds := ld.NewRDFDataset()
 	for _, q := range quads {
 		name := "@default"

@@ -166,3 +166,17 @@ func BenchmarkWriteJSONLDManyValues(b *testing.B) {
 		})
 	}
 }
+
+// TestWriteJSONLDFallback: quads that json-gold's N-Quads reader refuses
+// (a language tag that is not one) are still written, through the direct
+// dataset.
+func TestWriteJSONLDFallback(t *testing.T) {
+	q := []Quad{{S: IRI("http://x.org/s"), P: IRI("http://x.org/p"), O: Term{Kind: KindLiteral, Value: "v", Lang: "not a tag"}}}
+	if _, err := datasetOfSet(q); err != nil {
+		t.Fatalf("datasetOfSet: %v", err)
+	}
+	var out strings.Builder
+	if err := WriteJSONLD(&out, q, "http://x.org/d"); err != nil || !strings.Contains(out.String(), "not a tag") {
+		t.Fatalf("WriteJSONLD = %v: %s", err, out.String())
+	}
+}

@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// NQuadsReader reads RDF 1.1 N-Quads, or N-Triples when made by
-// NewNTriplesReader, one statement per line. It is strict: IRIs must be
+// NQuadsReader reads RDF 1.1 N-Quads (ParseNQuads), or N-Triples
+// (ParseNTriples), one statement per line. It is strict: IRIs must be
 // absolute, strings use double quotes, and each statement ends with '.' on
 // its own line. Blank node labels are kept as written.
 type NQuadsReader struct {
@@ -15,17 +15,6 @@ type NQuadsReader struct {
 	graphs bool // N-Quads: a graph label may follow the object
 	err    error
 	iris   map[string]string // interned IRIs, up to maxCache
-}
-
-// NewNQuadsReader returns a reader of the N-Quads document in r.
-func NewNQuadsReader(r io.Reader) *NQuadsReader {
-	return &NQuadsReader{s: newScanner(r), graphs: true, iris: map[string]string{}}
-}
-
-// NewNTriplesReader returns a reader of the N-Triples document in r; its
-// quads are all in the default graph.
-func NewNTriplesReader(r io.Reader) *NQuadsReader {
-	return &NQuadsReader{s: newScanner(r), iris: map[string]string{}}
 }
 
 // ParseNQuads parses a whole N-Quads document.

@@ -138,11 +138,11 @@ _:s1 ex:p ex:o .
 [] ex:p ex:o .
 _:c1 ex:p _:c2 . _:c2 ex:p _:c1 .
 `
-	triples, err := ParseTurtle([]byte(strings.ReplaceAll(doc, "x y", `x\u0020y`)), "")
+	_, err := ParseTurtle([]byte(strings.ReplaceAll(doc, "x y", `x\u0020y`)), "")
 	if err == nil {
 		t.Fatal("an escaped space in an IRI was accepted")
 	}
-	triples, err = ParseTurtle([]byte(strings.ReplaceAll(doc, "x y", "x")), "")
+	triples, err := ParseTurtle([]byte(strings.ReplaceAll(doc, "x y", "x")), "")
 	if err != nil {
 		t.Fatal(err)
 	}

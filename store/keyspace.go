@@ -4,9 +4,10 @@ import "encoding/binary"
 
 // The keyspace. Every key starts with one of these prefixes; each prefix
 // belongs to exactly one package, which is the only code that reads or writes
-// keys under it. Paths are storage paths: "/{pod}/{path within the pod}",
-// independent of how pods are named in URLs. Numbers are big-endian so keys
-// sort numerically.
+// keys under it. Where a package divides its prefix further, the second byte
+// is listed here too. Paths are storage paths: "/{pod}/{path within the
+// pod}", independent of how pods are named in URLs. Numbers are big-endian
+// so keys sort numerically; seq(8) is an 8-byte sequence number.
 const (
 	// PrefixResource: "r" + path -> ldp resource record (metadata and body).
 	// Owner: ldp.
@@ -16,19 +17,21 @@ const (
 	// sequence-named containers such as inboxes, see ldp.AppendSeqMember).
 	// Owner: ldp.
 	PrefixMember = "m"
-	// PrefixPod: "p" + pod name -> pod record. Owner: ldp.
+	// PrefixPod: "p" + pod name -> pod record (JSON). Owner: ldp.
 	PrefixPod = "p"
 	// PrefixKey: "k" + sha256(API key) -> key record. Owner: acl.
 	PrefixKey = "k"
 	// PrefixPodKey: "K" + pod + 0x00 + key id -> sha256(API key). Lists a
 	// pod's keys. Owner: acl.
 	PrefixPodKey = "K"
-	// PrefixEventID: "e" + pod + 0x00 + client event id -> event record
-	// reference, for idempotent publish. Owner: publish.
+	// PrefixEventID: "e" + pod + 0x00 + client event id -> event path +
+	// 0x00 + sha256 of the event's compacted JSON, for idempotent publish
+	// (same id and body: the same event; another body: a conflict).
+	// Owner: publish.
 	PrefixEventID = "e"
 	// PrefixEventCopies: "c" + event id -> the inboxes holding a copy of
-	// the event and their items. Makes every inbox hold one copy per event
-	// id. Owner: inbox.
+	// the event and their items ((uvarint len(inbox), inbox, item seq(8))
+	// repeated). Makes every inbox hold one copy per event id. Owner: inbox.
 	PrefixEventCopies = "c"
 	// PrefixInboxDedup: "i" + inbox path + 0x00 + event id -> item path.
 	// What PrefixEventCopies replaced; data written before it still has
@@ -49,7 +52,9 @@ const (
 	// PrefixPodSecret: "s" + pod name -> the pod's Ed25519 signing key seed
 	// (32 bytes), whose public key the pod's profile publishes. Owner: pod.
 	PrefixPodSecret = "s"
-	// PrefixChannel: "n" + channel id -> notification channel. Owner: notify.
+	// PrefixChannel: "n" + "c" + channel id -> notification channel
+	// (JSON); "n" + "q" + seq(8) -> a push notification (webhook or LDN
+	// channel) waiting for its next attempt (JSON). Owner: notify.
 	PrefixChannel = "n"
 	// PrefixNonce: "N" + "h" + sha256(key id + " " + nonce) -> expiry;
 	// "N" + "x" + expiry (unix ms, 8) + the same hash -> "". The nonces

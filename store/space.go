@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -270,6 +269,3 @@ func (ws *writeSet) diskCost() uint64 {
 	}
 	return n
 }
-
-// errNoStatfs is returned by statfs on platforms without it.
-var errNoStatfs = errors.New("statfs is not supported on this platform")

@@ -1,5 +1,3 @@
-//go:build unix
-
 // Command notifybench measures Solid Notifications on one server: memory
 // per idle WebSocket subscriber, and notification latency from an inbox
 // arrival to its receipt by every subscriber (p50, p99).
@@ -7,7 +5,7 @@
 //	go run ./cmd/notifybench -steps 1000,10000 -rounds 20
 //
 // It starts a podserver (on-disk store in a temporary directory, demo pods)
-// in this process and runs the subscribers (notify.RunLoad) in a child
+// in this process and runs the subscribers (bench.RunNotifyLoad) in a child
 // process, so that each side has its own file descriptor limit and the
 // server's memory is measured alone: at each step the child reports that
 // its subscribers are connected and idle, and the server side reads
@@ -30,12 +28,11 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"podserver/notify"
+	"podserver/bench"
 	"podserver/pod"
 )
 
@@ -54,7 +51,7 @@ func main() {
 	flag.Parse()
 	gin.SetMode(gin.ReleaseMode)
 
-	raiseFDLimit()
+	bench.RaiseFileLimit()
 	var err error
 	switch {
 	case *client:
@@ -74,15 +71,6 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "notifybench:", err)
 		os.Exit(1)
-	}
-}
-
-// raiseFDLimit lifts the soft limit on open files to the hard limit.
-func raiseFDLimit() {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < l.Max {
-		l.Cur = l.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
 }
 
@@ -107,13 +95,13 @@ func runClient(base, key, podName, steps string, rounds, conc int, child bool) e
 		return err
 	}
 	in := bufio.NewScanner(os.Stdin)
-	o := notify.LoadOptions{
+	o := bench.NotifyLoadOptions{
 		Inbox: strings.TrimSuffix(base, "/") + "/" + podName + "/inbox/", Key: key,
 		Steps: st, Rounds: rounds, Concurrency: conc,
 		Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "client: "+f+"\n", a...) },
 	}
 	if child {
-		o.Done = func(s notify.LoadStep) {
+		o.Done = func(s bench.NotifyLoadStep) {
 			b, _ := json.Marshal(s)
 			fmt.Printf("STEP %s\n", b)
 		}
@@ -125,7 +113,7 @@ func runClient(base, key, podName, steps string, rounds, conc int, child bool) e
 			return nil
 		}
 	}
-	res, err := notify.RunLoad(context.Background(), o)
+	res, err := bench.RunNotifyLoad(context.Background(), o)
 	if err != nil || child {
 		return err
 	}
@@ -200,7 +188,7 @@ func runBench(steps string, rounds, conc int, cpuProfile, memProfile string) err
 	mem := map[int]memSample{}
 	cpu := map[int]time.Duration{} // server CPU time of each step's rounds
 	var cpuAtGo time.Duration
-	var result []notify.LoadStep
+	var result []bench.NotifyLoadStep
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -230,16 +218,16 @@ func runBench(steps string, rounds, conc int, cpuProfile, memProfile string) err
 					return err
 				}
 			}
-			cpuAtGo = notify.CPUTime()
+			cpuAtGo = bench.CPUTime()
 			if _, err := io.WriteString(stdin, "GO\n"); err != nil {
 				return err
 			}
 		case strings.HasPrefix(line, "STEP "):
-			var st notify.LoadStep
+			var st bench.NotifyLoadStep
 			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "STEP ")), &st); err != nil {
 				return err
 			}
-			cpu[st.Subscribers] = notify.CPUTime() - cpuAtGo
+			cpu[st.Subscribers] = bench.CPUTime() - cpuAtGo
 			if cpuProfile != "" {
 				pprof.StopCPUProfile()
 			}
@@ -267,7 +255,7 @@ type memInfo struct {
 	serverCPU time.Duration
 }
 
-func printStep(s notify.LoadStep, m *memInfo) {
+func printStep(s bench.NotifyLoadStep, m *memInfo) {
 	fmt.Printf("%6d subscribers (connected in %v): latency from inbox POST to receipt p50 %v, p90 %v, p99 %v, max %v over %d notifications, %d missing",
 		s.Subscribers, s.Connect.Round(time.Millisecond), s.P50.Round(10*time.Microsecond), s.P90.Round(10*time.Microsecond),
 		s.P99.Round(10*time.Microsecond), s.Max.Round(10*time.Microsecond), s.Received, s.Missing)

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"podserver/notify"
+	"podserver/bench"
 	"podserver/pod"
 )
 
@@ -28,7 +28,7 @@ idle subscriber; that figure includes the subscribers' own client side, so
 it overstates the server's share (cmd/notifybench measures the server alone
 in a separate process).`
 
-// cmdBenchNotify runs notify.RunLoad.
+// cmdBenchNotify runs bench.RunNotifyLoad.
 func cmdBenchNotify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench notify", benchNotifyHelp, stderr)
 	target := fs.String("target", "", "inbox URL of a running server, e.g. http://localhost:8080/alice/inbox/ (needs --key)")
@@ -47,7 +47,7 @@ func cmdBenchNotify(args []string, stdout, stderr io.Writer) error {
 		}
 		counts = append(counts, n)
 	}
-	raiseFileLimit()
+	bench.RaiseFileLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	inbox, apiKey := *target, *key
@@ -77,7 +77,7 @@ func cmdBenchNotify(args []string, stdout, stderr io.Writer) error {
 		return usageError{"bench notify: --target needs --key"}
 	}
 	perConn := map[int]float64{}
-	o := notify.LoadOptions{
+	o := bench.NotifyLoadOptions{
 		Inbox: inbox, Key: apiKey, Steps: counts, Rounds: *rounds,
 		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) },
 		Idle: func(_ context.Context, n int) error {
@@ -92,7 +92,7 @@ func cmdBenchNotify(args []string, stdout, stderr io.Writer) error {
 			return nil
 		},
 	}
-	res, err := notify.RunLoad(ctx, o)
+	res, err := bench.RunNotifyLoad(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -119,13 +119,3 @@ func cmdBenchNotify(args []string, stdout, stderr io.Writer) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// raiseFileLimit lifts the soft open-file limit to the hard one, for many
-// subscriber connections.
-func raiseFileLimit() {
-	var l syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
-		l.Cur = l.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
-	}
-}

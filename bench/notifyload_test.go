@@ -1,25 +1,36 @@
-package pod_test
+package bench_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"podserver/notify"
+	"podserver/bench"
+	"podserver/pod"
 )
 
-// TestNotifyLoad runs the notification load test small: 200 WebSocket
+// TestRunNotifyLoad runs the notification load test small: 200 WebSocket
 // subscribers on alice's inbox, every one gets every arrival. The full
 // measurement (10,000 idle subscribers, latency with 1,000) is
 // `go run ./cmd/notifybench`.
-func TestNotifyLoad(t *testing.T) {
+func TestRunNotifyLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
-	s, _ := ntServer(t, "", "")
+	s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	if _, err := s.ProvisionDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	idle := 0
-	steps, err := notify.RunLoad(context.Background(), notify.LoadOptions{
-		Inbox: s.PodRoot("alice") + "inbox/", Key: ntAlice,
+	steps, err := bench.RunNotifyLoad(context.Background(), bench.NotifyLoadOptions{
+		Inbox: s.PodRoot("alice") + "inbox/", Key: "pk_demo_alice_owner_0123456789",
 		Steps: []int{50, 200}, Rounds: 5, Concurrency: 8,
 		Idle: func(ctx context.Context, n int) error { idle = n; return nil },
 		Logf: t.Logf,

@@ -1,4 +1,4 @@
-package notify
+package bench
 
 import (
 	"bytes"
@@ -14,11 +14,12 @@ import (
 
 	"github.com/coder/websocket"
 
+	"podserver/notify"
 	"podserver/rdf"
 )
 
-// LoadOptions configure RunLoad.
-type LoadOptions struct {
+// NotifyLoadOptions configure RunNotifyLoad.
+type NotifyLoadOptions struct {
 	// Inbox is the absolute URL of the inbox every subscriber watches, e.g.
 	// http://127.0.0.1:8080/alice/inbox/. Its pod's WebSocketChannel2023
 	// service is used.
@@ -40,13 +41,13 @@ type LoadOptions struct {
 	// measures its memory then.
 	Idle func(ctx context.Context, subscribers int) error
 	// Done, if set, is called after each step's timed rounds.
-	Done func(LoadStep)
+	Done func(NotifyLoadStep)
 	// Logf, if set, reports progress.
 	Logf func(format string, args ...any)
 }
 
-// LoadStep is what RunLoad measured at one step.
-type LoadStep struct {
+// NotifyLoadStep is what RunNotifyLoad measured at one step.
+type NotifyLoadStep struct {
 	Subscribers int `json:"subscribers"`
 	// Connect is how long subscribing and connecting this step's new
 	// subscribers took.
@@ -65,19 +66,19 @@ type LoadStep struct {
 	ClientCPU time.Duration `json:"clientCPU"`
 }
 
-// arrival is one notification received by one subscriber.
-type arrival struct {
+// notifyArrival is one notification received by one subscriber.
+type notifyArrival struct {
 	object string
 	at     time.Time
 }
 
-// RunLoad is the notification load test: it opens idle WebSocketChannel2023
+// RunNotifyLoad is the notification load test: it opens idle WebSocketChannel2023
 // subscribers on one inbox (Steps), and at each step posts Rounds items to
 // the inbox and measures, for every subscriber, the time from the start of
 // the POST to the receipt of the Add notification. It speaks HTTP and
 // WebSocket only, so it runs against any podserver; cmd/notifybench runs
 // it in a separate process from the server it measures.
-func RunLoad(ctx context.Context, o LoadOptions) ([]LoadStep, error) {
+func RunNotifyLoad(ctx context.Context, o NotifyLoadOptions) ([]NotifyLoadStep, error) {
 	if o.Rounds <= 0 {
 		o.Rounds = 20
 	}
@@ -101,7 +102,7 @@ func RunLoad(ctx context.Context, o LoadOptions) ([]LoadStep, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	maxSubs := slices.Max(append([]int{0}, o.Steps...))
-	arrivals := make(chan arrival, 2*maxSubs+16)
+	arrivals := make(chan notifyArrival, 2*maxSubs+16)
 	var mu sync.Mutex
 	var conns []*websocket.Conn
 	defer func() {
@@ -112,7 +113,7 @@ func RunLoad(ctx context.Context, o LoadOptions) ([]LoadStep, error) {
 		mu.Unlock()
 	}()
 
-	var steps []LoadStep
+	var steps []NotifyLoadStep
 	for _, target := range o.Steps {
 		start := time.Now()
 		mu.Lock()
@@ -120,11 +121,11 @@ func RunLoad(ctx context.Context, o LoadOptions) ([]LoadStep, error) {
 		mu.Unlock()
 		if target > have {
 			o.Logf("connecting subscribers %d..%d", have+1, target)
-			if err := connect(ctx, client, service, o, target-have, arrivals, &mu, &conns); err != nil {
+			if err := connectSubscribers(ctx, client, service, o, target-have, arrivals, &mu, &conns); err != nil {
 				return steps, err
 			}
 		}
-		st := LoadStep{Subscribers: target, Connect: time.Since(start), Rounds: o.Rounds}
+		st := NotifyLoadStep{Subscribers: target, Connect: time.Since(start), Rounds: o.Rounds}
 		o.Logf("%d subscribers connected in %v", target, st.Connect.Round(time.Millisecond))
 		if o.Idle != nil {
 			if err := o.Idle(ctx, target); err != nil {
@@ -134,7 +135,7 @@ func RunLoad(ctx context.Context, o LoadOptions) ([]LoadStep, error) {
 		var lat []time.Duration
 		cpu0 := CPUTime()
 		for r := range o.Rounds {
-			got, err := round(ctx, client, o, r, target, arrivals)
+			got, err := notifyRound(ctx, client, o, r, target, arrivals)
 			if err != nil {
 				return steps, err
 			}
@@ -159,8 +160,8 @@ func RunLoad(ctx context.Context, o LoadOptions) ([]LoadStep, error) {
 	return steps, nil
 }
 
-// connect subscribes and connects n more subscribers.
-func connect(ctx context.Context, client *http.Client, service string, o LoadOptions, n int, arrivals chan<- arrival, mu *sync.Mutex, conns *[]*websocket.Conn) error {
+// connectSubscribers subscribes and connects n more subscribers.
+func connectSubscribers(ctx context.Context, client *http.Client, service string, o NotifyLoadOptions, n int, arrivals chan<- notifyArrival, mu *sync.Mutex, conns *[]*websocket.Conn) error {
 	work := make(chan struct{})
 	errc := make(chan error, o.Concurrency)
 	var wg sync.WaitGroup
@@ -169,7 +170,7 @@ func connect(ctx context.Context, client *http.Client, service string, o LoadOpt
 		go func() {
 			defer wg.Done()
 			for range work {
-				c, err := subscribe(ctx, client, service, o)
+				c, err := subscribeWS(ctx, client, service, o)
 				if err != nil {
 					errc <- err
 					return
@@ -177,7 +178,7 @@ func connect(ctx context.Context, client *http.Client, service string, o LoadOpt
 				mu.Lock()
 				*conns = append(*conns, c)
 				mu.Unlock()
-				go read(ctx, c, arrivals)
+				go readNotifications(ctx, c, arrivals)
 			}
 		}()
 	}
@@ -201,9 +202,9 @@ feed:
 	return err
 }
 
-// subscribe makes one channel on the inbox and connects to it.
-func subscribe(ctx context.Context, client *http.Client, service string, o LoadOptions) (*websocket.Conn, error) {
-	body, _ := json.Marshal(map[string]any{"@context": []string{rdf.NotificationContextURI}, "type": TypeWebSocket, "topic": o.Inbox})
+// subscribeWS makes one channel on the inbox and connects to it.
+func subscribeWS(ctx context.Context, client *http.Client, service string, o NotifyLoadOptions) (*websocket.Conn, error) {
+	body, _ := json.Marshal(map[string]any{"@context": []string{rdf.NotificationContextURI}, "type": notify.TypeWebSocket, "topic": o.Inbox})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, service, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -234,12 +235,12 @@ func subscribe(ctx context.Context, client *http.Client, service string, o LoadO
 	return c, nil
 }
 
-// read records what a subscriber receives.
-func read(ctx context.Context, c *websocket.Conn, arrivals chan<- arrival) {
+// readNotifications records what a subscriber receives.
+func readNotifications(ctx context.Context, c *websocket.Conn, arrivals chan<- notifyArrival) {
 	for {
 		// No deadline or cancellation here: a Read with a cancelable context
 		// registers with it, and a thousand readers waking together would
-		// contend on that context's lock. RunLoad closes the connections.
+		// contend on that context's lock. RunNotifyLoad closes the connections.
 		_, b, err := c.Read(context.Background())
 		if err != nil {
 			return
@@ -250,7 +251,7 @@ func read(ctx context.Context, c *websocket.Conn, arrivals chan<- arrival) {
 		}
 		if json.Unmarshal(b, &m) == nil {
 			select {
-			case arrivals <- arrival{m.Object, at}:
+			case arrivals <- notifyArrival{m.Object, at}:
 			case <-ctx.Done():
 				return
 			}
@@ -258,8 +259,8 @@ func read(ctx context.Context, c *websocket.Conn, arrivals chan<- arrival) {
 	}
 }
 
-// round posts one item to the inbox and waits for every subscriber's Add.
-func round(ctx context.Context, client *http.Client, o LoadOptions, r, want int, arrivals <-chan arrival) ([]time.Duration, error) {
+// notifyRound posts one item to the inbox and waits for every subscriber's Add.
+func notifyRound(ctx context.Context, client *http.Client, o NotifyLoadOptions, r, want int, arrivals <-chan notifyArrival) ([]time.Duration, error) {
 	body := fmt.Sprintf(`{"@context": "https://www.w3.org/ns/activitystreams", "type": "Announce", "summary": "load round %d"}`, r)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.Inbox, strings.NewReader(body))
 	if err != nil {
