@@ -53,8 +53,10 @@ const (
 	// (32 bytes), whose public key the pod's profile publishes. Owner: pod.
 	PrefixPodSecret = "s"
 	// PrefixChannel: "n" + "c" + channel id -> notification channel
-	// (JSON); "n" + "q" + seq(8) -> a push notification (webhook or LDN
-	// channel) waiting for its next attempt (JSON). Owner: notify.
+	// (JSON). Owner: notify. "n" + "q" + seq(8) held push notifications
+	// waiting for a retry before they moved onto the delivery queue
+	// (deliver.KindPush); notify moves any it finds there at start and
+	// writes none.
 	PrefixChannel = "n"
 	// PrefixNonce: "N" + "h" + sha256(key id + " " + nonce) -> expiry;
 	// "N" + "x" + expiry (unix ms, 8) + the same hash -> "". The nonces
