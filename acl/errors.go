@@ -2,14 +2,23 @@ package acl
 
 import "errors"
 
+// The seed's messages for requests without a usable API key: every
+// handler that refuses such a request sends these, and only these.
+const (
+	// MsgNoKey is the 401 for a request without credentials.
+	MsgNoKey = "No API key provided"
+	// MsgInvalidKey is the 401 for an unknown, revoked or malformed key.
+	MsgInvalidKey = "Invalid API key"
+)
+
 // Errors returned by this package. Their messages are stable and may be sent
 // to clients as they are; callers match them with errors.Is. Errors that wrap
 // one of these add detail after it but never a secret.
 var (
 	// ErrNoKey: the request carried no API key.
-	ErrNoKey = errors.New("No API key provided")
+	ErrNoKey = errors.New(MsgNoKey)
 	// ErrInvalidKey: the API key is unknown, revoked or malformed.
-	ErrInvalidKey = errors.New("Invalid API key")
+	ErrInvalidKey = errors.New(MsgInvalidKey)
 	// ErrKeyNotFound: no key with that id exists in that pod.
 	ErrKeyNotFound = errors.New("API key not found")
 	// ErrKeyConflict: an imported secret is already bound to another pod.

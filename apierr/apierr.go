@@ -65,23 +65,34 @@ func (e *Error) With(key, value string) *Error {
 	return &c
 }
 
-// Common errors.
-var (
-	// ErrUnauthenticated is the 401 for a request without valid credentials.
-	ErrUnauthenticated = New(http.StatusUnauthorized, "Authentication required: send an API key in x-api-key")
-	// ErrForbidden is the 403 for an agent lacking the access mode.
-	ErrForbidden = New(http.StatusForbidden, "Forbidden: you do not have access to this resource")
-	// ErrNotFound is the 404 for a missing resource the agent may know about.
-	ErrNotFound = New(http.StatusNotFound, "Not found")
-	// ErrInsufficientStorage is the 507 for a write refused because the
-	// server is short of disk space (any error wrapping syscall.ENOSPC,
-	// such as store.ErrNoSpace). Nothing was written; reads still work.
-	// Space comes back only when someone frees it: Retry-After asks
-	// clients not to retry at once.
-	ErrInsufficientStorage = New(http.StatusInsufficientStorage,
-		"Insufficient storage: the server is low on disk space and accepts no writes until space is freed; nothing was written, reads still work, retry later").
-		With("Retry-After", "60")
+// The messages of the common errors, for tests and documentation.
+const (
+	MsgUnauthenticated     = "Authentication required: send an API key in x-api-key"
+	MsgForbidden           = "Forbidden: you do not have access to this resource"
+	MsgNotFound            = "Not found"
+	MsgInsufficientStorage = "Insufficient storage: the server is low on disk space and accepts no writes until space is freed; nothing was written, reads still work, retry later"
 )
+
+// Common errors. Each call returns a new *Error, so no caller can change
+// what another one sends.
+
+// Unauthenticated is the 401 for a request without valid credentials.
+func Unauthenticated() *Error { return New(http.StatusUnauthorized, MsgUnauthenticated) }
+
+// Forbidden is the 403 for an agent lacking the access mode.
+func Forbidden() *Error { return New(http.StatusForbidden, MsgForbidden) }
+
+// NotFound is the 404 for a missing resource the agent may know about.
+func NotFound() *Error { return New(http.StatusNotFound, MsgNotFound) }
+
+// InsufficientStorage is the 507 for a write refused because the server
+// is short of disk space (any error wrapping syscall.ENOSPC, such as
+// store.ErrNoSpace). Nothing was written; reads still work. Space comes
+// back only when someone frees it: Retry-After asks clients not to retry
+// at once.
+func InsufficientStorage() *Error {
+	return New(http.StatusInsufficientStorage, MsgInsufficientStorage).With("Retry-After", "60")
+}
 
 // Status returns the HTTP status for err: its Error status, 499 for a
 // cancelled request, 503 for a deadline, 507 for a full disk (ENOSPC), and
@@ -119,7 +130,7 @@ func Write(c *gin.Context, log *slog.Logger, err error) {
 	msg := http.StatusText(status)
 	var e *Error
 	if !errors.As(err, &e) && status == http.StatusInsufficientStorage {
-		e = ErrInsufficientStorage
+		e = InsufficientStorage()
 	}
 	if e != nil {
 		msg = e.Msg

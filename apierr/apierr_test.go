@@ -24,12 +24,12 @@ func TestWrite(t *testing.T) {
 		retryAfter string
 	}{
 		{"a full disk, wrapped", fmt.Errorf("publish: store: %w", fmt.Errorf("store: not enough free disk space: %w", syscall.ENOSPC)),
-			http.StatusInsufficientStorage, ErrInsufficientStorage.Msg, "60"},
-		{"the named 507", ErrInsufficientStorage, http.StatusInsufficientStorage, ErrInsufficientStorage.Msg, "60"},
+			http.StatusInsufficientStorage, MsgInsufficientStorage, "60"},
+		{"the named 507", InsufficientStorage(), http.StatusInsufficientStorage, MsgInsufficientStorage, "60"},
 		{"an explicit status wins over ENOSPC", Wrap(http.StatusBadRequest, "bad body", syscall.ENOSPC),
 			http.StatusBadRequest, "bad body", ""},
 		{"an unknown error", errors.New("boom"), http.StatusInternalServerError, "internal server error", ""},
-		{"a not found", ErrNotFound, http.StatusNotFound, "Not found", ""},
+		{"a not found", NotFound(), http.StatusNotFound, "Not found", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

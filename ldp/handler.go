@@ -144,9 +144,9 @@ func (h *Handler) Authorize(ctx context.Context, r *Request, p string, need acl.
 		return nil
 	}
 	if r.Principal.Anonymous() {
-		return apierr.ErrUnauthenticated
+		return apierr.Unauthenticated()
 	}
-	return apierr.ErrForbidden
+	return apierr.Forbidden()
 }
 
 // wacAllow returns the WAC-Allow header for p.
@@ -228,7 +228,7 @@ func (h *Handler) Get(c *gin.Context) error {
 	}
 	res, err := h.repo.Get(ctx, p)
 	if errors.Is(err, ErrNotFound) {
-		return apierr.ErrNotFound
+		return apierr.NotFound()
 	}
 	if err != nil {
 		return err
@@ -537,7 +537,7 @@ func (h *Handler) Post(c *gin.Context) error {
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
-		return apierr.ErrNotFound
+		return apierr.NotFound()
 	}
 	if err != nil {
 		return writeError(err)

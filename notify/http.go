@@ -331,7 +331,7 @@ func (n *Notifier) serveChannel(c *gin.Context, r *ldp.Request, id string) error
 	}
 	switch {
 	case r.Principal.Anonymous():
-		return apierr.ErrUnauthenticated
+		return apierr.Unauthenticated()
 	case r.Principal.Agent != ch.rec.Agent:
 		return errNotCreator
 	}

@@ -38,7 +38,7 @@ func (h *fakeHost) Authorize(ctx context.Context, r *ldp.Request, p string, need
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.deny[r.Principal.Agent] {
-		return apierr.ErrForbidden
+		return apierr.Forbidden()
 	}
 	return nil
 }

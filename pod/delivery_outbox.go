@@ -89,7 +89,7 @@ func (e *events) outboxView(r *ldp.Request, rec deliver.Record) outboxJSON {
 func (e *events) outbox(c *gin.Context, r *ldp.Request, rel string) error {
 	pr := r.Principal
 	if pr.Anonymous() {
-		return apierr.ErrUnauthenticated
+		return apierr.Unauthenticated()
 	}
 	if !pr.Owner || pr.Pod != r.Target.Pod {
 		return errOutboxOwner

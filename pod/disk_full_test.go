@@ -132,8 +132,8 @@ func TestDiskFull(t *testing.T) {
 		t.Helper()
 		var got struct{ Error string }
 		_ = json.Unmarshal([]byte(body), &got)
-		if status != 507 || got.Error != apierr.ErrInsufficientStorage.Msg {
-			t.Fatalf("%s while the disk is short: %d %s, want 507 with %q", what, status, body, apierr.ErrInsufficientStorage.Msg)
+		if status != 507 || got.Error != apierr.MsgInsufficientStorage {
+			t.Fatalf("%s while the disk is short: %d %s, want 507 with %q", what, status, body, apierr.MsgInsufficientStorage)
 		}
 	}
 	health := func() map[string]any {

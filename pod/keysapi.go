@@ -138,7 +138,7 @@ func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 			c.Status(http.StatusNoContent)
 			return true, nil
 		}
-		return true, apierr.ErrNotFound
+		return true, apierr.NotFound()
 	}
 	return true, apierr.New(http.StatusMethodNotAllowed, "the key API takes GET and POST on settings/keys/, GET and DELETE on settings/keys/{id}").With("Allow", "OPTIONS, GET, POST, DELETE")
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"podserver/acl"
 	"podserver/publish"
 )
 
@@ -95,7 +96,7 @@ func TestPublishRejects(t *testing.T) {
 		status                 int
 		msg                    string
 	}{
-		{"no key", "", "", ev(""), 401, publish.MsgNoKey},
+		{"no key", "", "", ev(""), 401, acl.MsgNoKey},
 		{"wrong key", "pk_not_a_key_at_all_000000", "", ev(""), 401, "Invalid API key"},
 		{"key of another pod", evKeys.alice, "", ev(""), 403, publish.MsgForeignKey},
 		{"not json media type", evKeys.producer, "text/plain", ev(""), 415, publish.MsgMediaType},

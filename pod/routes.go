@@ -211,4 +211,4 @@ func (s *Server) serveTop(c *gin.Context) error {
 	return apierr.New(http.StatusNotFound, "Not found")
 }
 
-var errInvalidKey = apierr.New(http.StatusUnauthorized, "Invalid API key")
+var errInvalidKey = apierr.New(http.StatusUnauthorized, acl.MsgInvalidKey)

@@ -3,6 +3,7 @@ package publish
 import (
 	"net/http"
 
+	"podserver/acl"
 	"podserver/apierr"
 )
 
@@ -10,8 +11,6 @@ import (
 // clear message per other rule). Tests match them by name. Messages about
 // one event of an array body are prefixed with "events[i]: ".
 const (
-	// MsgNoKey is the seed's 401 for a request without credentials.
-	MsgNoKey = "No API key provided"
 	// MsgForeignKey: the key belongs to another pod.
 	MsgForeignKey = "This API key belongs to another pod: publish with a key of the pod whose publish/ this is"
 	// MsgMediaType: the body is not JSON.
@@ -82,7 +81,7 @@ const (
 )
 
 var (
-	errNoKey      = apierr.New(http.StatusUnauthorized, MsgNoKey)
+	errNoKey      = apierr.New(http.StatusUnauthorized, acl.MsgNoKey)
 	errForeignKey = apierr.New(http.StatusForbidden, MsgForeignKey)
 	errMediaType  = apierr.New(http.StatusUnsupportedMediaType, MsgMediaType)
 	errWait       = apierr.New(http.StatusBadRequest, MsgWait)
