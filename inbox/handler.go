@@ -166,8 +166,7 @@ func parseListQuery(q url.Values) (listQuery, error) {
 
 // List serves GET and HEAD on an inbox: a page of copies, oldest first.
 // Reading needs Read on the inbox.
-func (h *Handler) List(c *gin.Context) error {
-	r := ldp.RequestFrom(c)
+func (h *Handler) List(c *gin.Context, r *ldp.Request) error {
 	ctx := c.Request.Context()
 	p := r.Target.Path
 	if err := h.cfg.Authorize(ctx, r, p, acl.Read); err != nil {
@@ -310,8 +309,7 @@ func nextURL(self string, q url.Values, next string) string {
 // recipient) must pass Config.CheckCopy. 201 and Location on a new item;
 // 200 and the existing item's Location when this inbox already holds that
 // id.
-func (h *Handler) Receive(c *gin.Context) error {
-	r := ldp.RequestFrom(c)
+func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	ctx := c.Request.Context()
 	p := r.Target.Path
 	if err := h.cfg.Authorize(ctx, r, p, acl.Append); err != nil {

@@ -104,24 +104,22 @@ func NewHandler(cfg Config) *Handler {
 // Repo returns the handler's repository.
 func (h *Handler) Repo() *Repo { return h.repo }
 
-// Serve dispatches on the request method. The request must carry a Request
-// (SetRequest).
-func (h *Handler) Serve(c *gin.Context) error {
+// Serve dispatches r, the request c carries, on its method.
+func (h *Handler) Serve(c *gin.Context, r *Request) error {
 	switch c.Request.Method {
 	case http.MethodGet, http.MethodHead:
-		return h.Get(c)
+		return h.Get(c, r)
 	case http.MethodPut:
-		return h.Put(c)
+		return h.Put(c, r)
 	case http.MethodPost:
-		return h.Post(c)
+		return h.Post(c, r)
 	case http.MethodDelete:
-		return h.Delete(c)
+		return h.Delete(c, r)
 	case http.MethodOptions:
-		return h.Options(c)
+		return h.Options(c, r)
 	case http.MethodPatch:
-		return h.Patch(c)
+		return h.Patch(c, r)
 	}
-	r := RequestFrom(c)
 	return errMethod(r.Target.Path)
 }
 
@@ -207,8 +205,7 @@ func (h *Handler) setCommonHeaders(c *gin.Context, r *Request, p string) {
 
 // Options answers OPTIONS without authentication: it reveals only what the
 // path's shape implies, never whether the resource exists.
-func (h *Handler) Options(c *gin.Context) error {
-	r := RequestFrom(c)
+func (h *Handler) Options(c *gin.Context, r *Request) error {
 	h.setCommonHeaders(c, r, r.Target.Path)
 	c.Status(http.StatusNoContent)
 	return nil
@@ -219,8 +216,7 @@ func preconditions(req *http.Request) Preconditions {
 }
 
 // Get serves GET and HEAD.
-func (h *Handler) Get(c *gin.Context) error {
-	r := RequestFrom(c)
+func (h *Handler) Get(c *gin.Context, r *Request) error {
 	ctx := c.Request.Context()
 	p := r.Target.Path
 	if err := h.Authorize(ctx, r, p, acl.Read); err != nil {
@@ -447,8 +443,7 @@ func writeError(err error) error {
 }
 
 // Put creates or replaces a resource.
-func (h *Handler) Put(c *gin.Context) error {
-	r := RequestFrom(c)
+func (h *Handler) Put(c *gin.Context, r *Request) error {
 	ctx := c.Request.Context()
 	p := r.Target.Path
 	if IsRoot(p) && c.Request.ContentLength != 0 {
@@ -506,8 +501,7 @@ func isContainerLink(req *http.Request) bool {
 }
 
 // Post creates a member of a container.
-func (h *Handler) Post(c *gin.Context) error {
-	r := RequestFrom(c)
+func (h *Handler) Post(c *gin.Context, r *Request) error {
 	ctx := c.Request.Context()
 	p := r.Target.Path
 	if !IsContainer(p) {
@@ -551,8 +545,7 @@ func (h *Handler) Post(c *gin.Context) error {
 
 // Delete removes a resource. It needs Write on the resource and on its
 // container.
-func (h *Handler) Delete(c *gin.Context) error {
-	r := RequestFrom(c)
+func (h *Handler) Delete(c *gin.Context, r *Request) error {
 	ctx := c.Request.Context()
 	p := r.Target.Path
 	if IsRoot(p) || (IsACL(p) && IsRoot(ACLSubject(p))) {

@@ -32,8 +32,7 @@ var errRetry = errors.New("resource changed; retry")
 // least Append (Control for an ACL document), so a caller without it gets
 // its 401 or 403 whatever it sent, and learns nothing from a parse error.
 // The exact mode the parsed patch needs is checked after parsing.
-func (h *Handler) Patch(c *gin.Context) error {
-	r := RequestFrom(c)
+func (h *Handler) Patch(c *gin.Context, r *Request) error {
 	ctx := c.Request.Context()
 	p := r.Target.Path
 	if IsContainer(p) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/gin-gonic/gin"
-
 	"podserver/acl"
 )
 
@@ -60,17 +58,4 @@ type Authorizer interface {
 	// Modes returns the modes r.Principal has on storage path p, which is in
 	// r.Target's pod. A zero Principal asks for public access.
 	Modes(ctx context.Context, r *Request, p string) (acl.Mode, error)
-}
-
-const requestKey = "podserver.ldp.request"
-
-// SetRequest attaches r to the gin context.
-func SetRequest(c *gin.Context, r *Request) { c.Set(requestKey, r) }
-
-// RequestFrom returns the Request attached to c by SetRequest.
-func RequestFrom(c *gin.Context) *Request {
-	if v, ok := c.Get(requestKey); ok {
-		return v.(*Request)
-	}
-	return &Request{}
 }

@@ -102,7 +102,7 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 		switch m {
 		case http.MethodPost:
 			c.Set("route", routePublish)
-			return true, e.pub.Publish(c)
+			return true, e.pub.Publish(c, r)
 		case http.MethodDelete:
 			return true, errKeepPublish
 		}
@@ -112,14 +112,14 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 			if inbox.Accepts(c.Request) {
 				e.watchShutdown()
 				c.Set("route", routeInbox)
-				return true, e.inbox.List(c)
+				return true, e.inbox.List(c, r)
 			}
 		case http.MethodPost:
 			c.Set("route", routeInbox)
 			if c.GetHeader("Signature-Input") != "" || c.GetHeader("Signature") != "" {
 				return true, e.receiveSigned(c, r)
 			}
-			return true, e.inbox.Receive(c)
+			return true, e.inbox.Receive(c, r)
 		case http.MethodDelete:
 			return true, errKeepInbox
 		}

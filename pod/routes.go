@@ -178,13 +178,12 @@ func (s *Server) dispatch(c *gin.Context) error {
 		return apierr.Newf(http.StatusNotFound, "no pod named %q on this server", t.Pod)
 	}
 	req := &ldp.Request{Target: t, Principal: pr, Origin: c.GetHeader("Origin")}
-	ldp.SetRequest(c, req)
 	for _, route := range []func(*gin.Context, *ldp.Request) (bool, error){s.keysAPI, s.nt.route, s.ev.route} {
 		if done, err := route(c, req); done || err != nil {
 			return err
 		}
 	}
-	return s.ldp.Serve(c)
+	return s.ldp.Serve(c, req)
 }
 
 // serveTop serves server-level paths outside pods.

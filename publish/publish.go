@@ -143,8 +143,7 @@ const (
 )
 
 // Publish serves POST <pod>/publish/ (DESIGN section 4).
-func (s *Service) Publish(c *gin.Context) error {
-	r := ldp.RequestFrom(c)
+func (s *Service) Publish(c *gin.Context, r *ldp.Request) error {
 	ctx := c.Request.Context()
 	pr := r.Principal
 	if pr.Anonymous() {
