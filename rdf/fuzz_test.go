@@ -195,7 +195,14 @@ func nquads(quads []Quad) []byte {
 func plainTerms(quads []Quad) []Quad {
 	names := map[string]string{}
 	plain := func(iri string) string {
-		if iri == "" || strings.HasPrefix(iri, "http://www.w3.org/1999/02/22-rdf-syntax-ns#") || strings.HasPrefix(iri, "http://www.w3.org/2001/XMLSchema#") {
+		for _, ns := range []string{"http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2001/XMLSchema#"} {
+			// RDF and XSD terms stay (lists, datatypes), but only with
+			// plain local names: "rdf:%0X0" is one json-gold drops.
+			if local, ok := strings.CutPrefix(iri, ns); ok && local != "" && strings.Trim(local, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == "" {
+				return iri
+			}
+		}
+		if iri == "" {
 			return iri
 		}
 		if n, ok := names[iri]; ok {
