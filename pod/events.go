@@ -12,6 +12,7 @@ import (
 	"podserver/deliver"
 	"podserver/inbox"
 	"podserver/ldp"
+	"podserver/outbox"
 	"podserver/publish"
 )
 
@@ -28,6 +29,7 @@ type events struct {
 	inboxes *inbox.Inboxes
 	inbox   *inbox.Handler
 	pub     *publish.Service
+	outbox  *outbox.Handler
 	remote  *remote
 
 	// stopping is closed when the HTTP server begins to shut down, so
@@ -74,6 +76,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		Client: e.remote.client,
 		Watch:  s.settings,
 	})
+	e.outbox = outbox.New(outbox.Config{Store: s.st, Queue: e.queue, Pods: s, Publish: e.pub})
 	e.queue.HandleRemote(deliver.KindLDN, e.remote.deliverLDN)
 	e.queue.Start()
 	return e, nil
@@ -124,12 +127,12 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 			return true, errKeepInbox
 		}
 	case strings.HasPrefix(rel, "outbox/"):
-		return true, e.outbox(c, r, rel)
+		return true, e.outbox.Serve(c, r, rel)
 	case strings.HasPrefix(rel, "publish/"):
 		if isWrite(m) {
 			return true, errPublishWrite
 		}
-		linkEventStatus(c, r, rel)
+		outbox.LinkEventStatus(c, r, rel)
 	case strings.HasPrefix(rel, "inbox/"):
 		if isWrite(m) {
 			return true, errInboxWrite
