@@ -14,6 +14,7 @@ import (
 	"podserver/ldp"
 	"podserver/outbox"
 	"podserver/publish"
+	"podserver/remote"
 )
 
 // Route labels of the event paths, for logs and metrics.
@@ -30,7 +31,10 @@ type events struct {
 	inbox   *inbox.Handler
 	pub     *publish.Service
 	outbox  *outbox.Handler
-	remote  *remote
+	remote  *remote.Remote
+	// client makes the outbound requests of deliveries and profile
+	// fetches.
+	client *http.Client
 
 	// stopping is closed when the HTTP server begins to shut down, so
 	// long-polls answer at once instead of holding Shutdown up.
@@ -45,7 +49,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		queue:    queue,
 		inboxes:  inbox.New(),
 		stopping: make(chan struct{}),
-		remote:   newRemote(s),
+		client:   s.outboundClient(),
 	}
 	e.inbox = inbox.NewHandler(inbox.Config{
 		Store:        s.st,
@@ -73,11 +77,22 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		// Private and loopback targets are refused at dial time unless
 		// Options.AllowPrivateTargets.
 		Remote: true,
-		Client: e.remote.client,
+		Client: e.client,
 		Watch:  s.settings,
 	})
+	e.remote = remote.New(remote.Config{
+		Store:         s.st,
+		Client:        e.client,
+		Logger:        s.log,
+		SigningKey:    s.SigningKey,
+		Scheme:        func() string { return s.baseURL().Scheme },
+		Authorize:     s.ldp.Authorize,
+		Publish:       e.pub,
+		MaxBodyBytes:  s.opts.MaxBodyBytes,
+		SignerKeyWait: s.opts.SignerKeyWait,
+	})
 	e.outbox = outbox.New(outbox.Config{Store: s.st, Queue: e.queue, Pods: s, Publish: e.pub})
-	e.queue.HandleRemote(deliver.KindLDN, e.remote.deliverLDN)
+	e.queue.HandleRemote(deliver.KindLDN, e.remote.DeliverLDN)
 	e.queue.Start()
 	return e, nil
 }
@@ -120,7 +135,7 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 		case http.MethodPost:
 			c.Set("route", routeInbox)
 			if c.GetHeader("Signature-Input") != "" || c.GetHeader("Signature") != "" {
-				return true, e.receiveSigned(c, r)
+				return true, e.remote.Receive(c, r)
 			}
 			return true, e.inbox.Receive(c)
 		case http.MethodDelete:
@@ -168,5 +183,21 @@ func (e *events) close() {
 	// Idle outbound connections would otherwise hold other servers'
 	// graceful shutdowns up (a connection that never sent a request
 	// counts as active for a while).
-	e.remote.client.CloseIdleConnections()
+	e.client.CloseIdleConnections()
+}
+
+// newQueue returns the server's delivery queue: retries on
+// Options.RetrySchedule, attempts bounded by Options.DeliveryTimeout and
+// Options.DeliveryPerHost, outcomes and depth in the server's metrics.
+func (s *Server) newQueue() *deliver.Queue {
+	q := deliver.New(deliver.Config{
+		Store:          s.st,
+		Logger:         s.log,
+		Schedule:       s.opts.RetrySchedule,
+		AttemptTimeout: s.opts.DeliveryTimeout,
+		PerHost:        s.opts.DeliveryPerHost,
+		OnAttempt:      s.metrics.deliveryAttempt,
+	})
+	registerQueueDepth(s.reg, q)
+	return q
 }
