@@ -23,7 +23,8 @@ const (
 	routeInbox   = "inbox"
 )
 
-// events wires publishing, inboxes and the delivery queue into the server.
+// events wires publishing, inboxes, the delivery queue, the outbox and
+// delivery between servers (remote) into the server.
 type events struct {
 	s       *Server
 	queue   *deliver.Queue
