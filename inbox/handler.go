@@ -300,8 +300,7 @@ func nextURL(self string, q url.Values, next string) string {
 
 // Receive serves POST on an inbox: a Linked Data Notification from a local
 // authenticated agent with Append (POSTs signed with HTTP Message
-// Signatures by other servers are served by the pod package, see
-// pod/delivery.go).
+// Signatures by other servers are served by remote.Remote.Receive).
 // The notification must be a JSON object; it is stored once per id (its
 // "id", the URL of the event it copies), with "agent" and "instrument" set
 // by the server to the sender's WebID and app, and "url" removed (listings

@@ -12,7 +12,9 @@ import (
 	"podserver/deliver"
 	"podserver/inbox"
 	"podserver/ldp"
+	"podserver/outbox"
 	"podserver/publish"
+	"podserver/remote"
 )
 
 // Route labels of the event paths, for logs and metrics.
@@ -21,14 +23,19 @@ const (
 	routeInbox   = "inbox"
 )
 
-// events wires publishing, inboxes and the delivery queue into the server.
+// events wires publishing, inboxes, the delivery queue, the outbox and
+// delivery between servers (remote) into the server.
 type events struct {
 	s       *Server
 	queue   *deliver.Queue
 	inboxes *inbox.Inboxes
 	inbox   *inbox.Handler
 	pub     *publish.Service
-	remote  *remote
+	outbox  *outbox.Handler
+	remote  *remote.Remote
+	// client makes the outbound requests of deliveries and profile
+	// fetches.
+	client *http.Client
 
 	// stopping is closed when the HTTP server begins to shut down, so
 	// long-polls answer at once instead of holding Shutdown up.
@@ -43,7 +50,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		queue:    queue,
 		inboxes:  inbox.New(),
 		stopping: make(chan struct{}),
-		remote:   newRemote(s),
+		client:   s.outboundClient(),
 	}
 	e.inbox = inbox.NewHandler(inbox.Config{
 		Store:        s.st,
@@ -71,10 +78,22 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		// Private and loopback targets are refused at dial time unless
 		// Options.AllowPrivateTargets.
 		Remote: true,
-		Client: e.remote.client,
+		Client: e.client,
 		Watch:  s.settings,
 	})
-	e.queue.HandleRemote(deliver.KindLDN, e.remote.deliverLDN)
+	e.remote = remote.New(remote.Config{
+		Store:         s.st,
+		Client:        e.client,
+		Logger:        s.log,
+		SigningKey:    s.SigningKey,
+		Scheme:        func() string { return s.baseURL().Scheme },
+		Authorize:     s.ldp.Authorize,
+		Publish:       e.pub,
+		MaxBodyBytes:  s.opts.MaxBodyBytes,
+		SignerKeyWait: s.opts.SignerKeyWait,
+	})
+	e.outbox = outbox.New(outbox.Config{Store: s.st, Queue: e.queue, Pods: s, Publish: e.pub})
+	e.queue.HandleRemote(deliver.KindLDN, e.remote.DeliverLDN)
 	e.queue.Start()
 	return e, nil
 }
@@ -117,19 +136,19 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 		case http.MethodPost:
 			c.Set("route", routeInbox)
 			if c.GetHeader("Signature-Input") != "" || c.GetHeader("Signature") != "" {
-				return true, e.receiveSigned(c, r)
+				return true, e.remote.Receive(c, r)
 			}
 			return true, e.inbox.Receive(c, r)
 		case http.MethodDelete:
 			return true, errKeepInbox
 		}
 	case strings.HasPrefix(rel, "outbox/"):
-		return true, e.outbox(c, r, rel)
+		return true, e.outbox.Serve(c, r, rel)
 	case strings.HasPrefix(rel, "publish/"):
 		if isWrite(m) {
 			return true, errPublishWrite
 		}
-		linkEventStatus(c, r, rel)
+		outbox.LinkEventStatus(c, r, rel)
 	case strings.HasPrefix(rel, "inbox/"):
 		if isWrite(m) {
 			return true, errInboxWrite
@@ -165,5 +184,21 @@ func (e *events) close() {
 	// Idle outbound connections would otherwise hold other servers'
 	// graceful shutdowns up (a connection that never sent a request
 	// counts as active for a while).
-	e.remote.client.CloseIdleConnections()
+	e.client.CloseIdleConnections()
+}
+
+// newQueue returns the server's delivery queue: retries on
+// Options.RetrySchedule, attempts bounded by Options.DeliveryTimeout and
+// Options.DeliveryPerHost, outcomes and depth in the server's metrics.
+func (s *Server) newQueue() *deliver.Queue {
+	q := deliver.New(deliver.Config{
+		Store:          s.st,
+		Logger:         s.log,
+		Schedule:       s.opts.RetrySchedule,
+		AttemptTimeout: s.opts.DeliveryTimeout,
+		PerHost:        s.opts.DeliveryPerHost,
+		OnAttempt:      s.metrics.deliveryAttempt,
+	})
+	registerQueueDepth(s.reg, q)
+	return q
 }

@@ -1,8 +1,10 @@
 // Package pod is the podserver HTTP server: it hosts many pods, resolves
 // which pod and resource a request addresses, authenticates API keys,
-// provisions pods, and routes requests to the LDP, publish and inbox
-// handlers. One Server is built from Options with New, started with Start
-// and stopped with Shutdown, so tests can run several in one process.
+// provisions pods, and routes requests to the LDP, publish, inbox and
+// outbox handlers and to remote's receiving of signed deliveries; it holds
+// no delivery logic of its own. One Server is built from Options with New,
+// started with Start and stopped with Shutdown, so tests can run several in
+// one process.
 //
 // This package must not import cmd.
 package pod

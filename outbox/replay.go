@@ -1,4 +1,4 @@
-package pod
+package outbox
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"podserver/apierr"
 	"podserver/deliver"
 	"podserver/inbox"
 	"podserver/ldp"
@@ -51,25 +50,18 @@ type replayRequest struct {
 	Target string `json:"target"`
 }
 
-var (
-	errReplayBody   = apierr.New(http.StatusBadRequest, `the body must be a JSON object {"event": "<event URL or id>", "target": "<WebID, inbox URL or webhook URL>"}`)
-	errReplayMedia  = apierr.New(http.StatusUnsupportedMediaType, "a replay is JSON: Content-Type application/json")
-	errReplayTarget = apierr.New(http.StatusUnprocessableEntity, "target is not a target of this event that this pod delivers to under the current settings: name its recipient or its source (for an event of this pod), or a subscriber of this pod (a WebID or a pod inbox URL) or the webhook URL of one of this pod's subscriptions to its topic")
-	errReplayEvent  = apierr.New(http.StatusNotFound, "no such event: event must be the URL of an event in this pod's publish/ (or its id), or the URL of an event addressed to this pod that another pod of this server published or that this pod's inbox holds")
-)
-
 // heldEvent finds the event named by ev (a URL) that pod may replay to its
 // own subscribers without having published it: an event in the publish/ of
 // another pod of this server, else the copy of event ev in pod's inbox. It
 // returns the storage path of what to deliver, the event's id and body.
-func (e *events) heldEvent(rd store.Reader, pod, ev string) (path, id string, body []byte, err error) {
-	if p, rel, ok := e.s.PodOfURL(ev); ok && p != pod && strings.HasPrefix(rel, "publish/") {
+func (h *Handler) heldEvent(rd store.Reader, pod, ev string) (path, id string, body []byte, err error) {
+	if p, rel, ok := h.pods.PodOfURL(ev); ok && p != pod && strings.HasPrefix(rel, "publish/") {
 		res, err := ldp.Get(rd, ldp.StoragePath(p, rel))
 		switch {
 		case err == nil:
 			// Another pod's event is found only when it is addressed to
 			// pod, so that its existence is not told to anyone else.
-			if e.partyInboxes(res.Body)[inbox.Path(pod)] {
+			if h.partyInboxes(res.Body)[inbox.Path(pod)] {
 				return ldp.StoragePath(p, rel), ev, res.Body, nil
 			}
 		case !errors.Is(err, ldp.ErrNotFound):
@@ -95,7 +87,7 @@ func (e *events) heldEvent(rd store.Reader, pod, ev string) (path, id string, bo
 }
 
 // replay serves POST outbox/.
-func (e *events) replay(c *gin.Context, r *ldp.Request) error {
+func (h *Handler) replay(c *gin.Context, r *ldp.Request) error {
 	if ct := c.GetHeader("Content-Type"); ct != "" {
 		mt, _, err := ldp.ParseContentType(ct)
 		if err != nil || (mt != ldp.MediaJSON && mt != ldp.MediaJSONLD) {
@@ -116,12 +108,12 @@ func (e *events) replay(c *gin.Context, r *ldp.Request) error {
 	pod := r.Target.Pod
 	// A local WebID or pod inbox URL names that pod's inbox.
 	target, kind := req.Target, ""
-	if p, rel, local := e.s.PodOfURL(req.Target); local && (rel == "inbox/" || e.s.WebID(p) == req.Target) {
+	if p, rel, local := h.pods.PodOfURL(req.Target); local && (rel == "inbox/" || h.pods.WebID(p) == req.Target) {
 		target, kind = inbox.Path(p), deliver.KindInbox
 	}
 	var rec deliver.Record
 	var item string
-	err = e.s.st.Update(c.Request.Context(), func(tx store.Txn) error {
+	err = h.st.Update(c.Request.Context(), func(tx store.Txn) error {
 		rec, item = deliver.Record{}, ""
 		var ts []publish.Target
 		if own {
@@ -132,16 +124,16 @@ func (e *events) replay(c *gin.Context, r *ldp.Request) error {
 			if err != nil {
 				return err
 			}
-			if ts, err = e.pub.Targets(tx, pod, res.Body); err != nil {
+			if ts, err = h.pub.Targets(tx, pod, res.Body); err != nil {
 				return err
 			}
 		} else {
 			var stored []byte
 			var err error
-			if path, evURL, stored, err = e.heldEvent(tx, pod, req.Event); err != nil {
+			if path, evURL, stored, err = h.heldEvent(tx, pod, req.Event); err != nil {
 				return err
 			}
-			if ts, err = e.pub.Forwards(tx, pod, stored); err != nil {
+			if ts, err = h.pub.Forwards(tx, pod, stored); err != nil {
 				return err
 			}
 		}
@@ -167,7 +159,7 @@ func (e *events) replay(c *gin.Context, r *ldp.Request) error {
 			}
 		}
 		var err error
-		rec, err = e.queue.Enqueue(tx, rec)
+		rec, err = h.queue.Enqueue(tx, rec)
 		return err
 	})
 	if err != nil {
@@ -176,11 +168,11 @@ func (e *events) replay(c *gin.Context, r *ldp.Request) error {
 	c.Header("Cache-Control", "no-store")
 	if item != "" {
 		ip, rel := ldp.SplitStoragePath(item)
-		c.JSON(http.StatusOK, gin.H{"status": outboxDelivered, "target": e.s.PodRoot(ip) + "inbox/", "item": e.s.PodRoot(ip) + rel,
+		c.JSON(http.StatusOK, gin.H{"status": outboxDelivered, "target": h.pods.PodRoot(ip) + "inbox/", "item": h.pods.PodRoot(ip) + rel,
 			"note": "the inbox already holds this event (one copy per event): nothing was replayed"})
 		return nil
 	}
-	v := e.outboxView(r, rec)
+	v := h.outboxView(r, rec)
 	c.Header("Location", v.ID)
 	c.JSON(http.StatusAccepted, v)
 	return nil

@@ -1,4 +1,4 @@
-package pod
+package outbox
 
 import (
 	"encoding/json"
@@ -28,24 +28,16 @@ import (
 // are not queued, so they are not listed. Owner only.
 //
 //	GET  <pod>/outbox/?status=pending|failed|delivered&limit=N&from=SEQ
-//	GET  <pod>/outbox/?event=URL  the delivery status of one event (delivery_status.go)
+//	GET  <pod>/outbox/?event=URL  the delivery status of one event (status.go)
 //	GET  <pod>/outbox/{seq}
 //	POST <pod>/outbox/{seq}   retry a dead letter (202)
-//	POST <pod>/outbox/        replay an event to one target (202; delivery_replay.go)
+//	POST <pod>/outbox/        replay an event to one target (202; replay.go)
 
 // Outbox statuses in answers: a dead record is "failed".
 const (
 	outboxPending   = "pending"
 	outboxFailed    = "failed"
 	outboxDelivered = "delivered"
-)
-
-var (
-	errOutboxOwner  = apierr.New(http.StatusForbidden, "only the pod's owner may read its outbox or retry its deliveries")
-	errOutboxStatus = apierr.New(http.StatusBadRequest, "status must be pending, failed or delivered")
-	errOutboxItem   = apierr.New(http.StatusNotFound, "no such delivery in this outbox: it never existed, or it was delivered long enough ago to be pruned (the last 1000 delivered are kept)")
-	errOutboxLive   = apierr.New(http.StatusConflict, "this delivery is pending or was delivered: only a failed delivery (a dead letter) can be retried; replay an event with POST outbox/ {\"event\", \"target\"}")
-	errOutboxMethod = apierr.New(http.StatusMethodNotAllowed, "the outbox is read with GET; a failed delivery is retried with POST to its URL; an event is replayed with POST to outbox/").With("Allow", "GET, HEAD, POST")
 )
 
 // outboxJSON is one record as the outbox shows it.
@@ -64,15 +56,15 @@ type outboxJSON struct {
 	LastStatus int       `json:"lastStatus,omitempty"`
 }
 
-func (e *events) outboxView(r *ldp.Request, rec deliver.Record) outboxJSON {
+func (h *Handler) outboxView(r *ldp.Request, rec deliver.Record) outboxJSON {
 	v := outboxJSON{
-		ID: e.s.PodRoot(r.Target.Pod) + "outbox/" + strconv.FormatUint(rec.Seq, 10), Seq: rec.Seq, Kind: rec.Kind,
+		ID: h.pods.PodRoot(r.Target.Pod) + "outbox/" + strconv.FormatUint(rec.Seq, 10), Seq: rec.Seq, Kind: rec.Kind,
 		EventID: rec.EventID, Target: rec.Target, Status: outboxPending, Attempts: rec.Attempts, Created: rec.Created,
 		LastError: rec.LastError, LastStatus: rec.LastStatus, Delivered: rec.Delivered,
 	}
 	if rec.Kind == deliver.KindInbox {
 		pod, _ := ldp.SplitStoragePath(rec.Target)
-		v.Target = e.s.PodRoot(pod) + "inbox/"
+		v.Target = h.pods.PodRoot(pod) + "inbox/"
 	}
 	switch rec.Status {
 	case deliver.StatusDead:
@@ -85,8 +77,10 @@ func (e *events) outboxView(r *ldp.Request, rec deliver.Record) outboxJSON {
 	return v
 }
 
-// outbox serves outbox/ and its members.
-func (e *events) outbox(c *gin.Context, r *ldp.Request, rel string) error {
+// Serve serves a request for outbox/ or one of its members; rel is the
+// request's pod-relative path ("outbox/..."). Only the pod's owner is
+// served: others get 401 (anonymous) or 403.
+func (h *Handler) Serve(c *gin.Context, r *ldp.Request, rel string) error {
 	pr := r.Principal
 	if pr.Anonymous() {
 		return apierr.Unauthenticated()
@@ -101,9 +95,9 @@ func (e *events) outbox(c *gin.Context, r *ldp.Request, rel string) error {
 	if name == "" {
 		switch m {
 		case http.MethodGet, http.MethodHead:
-			return e.outboxList(c, r)
+			return h.outboxList(c, r)
 		case http.MethodPost:
-			return e.replay(c, r)
+			return h.replay(c, r)
 		}
 		return errOutboxMethod
 	}
@@ -114,13 +108,13 @@ func (e *events) outbox(c *gin.Context, r *ldp.Request, rel string) error {
 	var rec deliver.Record
 	switch m {
 	case http.MethodGet, http.MethodHead:
-		err = e.s.st.View(ctx, func(rd store.Reader) error {
+		err = h.st.View(ctx, func(rd store.Reader) error {
 			rec, err = deliver.Get(rd, pod, seq)
 			return err
 		})
 	case http.MethodPost:
-		err = e.s.st.Update(ctx, func(tx store.Txn) error {
-			rec, err = e.queue.Retry(tx, pod, seq)
+		err = h.st.Update(ctx, func(tx store.Txn) error {
+			rec, err = h.queue.Retry(tx, pod, seq)
 			return err
 		})
 	default:
@@ -139,16 +133,16 @@ func (e *events) outbox(c *gin.Context, r *ldp.Request, rel string) error {
 		status = http.StatusAccepted
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(status, e.outboxView(r, rec))
+	c.JSON(status, h.outboxView(r, rec))
 	return nil
 }
 
 // outboxList serves GET outbox/: records oldest first, paged by seq:
 // {"id", "contains": [record URLs], "items": [records], "next": seq or ""}.
-func (e *events) outboxList(c *gin.Context, r *ldp.Request) error {
+func (h *Handler) outboxList(c *gin.Context, r *ldp.Request) error {
 	q := c.Request.URL.Query()
 	if q.Has("event") {
-		return e.eventStatus(c, r, q.Get("event"))
+		return h.eventStatus(c, r, q.Get("event"))
 	}
 	want := ""
 	switch s := q.Get("status"); s {
@@ -163,10 +157,10 @@ func (e *events) outboxList(c *gin.Context, r *ldp.Request) error {
 	}
 	var recs []deliver.Record
 	var nextSeq uint64
-	err = e.s.st.View(c.Request.Context(), func(rd store.Reader) error {
+	err = h.st.View(c.Request.Context(), func(rd store.Reader) error {
 		var err error
 		recs, nextSeq, err = deliver.OutboxPage(rd, r.Target.Pod, pg.From, pg.Limit, func(rec deliver.Record) bool {
-			return want == "" || e.outboxView(r, rec).Status == want
+			return want == "" || h.outboxView(r, rec).Status == want
 		})
 		return err
 	})
@@ -176,7 +170,7 @@ func (e *events) outboxList(c *gin.Context, r *ldp.Request) error {
 	items := make([]outboxJSON, 0, len(recs))
 	contains := make([]string, 0, len(recs))
 	for _, rec := range recs {
-		v := e.outboxView(r, rec)
+		v := h.outboxView(r, rec)
 		items = append(items, v)
 		contains = append(contains, v.ID)
 	}
@@ -184,7 +178,7 @@ func (e *events) outboxList(c *gin.Context, r *ldp.Request) error {
 	if nextSeq != 0 {
 		next = strconv.FormatUint(nextSeq, 10)
 	}
-	body, err := json.Marshal(map[string]any{"id": e.s.PodRoot(r.Target.Pod) + "outbox/", "contains": contains, "items": items, "next": next})
+	body, err := json.Marshal(map[string]any{"id": h.pods.PodRoot(r.Target.Pod) + "outbox/", "contains": contains, "items": items, "next": next})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package pod
+package outbox
 
 import (
 	"encoding/json"
@@ -43,14 +43,12 @@ import (
 // Delivered records are pruned after a while (deliver.Config.KeepDelivered),
 // so an old event's remote deliveries may no longer be listed.
 
-// relDeliveryStatus is the link relation from an event to its delivery
+// RelDeliveryStatus is the link relation from an event to its delivery
 // status.
-const relDeliveryStatus = "https://w3id.org/podserver/v1#deliveryStatus"
+const RelDeliveryStatus = "https://w3id.org/podserver/v1#deliveryStatus"
 
 // Statuses of targets without a record.
 const statusAbsent = "absent"
-
-var errStatusEvent = apierr.New(http.StatusNotFound, "no such event: event must be the URL of an event in this pod's publish/ (or its id)")
 
 // statusTarget is one target in an event's delivery status.
 type statusTarget struct {
@@ -72,16 +70,16 @@ func eventStatusURL(root, eventURL string) string {
 	return root + "outbox/?event=" + url.QueryEscape(eventURL)
 }
 
-// linkEventStatus adds, for the pod's owner reading one of its events
+// LinkEventStatus adds, for the pod's owner reading one of its events
 // (publish/{id}), the Link to the event's delivery status.
-func linkEventStatus(c *gin.Context, r *ldp.Request, rel string) {
+func LinkEventStatus(c *gin.Context, r *ldp.Request, rel string) {
 	m := c.Request.Method
 	name := strings.TrimPrefix(rel, "publish/")
 	if (m != http.MethodGet && m != http.MethodHead) || name == "" || strings.Contains(name, "/") ||
 		!r.Principal.Owner || r.Principal.Pod != r.Target.Pod {
 		return
 	}
-	c.Writer.Header().Add("Link", `<`+eventStatusURL(r.Target.Root, r.Target.Root+rel)+`>; rel="`+relDeliveryStatus+`"`)
+	c.Writer.Header().Add("Link", `<`+eventStatusURL(r.Target.Root, r.Target.Root+rel)+`>; rel="`+RelDeliveryStatus+`"`)
 }
 
 // eventPath returns the storage path and URL of the event of pod named by
@@ -97,14 +95,14 @@ func eventPath(r *ldp.Request, ev string) (path, u string, ok bool) {
 // partyInboxes returns the storage paths of the inboxes of the local
 // recipient and source of stored, an event's body: targets its publisher
 // addressed, whatever the settings say now.
-func (e *events) partyInboxes(stored []byte) map[string]bool {
+func (h *Handler) partyInboxes(stored []byte) map[string]bool {
 	var ev struct{ Recipient, Source string }
 	out := map[string]bool{}
 	if json.Unmarshal(stored, &ev) != nil {
 		return out
 	}
 	for _, w := range []string{ev.Recipient, ev.Source} {
-		if p, rel, ok := e.s.PodOfURL(w); ok && rel == "profile/card" && e.s.WebID(p) == w {
+		if p, rel, ok := h.pods.PodOfURL(w); ok && rel == "profile/card" && h.pods.WebID(p) == w {
 			out[inbox.Path(p)] = true
 		}
 	}
@@ -112,14 +110,14 @@ func (e *events) partyInboxes(stored []byte) map[string]bool {
 }
 
 // eventStatus serves GET outbox/?event=.
-func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
+func (h *Handler) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 	path, evURL, ok := eventPath(r, ev)
 	if !ok {
 		return errStatusEvent
 	}
 	pod := r.Target.Pod
 	var targets []statusTarget
-	err := e.s.st.View(c.Request.Context(), func(rd store.Reader) error {
+	err := h.st.View(c.Request.Context(), func(rd store.Reader) error {
 		res, err := ldp.Get(rd, path)
 		if errors.Is(err, ldp.ErrNotFound) {
 			return errStatusEvent
@@ -131,7 +129,7 @@ func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 		// those its own settings route when it is a party itself. A
 		// subscriber's copy or webhook routed by a party's settings is the
 		// party's (its outbox), not listed here.
-		ts, err := e.pub.Targets(rd, pod, res.Body)
+		ts, err := h.pub.Targets(rd, pod, res.Body)
 		var ae *apierr.Error
 		if errors.As(err, &ae) {
 			// The settings no longer allow the event: only what was
@@ -140,7 +138,7 @@ func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 		} else if err != nil {
 			return err
 		}
-		owned := e.partyInboxes(res.Body)
+		owned := h.partyInboxes(res.Body)
 		for _, t := range ts {
 			if t.Kind == deliver.KindInbox && t.Owner(pod) == pod {
 				owned[t.Target] = true
@@ -152,7 +150,7 @@ func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 		}
 		recorded := map[string]bool{}
 		for _, rec := range recs {
-			v := e.outboxView(r, rec)
+			v := h.outboxView(r, rec)
 			recorded[rec.Target] = true
 			targets = append(targets, statusTarget{
 				Target: v.Target, Kind: v.Kind, Status: v.Status, Record: v.ID, Attempts: v.Attempts,
@@ -165,15 +163,15 @@ func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 		if err != nil {
 			return err
 		}
-		for _, h := range holders {
-			if recorded[h.Inbox] || !owned[h.Inbox] {
+		for _, hd := range holders {
+			if recorded[hd.Inbox] || !owned[hd.Inbox] {
 				continue
 			}
-			recorded[h.Inbox] = true
-			hp, _ := ldp.SplitStoragePath(h.Inbox)
-			ip, rel := ldp.SplitStoragePath(h.Item)
-			targets = append(targets, statusTarget{Target: e.s.PodRoot(hp) + "inbox/", Kind: deliver.KindInbox,
-				Status: outboxDelivered, Item: e.s.PodRoot(ip) + rel})
+			recorded[hd.Inbox] = true
+			hp, _ := ldp.SplitStoragePath(hd.Inbox)
+			ip, rel := ldp.SplitStoragePath(hd.Item)
+			targets = append(targets, statusTarget{Target: h.pods.PodRoot(hp) + "inbox/", Kind: deliver.KindInbox,
+				Status: outboxDelivered, Item: h.pods.PodRoot(ip) + rel})
 		}
 		// ...and the other local inboxes the event goes to under the
 		// current settings, and whether they hold it (copies stored before
@@ -183,7 +181,7 @@ func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 				continue
 			}
 			tp, _ := ldp.SplitStoragePath(t.Target)
-			st := statusTarget{Target: e.s.PodRoot(tp) + "inbox/", Kind: deliver.KindInbox, Status: statusAbsent}
+			st := statusTarget{Target: h.pods.PodRoot(tp) + "inbox/", Kind: deliver.KindInbox, Status: statusAbsent}
 			item, held, err := inbox.Holds(rd, t.Target, evURL)
 			if err != nil {
 				return err
@@ -191,7 +189,7 @@ func (e *events) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 			if held {
 				st.Status = outboxDelivered
 				ip, rel := ldp.SplitStoragePath(item)
-				st.Item = e.s.PodRoot(ip) + rel
+				st.Item = h.pods.PodRoot(ip) + rel
 			}
 			targets = append(targets, st)
 		}

@@ -1,10 +1,12 @@
-package pod
+package remote
 
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -16,58 +18,86 @@ import (
 	"podserver/httpsig"
 	"podserver/ldp"
 	"podserver/netguard"
+	"podserver/publish"
 	"podserver/replay"
 	"podserver/store"
 	"podserver/webid"
 )
 
-// remote carries deliveries to and from other servers (DESIGN sections 2
+// Config configures a Remote.
+type Config struct {
+	// Store holds the events to send and the nonces of accepted
+	// signatures.
+	Store store.Store
+	// Client makes the outbound requests: deliveries and WebID profile
+	// fetches. Its dialer decides which addresses may be reached.
+	Client *http.Client
+	// Logger receives refused signed deliveries at debug level.
+	Logger *slog.Logger
+	// SigningKey returns a pod's Ed25519 signing key and its key id (the
+	// URL of the key in the pod's profile).
+	SigningKey func(ctx context.Context, pod string) (ed25519.PrivateKey, string, error)
+	// Scheme returns the scheme the server is reached with ("http" or
+	// "https"), the scheme of the URL a signature covers.
+	Scheme func() string
+	// Authorize decides whether the request's principal may access the
+	// resource at path with mode (ldp.Handler.Authorize).
+	Authorize func(ctx context.Context, r *ldp.Request, path string, mode acl.Mode) error
+	// Publish checks and stores a received copy (publish.Service.ReceiveRemote).
+	Publish *publish.Service
+	// MaxBodyBytes bounds a received body.
+	MaxBodyBytes int64
+	// SignerKeyWait bounds how long an unauthenticated sender waits for its
+	// key's profile to be fetched.
+	SignerKeyWait time.Duration
+}
+
+// Remote carries deliveries to and from other servers (DESIGN sections 2
 // and 3): the delivery queue's handler for deliver.KindLDN, which POSTs a
 // signed copy to the inbox named in a WebID profile, and the receiving
 // side of such POSTs.
-type remote struct {
-	s        *Server
-	client   *http.Client
+type Remote struct {
+	cfg      Config
 	resolver *webid.Resolver
 	verifier *httpsig.Verifier
 }
 
-func newRemote(s *Server) *remote {
-	client := s.outboundClient()
+// New returns a Remote for cfg.
+func New(cfg Config) *Remote {
 	// Every document a request can make the server fetch (WebID profiles
 	// now, JWKS later) goes through this one Fetcher, so its bounds on
 	// concurrency and its memory of failing hosts hold for all of them.
-	fetcher := netguard.NewFetcher(client, netguard.FetchLimits{})
+	fetcher := netguard.NewFetcher(cfg.Client, netguard.FetchLimits{})
 	// A failed profile fetch (whatever failed) is remembered for
 	// webid.DefaultErrorTTL, so a flood naming one hostile document costs
 	// one fetch.
 	resolver := webid.NewResolver(webid.Options{Fetcher: fetcher})
-	d := &remote{s: s, client: client, resolver: resolver}
+	d := &Remote{cfg: cfg, resolver: resolver}
 	d.verifier = &httpsig.Verifier{
 		Resolve: resolver.ResolveKey,
 		Refresh: resolver.RefreshKey,
 		// Accepted nonces are kept in the store, so a replay is refused
 		// after a restart too.
-		Nonces: replay.New(s.st),
+		Nonces: replay.New(cfg.Store),
 		// The scheme the server is reached with (its base URL, so a
 		// TLS-terminating proxy in front does not break signatures), the
 		// host the client addressed.
 		TargetURI: func(r *http.Request) string {
-			return s.baseURL().Scheme + "://" + r.Host + r.URL.RequestURI()
+			return cfg.Scheme() + "://" + r.Host + r.URL.RequestURI()
 		},
 	}
 	return d
 }
 
-// deliverLDN is the delivery queue's handler for deliver.KindLDN: it finds
+// DeliverLDN is the delivery queue's handler for deliver.KindLDN: it finds
 // the inbox of the WebID r.Target and POSTs the stored event (r.Event) to
 // it as application/ld+json, signed with the sending pod's key. A profile
 // that does not parse or names no inbox, and an inbox URL that is not
 // http(s), are permanent failures; a profile that cannot be fetched, a
 // refused connection and a timeout are retried.
-func (d *remote) deliverLDN(ctx context.Context, r deliver.Record) (deliver.Response, error) {
+func (d *Remote) DeliverLDN(ctx context.Context, r deliver.Record) (deliver.Response, error) {
 	var body []byte
-	err := d.s.st.View(ctx, func(rd store.Reader) error {
+	err := d.cfg.Store.View(ctx, func(rd store.Reader) error {
 		res, err := ldp.Get(rd, r.Event)
 		if err != nil {
 			return err
@@ -93,7 +123,7 @@ func (d *remote) deliverLDN(ctx context.Context, r deliver.Record) (deliver.Resp
 	if err := netguard.CheckURL(prof.Inbox); err != nil {
 		return deliver.Response{}, deliver.Permanent(fmt.Errorf("the inbox of %s: %w", r.Target, err))
 	}
-	key, keyID, err := d.s.SigningKey(ctx, r.Pod)
+	key, keyID, err := d.cfg.SigningKey(ctx, r.Pod)
 	if err != nil {
 		return deliver.Response{}, err
 	}
@@ -106,25 +136,12 @@ func (d *remote) deliverLDN(ctx context.Context, r deliver.Record) (deliver.Resp
 	if err := signer.Sign(req, body); err != nil {
 		return deliver.Response{}, deliver.Permanent(err)
 	}
-	resp, err := d.client.Do(req)
+	resp, err := d.cfg.Client.Do(req)
 	if err != nil {
 		return deliver.Response{}, fmt.Errorf("POST %s: %w", prof.Inbox, err)
 	}
 	return deliver.ReadResponse(resp, prof.Inbox, time.Now())
 }
-
-// Errors of signed delivery to an inbox. The sender is not authenticated
-// yet, so what went wrong with its key's profile (addresses, DNS, parse
-// details) is logged at debug level, never sent.
-var (
-	errSignedMedia = apierr.New(http.StatusUnsupportedMediaType, "a delivered event must be JSON-LD: Content-Type application/ld+json or application/json")
-	errSignedKey   = apierr.New(http.StatusUnauthorized, "the signing key's profile could not be used to identify the sender")
-	// errSignerUnreachable: the key's profile could not be fetched now
-	// (network, remote status, too many fetches): the sender may retry.
-	errSignerUnreachable = apierr.New(http.StatusServiceUnavailable, "the signing key's profile could not be fetched; retry later")
-	// errSignerKey: the key's profile was fetched but names no usable key.
-	errSignerKey = apierr.New(http.StatusUnauthorized, "the request's HTTP message signature was refused: its keyid does not lead to a usable Ed25519 key in a WebID profile")
-)
 
 // signatureRefused is the 401 for a signature refused by its own content
 // (syntax, algorithm, times, coverage, digest, replay, a wrong signature):
@@ -134,26 +151,26 @@ func signatureRefused(err error) *apierr.Error {
 	return apierr.Wrap(http.StatusUnauthorized, "the request's HTTP message signature was refused: "+err.Error(), err)
 }
 
-// receiveSigned serves a POST to a pod's inbox/ signed with RFC 9421 HTTP
+// Receive serves a POST to a pod's inbox/ signed with RFC 9421 HTTP
 // Message Signatures by a pod on another server: the sender is the WebID
 // controlling the key. 201 + Location for a new item, 200 + Location when
 // the inbox already held the event.
-func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
+func (d *Remote) Receive(c *gin.Context, r *ldp.Request) error {
 	ctx := c.Request.Context()
 	// The body is read whole to verify the signature over its digest, but
 	// nothing of it is looked at until the sender may Append.
-	body, err := ldp.ReadBody(c, e.s.opts.MaxBodyBytes)
+	body, err := ldp.ReadBody(c, d.cfg.MaxBodyBytes)
 	if err != nil {
 		return err
 	}
 	// Verifying may fetch the signer's profile: the caller, not yet
 	// authenticated, waits for it at most SignerKeyWait (the fetch itself
 	// goes on and is cached for the sender's retry).
-	vctx, cancel := context.WithTimeout(ctx, e.s.opts.SignerKeyWait)
-	keyID, err := e.remote.verifier.Verify(vctx, c.Request, body)
+	vctx, cancel := context.WithTimeout(ctx, d.cfg.SignerKeyWait)
+	keyID, err := d.verifier.Verify(vctx, c.Request, body)
 	cancel()
 	if err != nil {
-		e.s.log.Debug("inbox: signed delivery refused", "key", keyID, "err", err)
+		d.cfg.Logger.Debug("inbox: signed delivery refused", "key", keyID, "err", err)
 	}
 	switch {
 	case err == nil:
@@ -168,7 +185,7 @@ func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
 	default:
 		return err // the nonce store failed: a 5xx, logged
 	}
-	k, err := e.remote.resolver.Key(ctx, keyID)
+	k, err := d.resolver.Key(ctx, keyID)
 	if err != nil || k.Controller == "" {
 		return apierr.Wrap(errSignedKey.Status, errSignedKey.Msg, err)
 	}
@@ -177,7 +194,7 @@ func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
 	// decides whether it may Append (by default, authenticated agents may).
 	sr := *r
 	sr.Principal = ldp.Principal{Agent: k.Controller}
-	if err := e.s.ldp.Authorize(ctx, &sr, r.Target.Path, acl.Append); err != nil {
+	if err := d.cfg.Authorize(ctx, &sr, r.Target.Path, acl.Append); err != nil {
 		return err
 	}
 	if ct := c.GetHeader("Content-Type"); ct != "" {
@@ -186,7 +203,7 @@ func (e *events) receiveSigned(c *gin.Context, r *ldp.Request) error {
 			return errSignedMedia
 		}
 	}
-	res, err := e.pub.ReceiveRemote(ctx, r.Target.Pod, k.Controller, body)
+	res, err := d.cfg.Publish.ReceiveRemote(ctx, r.Target.Pod, k.Controller, body)
 	if err != nil {
 		return err
 	}
@@ -208,20 +225,4 @@ func isSignatureError(err error) bool {
 		}
 	}
 	return false
-}
-
-// newQueue returns the server's delivery queue: retries on
-// Options.RetrySchedule, attempts bounded by Options.DeliveryTimeout and
-// Options.DeliveryPerHost, outcomes and depth in the server's metrics.
-func (s *Server) newQueue() *deliver.Queue {
-	q := deliver.New(deliver.Config{
-		Store:          s.st,
-		Logger:         s.log,
-		Schedule:       s.opts.RetrySchedule,
-		AttemptTimeout: s.opts.DeliveryTimeout,
-		PerHost:        s.opts.DeliveryPerHost,
-		OnAttempt:      s.metrics.deliveryAttempt,
-	})
-	registerQueueDepth(s.reg, q)
-	return q
 }
