@@ -141,7 +141,7 @@ func TestOutboxOwnerOnly(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"anonymous", ldp.Principal{}, http.StatusUnauthorized, apierr.ErrUnauthenticated.Msg},
+		{"anonymous", ldp.Principal{}, http.StatusUnauthorized, apierr.MsgUnauthenticated},
 		{"app key", ldp.Principal{Agent: owner.Agent, Pod: "producer", App: "app"}, http.StatusForbidden, errOutboxOwner.Msg},
 		{"another pod's owner", ldp.Principal{Agent: pods{}.WebID("alice"), Pod: "alice", Owner: true}, http.StatusForbidden, errOutboxOwner.Msg},
 		{"owner", owner, http.StatusOK, ""},

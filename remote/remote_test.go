@@ -109,7 +109,7 @@ func newWorld(t *testing.T) *world {
 			defer w.mu.Unlock()
 			w.agents = append(w.agents, r.Principal.Agent)
 			if mode != acl.Append || r.Principal.Agent == w.deny {
-				return apierr.ErrForbidden
+				return apierr.Forbidden()
 			}
 			return nil
 		},
