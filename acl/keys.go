@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"podserver/podurl"
 	"podserver/store"
 )
 
@@ -322,7 +323,7 @@ func (k *Keys) Wait() {
 // Revoke deletes the key with the given id from pod. It returns
 // ErrKeyNotFound when pod has no such key (including a key of another pod).
 func (k *Keys) Revoke(ctx context.Context, pod, id string) error {
-	if !validPodName(pod) {
+	if !podurl.ValidName(pod) {
 		return ErrKeyNotFound
 	}
 	err := k.st.Update(ctx, func(tx store.Txn) error {
@@ -346,7 +347,7 @@ func (k *Keys) Revoke(ctx context.Context, pod, id string) error {
 
 // RevokeAll deletes every key of pod, for pod deletion.
 func (k *Keys) RevokeAll(ctx context.Context, pod string) error {
-	if !validPodName(pod) {
+	if !podurl.ValidName(pod) {
 		return fmt.Errorf("%w %q", ErrInvalidPod, pod)
 	}
 	err := k.st.Update(ctx, func(tx store.Txn) error {
@@ -377,7 +378,7 @@ func (k *Keys) RevokeAll(ctx context.Context, pod string) error {
 
 // List returns the keys of pod, oldest first.
 func (k *Keys) List(ctx context.Context, pod string) ([]Key, error) {
-	if !validPodName(pod) {
+	if !podurl.ValidName(pod) {
 		return nil, fmt.Errorf("%w %q", ErrInvalidPod, pod)
 	}
 	var keys []Key
@@ -464,7 +465,7 @@ func newKeyID() string {
 }
 
 func validateKeyNames(pod, app string, owner bool) error {
-	if !validPodName(pod) {
+	if !podurl.ValidName(pod) {
 		return fmt.Errorf("%w %q", ErrInvalidPod, pod)
 	}
 	if !validAppName(app) {
@@ -474,23 +475,6 @@ func validateKeyNames(pod, app string, owner bool) error {
 		return fmt.Errorf("%w %q: reserved for owner keys", ErrInvalidApp, app)
 	}
 	return nil
-}
-
-// validPodName reports whether s matches [a-z0-9][a-z0-9-]{0,62}.
-func validPodName(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c == '-' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // validAppName reports whether s matches [a-z0-9][a-z0-9._-]{0,62}.

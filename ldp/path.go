@@ -2,15 +2,8 @@ package ldp
 
 import (
 	"errors"
-	"regexp"
 	"strings"
 )
-
-// podNameRE is the pod name syntax of DESIGN section 1.
-var podNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
-// ValidPodName reports whether name is a valid pod name.
-func ValidPodName(name string) bool { return podNameRE.MatchString(name) }
 
 // ErrBadPath is returned for a path that cannot name a resource.
 var ErrBadPath = errors.New("invalid path")

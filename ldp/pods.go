@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"podserver/podurl"
 	"podserver/store"
 )
 
@@ -21,7 +22,7 @@ func podKey(name string) []byte { return append([]byte(store.PrefixPod), name...
 // CreatePod records pod name and creates its root container. It fails with
 // ErrConflict when the pod exists.
 func CreatePod(tx store.Txn, name string, now time.Time) error {
-	if !ValidPodName(name) {
+	if !podurl.ValidName(name) {
 		return fmt.Errorf("invalid pod name %q", name)
 	}
 	if _, err := tx.Get(podKey(name)); err == nil {

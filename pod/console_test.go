@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"podserver/pod"
+	"podserver/podurl"
 )
 
 // conHTTPServer serves a new in-memory server's handler with httptest.
@@ -141,7 +142,7 @@ func TestConsoleSubdomain(t *testing.T) {
 // TestConsoleNotAPod: "console" is reserved, so no pod can shadow the
 // console, and the console's paths never reach the LDP handler.
 func TestConsoleNotAPod(t *testing.T) {
-	if pod.ValidPodName("console") {
+	if podurl.ValidName("console") {
 		t.Error(`"console" is a valid pod name`)
 	}
 	s, ts := conHTTPServer(t, pod.NamingPath)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"podserver/ldp"
+	"podserver/podurl"
 	"podserver/rdf"
 	"podserver/store"
 	"podserver/webid"
@@ -31,7 +32,7 @@ func (s *Server) CreateAppKey(ctx context.Context, pod, app string) (string, err
 // CreatePod provisions pod name with a new owner key and returns the key's
 // secret, which is shown once and stored only as a hash.
 func (s *Server) CreatePod(ctx context.Context, name string) (string, error) {
-	if !ValidPodName(name) {
+	if !podurl.ValidName(name) {
 		return "", ErrInvalidPodName
 	}
 	if ok, err := s.podExists(ctx, name); err != nil {
@@ -54,7 +55,7 @@ func (s *Server) CreatePod(ctx context.Context, name string) (string, error) {
 // ProvisionPod creates pod name if it does not exist and imports the given
 // owner key secret (used for demo fixtures, whose keys are known).
 func (s *Server) ProvisionPod(ctx context.Context, name, ownerSecret string) error {
-	if !ValidPodName(name) {
+	if !podurl.ValidName(name) {
 		return ErrInvalidPodName
 	}
 	if ownerSecret != "" {

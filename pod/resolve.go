@@ -7,15 +7,8 @@ import (
 
 	"podserver/apierr"
 	"podserver/ldp"
+	"podserver/podurl"
 )
-
-// reservedNames are top-level paths that cannot be pod names.
-var reservedNames = map[string]bool{
-	"healthz": true, "metrics": true, "console": true, "ns": true, "api": true, "admin": true, "static": true,
-}
-
-// ValidPodName reports whether name can name a new pod.
-func ValidPodName(name string) bool { return ldp.ValidPodName(name) && !reservedNames[name] }
 
 // PodRoot returns the root URL of pod name, ending in "/".
 func (s *Server) PodRoot(name string) string {
@@ -43,7 +36,7 @@ func (s *Server) PodOfURL(u string) (pod, rel string, ok bool) {
 	p := pu.Path
 	if s.opts.PodNaming == NamingSubdomain {
 		name, ok := strings.CutSuffix(pu.Host, "."+b.Host)
-		if !ok || !ldp.ValidPodName(name) {
+		if !ok || !podurl.ValidName(name) {
 			return "", "", false
 		}
 		return name, strings.TrimPrefix(p, "/"), true
@@ -52,7 +45,7 @@ func (s *Server) PodOfURL(u string) (pod, rel string, ok bool) {
 		return "", "", false
 	}
 	name, rest, found := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	if !found || !ValidPodName(name) {
+	if !found || !podurl.ValidName(name) {
 		return "", "", false
 	}
 	return name, rest, true
@@ -75,16 +68,16 @@ func (s *Server) target(r *http.Request) (t ldp.Target, top bool, err error) {
 		if !ok {
 			return t, true, nil
 		}
-		if !ldp.ValidPodName(sub) {
+		if !podurl.ValidName(sub) {
 			return t, false, apierr.Newf(http.StatusNotFound, "no pod at host %q", r.Host)
 		}
 		name, rel = sub, strings.TrimPrefix(path, "/")
 	} else {
 		first, rest, found := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-		if first == "" || reservedNames[first] || strings.HasPrefix(first, ".") {
+		if first == "" || podurl.Reserved(first) || strings.HasPrefix(first, ".") {
 			return t, true, nil
 		}
-		if !ldp.ValidPodName(first) {
+		if !podurl.ValidName(first) {
 			return t, false, apierr.Newf(http.StatusNotFound, "%q is not a valid pod name: pod names are 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit", first)
 		}
 		if !found {
