@@ -113,20 +113,20 @@ func testGetSetDelete(t *testing.T, b Backend) {
 			return fmt.Errorf("deleting an absent key: %w", err)
 		}
 		if _, err := tx.Get([]byte("a")); !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("Get after Delete in the same txn = %v; want ErrNotFound", err)
+			return fmt.Errorf("in-txn Get after Delete = %v; want ErrNotFound", err)
 		}
 		if err := tx.Set([]byte("c"), []byte("3")); err != nil {
 			return err
 		}
 		if v, err := tx.Get([]byte("c")); err != nil || string(v) != "3" {
-			return fmt.Errorf("Get of the txn's own write = %q, %v; want 3", v, err)
+			return fmt.Errorf("in-txn Get of its own write = %q, %v; want 3", v, err)
 		}
 		if err := tx.Set([]byte("c"), []byte("33")); err != nil {
 			return err
 		}
 		got, err := collect(tx, nil, nil, false)
 		if want := []string{"b=", "c=33"}; err != nil || !slices.Equal(got, want) {
-			return fmt.Errorf("Scan in txn = %q, %v; want %q", got, err, want)
+			return fmt.Errorf("in-txn Scan = %q, %v; want %q", got, err, want)
 		}
 		return nil
 	}))
@@ -152,7 +152,7 @@ func testValuesAreCopied(t *testing.T, b Backend) {
 		copy(v, "XXXX") // the store keeps its own copy
 		got, err := tx.Get([]byte("k"))
 		if err != nil || string(got) != "orig" {
-			return fmt.Errorf("Get after the caller changed its slice = %q, %v; want orig", got, err)
+			return fmt.Errorf("in-txn Get after the caller changed its slice = %q, %v; want orig", got, err)
 		}
 		got[0] = 'Y' // Get returns a copy
 		return nil
