@@ -9,11 +9,18 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"podserver/pod"
+	"podserver/store/pgstore/pgtest"
 )
+
+// pgCluster is the PostgreSQL cluster of the tests that run a server on
+// PostgreSQL, started by the first of them.
+var pgCluster = pgtest.New()
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.ReleaseMode)
-	os.Exit(m.Run())
+	code := m.Run()
+	pgCluster.Stop()
+	os.Exit(code)
 }
 
 // startServer starts a real server with the demo pods over an on-disk store

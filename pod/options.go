@@ -39,6 +39,11 @@ type Options struct {
 	DataDir string
 	// InMemory keeps everything in memory (tests).
 	InMemory bool
+	// StoreURL, a postgres:// (or postgresql://) URL, puts the store in
+	// PostgreSQL (store/pgstore), created or migrated on start; DataDir,
+	// InMemory and the on-disk store's options are then ignored. Empty:
+	// Badger in DataDir.
+	StoreURL string
 	// Logger receives structured logs (default: discard).
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies (default 10 MiB).
@@ -104,6 +109,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.PodNaming != NamingPath && o.PodNaming != NamingSubdomain {
 		return fmt.Errorf("pod naming must be %q or %q, not %q", NamingPath, NamingSubdomain, o.PodNaming)
+	}
+	if o.StoreURL != "" && !strings.HasPrefix(o.StoreURL, "postgres://") && !strings.HasPrefix(o.StoreURL, "postgresql://") {
+		return fmt.Errorf("store URL must be a postgres:// URL, e.g. postgres://user@host/db")
 	}
 	if o.DataDir == "" && !o.InMemory {
 		o.DataDir = "./data"

@@ -19,6 +19,7 @@ import (
 	"podserver/netguard"
 	"podserver/publish"
 	"podserver/store"
+	"podserver/store/pgstore"
 )
 
 // Server hosts pods over HTTP.
@@ -63,32 +64,23 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(),
 		settings: publish.NewSettingsWatch(), acls: store.NewWatch(ldp.ACLChanged)}
 	s.metrics = newMetrics(s.reg)
-	st, err := store.Open(store.Options{
-		Dir:      opts.DataDir,
-		InMemory: opts.InMemory,
-		Logger:   opts.Logger,
-		// Set by setDefaults: 0 here means off.
-		CommitInterval: opts.CommitInterval,
-		OnBatch:        func(n int) { s.metrics.batch.Observe(float64(n)) },
-		// The change feed is how every cache learns of changes, whoever
-		// made them. The key registry and the notifier are set before New
-		// returns, so before any write.
-		OnChange: func(ch []store.Change) {
-			s.settings.Observe(ch)
-			s.acls.Observe(ch)
-			s.keys.Observe(ch)
-			s.nt.onChange(ch)
-		},
-		ChangePrefixes: []string{store.PrefixResource, store.PrefixKey},
-		MemTableSize:   opts.MemTableSize,
-		MinFreeBytes:   opts.DiskReserve,
-	})
+	onBatch := func(n int) { s.metrics.batch.Observe(float64(n)) }
+	// The change feed is how every cache learns of changes, whoever made
+	// them. The key registry and the notifier are set before New returns,
+	// so before any write.
+	onChange := func(ch []store.Change) {
+		s.settings.Observe(ch)
+		s.acls.Observe(ch)
+		s.keys.Observe(ch)
+		s.nt.onChange(ch)
+	}
+	st, err := openStore(opts, onBatch, onChange, []string{store.PrefixResource, store.PrefixKey})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.st = st
-	if !opts.InMemory {
-		s.reg.MustRegister(newDiskCollector(st))
+	if b, ok := st.(*store.Badger); ok && !opts.InMemory {
+		s.reg.MustRegister(newDiskCollector(b))
 	}
 	if opts.BaseURL != "" {
 		s.base, _ = parseBase(opts.BaseURL)
@@ -126,6 +118,29 @@ func New(opts Options) (*Server, error) {
 	}
 	s.engine = s.routes()
 	return s, nil
+}
+
+// openStore opens the store opts name: PostgreSQL for a StoreURL,
+// Badger otherwise. onBatch is Badger's only.
+func openStore(opts Options, onBatch func(int), onChange func([]store.Change), prefixes []string) (store.Store, error) {
+	if opts.StoreURL != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return pgstore.Open(ctx, pgstore.Options{URL: opts.StoreURL, Logger: opts.Logger,
+			OnChange: onChange, ChangePrefixes: prefixes})
+	}
+	return store.Open(store.Options{
+		Dir:      opts.DataDir,
+		InMemory: opts.InMemory,
+		Logger:   opts.Logger,
+		// Set by setDefaults: 0 here means off.
+		CommitInterval: opts.CommitInterval,
+		OnBatch:        onBatch,
+		OnChange:       onChange,
+		ChangePrefixes: prefixes,
+		MemTableSize:   opts.MemTableSize,
+		MinFreeBytes:   opts.DiskReserve,
+	})
 }
 
 // Start listens on Options.Addr and serves in the background. It returns

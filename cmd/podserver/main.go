@@ -1,7 +1,8 @@
 // Command podserver runs a Solid-style pod server with inboxes and
 // publishing, and administers its pods and keys.
 //
-//	podserver serve [--addr A] [--data DIR] [--base-url URL] [--pod-naming path|subdomain] [--demo]
+//	podserver serve [--addr A] [--data DIR | --store postgres://...] [--base-url URL] [--pod-naming path|subdomain] [--demo]
+//	podserver migrate --store postgres://...
 //	podserver pod create NAME
 //	podserver pod list
 //	podserver key create --pod NAME --app NAME
@@ -31,6 +32,7 @@ import (
 
 	"podserver/pod"
 	"podserver/store"
+	"podserver/store/pgstore"
 )
 
 func main() {
@@ -48,6 +50,7 @@ Usage:
   podserver key list --pod P              list a pod's keys (never their secrets)
   podserver key revoke --pod P ID         revoke a key
   podserver bench [flags]                 load-test publishing and inbox delivery
+  podserver migrate --store URL           create or migrate a PostgreSQL store's schema
 
 Run "podserver COMMAND --help" for a command's flags. Every flag can also be
 set from the environment as PODSERVER_<FLAG>, e.g. PODSERVER_DATA.
@@ -72,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdKey(args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(args[1:], stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "podserver: unknown command %q\n\n%s", args[0], usage)
 		return 2
@@ -97,11 +102,12 @@ func (e usageError) Error() string { return e.msg }
 
 // common holds the flags shared by the commands that open the store.
 type common struct {
-	data, baseURL, naming string
+	data, storeURL, baseURL, naming string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.data, "data", "./data", "data directory")
+	fs.StringVar(&c.storeURL, "store", "", "a postgres:// URL: keep the store in PostgreSQL, shared by every node given it, instead of in --data")
 	fs.StringVar(&c.baseURL, "base-url", "", "public base URL, e.g. http://localhost:8080 (default: from --addr)")
 	fs.StringVar(&c.naming, "pod-naming", pod.NamingPath, "pod URLs: path (http://HOST/{pod}/) or subdomain (http://{pod}.HOST/)")
 }
@@ -150,7 +156,7 @@ func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
 // open builds a server over the data directory without listening, for the
 // administrative commands.
 func (c *common) open() (*pod.Server, error) {
-	s, err := pod.New(pod.Options{DataDir: c.data, BaseURL: c.baseURL, PodNaming: c.naming})
+	s, err := pod.New(pod.Options{DataDir: c.data, StoreURL: c.storeURL, BaseURL: c.baseURL, PodNaming: c.naming})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("the data directory %s is in use by a running server: stop it first, or use its HTTP API", c.data)
 	}
@@ -203,7 +209,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("invalid --log-level %q", *logLevel)}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
-	s, err := pod.New(pod.Options{Addr: *addr, DataDir: c.data, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
+	s, err := pod.New(pod.Options{Addr: *addr, DataDir: c.data, StoreURL: c.storeURL, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
 		AllowPrivateTargets: *allowPrivate || *demo, RetrySchedule: schedule, DeliveryTimeout: *deliveryTimeout,
 		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval),
 		DiskReserve: reserve, MemTableSize: memTableSize})
@@ -239,6 +245,31 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+func cmdMigrate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("migrate", "podserver migrate --store URL: create or migrate the schema of a PostgreSQL store, and do nothing else (serve does it too on start).", stderr)
+	storeURL := fs.String("store", "", "the store's postgres:// URL")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *storeURL == "" {
+		return usageError{"migrate: --store (or PODSERVER_STORE) is required"}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	applied, err := pgstore.Migrate(ctx, *storeURL)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "schema up to date")
+		return nil
+	}
+	for _, v := range applied {
+		fmt.Fprintf(stdout, "applied migration %d\n", v)
+	}
+	return nil
 }
 
 // commitIntervalOption maps --commit-interval to pod.Options, where 0

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"podserver/pod"
+	"podserver/store/pgstore/pgtest"
 )
 
 func runCmd(args ...string) (code int, stdout, stderr string) {
@@ -98,9 +99,41 @@ func TestEnvironmentFlags(t *testing.T) {
 	}
 }
 
+// pgCluster is the PostgreSQL cluster of the --store tests, started by
+// the first of them.
+var pgCluster = pgtest.New()
+
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.ReleaseMode)
-	os.Exit(m.Run())
+	code := m.Run()
+	pgCluster.Stop()
+	os.Exit(code)
+}
+
+// TestStorePostgres: migrate alone, then the admin commands on a
+// PostgreSQL store, by flag and by PODSERVER_STORE.
+func TestStorePostgres(t *testing.T) {
+	url := pgCluster.URL(t)
+	if code, _, errs := runCmd("migrate"); code != 2 || !strings.Contains(errs, "--store") {
+		t.Errorf("migrate without --store: %d %q; want 2 and a word about --store", code, errs)
+	}
+	if code, out, errs := runCmd("migrate", "--store", url); code != 0 || out != "applied migration 1\n" {
+		t.Fatalf("migrate: %d %q %s", code, out, errs)
+	}
+	t.Setenv("PODSERVER_STORE", url)
+	if code, out, errs := runCmd("migrate"); code != 0 || out != "schema up to date\n" {
+		t.Fatalf("second migrate (PODSERVER_STORE): %d %q %s", code, out, errs)
+	}
+	if code, _, errs := runCmd("pod", "create", "carol"); code != 0 {
+		t.Fatalf("pod create on PostgreSQL: %d %s", code, errs)
+	}
+	dir := t.TempDir() // the Badger store there stays empty
+	if code, out, _ := runCmd("pod", "list", "--data", dir, "--store", url); code != 0 || !strings.HasPrefix(out, "carol\t") {
+		t.Errorf("pod list on PostgreSQL: %d %q", code, out)
+	}
+	if code, out, _ := runCmd("pod", "list", "--data", dir, "--store", ""); code != 0 || strings.Contains(out, "carol") {
+		t.Errorf("pod list on Badger in %s: %d %q; want no carol", dir, code, out)
+	}
 }
 
 func TestParseSchedule(t *testing.T) {
