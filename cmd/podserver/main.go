@@ -58,6 +58,12 @@ set from the environment as PODSERVER_<FLAG>, e.g. PODSERVER_DATA.
 
 // run executes the command line and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+// runContext is run with a context whose end stops serve as a signal does,
+// so tests can run serve in process.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
@@ -68,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "serve":
-		err = cmdServe(args[1:], stdout, stderr)
+		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "pod":
 		err = cmdPod(args[1:], stdout, stderr)
 	case "key":
@@ -169,7 +175,16 @@ func shutdown(s *pod.Server) error {
 	return s.Shutdown(ctx)
 }
 
-func cmdServe(args []string, stdout, stderr io.Writer) error {
+// serveConfig is what serve's flags and their PODSERVER_* variables
+// resolve to.
+type serveConfig struct {
+	opts pod.Options
+	demo bool
+}
+
+// parseServe parses serve's command line (after PODSERVER_* defaults) into
+// the server's options; the logger writes JSON to stderr.
+func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs := newFlagSet("serve", "podserver serve: run the server.", stderr)
 	var c common
 	c.register(fs)
@@ -184,37 +199,46 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	diskReserve := fs.String("disk-reserve", "", "free space kept on the data directory's filesystem for the store's own work, e.g. 512MiB; below it writes get 507 (default: 9 memtables + 4MiB)")
 	memTable := fs.String("memtable-size", "", "the store's memtable size, e.g. 64MiB; the largest transaction is 15% of it (default 32MiB)")
 	if err := parse(fs, args); err != nil {
-		return err
+		return serveConfig{}, err
 	}
 	reserve, err := parseSize("--disk-reserve", *diskReserve)
 	if err != nil {
-		return usageError{err.Error()}
+		return serveConfig{}, usageError{err.Error()}
 	}
 	memTableSize, err := parseSize("--memtable-size", *memTable)
 	if err != nil {
-		return usageError{err.Error()}
+		return serveConfig{}, usageError{err.Error()}
 	}
 	if *perHost <= 0 {
-		return usageError{fmt.Sprintf("invalid --delivery-per-host %d: want a positive number", *perHost)}
+		return serveConfig{}, usageError{fmt.Sprintf("invalid --delivery-per-host %d: want a positive number", *perHost)}
 	}
 	if *deliveryTimeout <= 0 {
-		return usageError{fmt.Sprintf("invalid --delivery-timeout %s: want a positive duration, e.g. 10s", *deliveryTimeout)}
+		return serveConfig{}, usageError{fmt.Sprintf("invalid --delivery-timeout %s: want a positive duration, e.g. 10s", *deliveryTimeout)}
 	}
 	schedule, err := parseSchedule(*retry)
 	if err != nil {
-		return usageError{err.Error()}
+		return serveConfig{}, usageError{err.Error()}
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usageError{fmt.Sprintf("invalid --log-level %q", *logLevel)}
+		return serveConfig{}, usageError{fmt.Sprintf("invalid --log-level %q", *logLevel)}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
-	s, err := pod.New(pod.Options{Addr: *addr, DataDir: c.data, StoreURL: c.storeURL, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
+	return serveConfig{demo: *demo, opts: pod.Options{Addr: *addr, DataDir: c.data, StoreURL: c.storeURL, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
 		AllowPrivateTargets: *allowPrivate || *demo, RetrySchedule: schedule, DeliveryTimeout: *deliveryTimeout,
 		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval),
-		DiskReserve: reserve, MemTableSize: memTableSize})
+		DiskReserve: reserve, MemTableSize: memTableSize}}, nil
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := cfg.opts.Logger
+	s, err := pod.New(cfg.opts)
 	if errors.Is(err, store.ErrLocked) {
-		return fmt.Errorf("the data directory %s is in use by another podserver process", c.data)
+		return fmt.Errorf("the data directory %s is in use by another podserver process", cfg.opts.DataDir)
 	}
 	if err != nil {
 		return err
@@ -223,9 +247,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		_ = shutdown(s)
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *demo {
+	if cfg.demo {
 		keys, err := s.ProvisionDemo(ctx)
 		if err != nil {
 			_ = shutdown(s)
@@ -237,7 +261,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", s.BaseURL())
-	if *demo {
+	if cfg.demo {
 		fmt.Fprintf(stdout, "console: %s (sign in with a pod name and its owner key)\n", s.ConsoleURL())
 	}
 	<-ctx.Done()
