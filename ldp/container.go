@@ -32,14 +32,14 @@ func ParsePage(q url.Values, def int) (Page, error) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxPageSize {
-			return pg, apierr.Newf(http.StatusBadRequest, "limit must be a whole number from 1 to %d", MaxPageSize)
+			return pg, apierr.Newf(http.StatusBadRequest, msgLimit, MaxPageSize)
 		}
 		pg.Limit = n
 	}
 	if v := q.Get("from"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return pg, apierr.New(http.StatusBadRequest, "from must be a cursor taken from a previous page's next link")
+			return pg, apierr.New(http.StatusBadRequest, msgFrom)
 		}
 		pg.From = n
 	}
@@ -80,7 +80,7 @@ func (h *Handler) serveContainer(c *gin.Context, r *Request, res *Resource) erro
 	}
 	want, ok := Negotiate(c.GetHeader("Accept"), append(append([]string(nil), rdfTypes...), MediaJSON))
 	if !ok {
-		return apierr.Newf(http.StatusNotAcceptable, "no acceptable representation: containers are available as %s", strings.Join(rdfTypes, ", "))
+		return apierr.Newf(http.StatusNotAcceptable, msgContainerTypes, strings.Join(rdfTypes, ", "))
 	}
 	if want == MediaJSON {
 		want = MediaJSONLD

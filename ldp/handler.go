@@ -3,6 +3,7 @@ package ldp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -124,7 +125,7 @@ func (h *Handler) Serve(c *gin.Context, r *Request) error {
 }
 
 func errMethod(p string) error {
-	return apierr.Newf(http.StatusMethodNotAllowed, "method not allowed here; allowed: %s", allow(p)).With("Allow", allow(p))
+	return apierr.Newf(http.StatusMethodNotAllowed, msgMethod, allow(p)).With("Allow", allow(p))
 }
 
 // Authorize checks that r's principal has mode need on storage path p. An
@@ -251,7 +252,7 @@ func (h *Handler) Get(c *gin.Context, r *Request) error {
 func checkRead(c *gin.Context, etag string) (bool, error) {
 	pc := preconditions(c.Request)
 	if pc.IfMatch != "" && !etagListMatch(pc.IfMatch, etag, false) {
-		return true, apierr.New(http.StatusPreconditionFailed, "If-Match does not match the current ETag")
+		return true, apierr.New(http.StatusPreconditionFailed, msgIfMatch)
 	}
 	if pc.IfNoneMatch != "" && etagListMatch(pc.IfNoneMatch, etag, false) {
 		c.Header("ETag", etag)
@@ -287,7 +288,7 @@ func (h *Handler) serveRepresentation(c *gin.Context, r *Request, res *Resource,
 		offers = append(offers, MediaJSON)
 		want, ok := Negotiate(c.GetHeader("Accept"), offers)
 		if !ok {
-			return apierr.Newf(http.StatusNotAcceptable, "no acceptable representation: this resource is available as %s", strings.Join(rdfTypes, ", "))
+			return apierr.Newf(http.StatusNotAcceptable, msgResourceTypes, strings.Join(rdfTypes, ", "))
 		}
 		if want == MediaJSON {
 			want = MediaJSONLD
@@ -358,15 +359,15 @@ func ReadBody(c *gin.Context, max int64) ([]byte, error) {
 		return nil, nil
 	}
 	if c.Request.ContentLength > max {
-		return nil, apierr.Newf(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes", max)
+		return nil, apierr.Newf(http.StatusRequestEntityTooLarge, msgTooLarge, max)
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, max))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return nil, apierr.Newf(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes", max)
+		return nil, apierr.Newf(http.StatusRequestEntityTooLarge, msgTooLarge, max)
 	}
 	if err != nil {
-		return nil, apierr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+		return nil, apierr.Wrap(http.StatusBadRequest, msgUnreadable, err)
 	}
 	return b, nil
 }
@@ -380,7 +381,7 @@ func (h *Handler) readWrite(c *gin.Context, r *Request, p string) (mt, stored st
 	ctHeader := c.GetHeader("Content-Type")
 	if ctHeader == "" {
 		if len(body) > 0 {
-			return "", "", nil, apierr.New(http.StatusBadRequest, "Content-Type header is required when sending a body")
+			return "", "", nil, apierr.New(http.StatusBadRequest, msgContentType)
 		}
 		if !IsContainer(p) {
 			ctHeader = "application/octet-stream"
@@ -389,11 +390,11 @@ func (h *Handler) readWrite(c *gin.Context, r *Request, p string) (mt, stored st
 	if ctHeader != "" {
 		mt, stored, err = ParseContentType(ctHeader)
 		if err != nil {
-			return "", "", nil, apierr.Newf(http.StatusBadRequest, "invalid Content-Type %q", ctHeader)
+			return "", "", nil, apierr.Newf(http.StatusBadRequest, msgBadContentType, ctHeader)
 		}
 	}
 	if IsACL(p) && !IsRDF(mt) {
-		return "", "", nil, apierr.Newf(http.StatusUnsupportedMediaType, "an ACL document must be RDF (%s)", strings.Join(readableRDF(), ", "))
+		return "", "", nil, apierr.Newf(http.StatusUnsupportedMediaType, msgACLType, strings.Join(readableRDF(), ", "))
 	}
 	if err := checkJSON(mt, body); err != nil {
 		return "", "", nil, err
@@ -402,16 +403,16 @@ func (h *Handler) readWrite(c *gin.Context, r *Request, p string) (mt, stored st
 	case IsACL(p):
 		q, err := parseRDF(mt, body, r.Target.URL(p))
 		if err != nil {
-			return "", "", nil, apierr.Wrap(http.StatusBadRequest, "invalid "+mt+" body: "+err.Error(), err)
+			return "", "", nil, apierr.Wrap(http.StatusBadRequest, fmt.Sprintf(msgInvalidBody, mt, err), err)
 		}
 		if _, err := acl.ParseACL(q); err != nil {
-			return "", "", nil, apierr.Wrap(http.StatusBadRequest, "invalid ACL document: "+err.Error(), err)
+			return "", "", nil, apierr.Wrap(http.StatusBadRequest, msgInvalidACL+err.Error(), err)
 		}
 	case IsRDF(mt):
 		// Checked as a stream where the format allows: the statements are
 		// not kept, so a large body costs little memory here.
 		if err := rdf.Validate(mt, body, r.Target.URL(p)); err != nil {
-			return "", "", nil, apierr.Wrap(http.StatusBadRequest, "invalid "+mt+" body: "+err.Error(), err)
+			return "", "", nil, apierr.Wrap(http.StatusBadRequest, fmt.Sprintf(msgInvalidBody, mt, err), err)
 		}
 	}
 	if h.hooks.Validate != nil && !IsContainer(p) {
@@ -433,11 +434,11 @@ func writeError(err error) error {
 	case errors.As(err, &ce):
 		return apierr.Wrap(http.StatusConflict, ce.Msg, err)
 	case errors.Is(err, ErrPrecondition):
-		return apierr.Wrap(http.StatusPreconditionFailed, "precondition failed: the resource's ETag does not match If-Match / If-None-Match", err)
+		return apierr.Wrap(http.StatusPreconditionFailed, msgPrecondition, err)
 	case errors.Is(err, ErrNotEmpty):
-		return apierr.Wrap(http.StatusConflict, "container is not empty: delete its members first", err)
+		return apierr.Wrap(http.StatusConflict, msgNotEmpty, err)
 	case errors.Is(err, ErrNotFound):
-		return apierr.Wrap(http.StatusNotFound, "Not found", err)
+		return apierr.Wrap(http.StatusNotFound, apierr.MsgNotFound, err)
 	}
 	return err
 }
@@ -520,7 +521,7 @@ func (h *Handler) Post(c *gin.Context, r *Request) error {
 		return err
 	}
 	if container && len(body) > 0 {
-		return apierr.New(http.StatusBadRequest, "a new container takes no body")
+		return apierr.New(http.StatusBadRequest, msgContainerBody)
 	}
 	var np string
 	var m Meta

@@ -43,7 +43,7 @@ func (h *Handler) Patch(c *gin.Context, r *Request) error {
 	}
 	mt, _, err := ParseContentType(c.GetHeader("Content-Type"))
 	if err != nil || (mt != patch.MediaN3 && mt != patch.MediaSPARQLUpdate) {
-		return apierr.Newf(http.StatusUnsupportedMediaType, "PATCH takes %s", strings.Join(patchTypes(), " or ")).With("Accept-Patch", strings.Join(patchTypes(), ", "))
+		return apierr.Newf(http.StatusUnsupportedMediaType, msgPatchTypes, strings.Join(patchTypes(), " or ")).With("Accept-Patch", strings.Join(patchTypes(), ", "))
 	}
 	body, err := h.readBody(c)
 	if err != nil {
@@ -52,7 +52,7 @@ func (h *Handler) Patch(c *gin.Context, r *Request) error {
 	url := r.Target.URL(p)
 	pt, err := patch.Parse(mt, body, url)
 	if err != nil {
-		return apierr.Wrap(http.StatusUnprocessableEntity, "invalid patch: "+err.Error(), err)
+		return apierr.Wrap(http.StatusUnprocessableEntity, msgInvalidPatch+err.Error(), err)
 	}
 	var need acl.Mode
 	if pt.Inserts() {
@@ -155,7 +155,7 @@ func (h *Handler) validatePatched(ctx context.Context, r *Request, p, mt string,
 		if errors.As(err, &ae) {
 			msg = ae.Msg
 		}
-		return apierr.Wrap(http.StatusConflict, "the patched document is not valid: "+msg, err)
+		return apierr.Wrap(http.StatusConflict, msgPatchedInvalid+msg, err)
 	}
 	return nil
 }
@@ -168,7 +168,7 @@ func applyPatch(res *Resource, p, url string, pt *patch.Patch) (string, []byte, 
 	if res != nil {
 		mt = res.Meta.ContentType
 		if !IsRDF(mt) {
-			return "", nil, apierr.Newf(http.StatusUnsupportedMediaType, "cannot PATCH a %s resource: only RDF resources can be patched", mt)
+			return "", nil, apierr.Newf(http.StatusUnsupportedMediaType, msgPatchNotRDF, mt)
 		}
 		var err error
 		if quads, err = parseStored(mt, res.Body, url, ""); err != nil {
@@ -185,7 +185,7 @@ func applyPatch(res *Resource, p, url string, pt *patch.Patch) (string, []byte, 
 	}
 	if IsACL(p) {
 		if _, err := acl.ParseACL(out); err != nil {
-			return "", nil, apierr.Wrap(http.StatusConflict, "the patched ACL document is not valid: "+err.Error(), err)
+			return "", nil, apierr.Wrap(http.StatusConflict, msgPatchedACL+err.Error(), err)
 		}
 	}
 	return mt, body, nil

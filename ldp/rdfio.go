@@ -36,15 +36,6 @@ func ParseRDF(mt string, body []byte, base string) ([]rdf.Quad, error) {
 	return parseRDF(mt, body, base)
 }
 
-// Messages for a stored RDF body that no longer reads: it was accepted
-// before today's limits (nesting, UTF-8 in JSON-LD) or written around
-// them. It is refused for that resource alone; the stored bytes are still
-// served as they are.
-const (
-	msgStoredUnreadable  = "this resource cannot be converted to %s: its stored %s body does not read within the server's limits (%v); it is available as %s"
-	msgStoredUnpatchable = "this resource cannot be patched: its stored %s body does not read within the server's limits (%v); replace it with PUT"
-)
-
 // parseStored reads a stored RDF body of media type mt for conversion to
 // want ("" for a PATCH), turning a failure into a 406 (a 409 for a PATCH)
 // naming the cause, instead of a 500.
@@ -67,7 +58,7 @@ func checkJSON(mt string, body []byte) error {
 		return nil
 	}
 	if err := jsoncheck.Check(body); err != nil {
-		return apierr.Wrap(http.StatusBadRequest, "invalid "+mt+" body: "+err.Error(), err)
+		return apierr.Wrap(http.StatusBadRequest, fmt.Sprintf(msgInvalidBody, mt, err), err)
 	}
 	return nil
 }
