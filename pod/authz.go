@@ -95,7 +95,7 @@ func (s *Server) validateWrite(ctx context.Context, r *ldp.Request, p, mt string
 	_, rel := ldp.SplitStoragePath(p)
 	if rel == "settings/subscriptions" {
 		if mt != ldp.MediaJSONLD && mt != ldp.MediaJSON {
-			return apierr.Newf(http.StatusUnsupportedMediaType, "settings/subscriptions must be JSON (application/json or application/ld+json), not %s", mt)
+			return apierr.Newf(http.StatusUnsupportedMediaType, msgSettingsJSON, mt)
 		}
 		if _, err := acl.ParseSubscriptions(body); err != nil {
 			return apierr.Wrap(http.StatusBadRequest, err.Error(), err)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"podserver/apierr"
 	"podserver/deliver"
 	"podserver/inbox"
 	"podserver/ldp"
@@ -97,13 +96,6 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 	e.queue.Start()
 	return e, nil
 }
-
-var (
-	errPublishWrite = apierr.New(http.StatusMethodNotAllowed, "events are created with POST to the pod's publish/ container").With("Allow", "OPTIONS, HEAD, GET, DELETE")
-	errInboxWrite   = apierr.New(http.StatusMethodNotAllowed, "inbox items are created by delivery or with POST to the inbox container").With("Allow", "OPTIONS, HEAD, GET, DELETE")
-	errKeepInbox    = apierr.New(http.StatusMethodNotAllowed, "a pod's inbox/ is part of the pod: delete its items instead").With("Allow", "OPTIONS, HEAD, GET, POST")
-	errKeepPublish  = apierr.New(http.StatusMethodNotAllowed, "a pod's publish/ is part of the pod: delete its events instead").With("Allow", "OPTIONS, HEAD, GET, POST")
-)
 
 // route serves the requests that publish/ and inbox/ handle themselves. It
 // reports false for requests the generic LDP handler serves: OPTIONS, reads

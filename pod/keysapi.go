@@ -63,7 +63,7 @@ func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 	id, ok := strings.CutPrefix(rel, keysPath)
 	if !ok {
 		if rel == strings.TrimSuffix(keysPath, "/") {
-			return true, apierr.Newf(http.StatusNotFound, "the key API is at %s", r.Target.Root+keysPath)
+			return true, apierr.Newf(http.StatusNotFound, msgKeyAPIAt, r.Target.Root+keysPath)
 		}
 		return false, nil
 	}
@@ -96,7 +96,7 @@ func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 			return true, err
 		}
 		if err := jsoncheck.Check(body); err != nil {
-			return true, apierr.Wrap(http.StatusBadRequest, "the body is not valid JSON: "+err.Error(), err)
+			return true, apierr.Wrap(http.StatusBadRequest, msgKeyBodyJSON+err.Error(), err)
 		}
 		var in struct {
 			App string `json:"app"`
@@ -106,7 +106,7 @@ func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 		}
 		secret, k, err := s.keys.Create(ctx, r.Target.Pod, in.App, false)
 		if errors.Is(err, acl.ErrInvalidApp) {
-			return true, apierr.Newf(http.StatusBadRequest, "invalid app name %q: use 1-63 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit (not \"owner\")", in.App)
+			return true, apierr.Newf(http.StatusBadRequest, msgBadAppName, in.App)
 		}
 		if err != nil {
 			return true, err
@@ -130,7 +130,7 @@ func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 				return true, nil
 			}
 			if k.Owner {
-				return true, apierr.New(http.StatusConflict, "owner keys are revoked with the CLI (podserver key revoke), so the owner cannot be locked out")
+				return true, errOwnerKeyRevoke
 			}
 			if err := s.keys.Revoke(ctx, r.Target.Pod, id); err != nil {
 				return true, err
@@ -140,5 +140,5 @@ func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 		}
 		return true, apierr.NotFound()
 	}
-	return true, apierr.New(http.StatusMethodNotAllowed, "the key API takes GET and POST on settings/keys/, GET and DELETE on settings/keys/{id}").With("Allow", "OPTIONS, GET, POST, DELETE")
+	return true, errKeyAPIMethod
 }

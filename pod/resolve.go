@@ -57,7 +57,7 @@ func (s *Server) target(r *http.Request) (t ldp.Target, top bool, err error) {
 	esc := r.URL.EscapedPath()
 	low := strings.ToLower(esc)
 	if strings.Contains(low, "%2f") || strings.Contains(low, "%5c") || strings.Contains(low, "%00") {
-		return t, false, apierr.New(http.StatusBadRequest, "encoded slashes, backslashes and NUL bytes are not allowed in paths")
+		return t, false, errEncodedPath
 	}
 	path := r.URL.Path
 	var name, rel string
@@ -69,7 +69,7 @@ func (s *Server) target(r *http.Request) (t ldp.Target, top bool, err error) {
 			return t, true, nil
 		}
 		if !podurl.ValidName(sub) {
-			return t, false, apierr.Newf(http.StatusNotFound, "no pod at host %q", r.Host)
+			return t, false, apierr.Newf(http.StatusNotFound, msgNoPodAtHost, r.Host)
 		}
 		name, rel = sub, strings.TrimPrefix(path, "/")
 	} else {
@@ -78,15 +78,15 @@ func (s *Server) target(r *http.Request) (t ldp.Target, top bool, err error) {
 			return t, true, nil
 		}
 		if !podurl.ValidName(first) {
-			return t, false, apierr.Newf(http.StatusNotFound, "%q is not a valid pod name: pod names are 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit", first)
+			return t, false, apierr.Newf(http.StatusNotFound, msgBadPodName, first)
 		}
 		if !found {
-			return t, false, apierr.Newf(http.StatusNotFound, "not found: the pod's root is %s", s.PodRoot(first))
+			return t, false, apierr.Newf(http.StatusNotFound, msgPodRoot, s.PodRoot(first))
 		}
 		name, rel = first, rest
 	}
 	if err := ldp.CleanPath(rel); err != nil {
-		return t, false, apierr.Wrap(http.StatusBadRequest, "invalid path: "+err.Error(), err)
+		return t, false, apierr.Wrap(http.StatusBadRequest, msgInvalidPath+err.Error(), err)
 	}
 	return ldp.Target{Pod: name, Path: ldp.StoragePath(name, rel), Root: s.PodRoot(name)}, false, nil
 }

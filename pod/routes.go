@@ -175,7 +175,7 @@ func (s *Server) dispatch(c *gin.Context) error {
 		return err
 	}
 	if !ok {
-		return apierr.Newf(http.StatusNotFound, "no pod named %q on this server", t.Pod)
+		return apierr.Newf(http.StatusNotFound, msgNoPod, t.Pod)
 	}
 	req := &ldp.Request{Target: t, Principal: pr, Origin: c.GetHeader("Origin")}
 	for _, route := range []func(*gin.Context, *ldp.Request) (bool, error){s.keysAPI, s.nt.route, s.ev.route} {
@@ -196,7 +196,7 @@ func (s *Server) serveTop(c *gin.Context) error {
 	}
 	p := c.Request.URL.Path
 	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
-		return apierr.New(http.StatusNotFound, "Not found")
+		return apierr.NotFound()
 	}
 	switch p {
 	case "/ns/v1", "/ns/v1.jsonld":
@@ -207,7 +207,5 @@ func (s *Server) serveTop(c *gin.Context) error {
 		c.JSON(http.StatusOK, gin.H{"name": "podserver", "pods": "GET /{pod}/ on this server", "health": "/healthz"})
 		return nil
 	}
-	return apierr.New(http.StatusNotFound, "Not found")
+	return apierr.NotFound()
 }
-
-var errInvalidKey = apierr.New(http.StatusUnauthorized, acl.MsgInvalidKey)
