@@ -62,9 +62,16 @@ var (
 		"the channel's creator can no longer read its topic")
 	errNotWebSocket = apierr.New(http.StatusUpgradeRequired,
 		"this is a WebSocket endpoint: connect with a WebSocket client")
-	errNotFound   = apierr.New(http.StatusNotFound, "Not found")
-	errBodyTooBig = apierr.New(http.StatusRequestEntityTooLarge,
+	errNotFound         = apierr.New(http.StatusNotFound, apierr.MsgNotFound)
+	errDescriptionTypes = apierr.New(http.StatusNotAcceptable, "descriptions are available as application/ld+json, text/turtle, application/n-triples and application/n-quads")
+	errBodyTooBig       = apierr.New(http.StatusRequestEntityTooLarge,
 		"the subscription request is larger than 64 KiB")
+)
+
+// Messages that wrap a cause.
+const (
+	msgUnreadable = "could not read the request body"
+	msgHandshake  = "WebSocket handshake failed"
 )
 
 func errMethod(allow string) error {

@@ -168,7 +168,7 @@ var documentOffers = []string{rdf.MediaTypeJSONLD, rdf.MediaTypeJSON, rdf.MediaT
 func writeDocument(c *gin.Context, status int, v any) error {
 	mt, ok := rdf.Negotiate(c.GetHeader("Accept"), documentOffers)
 	if !ok {
-		return apierr.New(http.StatusNotAcceptable, "descriptions are available as application/ld+json, text/turtle, application/n-triples and application/n-quads")
+		return errDescriptionTypes
 	}
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -222,7 +222,7 @@ func (n *Notifier) subscribe(c *gin.Context, r *ldp.Request, t channelType) erro
 		return errBodyTooBig
 	}
 	if err != nil {
-		return apierr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+		return apierr.Wrap(http.StatusBadRequest, msgUnreadable, err)
 	}
 	req, err := ParseRequest(c.GetHeader("Content-Type"), body)
 	if err != nil {

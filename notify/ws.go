@@ -113,7 +113,7 @@ func accept(c *gin.Context, protocols []string) (*websocket.Conn, net.Conn, erro
 	})
 	if err != nil {
 		// Accept has written the response.
-		return nil, nil, apierr.Wrap(http.StatusBadRequest, "WebSocket handshake failed", err)
+		return nil, nil, apierr.Wrap(http.StatusBadRequest, msgHandshake, err)
 	}
 	ws.SetReadLimit(wsReadLimit)
 	return ws, hw.conn, nil

@@ -85,4 +85,5 @@ var (
 	errForeignKey = apierr.New(http.StatusForbidden, MsgForeignKey)
 	errMediaType  = apierr.New(http.StatusUnsupportedMediaType, MsgMediaType)
 	errWait       = apierr.New(http.StatusBadRequest, MsgWait)
+	errNoPod      = apierr.New(http.StatusNotFound, "this pod has no inbox")
 )

@@ -145,5 +145,3 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 	}
 	return res, nil
 }
-
-var errNoPod = apierr.New(http.StatusNotFound, "this pod has no inbox")

@@ -16,5 +16,9 @@ var (
 	// (network, remote status, too many fetches): the sender may retry.
 	errSignerUnreachable = apierr.New(http.StatusServiceUnavailable, "the signing key's profile could not be fetched; retry later")
 	// errSignerKey: the key's profile was fetched but names no usable key.
-	errSignerKey = apierr.New(http.StatusUnauthorized, "the request's HTTP message signature was refused: its keyid does not lead to a usable Ed25519 key in a WebID profile")
+	errSignerKey = apierr.New(http.StatusUnauthorized, msgSignatureRefused+"its keyid does not lead to a usable Ed25519 key in a WebID profile")
 )
+
+// msgSignatureRefused is followed by httpsig's verdict on the request
+// itself, which holds nothing but what the request carried.
+const msgSignatureRefused = "the request's HTTP message signature was refused: "

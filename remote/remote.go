@@ -148,7 +148,7 @@ func (d *Remote) DeliverLDN(ctx context.Context, r deliver.Record) (deliver.Resp
 // the message says what to fix and holds nothing but what the request
 // itself carried.
 func signatureRefused(err error) *apierr.Error {
-	return apierr.Wrap(http.StatusUnauthorized, "the request's HTTP message signature was refused: "+err.Error(), err)
+	return apierr.Wrap(http.StatusUnauthorized, msgSignatureRefused+err.Error(), err)
 }
 
 // Receive serves a POST to a pod's inbox/ signed with RFC 9421 HTTP
