@@ -189,6 +189,7 @@ func TestHandlerLongPoll(t *testing.T) {
 	// is waiting, and is then in its first read).
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	deadline := time.After(10 * time.Second) // the poll's own wait is 30 s
 	for posted := 0; ; posted++ {
 		select {
 		case <-done:
@@ -196,6 +197,8 @@ func TestHandlerLongPoll(t *testing.T) {
 				t.Fatalf("long-poll: %d %s", code, body)
 			}
 			return
+		case <-deadline:
+			t.Fatal("the long-poll was not woken by the arrivals")
 		case <-time.After(20 * time.Millisecond):
 			if posted < 50 {
 				inboxDo(t, h, "POST", "", hOther, `{"http://ex.org/p":"x"}`)
