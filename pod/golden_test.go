@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // update rewrites the golden files under testdata/golden from the current
@@ -54,7 +55,7 @@ func normalise(s *pod.Server, text string, ids []string) string {
 // testdata/golden. Each golden file holds the status, the Content-Type and
 // the normalised body.
 func TestGolden(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	// One event in alice's inbox so the inbox listing has an item.
 	ids := publishN(t, s, 1)
 	for i, id := range ids {
