@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // TestAuthorizeBeforeParsing sends a malformed body to every handler that
@@ -17,7 +18,7 @@ import (
 // and one that does not (a refused caller cannot tell them apart); with
 // access, the same body gets the parse error.
 func TestAuthorizeBeforeParsing(t *testing.T) {
-	s := ldpServer(t, pod.Options{InMemory: true})
+	s := podtest.RunServer(t, pod.Options{InMemory: true})
 	base := s.BaseURL()
 	setup := []call{
 		{method: "PUT", path: "/alice/private/doc", key: aliceKey, ctype: "text/turtle", body: "<#a> <#b> <#c> .\n"}, // 201: created
@@ -105,7 +106,7 @@ func TestAuthorizeBeforeParsing(t *testing.T) {
 // TestSignedInboxAuthorizedFirst: a POST to an inbox carrying a signature
 // that does not verify gets 401, whatever its Content-Type and body.
 func TestSignedInboxAuthorizedFirst(t *testing.T) {
-	s := ldpServer(t, pod.Options{InMemory: true})
+	s := podtest.RunServer(t, pod.Options{InMemory: true})
 	r := do(t, s.BaseURL(), call{method: "POST", path: "/alice/inbox/", ctype: "text/plain", body: "{",
 		hdr: map[string]string{"Signature-Input": `sig1=("@method");keyid="https://example.invalid/k"`, "Signature": "sig1=:AAAA:"}})
 	if r.status != http.StatusUnauthorized {
@@ -119,7 +120,7 @@ func TestSignedInboxAuthorizedFirst(t *testing.T) {
 // everything as it was; the pod's owner key may make each of them. Reads
 // follow the ACL.
 func TestSettingsBelongToOwner(t *testing.T) {
-	s := ldpServer(t, pod.Options{InMemory: true})
+	s := podtest.RunServer(t, pod.Options{InMemory: true})
 	base := s.BaseURL()
 	own := func(t *testing.T, c call, want int) reply {
 		t.Helper()
@@ -249,7 +250,7 @@ DELETE DATA { <#everyone> acl:mode acl:Control . }`
 // document into one that publishing could not read: 409, and the document
 // and what it allows stay as they were.
 func TestSettingsPatchValidated(t *testing.T) {
-	s := ldpServer(t, pod.Options{InMemory: true})
+	s := podtest.RunServer(t, pod.Options{InMemory: true})
 	base := s.BaseURL()
 	const path = "/alice/settings/subscriptions"
 	before := do(t, base, call{method: "GET", path: path, key: aliceKey})

@@ -13,6 +13,7 @@ import (
 
 	"podserver/acl"
 	"podserver/pod"
+	"podserver/podtest"
 	"podserver/publish"
 )
 
@@ -22,13 +23,6 @@ const (
 	conCRMKey      = "pk_demo_crm_owner_0123456789"
 	conProducerApp = "pk_demo_producer_publisher_0123456789"
 )
-
-// conServer starts a server with the demo pods on a loopback port.
-func conServer(t testing.TB) *pod.Server {
-	t.Helper()
-	s, _ := startServer(t, pod.Options{})
-	return s
-}
 
 // conDo sends one request and returns the status, headers and body.
 func conDo(t testing.TB, method, url, key, ctype, body string) (int, http.Header, string) {
@@ -86,7 +80,7 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	began := time.Now()
 	last := began
-	s := conServer(t)
+	s := podtest.RunServer(t, pod.Options{})
 	b := startChromium(t, bin)
 	p := b.newPage(t)
 	console := s.ConsoleURL()

@@ -16,6 +16,7 @@ import (
 
 	"podserver/ldp"
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // hookSettings returns alice's settings/subscriptions: producer may
@@ -127,7 +128,7 @@ func TestDeliveryDeadTargetDoesNotBlock(t *testing.T) {
 
 	// Attempts are not cut short during the test; at most 4 at once per
 	// host.
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true, DeliveryTimeout: time.Minute, DeliveryPerHost: 4})
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true, DeliveryTimeout: time.Minute, DeliveryPerHost: 4})
 	subscribeHooks(t, s, dead.URL+"/cb", healthy.URL+"/cb")
 	// Many more events than the dead host's lane runs at once.
 	const n = 100
@@ -196,7 +197,7 @@ func TestDeliveryBadTargets(t *testing.T) {
 	refusedURL := closed.URL + "/refused"
 	closed.Close()
 
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true, DeliveryTimeout: time.Second})
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true, DeliveryTimeout: time.Second})
 	cases := []struct {
 		name, target, status, errHas string
 		lastStatus                   int

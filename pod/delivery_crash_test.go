@@ -11,6 +11,7 @@ import (
 
 	"podserver/deliver"
 	"podserver/pod"
+	"podserver/podtest"
 	"podserver/store"
 )
 
@@ -93,7 +94,7 @@ func TestDeliveryRemoteCrash(t *testing.T) {
 	}
 
 	// Restart in-process over the same data.
-	a2, _ := startServer(t, pod.Options{Addr: addrA, DataDir: dirA, BaseURL: baseA, AllowPrivateTargets: true})
+	a2 := podtest.RunServer(t, pod.Options{Addr: addrA, DataDir: dirA, BaseURL: baseA, AllowPrivateTargets: true})
 	pending := func() int {
 		n := 0
 		_ = a2.Store().View(context.Background(), func(rd store.Reader) error {

@@ -13,6 +13,7 @@ import (
 
 	"podserver/ldp"
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // hookCalls records the CloudEvents a webhook receiver got, by path; the
@@ -217,7 +218,7 @@ func TestDeliveryOwnerRemoteCopy(t *testing.T) {
 // in alice's outbox with its error, and not in the producer's.
 func TestDeliveryOwnerLocalWebhookFailure(t *testing.T) {
 	hooks := goneHooks(t, "/gone")
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
 	subscribeHooks(t, s, hooks.URL+"/gone")
 	id := publishWait(t, s, 5).hdr.Get("Location")
 	by := waitOutbox(t, s, "alice", evKeys.alice, map[string]string{hooks.URL + "/gone": "failed"})

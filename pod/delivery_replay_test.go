@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"podserver/pod"
+	"podserver/podtest"
 	"podserver/publish"
 )
 
@@ -27,7 +28,7 @@ func TestDeliveryReplay(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer hook.Close()
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
 	subscribeHooks(t, s, hook.URL+"/cb")
 	r := evDo(t, evReq{method: "POST", url: s.PodRoot("producer") + "publish/?wait=5", key: evKeys.producer,
 		body: `{"recipient":"` + s.WebID("alice") + `","topic":"realestate/contact#add","data":{}}`})

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // The owner of the publishing pod finds, from GET publish/{id}, the
@@ -16,7 +17,7 @@ import (
 // route are alice's, listed in her outbox, never in the producer's.
 func TestDeliveryEventStatus(t *testing.T) {
 	hooks := goneHooks(t, "/bad")
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
 	subscribeHooks(t, s, hooks.URL+"/bad", hooks.URL+"/ok")
 	r := publishWait(t, s, 5)
 	id := r.hdr.Get("Location")

@@ -20,6 +20,7 @@ import (
 	"podserver/httpsig"
 	"podserver/ldp"
 	"podserver/pod"
+	"podserver/podtest"
 	"podserver/publish"
 )
 
@@ -27,7 +28,7 @@ import (
 // loopback.
 func remoteServer(t testing.TB) *pod.Server {
 	t.Helper()
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
 	return s
 }
 
@@ -279,10 +280,10 @@ func TestDeliveryThreeServers(t *testing.T) {
 // The recipient's server is down when the event is published, then comes
 // back: the queued delivery is retried and arrives once.
 func TestDeliveryTargetDownThenUp(t *testing.T) {
-	a, _ := startServer(t, pod.Options{AllowPrivateTargets: true, RetrySchedule: []time.Duration{
+	a := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true, RetrySchedule: []time.Duration{
 		200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second, time.Second, time.Second, time.Second}})
 	bDir := t.TempDir()
-	b, stopB := startServer(t, pod.Options{DataDir: bDir, AllowPrivateTargets: true})
+	b, stopB := podtest.RunStoppable(t, pod.Options{DataDir: bDir, AllowPrivateTargets: true})
 	allowRemote(t, b, "alice", evKeys.alice, a.WebID("producer"))
 	bAddr := b.Addr()
 	recipient := b.WebID("alice")
@@ -296,7 +297,7 @@ func TestDeliveryTargetDownThenUp(t *testing.T) {
 	id := r.hdr.Get("Location")
 	time.Sleep(500 * time.Millisecond)
 
-	b2, _ := startServer(t, pod.Options{Addr: bAddr, DataDir: bDir, AllowPrivateTargets: true})
+	b2 := podtest.RunServer(t, pod.Options{Addr: bAddr, DataDir: bDir, AllowPrivateTargets: true})
 	if n := waitCopies(t, b2, "alice", evKeys.alice, id, 1); n != 1 {
 		t.Fatalf("alice on B after restart: %d copies, want 1", n)
 	}
@@ -337,7 +338,7 @@ func TestDeliveryWebhook(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true, RetrySchedule: []time.Duration{
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true, RetrySchedule: []time.Duration{
 		100 * time.Millisecond, 100 * time.Millisecond, 100 * time.Millisecond}})
 	settings := `{"version":"1","items":[` +
 		`{"type":"Subscription","agent":"` + s.WebID("producer") + `","publishes":["realestate/contact"]},` +
@@ -595,8 +596,8 @@ func TestDeliverySignedPlainNotification(t *testing.T) {
 // decides on permission), but the delivery is refused at dial time and
 // recorded in the outbox, never sent.
 func TestDeliveryPrivateTargetRefused(t *testing.T) {
-	b, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
-	a, _ := startServer(t, pod.Options{})
+	b := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
+	a := podtest.RunServer(t, pod.Options{})
 	body := `{"recipient":"` + b.WebID("alice") + `","topic":"realestate/contact#add","data":{"type":"AddAction"}}`
 	r := do(t, a.BaseURL(), call{method: "POST", path: "/producer/publish/", key: producerApp, ctype: "application/json", body: body})
 	if r.status != 201 {

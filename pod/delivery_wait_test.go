@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // ?wait gives, for each webhook the publishing pod owns, the status and
@@ -31,7 +32,7 @@ func TestDeliveryWaitWebhookResponse(t *testing.T) {
 		}
 	}))
 	defer hooks.Close()
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
 	subscribeHooks(t, s, hooks.URL+"/json", hooks.URL+"/long", hooks.URL+"/refuse")
 	r := publishOwnWait(t, s, 5)
 	type response struct {
@@ -76,7 +77,7 @@ func TestDeliveryWaitWebhookResponse(t *testing.T) {
 // latency and the queue depth.
 func TestDeliveryMetrics(t *testing.T) {
 	hooks := goneHooks(t, "/gone")
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
 	subscribeHooks(t, s, hooks.URL+"/ok", hooks.URL+"/gone")
 	for range 3 {
 		publishWait(t, s, 5)

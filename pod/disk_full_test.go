@@ -1,7 +1,6 @@
 package pod_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -11,37 +10,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"podserver/apierr"
 	"podserver/pod"
+	"podserver/podtest"
+	"podserver/podtest/lockedbuf"
 	"podserver/store"
 )
-
-// lockedBuffer collects the server's log lines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines(substr string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		if strings.Contains(line, substr) {
-			out = append(out, line)
-		}
-	}
-	return out
-}
 
 // mountTmpfs mounts a tmpfs of size (e.g. "64m") on a new directory and
 // unmounts it when the test ends, after the servers registered later have
@@ -97,7 +73,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	mnt := mountTmpfs(t, "64m")
 	dataDir := filepath.Join(mnt, "data")
-	var logs lockedBuffer
+	var logs lockedbuf.Buffer
 	opts := pod.Options{
 		DataDir: dataDir,
 		// 2 MiB memtables: a 22 MiB reserve, and Badger flushes and
@@ -105,7 +81,7 @@ func TestDiskFull(t *testing.T) {
 		MemTableSize: 2 << 20,
 		Logger:       slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
-	s, stop := startServer(t, opts)
+	s, stop := podtest.RunStoppable(t, opts)
 	base := s.BaseURL()
 	acked := map[string]string{}
 	put := func(i int) reply {
@@ -259,16 +235,16 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("publish after the filler was deleted: %d %s", r.status, r.body)
 	}
 	checkWritable("after the filler was deleted")
-	for _, l := range append(logs.lines(`"msg":"store: disk`), logs.lines("request refused: disk full")[:1]...) {
+	for _, l := range append(logs.Lines(`"msg":"store: disk`), logs.Lines("request refused: disk full")[:1]...) {
 		t.Logf("log: %s", l)
 	}
-	if len(logs.lines("store: disk nearly full: refusing writes")) != 2 || len(logs.lines("store: disk space freed: accepting writes again")) != 2 {
-		t.Errorf("want two shortages and two recoveries logged, got:\n%s", strings.Join(logs.lines(`"msg":"store: disk`), "\n"))
+	if len(logs.Lines("store: disk nearly full: refusing writes")) != 2 || len(logs.Lines("store: disk space freed: accepting writes again")) != 2 {
+		t.Errorf("want two shortages and two recoveries logged, got:\n%s", strings.Join(logs.Lines(`"msg":"store: disk`), "\n"))
 	}
 
 	// 5. Every acknowledged write survives a restart.
 	stop()
-	s, _ = startServer(t, opts)
+	s = podtest.RunServer(t, opts)
 	base = s.BaseURL()
 	for path, body := range acked {
 		if r := do(t, base, call{method: "GET", path: path, key: aliceKey}); r.status != 200 || r.body != body {

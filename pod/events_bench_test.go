@@ -16,33 +16,16 @@ import (
 	"podserver/inbox"
 	"podserver/ldp"
 	"podserver/pod"
+	"podserver/podtest"
 	"podserver/store"
 )
-
-// eventsBenchServer starts a server over an on-disk store (durable writes)
-// with the demo pods.
-func eventsBenchServer(b *testing.B) *pod.Server {
-	b.Helper()
-	s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = s.Shutdown(context.Background()) })
-	if _, err := s.ProvisionDemo(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	return s
-}
 
 // BenchmarkPublish publishes the seed's event (fan-out: alice, bob and crm)
 // through the full handler stack: authentication, validation, settings,
 // the atomic durable write. "handler" calls the server's http.Handler in
 // process; "http" goes over loopback. Run with -cpu to vary parallelism.
 func BenchmarkPublish(b *testing.B) {
-	s := eventsBenchServer(b)
+	s := podtest.RunServer(b, pod.Options{})
 	body := []byte(seedEvent(s))
 	url := s.PodRoot("producer") + "publish/"
 	b.Run("handler", func(b *testing.B) {
@@ -102,7 +85,7 @@ func postLoad(b *testing.B, url, key string, body []byte, unit string) {
 // in publish/, 4 inbox copies, their copies entry) through group commit.
 // cpu-us/op is the process's CPU time per publish.
 func BenchmarkPublishStoreFloor(b *testing.B) {
-	s := eventsBenchServer(b)
+	s := podtest.RunServer(b, pod.Options{})
 	ib := inbox.New()
 	pub := ldp.StoragePath("producer", "publish/")
 	targets := []string{inbox.Path("alice"), inbox.Path("bob"), inbox.Path("crm"), inbox.Path("producer")}
@@ -191,7 +174,7 @@ func fillInbox(b *testing.B, s *pod.Server, podName string, n int) {
 // holding 100 copies and one holding 1,000,000, over loopback HTTP with the
 // owner's key: the cost must not grow with the inbox.
 func BenchmarkInboxFirstPage(b *testing.B) {
-	s := eventsBenchServer(b)
+	s := podtest.RunServer(b, pod.Options{})
 	fillInbox(b, s, "bob", 100)
 	big := 1000000
 	if testing.Short() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // Demo keys (fixtures/demo.json) used by the event tests.
@@ -26,7 +27,7 @@ var evKeys = struct {
 // it down (also done at the end of the test, if not called before).
 func evServer(t testing.TB, dir string) (*pod.Server, func()) {
 	t.Helper()
-	return startServer(t, pod.Options{DataDir: dir})
+	return podtest.RunStoppable(t, pod.Options{DataDir: dir})
 }
 
 // evReq is one HTTP request of an event test.

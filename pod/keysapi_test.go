@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 func TestKeysAPI(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	cases := []struct {
 		name string

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // Demo keys (fixtures/demo.json).
@@ -16,14 +17,6 @@ const (
 	producerApp   = "pk_demo_producer_publisher_0123456789"
 	producerOwner = "pk_demo_producer_owner_0123456789"
 )
-
-// ldpServer starts a real server on a loopback port over an on-disk store
-// with the demo pods, and stops it when the test ends.
-func ldpServer(t testing.TB, opts pod.Options) *pod.Server {
-	t.Helper()
-	s, _ := startServer(t, opts)
-	return s
-}
 
 // call is one HTTP request of a test.
 type call struct {
@@ -87,7 +80,7 @@ func hasLink(h http.Header, target, rel string) bool {
 }
 
 func TestResourceHeaders(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	r := do(t, base, call{method: "PUT", path: "/alice/notes/a", key: aliceKey, ctype: "application/ld+json", body: `{"@id": "#it", "name": "x"}`})
 	if r.status != http.StatusCreated {
@@ -170,7 +163,7 @@ func TestResourceHeaders(t *testing.T) {
 }
 
 func TestContainers(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	a := call{key: aliceKey}
 	with := func(c call) call { c.key = a.key; return c }
@@ -259,7 +252,7 @@ func TestContainers(t *testing.T) {
 }
 
 func TestContainerPaging(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	for i := 0; i < 7; i++ {
 		if r := do(t, base, call{method: "POST", path: "/alice/settings/", key: aliceKey, ctype: "text/plain", body: "x", hdr: map[string]string{"Slug": "item" + string(rune('a'+i))}}); r.status != 201 {
@@ -307,7 +300,7 @@ func TestContainerPaging(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	s := ldpServer(t, pod.Options{MaxBodyBytes: 1024})
+	s := podtest.RunServer(t, pod.Options{MaxBodyBytes: 1024})
 	base := s.BaseURL()
 	big := strings.Repeat("x", 2048)
 	cases := []struct {
@@ -341,7 +334,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestOptionsAndPreflight(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	r := do(t, base, call{method: "OPTIONS", path: "/alice/private/thing"})
 	if r.status != 204 || r.hdr.Get("Allow") == "" {
@@ -356,7 +349,7 @@ func TestOptionsAndPreflight(t *testing.T) {
 }
 
 func TestProfileAndHealth(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	r := do(t, base, call{method: "GET", path: "/alice/profile/card"})
 	if r.status != 200 || r.hdr.Get("WAC-Allow") != `user="read",public="read"` {
@@ -382,7 +375,7 @@ func TestProfileAndHealth(t *testing.T) {
 }
 
 func TestSubdomainNaming(t *testing.T) {
-	s := ldpServer(t, pod.Options{Addr: "localhost:0", PodNaming: pod.NamingSubdomain})
+	s := podtest.RunServer(t, pod.Options{Addr: "localhost:0", PodNaming: pod.NamingSubdomain})
 	base := s.BaseURL()
 	host := strings.TrimPrefix(base, "http://")
 	r := do(t, base, call{method: "GET", path: "/profile/card", hdr: map[string]string{"Host": "alice." + host}})

@@ -12,6 +12,7 @@ import (
 	"podserver/jsoncheck"
 	"podserver/ldp"
 	"podserver/pod"
+	"podserver/podtest"
 	"podserver/publish"
 	"podserver/rdf"
 	"podserver/store"
@@ -33,7 +34,7 @@ func errorOf(t *testing.T, body string) string {
 // or JSON with invalid UTF-8, gets the documented status and a message that
 // names the limit or gives the byte offset, and the server keeps serving.
 func TestDeepAndInvalidBodies(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	alice, root := s.WebID("alice"), s.PodRoot("alice")
 	deepTTL := func(n int) string {
@@ -120,7 +121,7 @@ func TestDeepAndInvalidBodies(t *testing.T) {
 // into the store) never crashes a read. It is served in every format, or
 // refused for that resource alone.
 func TestDeepStoredData(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	const n = 20000
 	// A blank-node chain n deep and a list of lists n deep, as N-Triples.

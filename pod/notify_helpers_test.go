@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // Demo owner keys (fixtures/demo.json).
@@ -30,7 +31,7 @@ const ntContext = "https://www.w3.org/ns/solid/notification/v1"
 // the test ends unless the test stops it first.
 func ntServer(t testing.TB, addr, dir string) (*pod.Server, func()) {
 	t.Helper()
-	return startServer(t, pod.Options{Addr: addr, DataDir: dir, AllowPrivateTargets: true})
+	return podtest.RunStoppable(t, pod.Options{Addr: addr, DataDir: dir, AllowPrivateTargets: true})
 }
 
 type ntReply struct {

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 	"podserver/rdf"
 )
 
 const n3Prefix = "@prefix solid: <http://www.w3.org/ns/solid/terms#>. @prefix ex: <http://example.org/>.\n"
 
 func TestPatch(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	n3 := func(body string) call {
 		return call{method: "PATCH", path: "/alice/data/doc", key: aliceKey, ctype: "text/n3", body: n3Prefix + body}
@@ -63,7 +64,7 @@ func TestPatch(t *testing.T) {
 
 // TestPatchModes: inserts need Append, deletes need Read and Write.
 func TestPatchModes(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	do(t, base, call{method: "PUT", path: "/alice/log/doc", key: aliceKey, ctype: "text/turtle", body: `<#a> <#b> "x" .`})
 	aclTTL := `@prefix acl: <http://www.w3.org/ns/auth/acl#> .
@@ -84,7 +85,7 @@ func TestPatchModes(t *testing.T) {
 
 // TestConcurrentPatches: many PATCHes of one resource at once all apply.
 func TestConcurrentPatches(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	do(t, base, call{method: "PUT", path: "/alice/c/doc", key: aliceKey, ctype: "application/ld+json", body: `{"@id": "#root", "name": "root"}`})
 	const n = 24

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // TestServerOnPostgres runs a server on PostgreSQL through a publish, an
@@ -12,7 +13,7 @@ import (
 // cache follows pgstore's change feed) and a restart that keeps it all.
 func TestServerOnPostgres(t *testing.T) {
 	url := pgCluster.URL(t)
-	s, stop := startServer(t, pod.Options{StoreURL: url})
+	s, stop := podtest.RunStoppable(t, pod.Options{StoreURL: url})
 
 	r := publishTo(t, s, "producer", evKeys.producer, seedEvent(s))
 	if r.status != http.StatusCreated {
@@ -44,7 +45,7 @@ func TestServerOnPostgres(t *testing.T) {
 
 	// A new server on the same database has it all.
 	stop()
-	s2, _ := startServer(t, pod.Options{StoreURL: url})
+	s2 := podtest.RunServer(t, pod.Options{StoreURL: url})
 	if n := countID(allCopies(t, s2, "alice", evKeys.alice), loc); n != 1 {
 		t.Errorf("after a restart alice's inbox holds %d copies of the event; want 1", n)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 	"podserver/rdf"
 )
 
@@ -22,7 +23,7 @@ const turtleDoc = `@prefix schema: <https://schema.org/> .
 // other as the same graph; a resource written in Turtle and copied through
 // JSON-LD reads back as the same Turtle graph.
 func TestContentNegotiation(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	url := base + "/alice/events/open-house"
 	if r := do(t, base, call{method: "PUT", path: "/alice/events/open-house", key: aliceKey, ctype: "text/turtle", body: turtleDoc}); r.status != 201 {
@@ -120,7 +121,7 @@ func rebase(q []rdf.Quad, from, to string) []rdf.Quad {
 
 // TestTurtleACL writes an ACL in Turtle and shows it takes effect.
 func TestTurtleACL(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	do(t, base, call{method: "PUT", path: "/alice/shared/doc", key: aliceKey, ctype: "text/plain", body: "for bob"})
 	aclTTL := `@prefix acl: <http://www.w3.org/ns/auth/acl#> .
@@ -141,7 +142,7 @@ func TestTurtleACL(t *testing.T) {
 // TestFixtureRoundTrips: every provisioned RDF document of a pod goes
 // Turtle -> store -> JSON-LD -> store -> Turtle and stays the same graph.
 func TestFixtureRoundTrips(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	for _, p := range []string{"profile/card", ".acl", "profile/card.acl", "inbox/.acl", "settings/subscriptions"} {
 		src := base + "/alice/" + p
@@ -175,7 +176,7 @@ func TestFixtureRoundTrips(t *testing.T) {
 // any representation of the current version; a read's If-None-Match only
 // its own representation's.
 func TestETagsAcrossRepresentations(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	do(t, base, call{method: "PUT", path: "/alice/e/doc", key: aliceKey, ctype: "text/turtle", body: `<#a> <#b> "c" .`})
 	nt := do(t, base, call{method: "GET", path: "/alice/e/doc", key: aliceKey, hdr: map[string]string{"Accept": "application/n-triples"}})

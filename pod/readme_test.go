@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // readmeBlocks returns the fenced blocks of the README after the first line
@@ -60,7 +61,7 @@ const readmeBase = "http://localhost:8080"
 // README shows, the GET gives the text back, and the container listing is
 // the README's JSON exactly.
 func TestReadmeWalkthroughLDP(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	put := readmeBlocks(t, "PUT a resource as alice")
 	if len(put) < 4 {
@@ -103,7 +104,7 @@ func readmeRebase(lines []string, base string) []string {
 // TestReadmeLDPErrorBodies: without a key a private resource gets the
 // README's 401 body; with a valid key the ACL does not admit, its 403 body.
 func TestReadmeLDPErrorBodies(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	blocks := readmeBlocks(t, "Without a key the note is private (401)")
 	if len(blocks) < 2 || len(blocks[1]) != 2 {
@@ -130,7 +131,7 @@ func TestReadmeLDPErrorBodies(t *testing.T) {
 // TestReadmeHead: HEAD answers with GET's status and headers and sends no
 // body, for a resource, a container and an inbox.
 func TestReadmeHead(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	if r := do(t, base, call{method: "PUT", path: "/alice/notes/hello.txt", key: aliceKey, ctype: "text/plain", body: "Hello, pod!"}); r.status != http.StatusCreated {
 		t.Fatalf("PUT: %d %s", r.status, r.body)

@@ -14,6 +14,7 @@ import (
 
 	"podserver/ldp"
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // hostileProfiles serves the most expensive profiles within the size
@@ -55,7 +56,7 @@ func hostileProfiles(t *testing.T) (*httptest.Server, *atomic.Int64) {
 // answered, and the hostile host is asked once per document at most
 // (failures are remembered), then not at all (the host is remembered).
 func TestSignedHostileKeyProfile(t *testing.T) {
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
 	hostile, gets := hostileProfiles(t)
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	inboxURL := s.PodRoot("alice") + "inbox/"
@@ -105,7 +106,7 @@ func TestSignedHostileKeyProfile(t *testing.T) {
 // An unreachable keyid host gets a 503 (the sender may retry) that tells
 // nothing of DNS or addresses.
 func TestSignedUnreachableKeyProfile(t *testing.T) {
-	s, _ := startServer(t, pod.Options{AllowPrivateTargets: true})
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	inboxURL := s.PodRoot("alice") + "inbox/"
 	body := `{"@context":"https://www.w3.org/ns/activitystreams","type":"Announce"}`
@@ -132,7 +133,7 @@ func TestSignedReplayAfterRestart(t *testing.T) {
 	a := remoteServer(t)
 	dirB, addrB := t.TempDir(), freeAddr(t)
 	optsB := pod.Options{Addr: addrB, DataDir: dirB, BaseURL: "http://" + addrB, AllowPrivateTargets: true}
-	b, stopB := startServer(t, optsB)
+	b, stopB := podtest.RunStoppable(t, optsB)
 	allowRemote(t, b, "alice", evKeys.alice, a.WebID("producer"))
 	key, keyID, err := a.SigningKey(context.Background(), "producer")
 	if err != nil {
@@ -146,7 +147,7 @@ func TestSignedReplayAfterRestart(t *testing.T) {
 		t.Fatalf("signed copy: %d %s", resp.StatusCode, respBody(resp))
 	}
 	stopB()
-	startServer(t, optsB)
+	podtest.RunStoppable(t, optsB)
 	if resp := send(t, req, body); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(respBody(resp), "seen before") {
 		t.Fatalf("replay after restart: %d, want 401 seen before", resp.StatusCode)
 	}

@@ -7,13 +7,14 @@ import (
 
 	"podserver/netguard"
 	"podserver/pod"
+	"podserver/podtest"
 	"podserver/webid"
 )
 
 // TestProfilePublishesSigningKey: a pod's profile carries the public half of
 // its signing key, readable by the resolver other servers use.
 func TestProfilePublishesSigningKey(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	ctx := context.Background()
 	priv, keyID, err := s.SigningKey(ctx, "alice")
 	if err != nil {

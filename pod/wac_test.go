@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"podserver/pod"
+	"podserver/podtest"
 )
 
 // TestWACMatrix checks every combination of agent (the pod owner, another
@@ -15,7 +16,7 @@ import (
 // inherited through acl:default from two levels up) and Origin (none, the
 // one the ACL trusts, another).
 func TestWACMatrix(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	root := base + "/alice/"
 	modes := []string{"Read", "Write", "Append", "Control"}
@@ -131,7 +132,7 @@ func opCall(op, p string) call {
 // TestACLChangesApply shows that the ACL cache is invalidated on every ACL
 // write and delete, and that public read and WAC-Allow follow.
 func TestACLChangesApply(t *testing.T) {
-	s := ldpServer(t, pod.Options{})
+	s := podtest.RunServer(t, pod.Options{})
 	base := s.BaseURL()
 	if r := do(t, base, call{method: "PUT", path: "/alice/pub/doc", key: aliceKey, ctype: "text/plain", body: "hello"}); r.status != 201 {
 		t.Fatal(r.status)

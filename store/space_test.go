@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"podserver/podtest/lockedbuf"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -28,24 +28,6 @@ func (d *fakeDisk) statfs(string) (uint64, error) {
 		return 0, *e
 	}
 	return d.free.Load(), nil
-}
-
-// syncBuffer is a log sink safe for the store's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 const testReserve = 10 << 20
@@ -136,7 +118,7 @@ func TestSpaceReserve(t *testing.T) {
 // short and admitted again once space is freed, on the same store, and
 // that the two transitions are logged once each.
 func TestSpaceRecovers(t *testing.T) {
-	var logs syncBuffer
+	var logs lockedbuf.Buffer
 	d := &fakeDisk{}
 	d.free.Store(1 << 30)
 	s := openDisk(t, d, slog.New(slog.NewTextHandler(&logs, nil)))
@@ -282,7 +264,7 @@ func TestSpaceInMemory(t *testing.T) {
 func TestCloseOnFullDisk(t *testing.T) {
 	d := &fakeDisk{}
 	d.free.Store(1 << 30)
-	var logs syncBuffer
+	var logs lockedbuf.Buffer
 	s := openDisk(t, d, slog.New(slog.NewTextHandler(&logs, nil)))
 	for i := range 100 {
 		must(t, set(s, fmt.Sprintf("k%03d", i), bytes.Repeat([]byte{byte(i)}, 100+i*1000)))

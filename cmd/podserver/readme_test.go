@@ -6,7 +6,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -14,11 +13,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"podserver/pod"
+	"podserver/podtest/lockedbuf"
 )
 
 // readme returns the repository's README.md.
@@ -70,7 +69,7 @@ func TestServeDemoOutput(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	var stderr syncBuffer
+	var stderr lockedbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		code := runContext(ctx, []string{"serve", "--demo", "--addr", "localhost:0", "--data", t.TempDir()}, pw, &stderr)
@@ -296,23 +295,4 @@ func TestServeDefaults(t *testing.T) {
 			t.Errorf("%s: the options' default differs from the README's: %+v", c.flag, cfg.opts)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader in
-// different goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
