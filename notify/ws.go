@@ -48,19 +48,15 @@ func (n *Notifier) serveWebSocket(c *gin.Context, r *ldp.Request, id string) err
 	if !n.canRead(&ch.rec, ch.rec.Path, r.Target.Root) {
 		return errNoAccess
 	}
-	// The connection is a sink before the handshake completes, holding
-	// what arrives meanwhile: a client that changes the topic as soon as
-	// it is connected is notified of that change too.
-	conn := newWSConn(nil, nil, n.cfg.ConnQueue)
-	if !n.addSink(ch, conn) {
-		return errNoChannel
-	}
 	ws, nc, err := accept(c, []string{NS + TypeWebSocket})
 	if err != nil {
-		n.removeSink(ch, conn)
 		return err
 	}
-	conn.attach(ws, nc)
+	conn := newWSConn(ws, nc, n.cfg.ConnQueue)
+	if !n.addSink(ch, conn) {
+		conn.drop("channel closed")
+		return nil
+	}
 	n.sendState(ch, conn)
 	// The connection lives on in a goroutine of its own, started with a
 	// small stack, and the HTTP handler returns: an idle connection costs
@@ -164,27 +160,8 @@ type wsConn struct {
 	dead    bool
 }
 
-// newWSConn returns a connection sink; with a nil ws it holds what it is
-// sent until attach gives it its WebSocket.
 func newWSConn(ws *websocket.Conn, nc net.Conn, max int) *wsConn {
 	return &wsConn{ws: ws, nc: nc, max: max}
-}
-
-// attach gives a holding connection its WebSocket and starts sending what
-// it holds.
-func (c *wsConn) attach(ws *websocket.Conn, nc net.Conn) {
-	c.mu.Lock()
-	c.ws, c.nc = ws, nc
-	start := !c.dead && !c.writing && len(c.queue) > 0
-	c.writing = c.writing || start
-	dead := c.dead
-	c.mu.Unlock()
-	switch {
-	case dead: // dropped or overflowed while the handshake ran
-		go ws.Close(websocket.StatusGoingAway, "the channel's connection was closed")
-	case start:
-		go c.writeLoop()
-	}
 }
 
 func (c *wsConn) send(b []byte) bool {
@@ -195,16 +172,13 @@ func (c *wsConn) send(b []byte) bool {
 	}
 	if len(c.queue) >= c.max {
 		c.dead, c.queue = true, nil
-		ws := c.ws
 		c.mu.Unlock()
-		if ws != nil { // else attach closes it
-			go ws.Close(websocket.StatusTryAgainLater, "too slow: notifications were dropped")
-		}
+		go c.ws.Close(websocket.StatusTryAgainLater, "too slow: notifications were dropped")
 		return false
 	}
 	c.queue = append(c.queue, b)
-	start := !c.writing && c.ws != nil // a holding connection starts at attach
-	c.writing = c.writing || start
+	start := !c.writing
+	c.writing = true
 	c.mu.Unlock()
 	if start {
 		go c.writeLoop()
@@ -245,10 +219,9 @@ func (c *wsConn) drop(reason string) {
 	c.mu.Lock()
 	already := c.dead
 	c.dead, c.queue = true, nil
-	ws := c.ws
 	c.mu.Unlock()
-	if !already && ws != nil {
-		go ws.Close(websocket.StatusGoingAway, reason)
+	if !already {
+		go c.ws.Close(websocket.StatusGoingAway, reason)
 	}
 }
 
