@@ -279,14 +279,12 @@ func datasetOfSet(quads []Quad) (*ld.RDFDataset, error) {
 	if ds, err := ld.ParseNQuadsFrom(buf.Bytes()); err == nil {
 		return ds, nil
 	}
-	counts := map[[2]string]int{}
-	compares := 0
+	// fromRDF's node map compares as GenerateNodeMap's does: per node
+	// (graph and subject) and property.
+	var w nodeMapWork
 	for _, q := range quads {
-		k := [2]string{q.G.Value + " " + q.S.Value, q.P.Value}
-		compares += counts[k]
-		counts[k]++
-		if compares > maxNodeMapCompares {
-			return nil, fmt.Errorf("%w: "+msgJSONLDTooCostly, ErrTooManyStatements, counts[k], q.P.Value, 2800)
+		if err := w.add(q.G.Value+" "+q.S.Value, q.P.Value); err != nil {
+			return nil, err
 		}
 	}
 	return toDataset(quads), nil

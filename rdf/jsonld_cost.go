@@ -19,6 +19,10 @@ import (
 // values of one property, and any number of nodes have a few each.
 const maxNodeMapCompares = 4_000_000
 
+// valueLimit is about how many values of one property of one node
+// maxNodeMapCompares allows (n²/2 comparisons), as the messages say.
+const valueLimit = 2800
+
 // msgJSONLDTooCostly says why a JSON-LD document that would cost too
 // much to read is refused; it takes the count and the property.
 const msgJSONLDTooCostly = "the document gives one node %d or more values of %s, more than a JSON-LD document may (the value limit is about %d values of one property of one node); send it as Turtle or N-Triples, or spread the values over several nodes"
@@ -34,19 +38,21 @@ type nodeMapWork struct {
 
 // check walks the expanded document exp.
 func (w *nodeMapWork) check(exp any) error {
-	w.counts = map[string]int{}
 	return w.element(exp, "", "", false, false)
 }
 
 // add counts one value added to property of node, with the comparisons
 // json-gold makes before adding it.
 func (w *nodeMapWork) add(node, property string) error {
+	if w.counts == nil {
+		w.counts = map[string]int{}
+	}
 	k := node + "\x00" + property
 	n := w.counts[k]
 	w.compares += n
 	w.counts[k] = n + 1
 	if w.compares > maxNodeMapCompares {
-		return &JSONLDError{Offset: -1, Msg: fmt.Sprintf(msgJSONLDTooCostly, n+1, property, 2800), Err: ErrTooManyStatements}
+		return &JSONLDError{Offset: -1, Msg: fmt.Sprintf(msgJSONLDTooCostly, n+1, property, valueLimit), Err: ErrTooManyStatements}
 	}
 	return nil
 }
