@@ -57,6 +57,27 @@ func get(t *testing.T, s store.Store, key string) (string, bool) {
 }
 
 // collect returns the "key=value" pairs a scan yields.
+// checkScans compares every scan of r, by each prefix and start ("<nil>"
+// for none), forward and reverse, with the model m.
+func checkScans(t *testing.T, label string, r store.Reader, m map[string]string, prefixes, starts []string) {
+	t.Helper()
+	for _, p := range prefixes {
+		for _, st := range starts {
+			var start []byte
+			if st != "<nil>" {
+				start = []byte(st)
+			}
+			for _, rev := range []bool{false, true} {
+				got, err := collect(r, []byte(p), start, rev)
+				want := model(m, []byte(p), start, rev)
+				if err != nil || !slices.Equal(got, want) {
+					t.Errorf("%sScan(prefix %q, start %q, reverse %v) = %q, %v; want %q", label, p, st, rev, got, err, want)
+				}
+			}
+		}
+	}
+}
+
 func collect(r store.Reader, prefix, start []byte, reverse bool) ([]string, error) {
 	var got []string
 	err := r.Scan(prefix, start, reverse, func(k, v []byte) error {
@@ -184,21 +205,7 @@ func testScan(t *testing.T, b Backend) {
 	starts := append([]string{"<nil>"}, scanKeys...)
 	starts = append(starts, "a\x00\x00", "ac", "zz")
 	must(t, s.View(ctx, func(r store.Reader) error {
-		for _, p := range scanKeys {
-			for _, st := range starts {
-				var start []byte
-				if st != "<nil>" {
-					start = []byte(st)
-				}
-				for _, rev := range []bool{false, true} {
-					got, err := collect(r, []byte(p), start, rev)
-					want := model(m, []byte(p), start, rev)
-					if err != nil || !slices.Equal(got, want) {
-						t.Errorf("Scan(prefix %q, start %q, reverse %v) = %q, %v; want %q", p, st, rev, got, err, want)
-					}
-				}
-			}
-		}
+		checkScans(t, "", r, m, scanKeys, starts)
 		return nil
 	}))
 	// The same inside an update, over the store's and the txn's own writes.
@@ -218,21 +225,7 @@ func testScan(t *testing.T, b Backend) {
 				return err
 			}
 		}
-		for _, p := range scanKeys {
-			for _, st := range starts {
-				var start []byte
-				if st != "<nil>" {
-					start = []byte(st)
-				}
-				for _, rev := range []bool{false, true} {
-					got, err := collect(tx, []byte(p), start, rev)
-					want := model(m, []byte(p), start, rev)
-					if err != nil || !slices.Equal(got, want) {
-						t.Errorf("in txn: Scan(prefix %q, start %q, reverse %v) = %q, %v; want %q", p, st, rev, got, err, want)
-					}
-				}
-			}
-		}
+		checkScans(t, "in txn: ", tx, m, scanKeys, starts)
 		return nil
 	}))
 	must(t, s.View(ctx, func(r store.Reader) error {
