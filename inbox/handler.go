@@ -19,6 +19,7 @@ import (
 	"podserver/apierr"
 	"podserver/jsoncheck"
 	"podserver/ldp"
+	"podserver/podurl"
 	"podserver/rdf"
 	"podserver/store"
 )
@@ -32,18 +33,12 @@ const (
 	MaxWait = 60
 )
 
-// Pods maps URLs to the pods of this server.
-type Pods interface {
-	// PodOfURL returns the pod and pod-relative path of an absolute URL on
-	// this server; ok is false for any other URL.
-	PodOfURL(u string) (pod, rel string, ok bool)
-}
-
 // Config configures a Handler.
 type Config struct {
 	Store   store.Store
 	Inboxes *Inboxes
-	Pods    Pods
+	// URLs maps between the server's pods and their URLs.
+	URLs podurl.Scheme
 	// Authorize returns nil when r's principal has mode need on storage
 	// path p, or the 401/403 to send.
 	Authorize func(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error
@@ -334,8 +329,8 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 			return apierr.Wrap(http.StatusBadRequest, err.Error(), err)
 		}
 	}
-	if id != "" && h.cfg.Pods != nil {
-		if pod, _, ok := h.cfg.Pods.PodOfURL(id); ok && pod != r.Principal.Pod {
+	if id != "" {
+		if pod, _, ok := h.cfg.URLs.PodOfURL(id); ok && pod != r.Principal.Pod {
 			return errIDOwner
 		}
 	}

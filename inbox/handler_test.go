@@ -16,6 +16,7 @@ import (
 	"podserver/acl"
 	"podserver/apierr"
 	"podserver/ldp"
+	"podserver/podurl"
 )
 
 // The inbox handlers tested on their own, over HTTP, with a real store and
@@ -28,18 +29,11 @@ const (
 	hOther = "http://other.test/bob/profile/card#me"
 )
 
-type testPods struct{}
-
-func (testPods) PodOfURL(u string) (string, string, bool) {
-	rel, ok := strings.CutPrefix(u, hRoot)
-	return "alice", rel, ok
-}
-
 func newInboxServer(t *testing.T) http.Handler {
 	t.Helper()
 	st := newStore(t)
 	h := NewHandler(Config{
-		Store: st, Inboxes: New(), Pods: testPods{},
+		Store: st, Inboxes: New(), URLs: mustURLs("http://pod.test"),
 		Authorize: func(_ context.Context, r *ldp.Request, _ string, need acl.Mode) error {
 			switch {
 			case r.Principal.Agent == "":
@@ -205,4 +199,13 @@ func TestHandlerLongPoll(t *testing.T) {
 			}
 		}
 	}
+}
+
+// mustURLs returns the pod URL scheme of a test server at base.
+func mustURLs(base string) podurl.Scheme {
+	u, err := podurl.New(base, podurl.ModePath)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }

@@ -42,7 +42,7 @@ type authCache map[string]bool
 // dispatch sends the notifications of one change.
 func (n *Notifier) dispatch(ev event) {
 	pod, _ := ldp.SplitStoragePath(ev.path)
-	root := n.host.PodRoot(pod)
+	root := n.cfg.URLs.PodRoot(pod)
 	url := func(p string) string { return root + strings.TrimPrefix(p, "/"+pod+"/") }
 	suppressed := ev.kind == ldp.Created && n.takeSuppressed(ev.path)
 
@@ -151,7 +151,7 @@ func (n *Notifier) deliver(ch *channel, msg *Message) {
 // flushRate sends the message the rate feature held back, if the creator
 // may still read the topic.
 func (n *Notifier) flushRate(ch *channel) {
-	ok := ch.active(time.Now()) && n.canRead(&ch.rec, ch.rec.Path, n.host.PodRoot(ch.rec.Pod))
+	ok := ch.active(time.Now()) && n.canRead(&ch.rec, ch.rec.Path, n.cfg.URLs.PodRoot(ch.rec.Pod))
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	msg := ch.pending

@@ -48,7 +48,7 @@ func (n *Notifier) Headers(c *gin.Context, r *ldp.Request, p string) {
 }
 
 func (n *Notifier) legacyURL() string {
-	return "ws" + strings.TrimPrefix(n.host.BaseURL(), "http") + LegacyPath
+	return "ws" + strings.TrimPrefix(n.cfg.URLs.Base(), "http") + LegacyPath
 }
 
 // ServePod serves the notification paths of a pod (see the package
@@ -231,7 +231,7 @@ func (n *Notifier) subscribe(c *gin.Context, r *ldp.Request, t channelType) erro
 	if req.Type != t.name {
 		return errTypeService
 	}
-	pod, rel, ok := n.host.PodOfURL(req.Topic)
+	pod, rel, ok := n.cfg.URLs.PodOfURL(req.Topic)
 	if !ok || pod != r.Target.Pod {
 		return errTopicElsewhere
 	}
@@ -248,7 +248,7 @@ func (n *Notifier) subscribe(c *gin.Context, r *ldp.Request, t channelType) erro
 			if inbox == topic {
 				return errSendToLoop
 			}
-			if err := n.authorize(ctx, pr, r.Origin, ipod, n.host.PodRoot(ipod), inbox, acl.Append); err != nil {
+			if err := n.authorize(ctx, pr, r.Origin, ipod, n.cfg.URLs.PodRoot(ipod), inbox, acl.Append); err != nil {
 				return err
 			}
 			media = rdf.MediaTypeJSONLD // inboxes of this server take JSON-LD

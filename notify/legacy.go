@@ -78,9 +78,9 @@ func (n *Notifier) legacyLoop(conn *legacyConn) {
 func (n *Notifier) legacyPath(u string) (pod, p string, ok bool) {
 	abs := u
 	if strings.HasPrefix(u, "/") {
-		abs = n.host.BaseURL() + u
+		abs = n.cfg.URLs.Base() + u
 	}
-	pod, rel, ok := n.host.PodOfURL(abs)
+	pod, rel, ok := n.cfg.URLs.PodOfURL(abs)
 	if !ok || ldp.CleanPath(rel) != nil {
 		return "", "", false
 	}
@@ -93,7 +93,7 @@ func (n *Notifier) legacySub(conn *legacyConn, u string) {
 		conn.send([]byte("err " + u + " not a resource of this server"))
 		return
 	}
-	if n.authorize(n.ctx, ldp.Principal{}, "", pod, n.host.PodRoot(pod), p, acl.Read) != nil {
+	if n.authorize(n.ctx, ldp.Principal{}, "", pod, n.cfg.URLs.PodRoot(pod), p, acl.Read) != nil {
 		conn.send([]byte("err " + u + " forbidden"))
 		return
 	}

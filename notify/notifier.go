@@ -13,18 +13,12 @@ import (
 	"podserver/acl"
 	"podserver/deliver"
 	"podserver/ldp"
+	"podserver/podurl"
 	"podserver/store"
 )
 
 // Host is what the notifier needs from the server that embeds it.
 type Host interface {
-	// BaseURL is the server's base URL without a trailing slash.
-	BaseURL() string
-	// PodRoot returns the root URL of pod, ending in "/".
-	PodRoot(pod string) string
-	// PodOfURL maps an absolute URL on this server to its pod and
-	// pod-relative path; ok is false for any other URL.
-	PodOfURL(u string) (pod, rel string, ok bool)
 	// Authorize returns nil when r's principal has mode need on storage
 	// path p of r.Target's pod, or the 401/403 to answer.
 	Authorize(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error
@@ -44,6 +38,8 @@ type Host interface {
 type Config struct {
 	Store store.Store
 	Host  Host
+	// URLs maps between the server's pods and their URLs.
+	URLs podurl.Scheme
 	// Queue is the server's durable delivery queue: push notifications
 	// are its records of deliver.KindPush. New registers their handler and
 	// policy, so it is called before Queue.Start; whoever owns the queue

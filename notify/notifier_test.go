@@ -14,6 +14,7 @@ import (
 	"podserver/apierr"
 	"podserver/deliver"
 	"podserver/ldp"
+	"podserver/podurl"
 	"podserver/store"
 )
 
@@ -24,16 +25,15 @@ type fakeHost struct {
 	deny map[string]bool
 }
 
-func (h *fakeHost) BaseURL() string           { return "http://pods.test" }
-func (h *fakeHost) PodRoot(pod string) string { return "http://pods.test/" + pod + "/" }
-func (h *fakeHost) PodOfURL(u string) (string, string, bool) {
-	rest, ok := strings.CutPrefix(u, "http://pods.test/")
-	if !ok {
-		return "", "", false
+// testURLs is the pod URL scheme of the fake server.
+func testURLs() podurl.Scheme {
+	u, err := podurl.New("http://pods.test", podurl.ModePath)
+	if err != nil {
+		panic(err)
 	}
-	pod, rel, ok := strings.Cut(rest, "/")
-	return pod, rel, ok
+	return u
 }
+
 func (h *fakeHost) Authorize(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -76,7 +76,7 @@ func testNotifier(t testing.TB, host Host) (*Notifier, store.Store) {
 		t.Fatal(err)
 	}
 	q := deliver.New(deliver.Config{Store: st})
-	if n, err = New(Config{Store: st, Host: host, Queue: q}); err != nil {
+	if n, err = New(Config{Store: st, Host: host, URLs: testURLs(), Queue: q}); err != nil {
 		t.Fatal(err)
 	}
 	q.Start()

@@ -145,7 +145,7 @@ func (n *Notifier) pushTarget(ctx context.Context, id string) (*pushDest, error)
 		}
 	}
 	r := &ch.rec
-	root := n.host.PodRoot(r.Pod)
+	root := n.cfg.URLs.PodRoot(r.Pod)
 	if err := n.authorize(ctx, r.principal(), r.Origin, r.Pod, root, r.Path, acl.Read); err != nil {
 		if apierr.Status(err) >= 500 {
 			return nil, err
@@ -155,7 +155,7 @@ func (n *Notifier) pushTarget(ctx context.Context, id string) (*pushDest, error)
 	d := &pushDest{typ: r.Type, sendTo: r.SendTo, secret: r.Secret, sender: root + "profile/card#me", pod: r.Pod}
 	if r.Type == TypeLDN {
 		if inbox, pod, ok := n.localInbox(r.SendTo); ok {
-			if err := n.authorize(ctx, r.principal(), r.Origin, pod, n.host.PodRoot(pod), inbox, acl.Append); err != nil {
+			if err := n.authorize(ctx, r.principal(), r.Origin, pod, n.cfg.URLs.PodRoot(pod), inbox, acl.Append); err != nil {
 				if apierr.Status(err) >= 500 {
 					return nil, err
 				}
@@ -170,7 +170,7 @@ func (n *Notifier) pushTarget(ctx context.Context, id string) (*pushDest, error)
 // localInbox reports whether u names a container on this server, and its
 // storage path and pod.
 func (n *Notifier) localInbox(u string) (p, pod string, ok bool) {
-	pod, rel, ok := n.host.PodOfURL(u)
+	pod, rel, ok := n.cfg.URLs.PodOfURL(u)
 	if !ok || ldp.CleanPath(rel) != nil || !ldp.IsContainer(ldp.StoragePath(pod, rel)) {
 		return "", "", false
 	}

@@ -81,7 +81,7 @@ func pushNotifier(t *testing.T, st store.Store, host Host, retry []time.Duration
 		qc.OnAttempt = o.record
 	}
 	q := deliver.New(qc)
-	n, err := New(Config{Store: st, Host: host, Queue: q, Retry: retry, Client: client})
+	n, err := New(Config{Store: st, Host: host, URLs: testURLs(), Queue: q, Retry: retry, Client: client})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -244,7 +244,7 @@ func (n *Notifier) stateMessage(ctx context.Context, ch *channel) *Message {
 	if exists && etag == known {
 		return nil
 	}
-	root := n.host.PodRoot(ch.rec.Pod)
+	root := n.cfg.URLs.PodRoot(ch.rec.Pod)
 	obj := root + strings.TrimPrefix(ch.rec.Path, "/"+ch.rec.Pod+"/")
 	if !exists {
 		return newMessage(ActDelete, obj, "", "", time.Now())

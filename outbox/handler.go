@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"podserver/deliver"
+	"podserver/podurl"
 	"podserver/publish"
 	"podserver/store"
 )
@@ -13,8 +14,8 @@ type Config struct {
 	// Queue is the delivery queue whose records the outbox lists, retries
 	// and adds to.
 	Queue *deliver.Queue
-	// Pods maps pod names to URLs and back.
-	Pods publish.Pods
+	// URLs maps between the server's pods and their URLs.
+	URLs podurl.Scheme
 	// Publish computes an event's targets as publishing does.
 	Publish *publish.Service
 }
@@ -23,11 +24,11 @@ type Config struct {
 type Handler struct {
 	st    store.Store
 	queue *deliver.Queue
-	pods  publish.Pods
+	urls  podurl.Scheme
 	pub   *publish.Service
 }
 
 // New returns a Handler for cfg.
 func New(cfg Config) *Handler {
-	return &Handler{st: cfg.Store, queue: cfg.Queue, pods: cfg.Pods, pub: cfg.Publish}
+	return &Handler{st: cfg.Store, queue: cfg.Queue, urls: cfg.URLs, pub: cfg.Publish}
 }

@@ -58,13 +58,13 @@ type outboxJSON struct {
 
 func (h *Handler) outboxView(r *ldp.Request, rec deliver.Record) outboxJSON {
 	v := outboxJSON{
-		ID: h.pods.PodRoot(r.Target.Pod) + "outbox/" + strconv.FormatUint(rec.Seq, 10), Seq: rec.Seq, Kind: rec.Kind,
+		ID: h.urls.PodRoot(r.Target.Pod) + "outbox/" + strconv.FormatUint(rec.Seq, 10), Seq: rec.Seq, Kind: rec.Kind,
 		EventID: rec.EventID, Target: rec.Target, Status: outboxPending, Attempts: rec.Attempts, Created: rec.Created,
 		LastError: rec.LastError, LastStatus: rec.LastStatus, Delivered: rec.Delivered,
 	}
 	if rec.Kind == deliver.KindInbox {
 		pod, _ := ldp.SplitStoragePath(rec.Target)
-		v.Target = h.pods.PodRoot(pod) + "inbox/"
+		v.Target = h.urls.PodRoot(pod) + "inbox/"
 	}
 	switch rec.Status {
 	case deliver.StatusDead:
@@ -178,7 +178,7 @@ func (h *Handler) outboxList(c *gin.Context, r *ldp.Request) error {
 	if nextSeq != 0 {
 		next = strconv.FormatUint(nextSeq, 10)
 	}
-	body, err := json.Marshal(map[string]any{"id": h.pods.PodRoot(r.Target.Pod) + "outbox/", "contains": contains, "items": items, "next": next})
+	body, err := json.Marshal(map[string]any{"id": h.urls.PodRoot(r.Target.Pod) + "outbox/", "contains": contains, "items": items, "next": next})
 	if err != nil {
 		return err
 	}

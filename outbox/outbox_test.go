@@ -18,25 +18,20 @@ import (
 	"podserver/deliver"
 	"podserver/inbox"
 	"podserver/ldp"
+	"podserver/podurl"
 	"podserver/publish"
 	"podserver/store"
 )
 
 const root = "http://x/"
 
-// pods are the pods of a server at http://x/: every URL there is in the pod
-// its first segment names.
-type pods struct{}
-
-func (pods) WebID(pod string) string   { return root + pod + "/profile/card#me" }
-func (pods) PodRoot(pod string) string { return root + pod + "/" }
-func (pods) PodOfURL(u string) (string, string, bool) {
-	rest, ok := strings.CutPrefix(u, root)
-	if !ok {
-		return "", "", false
+// pods returns the pod URL scheme of the test server at http://x/.
+func pods() podurl.Scheme {
+	u, err := podurl.New(root, podurl.ModePath)
+	if err != nil {
+		panic(err)
 	}
-	pod, rel, _ := strings.Cut(rest, "/")
-	return pod, strings.SplitN(rel, "#", 2)[0], pod != ""
+	return u
 }
 
 // fixture is an outbox Handler over an in-memory store with the pods
@@ -57,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { st.Close() })
 	q := deliver.New(deliver.Config{Store: st})
 	t.Cleanup(q.Close)
-	p := pods{}
+	p := pods()
 	settings := `{"version":"1","items":[` +
 		`{"type":"Subscription","agent":"` + p.WebID("producer") + `","publishes":["realestate/contact"]},` +
 		`{"type":"Subscription","agent":"` + p.WebID("crm") + `","subscribes":["realestate/contact"]},` +
@@ -76,12 +71,12 @@ func newFixture(t *testing.T) *fixture {
 	}
 	// Remote, so that alice's webhook is one of the event's targets (the
 	// client is never used: no test attempts a webhook through publish).
-	pub := publish.New(publish.Config{Store: st, Pods: p, Inboxes: inbox.New(), Queue: q, Remote: true, Client: &http.Client{}})
-	return &fixture{h: New(Config{Store: st, Queue: q, Pods: p, Publish: pub}), st: st, q: q}
+	pub := publish.New(publish.Config{Store: st, URLs: p, Inboxes: inbox.New(), Queue: q, Remote: true, Client: &http.Client{}})
+	return &fixture{h: New(Config{Store: st, Queue: q, URLs: p, Publish: pub}), st: st, q: q}
 }
 
 // owner is the principal of producer's owner key.
-var owner = ldp.Principal{Agent: pods{}.WebID("producer"), Pod: "producer", Owner: true}
+var owner = ldp.Principal{Agent: pods().WebID("producer"), Pod: "producer", Owner: true}
 
 // do serves one request for url (in producer's pod) as pr, through
 // apierr.Handle as the server does.
@@ -143,7 +138,7 @@ func TestOutboxOwnerOnly(t *testing.T) {
 	}{
 		{"anonymous", ldp.Principal{}, http.StatusUnauthorized, apierr.MsgUnauthenticated},
 		{"app key", ldp.Principal{Agent: owner.Agent, Pod: "producer", App: "app"}, http.StatusForbidden, errOutboxOwner.Msg},
-		{"another pod's owner", ldp.Principal{Agent: pods{}.WebID("alice"), Pod: "alice", Owner: true}, http.StatusForbidden, errOutboxOwner.Msg},
+		{"another pod's owner", ldp.Principal{Agent: pods().WebID("alice"), Pod: "alice", Owner: true}, http.StatusForbidden, errOutboxOwner.Msg},
 		{"owner", owner, http.StatusOK, ""},
 	}
 	for _, tc := range cases {

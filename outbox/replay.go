@@ -55,7 +55,7 @@ type replayRequest struct {
 // another pod of this server, else the copy of event ev in pod's inbox. It
 // returns the storage path of what to deliver, the event's id and body.
 func (h *Handler) heldEvent(rd store.Reader, pod, ev string) (path, id string, body []byte, err error) {
-	if p, rel, ok := h.pods.PodOfURL(ev); ok && p != pod && strings.HasPrefix(rel, "publish/") {
+	if p, rel, ok := h.urls.PodOfURL(ev); ok && p != pod && strings.HasPrefix(rel, "publish/") {
 		res, err := ldp.Get(rd, ldp.StoragePath(p, rel))
 		switch {
 		case err == nil:
@@ -108,7 +108,7 @@ func (h *Handler) replay(c *gin.Context, r *ldp.Request) error {
 	pod := r.Target.Pod
 	// A local WebID or pod inbox URL names that pod's inbox.
 	target, kind := req.Target, ""
-	if p, rel, local := h.pods.PodOfURL(req.Target); local && (rel == "inbox/" || h.pods.WebID(p) == req.Target) {
+	if p, rel, local := h.urls.PodOfURL(req.Target); local && (rel == "inbox/" || h.urls.WebID(p) == req.Target) {
 		target, kind = inbox.Path(p), deliver.KindInbox
 	}
 	var rec deliver.Record
@@ -168,7 +168,7 @@ func (h *Handler) replay(c *gin.Context, r *ldp.Request) error {
 	c.Header("Cache-Control", "no-store")
 	if item != "" {
 		ip, rel := ldp.SplitStoragePath(item)
-		c.JSON(http.StatusOK, gin.H{"status": outboxDelivered, "target": h.pods.PodRoot(ip) + "inbox/", "item": h.pods.PodRoot(ip) + rel,
+		c.JSON(http.StatusOK, gin.H{"status": outboxDelivered, "target": h.urls.PodRoot(ip) + "inbox/", "item": h.urls.PodRoot(ip) + rel,
 			"note": "the inbox already holds this event (one copy per event): nothing was replayed"})
 		return nil
 	}

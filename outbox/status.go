@@ -102,7 +102,7 @@ func (h *Handler) partyInboxes(stored []byte) map[string]bool {
 		return out
 	}
 	for _, w := range []string{ev.Recipient, ev.Source} {
-		if p, rel, ok := h.pods.PodOfURL(w); ok && rel == "profile/card" && h.pods.WebID(p) == w {
+		if p, rel, ok := h.urls.PodOfURL(w); ok && rel == "profile/card" && h.urls.WebID(p) == w {
 			out[inbox.Path(p)] = true
 		}
 	}
@@ -170,8 +170,8 @@ func (h *Handler) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 			recorded[hd.Inbox] = true
 			hp, _ := ldp.SplitStoragePath(hd.Inbox)
 			ip, rel := ldp.SplitStoragePath(hd.Item)
-			targets = append(targets, statusTarget{Target: h.pods.PodRoot(hp) + "inbox/", Kind: deliver.KindInbox,
-				Status: outboxDelivered, Item: h.pods.PodRoot(ip) + rel})
+			targets = append(targets, statusTarget{Target: h.urls.PodRoot(hp) + "inbox/", Kind: deliver.KindInbox,
+				Status: outboxDelivered, Item: h.urls.PodRoot(ip) + rel})
 		}
 		// ...and the other local inboxes the event goes to under the
 		// current settings, and whether they hold it (copies stored before
@@ -181,7 +181,7 @@ func (h *Handler) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 				continue
 			}
 			tp, _ := ldp.SplitStoragePath(t.Target)
-			st := statusTarget{Target: h.pods.PodRoot(tp) + "inbox/", Kind: deliver.KindInbox, Status: statusAbsent}
+			st := statusTarget{Target: h.urls.PodRoot(tp) + "inbox/", Kind: deliver.KindInbox, Status: statusAbsent}
 			item, held, err := inbox.Holds(rd, t.Target, evURL)
 			if err != nil {
 				return err
@@ -189,7 +189,7 @@ func (h *Handler) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 			if held {
 				st.Status = outboxDelivered
 				ip, rel := ldp.SplitStoragePath(item)
-				st.Item = h.pods.PodRoot(ip) + rel
+				st.Item = h.urls.PodRoot(ip) + rel
 			}
 			targets = append(targets, st)
 		}

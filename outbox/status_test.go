@@ -20,7 +20,7 @@ const eventURL = root + "producer/publish/e1"
 
 func (f *fixture) storeEvent(t *testing.T) {
 	t.Helper()
-	body := `{"id":"` + eventURL + `","recipient":"` + pods{}.WebID("alice") + `","topic":"realestate/contact#add","data":{"type":"AddAction"}}`
+	body := `{"id":"` + eventURL + `","recipient":"` + pods().WebID("alice") + `","topic":"realestate/contact#add","data":{"type":"AddAction"}}`
 	err := f.st.Update(context.Background(), func(tx store.Txn) error {
 		_, _, err := ldp.Put(tx, ldp.StoragePath("producer", "publish/e1"), ldp.MediaJSONLD, []byte(body), time.Now(), ldp.Preconditions{})
 		return err
@@ -95,9 +95,9 @@ func TestReplay(t *testing.T) {
 		{"empty object", "application/json", `{}`, http.StatusBadRequest, errReplayBody.Msg},
 		{"unknown field", "application/json", `{"event":"e1","target":"x","extra":1}`, http.StatusBadRequest, errReplayBody.Msg},
 		{"alice's webhook", "application/json", `{"event":"e1","target":"https://hooks.example/cb"}`, http.StatusUnprocessableEntity, errReplayTarget.Msg},
-		{"alice's subscriber", "application/json", `{"event":"e1","target":"` + pods{}.WebID("crm") + `"}`, http.StatusUnprocessableEntity, errReplayTarget.Msg},
-		{"no such event", "application/json", `{"event":"e2","target":"` + pods{}.WebID("alice") + `"}`, http.StatusNotFound, errStatusEvent.Msg},
-		{"another pod's event not addressed to producer", "application/json", `{"event":"` + root + `alice/publish/e1","target":"` + pods{}.WebID("alice") + `"}`, http.StatusNotFound, errReplayEvent.Msg},
+		{"alice's subscriber", "application/json", `{"event":"e1","target":"` + pods().WebID("crm") + `"}`, http.StatusUnprocessableEntity, errReplayTarget.Msg},
+		{"no such event", "application/json", `{"event":"e2","target":"` + pods().WebID("alice") + `"}`, http.StatusNotFound, errStatusEvent.Msg},
+		{"another pod's event not addressed to producer", "application/json", `{"event":"` + root + `alice/publish/e1","target":"` + pods().WebID("alice") + `"}`, http.StatusNotFound, errReplayEvent.Msg},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

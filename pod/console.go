@@ -19,7 +19,7 @@ type console struct {
 
 func newConsole(s *Server) (*console, error) {
 	h, err := webconsole.New(webconsole.Config{Info: func() webconsole.Info {
-		return webconsole.Info{BaseURL: s.BaseURL(), PodNaming: s.opts.PodNaming}
+		return webconsole.Info{BaseURL: s.BaseURL(), PodNaming: s.urls.Mode()}
 	}})
 	if err != nil {
 		return nil, err

@@ -54,7 +54,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 	e.inbox = inbox.NewHandler(inbox.Config{
 		Store:        s.st,
 		Inboxes:      e.inboxes,
-		Pods:         s,
+		URLs:         s.urls,
 		Authorize:    s.ldp.Authorize,
 		Logger:       s.log,
 		MaxBodyBytes: s.opts.MaxBodyBytes,
@@ -68,7 +68,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 	})
 	e.pub = publish.New(publish.Config{
 		Store:        s.st,
-		Pods:         s,
+		URLs:         s.urls,
 		Inboxes:      e.inboxes,
 		Queue:        e.queue,
 		Logger:       s.log,
@@ -85,13 +85,13 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		Client:        e.client,
 		Logger:        s.log,
 		SigningKey:    s.SigningKey,
-		Scheme:        func() string { return s.baseURL().Scheme },
+		URLs:          s.urls,
 		Authorize:     s.ldp.Authorize,
 		Publish:       e.pub,
 		MaxBodyBytes:  s.opts.MaxBodyBytes,
 		SignerKeyWait: s.opts.SignerKeyWait,
 	})
-	e.outbox = outbox.New(outbox.Config{Store: s.st, Queue: e.queue, Pods: s, Publish: e.pub})
+	e.outbox = outbox.New(outbox.Config{Store: s.st, Queue: e.queue, URLs: s.urls, Publish: e.pub})
 	e.queue.HandleRemote(deliver.KindLDN, e.remote.DeliverLDN)
 	e.queue.Start()
 	return e, nil

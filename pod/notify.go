@@ -28,7 +28,7 @@ type notifier struct {
 }
 
 func newNotifier(s *Server, queue *deliver.Queue) (*notifier, error) {
-	n, err := notify.New(notify.Config{Store: s.st, Host: notifyHost{s}, Queue: queue, Logger: s.log, Client: s.outboundClient()})
+	n, err := notify.New(notify.Config{Store: s.st, Host: notifyHost{s}, URLs: s.urls, Queue: queue, Logger: s.log, Client: s.outboundClient()})
 	if err != nil {
 		return nil, err
 	}
@@ -73,10 +73,6 @@ func (n *notifier) hookShutdown() {
 
 // notifyHost gives the notifier what it needs of the server.
 type notifyHost struct{ s *Server }
-
-func (h notifyHost) BaseURL() string                          { return h.s.BaseURL() }
-func (h notifyHost) PodRoot(pod string) string                { return h.s.PodRoot(pod) }
-func (h notifyHost) PodOfURL(u string) (string, string, bool) { return h.s.PodOfURL(u) }
 
 func (h notifyHost) Authorize(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error {
 	return h.s.ldp.Authorize(ctx, r, p, need)

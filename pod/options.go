@@ -12,26 +12,30 @@ package pod
 import (
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
+
+	"podserver/podurl"
 )
 
 // Pod naming modes.
 const (
 	// NamingPath puts pods at http://HOST/{pod}/.
-	NamingPath = "path"
+	NamingPath = podurl.ModePath
 	// NamingSubdomain puts pods at http://{pod}.HOST/.
-	NamingSubdomain = "subdomain"
+	NamingSubdomain = podurl.ModeSubdomain
 )
 
 // Options configure a Server. The zero value of a field takes its default.
 type Options struct {
 	// Addr is the TCP address to listen on (default "localhost:8080";
-	// "127.0.0.1:0" picks a free port).
+	// "127.0.0.1:0" picks a free port). Start listens on it, except that
+	// with port 0 and no BaseURL New already does: the base URL names the
+	// port, and every part of the server is built with its URL scheme.
 	Addr string
 	// BaseURL is the server's public URL, e.g. "http://localhost:8080".
-	// Default: http:// + the listening address.
+	// Default: http:// + the listening address ("localhost" for an
+	// unspecified host).
 	BaseURL string
 	// PodNaming is NamingPath (default) or NamingSubdomain.
 	PodNaming string
@@ -107,9 +111,6 @@ func (o *Options) setDefaults() error {
 	if o.PodNaming == "" {
 		o.PodNaming = NamingPath
 	}
-	if o.PodNaming != NamingPath && o.PodNaming != NamingSubdomain {
-		return fmt.Errorf("pod naming must be %q or %q, not %q", NamingPath, NamingSubdomain, o.PodNaming)
-	}
 	if o.StoreURL != "" && !strings.HasPrefix(o.StoreURL, "postgres://") && !strings.HasPrefix(o.StoreURL, "postgresql://") {
 		return fmt.Errorf("store URL must be a postgres:// URL, e.g. postgres://user@host/db")
 	}
@@ -141,20 +142,5 @@ func (o *Options) setDefaults() error {
 	def(&o.ReadTimeout, 60*time.Second)
 	def(&o.WriteTimeout, 120*time.Second)
 	def(&o.IdleTimeout, 120*time.Second)
-	if o.BaseURL != "" {
-		if _, err := parseBase(o.BaseURL); err != nil {
-			return err
-		}
-	}
 	return nil
-}
-
-// parseBase checks a base URL: absolute http(s), no path beyond "/", no
-// query or fragment. It returns it without a trailing slash.
-func parseBase(s string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSuffix(s, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("base URL %q must be an absolute http(s) URL without a path, e.g. http://localhost:8080", s)
-	}
-	return u, nil
 }

@@ -2,7 +2,6 @@ package pod
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	"podserver/apierr"
@@ -11,45 +10,14 @@ import (
 )
 
 // PodRoot returns the root URL of pod name, ending in "/".
-func (s *Server) PodRoot(name string) string {
-	b := s.baseURL()
-	if s.opts.PodNaming == NamingSubdomain {
-		return b.Scheme + "://" + name + "." + b.Host + "/"
-	}
-	return b.String() + "/" + name + "/"
-}
+func (s *Server) PodRoot(name string) string { return s.urls.PodRoot(name) }
 
 // WebID returns the WebID of pod name's owner.
-func (s *Server) WebID(name string) string { return s.PodRoot(name) + "profile/card#me" }
+func (s *Server) WebID(name string) string { return s.urls.WebID(name) }
 
 // PodOfURL maps an absolute URL on this server to its pod and pod-relative
 // path. ok is false when the URL is not in any pod of this server.
-func (s *Server) PodOfURL(u string) (pod, rel string, ok bool) {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return "", "", false
-	}
-	b := s.baseURL()
-	if pu.Scheme != b.Scheme {
-		return "", "", false
-	}
-	p := pu.Path
-	if s.opts.PodNaming == NamingSubdomain {
-		name, ok := strings.CutSuffix(pu.Host, "."+b.Host)
-		if !ok || !podurl.ValidName(name) {
-			return "", "", false
-		}
-		return name, strings.TrimPrefix(p, "/"), true
-	}
-	if pu.Host != b.Host {
-		return "", "", false
-	}
-	name, rest, found := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	if !found || !podurl.ValidName(name) {
-		return "", "", false
-	}
-	return name, rest, true
-}
+func (s *Server) PodOfURL(u string) (pod, rel string, ok bool) { return s.urls.PodOfURL(u) }
 
 // target resolves the pod and storage path a request addresses. top is true
 // for server-level paths (not in a pod).
@@ -61,10 +29,8 @@ func (s *Server) target(r *http.Request) (t ldp.Target, top bool, err error) {
 	}
 	path := r.URL.Path
 	var name, rel string
-	if s.opts.PodNaming == NamingSubdomain {
-		b := s.baseURL()
-		host := strings.ToLower(r.Host)
-		sub, ok := strings.CutSuffix(host, "."+strings.ToLower(b.Host))
+	if s.urls.Mode() == podurl.ModeSubdomain {
+		sub, ok := s.urls.PodOfHost(r.Host)
 		if !ok {
 			return t, true, nil
 		}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"podserver/acl"
 	"podserver/ldp"
 	"podserver/netguard"
+	"podserver/podurl"
 	"podserver/publish"
 	"podserver/store"
 	"podserver/store/pgstore"
@@ -49,19 +49,31 @@ type Server struct {
 	// created, and deriving it from its seed costs a scalar multiplication.
 	signing sync.Map
 
+	// urls is the server's pod URL scheme, fixed by New.
+	urls podurl.Scheme
+
 	mu   sync.Mutex
-	base *url.URL
 	srv  *http.Server
-	ln   net.Listener
+	ln   net.Listener // bound by New (port 0) or Start
 	done chan error
 }
 
-// New opens the store and builds a Server. It does not listen yet.
-func New(opts Options) (*Server, error) {
+// New opens the store and builds a Server. It does not serve yet, and
+// listens only for an Addr with port 0 and no BaseURL (see Options.Addr).
+func New(opts Options) (s *Server, err error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(),
+	urls, ln, err := urlScheme(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && ln != nil {
+			_ = ln.Close()
+		}
+	}()
+	s = &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), urls: urls, ln: ln,
 		settings: publish.NewSettingsWatch(), acls: store.NewWatch(ldp.ACLChanged)}
 	s.metrics = newMetrics(s.reg)
 	onBatch := func(n int) { s.metrics.batch.Observe(float64(n)) }
@@ -81,9 +93,6 @@ func New(opts Options) (*Server, error) {
 	s.st = st
 	if b, ok := st.(*store.Badger); ok && !opts.InMemory {
 		s.reg.MustRegister(newDiskCollector(b))
-	}
-	if opts.BaseURL != "" {
-		s.base, _ = parseBase(opts.BaseURL)
 	}
 	s.repo = ldp.NewRepo(st)
 	s.keys = acl.NewKeys(st)
@@ -146,14 +155,16 @@ func openStore(opts Options, onBatch func(int), onChange func([]store.Change), p
 // Start listens on Options.Addr and serves in the background. It returns
 // once the listener is open.
 func (s *Server) Start() error {
-	ln, err := net.Listen("tcp", s.opts.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.opts.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+		}
 	}
 	s.mu.Lock()
-	if s.base == nil {
-		s.base = &url.URL{Scheme: "http", Host: defaultHost(s.opts.Addr, ln.Addr())}
-	}
 	s.ln = ln
 	s.srv = &http.Server{
 		Handler:           s.engine,
@@ -189,22 +200,35 @@ func (s *Server) Addr() string {
 }
 
 // BaseURL returns the server's base URL without a trailing slash.
-func (s *Server) BaseURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.base == nil {
-		return "http://" + s.opts.Addr
-	}
-	return s.base.String()
-}
+func (s *Server) BaseURL() string { return s.urls.Base() }
 
-func (s *Server) baseURL() *url.URL {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.base == nil {
-		return &url.URL{Scheme: "http", Host: s.opts.Addr}
+// URLs returns the server's pod URL scheme.
+func (s *Server) URLs() podurl.Scheme { return s.urls }
+
+// urlScheme builds the pod URL scheme opts describe. Without a BaseURL the
+// base is http:// and Addr; for port 0 it listens first, to learn the
+// port, and returns the listener for Start.
+func urlScheme(opts Options) (podurl.Scheme, net.Listener, error) {
+	if opts.BaseURL != "" {
+		u, err := podurl.New(opts.BaseURL, opts.PodNaming)
+		return u, nil, err
 	}
-	return s.base
+	_, port, err := net.SplitHostPort(opts.Addr)
+	if err != nil {
+		return podurl.Scheme{}, nil, fmt.Errorf("listen address %q: %w", opts.Addr, err)
+	}
+	var ln net.Listener
+	if port == "0" {
+		if ln, err = net.Listen("tcp", opts.Addr); err != nil {
+			return podurl.Scheme{}, nil, fmt.Errorf("listen on %s: %w", opts.Addr, err)
+		}
+		_, port, _ = net.SplitHostPort(ln.Addr().String())
+	}
+	u, err := podurl.New("http://"+defaultHost(opts.Addr, port), opts.PodNaming)
+	if err != nil && ln != nil {
+		_ = ln.Close()
+	}
+	return u, ln, err
 }
 
 // Handler returns the server's HTTP handler, for use with httptest. Set
@@ -221,9 +245,12 @@ func (s *Server) Store() store.Store { return s.st }
 // ctx is done, then closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	srv, done := s.srv, s.done
+	srv, done, ln := s.srv, s.done, s.ln
 	s.mu.Unlock()
 	var errs []error
+	if srv == nil && ln != nil {
+		_ = ln.Close() // bound by New, never served
+	}
 	if srv != nil {
 		if err := srv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
@@ -244,16 +271,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // defaultHost is the host of the default base URL: the host named in addr
-// ("localhost" when it names none or a wildcard) with the port actually
-// bound.
-func defaultHost(addr string, bound net.Addr) string {
+// ("localhost" when it names none or a wildcard) with port, the one
+// actually bound.
+func defaultHost(addr, port string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
 		host = "localhost"
-	}
-	_, port, err := net.SplitHostPort(bound.String())
-	if err != nil {
-		return bound.String()
 	}
 	return net.JoinHostPort(host, port)
 }

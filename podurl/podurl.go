@@ -1,8 +1,9 @@
-// Package podurl holds the rules of pod names: which names can name a pod
-// and which the server keeps for its own paths. It is the one home of the
-// rule; ldp, acl and pod all ask it. (The pod URL scheme itself, base URL
-// and naming mode, is meant to join it as a value passed down, replacing
-// the callbacks that carry it today.)
+// Package podurl holds how pods are named: which names can name a pod and
+// which the server keeps for its own paths (ValidName, Reserved), and the
+// Scheme value that maps between pods and the URLs of one server (base URL
+// and naming mode). It is the one home of both; ldp, acl, publish, inbox,
+// outbox, notify and pod all ask it, and the Scheme is built once by pod
+// and passed down.
 //
 // This package imports no other podserver package.
 package podurl

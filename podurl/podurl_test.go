@@ -34,3 +34,94 @@ func FuzzValidName(f *testing.F) {
 		}
 	})
 }
+
+func TestScheme(t *testing.T) {
+	path, err := New("http://Example.org:8080/", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := New("https://example.org", ModeSubdomain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		s          Scheme
+		name, root string
+	}{
+		{path, "alice", "http://example.org:8080/alice/"},
+		{sub, "alice", "https://alice.example.org/"},
+	} {
+		if got := tc.s.PodRoot(tc.name); got != tc.root {
+			t.Errorf("PodRoot = %q, want %q", got, tc.root)
+		}
+		if got := tc.s.WebID(tc.name); got != tc.root+"profile/card#me" {
+			t.Errorf("WebID = %q", got)
+		}
+		pod, rel, ok := tc.s.PodOfURL(tc.s.WebID(tc.name))
+		if !ok || pod != tc.name || rel != "profile/card" {
+			t.Errorf("PodOfURL(WebID) = %q %q %v", pod, rel, ok)
+		}
+	}
+	if path.Base() != "http://example.org:8080" || path.Mode() != ModePath || sub.Mode() != ModeSubdomain || sub.URLScheme() != "https" {
+		t.Errorf("Base %q Mode %q/%q", path.Base(), path.Mode(), sub.Mode())
+	}
+	for _, tc := range []struct {
+		s  Scheme
+		u  string
+		ok bool
+	}{
+		{path, "http://EXAMPLE.org:8080/bob/inbox/", true},
+		{path, "https://example.org:8080/bob/inbox/", false}, // another scheme
+		{path, "http://example.org/bob/inbox/", false},       // another port
+		{path, "http://example.org:8080/bob", false},         // the pod root needs its slash
+		{path, "http://example.org:8080/metrics/x", false},   // reserved
+		{path, "http://example.org:8080/Bob/x", false},
+		{sub, "https://bob.example.org/inbox/", true},
+		{sub, "https://example.org/bob/inbox/", false},
+		{sub, "https://a.bob.example.org/", false},
+		{Scheme{}, "http://example.org:8080/bob/", false},
+		{path, "::not a url", false},
+	} {
+		if _, _, ok := tc.s.PodOfURL(tc.u); ok != tc.ok {
+			t.Errorf("%s PodOfURL(%q) ok = %v, want %v", tc.s.Base(), tc.u, ok, tc.ok)
+		}
+	}
+	if s, ok := sub.PodOfHost("Bob.Example.org"); !ok || s != "bob" {
+		t.Errorf("PodOfHost = %q %v", s, ok)
+	}
+	if _, ok := path.PodOfHost("bob.example.org:8080"); ok {
+		t.Error("PodOfHost in path mode")
+	}
+	for _, bad := range []string{"", "localhost:8080", "ftp://x", "http://x/p", "http://x?q", "http://u@x", "http:///"} {
+		if _, err := New(bad, ""); err == nil {
+			t.Errorf("New(%q) accepted", bad)
+		}
+	}
+	if _, err := New("http://x", "dns"); err == nil {
+		t.Error("New accepted mode dns")
+	}
+}
+
+// PodRoot and PodOfURL are inverse for every valid name in both modes.
+func FuzzScheme(f *testing.F) {
+	for _, s := range []string{"alice", "a-b", "0"} {
+		f.Add(s, "rest/of/path", false)
+	}
+	f.Fuzz(func(t *testing.T, name, rel string, subdomain bool) {
+		if !ValidName(name) || strings.ContainsAny(rel, "?#%") {
+			return
+		}
+		mode := ModePath
+		if subdomain {
+			mode = ModeSubdomain
+		}
+		s, err := New("http://example.org:8080", mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pod, got, ok := s.PodOfURL(s.PodRoot(name) + rel)
+		if !ok || pod != name || got != rel {
+			t.Fatalf("PodOfURL(PodRoot(%q)+%q) = %q %q %v", name, rel, pod, got, ok)
+		}
+	})
+}

@@ -54,7 +54,7 @@ func (s *Service) authorizeCopy(rd snap, pod, sender string, c copyParties) (rec
 	if c.Recipient == "" || c.Topic == "" {
 		return false, nil, errCopyFields
 	}
-	me := s.cfg.Pods.WebID(pod)
+	me := s.cfg.URLs.WebID(pod)
 	if c.Recipient == me || c.Source == me {
 		e, exists, err := s.settings.subscriptions(rd, pod)
 		if err != nil {
@@ -118,7 +118,7 @@ func (s *Service) Forwards(rd store.Reader, pod string, stored []byte) ([]Target
 	if err := json.Unmarshal(stored, &ev); err != nil {
 		return nil, fmt.Errorf("publish: stored event: %w", err)
 	}
-	me := s.cfg.Pods.WebID(pod)
+	me := s.cfg.URLs.WebID(pod)
 	if ev.Topic == "" || (ev.Recipient != me && ev.Source != me) {
 		return nil, nil
 	}

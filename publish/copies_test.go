@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,19 +14,6 @@ import (
 	"podserver/ldp"
 	"podserver/store"
 )
-
-// hostPods are the pods of a server at http://x/: every URL there is in the
-// pod its first segment names.
-type hostPods struct{ testPods }
-
-func (hostPods) PodOfURL(u string) (string, string, bool) {
-	rest, ok := strings.CutPrefix(u, "http://x/")
-	if !ok {
-		return "", "", false
-	}
-	pod, rel, _ := strings.Cut(rest, "/")
-	return pod, strings.SplitN(rel, "#", 2)[0], pod != ""
-}
 
 // routeService returns a Service over an in-memory store with the pods
 // producer, alice, bob and crm; alice lets producer publish
@@ -41,7 +27,7 @@ func routeService(t *testing.T) (*Service, store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	pods := hostPods{}
+	pods := testURLs("http://x")
 	settings := `{"version":"1","items":[` +
 		`{"type":"Subscription","agent":"` + pods.WebID("producer") + `","publishes":["realestate/contact"]},` +
 		`{"type":"Subscription","agent":"` + pods.WebID("crm") + `","subscribes":["realestate/contact"]},` +
@@ -60,7 +46,7 @@ func routeService(t *testing.T) (*Service, store.Store) {
 		t.Fatal(err)
 	}
 	s := &Service{
-		cfg:      Config{Store: st, Pods: pods, Remote: true, Now: time.Now},
+		cfg:      Config{Store: st, URLs: pods, Remote: true, Now: time.Now},
 		settings: newSettingsCache(pods, slog.New(slog.DiscardHandler), nil),
 	}
 	return s, st
@@ -69,7 +55,7 @@ func routeService(t *testing.T) (*Service, store.Store) {
 // The event copy rule, one table for both ways a copy arrives.
 func TestAuthorizeCopy(t *testing.T) {
 	s, _ := routeService(t)
-	p := hostPods{}
+	p := testURLs("http://x")
 	const topic = "realestate/contact#add"
 	elsewhere := "https://other.example/carol/profile/card#me"
 	cases := []struct {
@@ -123,7 +109,7 @@ func TestAuthorizeCopy(t *testing.T) {
 // producer's; everything alice's settings route is alice's (Via).
 func TestTargetsOwner(t *testing.T) {
 	s, st := routeService(t)
-	p := hostPods{}
+	p := testURLs("http://x")
 	stored := []byte(`{"recipient":"` + p.WebID("alice") + `","topic":"realestate/contact#add","agent":"` + p.WebID("producer") + `"}`)
 	var ts, fw []Target
 	err := st.View(context.Background(), func(rd store.Reader) error {

@@ -27,20 +27,6 @@ import (
 
 const hBase = "http://pod.test/"
 
-type hPods struct{}
-
-func (hPods) WebID(pod string) string   { return hBase + pod + "/profile/card#me" }
-func (hPods) PodRoot(pod string) string { return hBase + pod + "/" }
-func (hPods) PodOfURL(u string) (string, string, bool) {
-	rest, ok := strings.CutPrefix(u, hBase)
-	if !ok {
-		return "", "", false
-	}
-	pod, rel, found := strings.Cut(rest, "/")
-	rel, _, _ = strings.Cut(rel, "#") // a URL's path, as the server's does
-	return pod, rel, found
-}
-
 func newPublishServer(t *testing.T) (http.Handler, store.Store) {
 	t.Helper()
 	st, err := store.Open(store.Options{InMemory: true})
@@ -50,8 +36,8 @@ func newPublishServer(t *testing.T) (http.Handler, store.Store) {
 	t.Cleanup(func() { _ = st.Close() })
 	now := time.Now()
 	settings := `{"version":"1","items":[` +
-		`{"type":"Subscription","agent":"` + hPods{}.WebID("producer") + `","publishes":["realestate/contact"]},` +
-		`{"type":"Subscription","agent":"` + hPods{}.WebID("crm") + `","subscribes":["realestate/contact"]}]}`
+		`{"type":"Subscription","agent":"` + testURLs(hBase).WebID("producer") + `","publishes":["realestate/contact"]},` +
+		`{"type":"Subscription","agent":"` + testURLs(hBase).WebID("crm") + `","subscribes":["realestate/contact"]}]}`
 	err = st.Update(context.Background(), func(tx store.Txn) error {
 		for _, pod := range []string{"producer", "alice", "crm"} {
 			if err := ldp.CreatePod(tx, pod, now); err != nil {
@@ -70,7 +56,7 @@ func newPublishServer(t *testing.T) (http.Handler, store.Store) {
 		t.Fatal(err)
 	}
 	q := deliver.New(deliver.Config{Store: st})
-	s := New(Config{Store: st, Pods: hPods{}, Inboxes: inbox.New(), Queue: q})
+	s := New(Config{Store: st, URLs: testURLs(hBase), Inboxes: inbox.New(), Queue: q})
 	q.Start()
 	t.Cleanup(q.Close)
 	gin.SetMode(gin.ReleaseMode)
@@ -78,7 +64,7 @@ func newPublishServer(t *testing.T) (http.Handler, store.Store) {
 	e.NoRoute(apierr.Handle(nil, func(c *gin.Context) error {
 		r := &ldp.Request{Target: ldp.Target{Pod: "producer", Path: ldp.StoragePath("producer", "publish/"), Root: hBase + "producer/"}}
 		if pod := c.GetHeader("x-key-pod"); pod != "" {
-			r.Principal = ldp.Principal{Pod: pod, Agent: hPods{}.WebID(pod), App: "publisher"}
+			r.Principal = ldp.Principal{Pod: pod, Agent: testURLs(hBase).WebID(pod), App: "publisher"}
 		}
 		return s.Publish(c, r)
 	}))
@@ -123,7 +109,7 @@ func copies(t *testing.T, st store.Store, pod, id string) int {
 // and an accepted event stored with one copy in each inbox it goes to.
 func TestHandlerPublish(t *testing.T) {
 	h, st := newPublishServer(t)
-	alice := hPods{}.WebID("alice")
+	alice := testURLs(hBase).WebID("alice")
 	event := func(recipient, topic string) string {
 		return `{"recipient":"` + recipient + `","topic":"` + topic + `","data":{"type":"AddAction"}}`
 	}

@@ -18,24 +18,15 @@ import (
 	"podserver/deliver"
 	"podserver/inbox"
 	"podserver/ldp"
+	"podserver/podurl"
 	"podserver/store"
 )
 
-// Pods maps between pods and URLs of this server.
-type Pods interface {
-	// WebID returns the WebID of pod's owner.
-	WebID(pod string) string
-	// PodRoot returns the root URL of pod, ending in "/".
-	PodRoot(pod string) string
-	// PodOfURL returns the pod and pod-relative path of an absolute URL on
-	// this server; ok is false for any other URL.
-	PodOfURL(u string) (pod, rel string, ok bool)
-}
-
 // Config configures a Service.
 type Config struct {
-	Store   store.Store
-	Pods    Pods
+	Store store.Store
+	// URLs maps between the server's pods and their URLs.
+	URLs    podurl.Scheme
 	Inboxes *inbox.Inboxes
 	Queue   *deliver.Queue
 	Logger  *slog.Logger
@@ -76,7 +67,7 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, settings: newSettingsCache(cfg.Pods, cfg.Logger, cfg.Watch)}
+	s := &Service{cfg: cfg, settings: newSettingsCache(cfg.URLs, cfg.Logger, cfg.Watch)}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	cfg.Queue.HandleLocal(deliver.KindInbox, s.deliverLocal)
 	if cfg.Remote && cfg.Client != nil {
@@ -173,7 +164,7 @@ func (s *Service) Publish(c *gin.Context, r *ldp.Request) error {
 	now := s.cfg.Now().UTC()
 	pod := r.Target.Pod
 	root := r.Target.Root
-	agent := s.cfg.Pods.WebID(pod)
+	agent := s.cfg.URLs.WebID(pod)
 
 	var evs []Event
 	var array bool
@@ -298,7 +289,7 @@ func (s *Service) isRemote(webID string) bool {
 	if !s.cfg.Remote {
 		return false
 	}
-	_, _, local := s.cfg.Pods.PodOfURL(webID)
+	_, _, local := s.cfg.URLs.PodOfURL(webID)
 	return !local
 }
 
@@ -514,7 +505,7 @@ func (s *Service) appendDeliveries(b []byte, pod string, p *planned) []byte {
 			b = inbox.AppendJSONString(b, d.target)
 		} else {
 			pod, _ := ldp.SplitStoragePath(d.target)
-			b = inbox.AppendJSONString(b, s.cfg.Pods.PodRoot(pod)+"inbox/")
+			b = inbox.AppendJSONString(b, s.cfg.URLs.PodRoot(pod)+"inbox/")
 		}
 		b = append(b, `,"status":`...)
 		b = inbox.AppendJSONString(b, d.status)

@@ -82,7 +82,7 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 	if err != nil {
 		return Received{}, apierr.New(http.StatusBadRequest, MsgRemoteBody)
 	}
-	me := s.cfg.Pods.WebID(pod)
+	me := s.cfg.URLs.WebID(pod)
 	parties := copyParties{Recipient: rc.Recipient, Source: rc.Source, Topic: rc.Topic}
 	// Forwarded copies (a subscriber's copy from the recipient's server)
 	// keep the publisher's id; only a recipient copy must come from the

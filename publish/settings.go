@@ -11,6 +11,7 @@ import (
 	"podserver/acl"
 	"podserver/inbox"
 	"podserver/ldp"
+	"podserver/podurl"
 	"podserver/store"
 )
 
@@ -91,7 +92,7 @@ type limitsEntry struct {
 
 // settingsCache caches parsed settings per pod.
 type settingsCache struct {
-	pods  Pods
+	urls  podurl.Scheme
 	log   *slog.Logger
 	watch *store.Watch // nil: check every document's version
 
@@ -104,9 +105,9 @@ type settingsCache struct {
 	known map[string]bool
 }
 
-func newSettingsCache(pods Pods, log *slog.Logger, watch *store.Watch) *settingsCache {
+func newSettingsCache(urls podurl.Scheme, log *slog.Logger, watch *store.Watch) *settingsCache {
 	return &settingsCache{
-		pods:   pods,
+		urls:   urls,
 		log:    log,
 		watch:  watch,
 		subs:   map[string]*subsEntry{},
@@ -125,8 +126,8 @@ func (c *settingsCache) podOf(webID string) string {
 	if ok {
 		return pod
 	}
-	pod, rel, ok := c.pods.PodOfURL(webID)
-	if !ok || rel != "profile/card" || c.pods.WebID(pod) != webID {
+	pod, rel, ok := c.urls.PodOfURL(webID)
+	if !ok || rel != "profile/card" || c.urls.WebID(pod) != webID {
 		pod = ""
 	}
 	c.mu.Lock()
@@ -143,7 +144,7 @@ func (c *settingsCache) podOf(webID string) string {
 // see webhooks and remoteSubscribers).
 func (c *settingsCache) inboxOf(it acl.SubscriptionItem) string {
 	if it.Target != "" {
-		pod, rel, ok := c.pods.PodOfURL(it.Target)
+		pod, rel, ok := c.urls.PodOfURL(it.Target)
 		if !ok || rel != "inbox/" {
 			return ""
 		}
@@ -246,7 +247,7 @@ func (c *settingsCache) plan(e *subsEntry, topic string) *topicPlan {
 		case it.Target != "":
 			p.hooks = append(p.hooks, it)
 		case it.Agent != "":
-			if _, _, local := c.pods.PodOfURL(it.Agent); !local {
+			if _, _, local := c.urls.PodOfURL(it.Agent); !local {
 				p.remote = appendUnique(p.remote, it.Agent)
 			}
 		}

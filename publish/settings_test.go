@@ -7,15 +7,17 @@ import (
 	"time"
 
 	"podserver/ldp"
+	"podserver/podurl"
 	"podserver/store"
 )
 
-type testPods struct{}
-
-func (testPods) WebID(pod string) string   { return "http://x/" + pod + "/profile/card#me" }
-func (testPods) PodRoot(pod string) string { return "http://x/" + pod + "/" }
-func (testPods) PodOfURL(string) (string, string, bool) {
-	return "", "", false
+// testURLs returns the pod URL scheme of a test server at base.
+func testURLs(base string) podurl.Scheme {
+	u, err := podurl.New(base, podurl.ModePath)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }
 
 // The cache serves a settings document without reading it while the watch
@@ -30,7 +32,7 @@ func TestSettingsWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	c := newSettingsCache(testPods{}, slog.New(slog.DiscardHandler), w)
+	c := newSettingsCache(testURLs("http://x"), slog.New(slog.DiscardHandler), w)
 	doc := func(agent string) []byte {
 		return []byte(`{"version":"1","items":[{"type":"Subscription","agent":"` + agent + `","publishes":["d/t"]}]}`)
 	}

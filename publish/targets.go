@@ -57,7 +57,7 @@ func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target,
 	// The caller's snapshot was taken before any generation this could
 	// load now, so it is stamped with the oldest: what it reads is cached
 	// as stale unless no settings changed since start.
-	return s.targets(snap{Reader: rd}, ev.Recipient, ev.Source, ev.Topic, s.cfg.Pods.WebID(pod), func(field, webID string) error {
+	return s.targets(snap{Reader: rd}, ev.Recipient, ev.Source, ev.Topic, s.cfg.URLs.WebID(pod), func(field, webID string) error {
 		return apierr.Newf(http.StatusConflict, MsgNotLocal, field, webID)
 	})
 }

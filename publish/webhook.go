@@ -113,7 +113,7 @@ func (s *Service) deliverWebhook(ctx context.Context, r deliver.Record) (deliver
 	case !found:
 		return deliver.Response{}, deliver.Permanent(fmt.Errorf("the subscription of %s to webhook %s was removed", via, r.Target))
 	}
-	ce, err := CloudEvent(stored, eventSource(r.EventID, s.cfg.Pods.PodRoot(r.Pod)))
+	ce, err := CloudEvent(stored, eventSource(r.EventID, s.cfg.URLs.PodRoot(r.Pod)))
 	if err != nil {
 		return deliver.Response{}, deliver.Permanent(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"podserver/httpsig"
 	"podserver/ldp"
 	"podserver/netguard"
+	"podserver/podurl"
 	"podserver/publish"
 	"podserver/replay"
 	"podserver/store"
@@ -37,9 +38,9 @@ type Config struct {
 	// SigningKey returns a pod's Ed25519 signing key and its key id (the
 	// URL of the key in the pod's profile).
 	SigningKey func(ctx context.Context, pod string) (ed25519.PrivateKey, string, error)
-	// Scheme returns the scheme the server is reached with ("http" or
-	// "https"), the scheme of the URL a signature covers.
-	Scheme func() string
+	// URLs is the server's pod URL scheme; its URL scheme ("http" or
+	// "https") is the one of the URL a signature covers.
+	URLs podurl.Scheme
 	// Authorize decides whether the request's principal may access the
 	// resource at path with mode (ldp.Handler.Authorize).
 	Authorize func(ctx context.Context, r *ldp.Request, path string, mode acl.Mode) error
@@ -83,7 +84,7 @@ func New(cfg Config) *Remote {
 		// TLS-terminating proxy in front does not break signatures), the
 		// host the client addressed.
 		TargetURI: func(r *http.Request) string {
-			return cfg.Scheme() + "://" + r.Host + r.URL.RequestURI()
+			return cfg.URLs.URLScheme() + "://" + r.Host + r.URL.RequestURI()
 		},
 	}
 	return d

@@ -23,24 +23,10 @@ import (
 	"podserver/httpsig"
 	"podserver/inbox"
 	"podserver/ldp"
+	"podserver/podurl"
 	"podserver/publish"
 	"podserver/store"
 )
-
-// pods are the pods of the test server at base: every URL there is in the
-// pod its first segment names.
-type pods struct{ base string }
-
-func (p pods) WebID(pod string) string   { return p.PodRoot(pod) + "profile/card#me" }
-func (p pods) PodRoot(pod string) string { return p.base + "/" + pod + "/" }
-func (p pods) PodOfURL(u string) (string, string, bool) {
-	rest, ok := strings.CutPrefix(u, p.base+"/")
-	if !ok {
-		return "", "", false
-	}
-	pod, rel, _ := strings.Cut(rest, "/")
-	return pod, strings.SplitN(rel, "#", 2)[0], pod != ""
-}
 
 // world is one HTTP server on loopback holding, under /{pod}/, the Turtle
 // WebID profiles of its pods (producer's names its signing key; nobox's
@@ -49,7 +35,7 @@ func (p pods) PodOfURL(u string) (string, string, bool) {
 // signed by DeliverLDN, verified by Receive.
 type world struct {
 	srv    *httptest.Server
-	pods   pods
+	pods   podurl.Scheme
 	st     store.Store
 	q      *deliver.Queue
 	rm     *Remote
@@ -76,7 +62,9 @@ func newWorld(t *testing.T) *world {
 	e := gin.New()
 	w.srv = httptest.NewServer(e)
 	t.Cleanup(w.srv.Close)
-	w.pods = pods{base: w.srv.URL}
+	if w.pods, err = podurl.New(w.srv.URL, podurl.ModePath); err != nil {
+		t.Fatal(err)
+	}
 	w.keyID = w.pods.PodRoot("producer") + "profile/card#key"
 	err = st.Update(context.Background(), func(tx store.Txn) error {
 		for _, name := range []string{"producer", "bob"} {
@@ -103,7 +91,7 @@ func newWorld(t *testing.T) *world {
 			}
 			return key, w.keyID, nil
 		},
-		Scheme: func() string { return "http" },
+		URLs: w.pods,
 		Authorize: func(_ context.Context, r *ldp.Request, _ string, mode acl.Mode) error {
 			w.mu.Lock()
 			defer w.mu.Unlock()
@@ -113,7 +101,7 @@ func newWorld(t *testing.T) *world {
 			}
 			return nil
 		},
-		Publish:       publish.New(publish.Config{Store: st, Pods: w.pods, Inboxes: inbox.New(), Queue: q}),
+		Publish:       publish.New(publish.Config{Store: st, URLs: w.pods, Inboxes: inbox.New(), Queue: q}),
 		MaxBodyBytes:  1 << 20,
 		SignerKeyWait: 10 * time.Second,
 	})
