@@ -31,9 +31,9 @@ const (
 
 func newInboxServer(t *testing.T) http.Handler {
 	t.Helper()
-	st := newStore(t)
+	st, ib := newWatchedStore(t)
 	h := NewHandler(Config{
-		Store: st, Inboxes: New(), URLs: mustURLs("http://pod.test"),
+		Store: st, Inboxes: ib, URLs: mustURLs("http://pod.test"),
 		Authorize: func(_ context.Context, r *ldp.Request, _ string, need acl.Mode) error {
 			switch {
 			case r.Principal.Agent == "":

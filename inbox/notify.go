@@ -4,8 +4,8 @@ import "sync"
 
 // Notifier wakes the readers long-polling an inbox. A reader takes the
 // inbox's channel with Watch before it looks at the inbox, then waits on the
-// channel; Notify, called once an arrival is durable (from the store's
-// OnCommit), closes it. Taking the channel first means an arrival between
+// channel; Notify, called once an arrival is durable (Inboxes.Observe,
+// from the store's change feed), closes it. Taking the channel first means an arrival between
 // the look and the wait is never missed: either the look saw it, or the
 // channel is closed by its Notify. No polling.
 type Notifier struct {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -99,6 +100,23 @@ func New() *Inboxes { return &Inboxes{notify: NewNotifier()} }
 
 // Notifier returns the notifier woken after each durable arrival.
 func (ib *Inboxes) Notifier() *Notifier { return ib.notify }
+
+// Observe wakes the readers waiting on the container of each resource the
+// changes wrote. It is to be fed the store's change feed (store.Options'
+// OnChange, with store.PrefixResource watched): so an arrival wakes
+// long-polls whoever committed it, this node or another sharing the
+// store, and whatever wrote it (Append, or an LDP POST to the inbox).
+func (ib *Inboxes) Observe(changes []store.Change) {
+	for _, c := range changes {
+		p, ok := strings.CutPrefix(string(c.Key), store.PrefixResource)
+		if !ok || c.Deleted {
+			continue
+		}
+		if i := strings.LastIndexByte(strings.TrimSuffix(p, "/"), '/'); i >= 0 {
+			ib.notify.Notify(p[:i+1])
+		}
+	}
+}
 
 // arrival returns now, or the last arrival time when the clock went back,
 // so that items' arrival times are non-decreasing in sequence order (Append
@@ -215,8 +233,6 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 			entry = appendHolder(entry, holder{inbox: c.Inbox, seq: seq})
 			grew = true
 		}
-		inbox := c.Inbox
-		tx.OnCommit(func() { ib.notify.Notify(inbox) })
 		out[i] = Appended{Item: p, Added: true}
 	}
 	if grew {

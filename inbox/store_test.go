@@ -13,7 +13,16 @@ import (
 
 func newStore(t *testing.T) store.Store {
 	t.Helper()
-	st, err := store.Open(store.Options{InMemory: true})
+	st, _ := newWatchedStore(t)
+	return st
+}
+
+// newWatchedStore returns newStore's store and the Inboxes that its change
+// feed wakes, as the server wires them.
+func newWatchedStore(t *testing.T) (store.Store, *Inboxes) {
+	t.Helper()
+	ib := New()
+	st, err := store.Open(store.Options{InMemory: true, OnChange: ib.Observe, ChangePrefixes: []string{store.PrefixResource}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +38,7 @@ func newStore(t *testing.T) store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return st, ib
 }
 
 func TestItemName(t *testing.T) {
@@ -273,5 +282,32 @@ func TestPrepareNotification(t *testing.T) {
 		if _, _, err := prepareNotification([]byte(bad), "a", "b"); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// Readers are woken by the change feed, not by the Inboxes that appended:
+// an arrival appended through another Inboxes (another node's, on a shared
+// store) wakes this one's readers of that inbox, and only them.
+func TestObserveWakesFromFeed(t *testing.T) {
+	st, ib := newWatchedStore(t)
+	other := New() // not fed: stands for the Inboxes of another node
+	inboxCh := ib.Notifier().Watch(Path("alice"))
+	elsewhere := ib.Notifier().Watch(ldp.StoragePath("alice", "other/"))
+	err := st.Update(context.Background(), func(tx store.Txn) error {
+		_, _, err := other.Append(tx, Copy{Inbox: Path("alice"), EventID: "urn:e1", Body: []byte(`{"id":"urn:e1"}`)}, time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-inboxCh:
+	default:
+		t.Fatal("the arrival committed through another Inboxes did not wake the inbox's reader")
+	}
+	select {
+	case <-elsewhere:
+		t.Fatal("a reader of another container was woken")
+	default:
 	}
 }

@@ -47,7 +47,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 	e := &events{
 		s:        s,
 		queue:    queue,
-		inboxes:  inbox.New(),
+		inboxes:  s.inboxes,
 		stopping: make(chan struct{}),
 		client:   s.outboundClient(),
 	}

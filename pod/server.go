@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"podserver/acl"
+	"podserver/inbox"
 	"podserver/ldp"
 	"podserver/netguard"
 	"podserver/podurl"
@@ -40,10 +41,12 @@ type Server struct {
 	// every durable change from the first write (see New).
 	settings *store.Watch
 	acls     *store.Watch
-	ev       *events
-	nt       *notifier
-	con      *console
-	pods     sync.Map // names of pods known to exist
+	// inboxes wakes inbox long-polls from the change feed.
+	inboxes *inbox.Inboxes
+	ev      *events
+	nt      *notifier
+	con     *console
+	pods    sync.Map // names of pods known to exist
 	// signing caches pods' Ed25519 signing keys (pod name ->
 	// ed25519.PrivateKey): a pod's key is written once, when the pod is
 	// created, and deriving it from its seed costs a scalar multiplication.
@@ -74,7 +77,7 @@ func New(opts Options) (s *Server, err error) {
 		}
 	}()
 	s = &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), urls: urls, ln: ln,
-		settings: publish.NewSettingsWatch(), acls: store.NewWatch(ldp.ACLChanged)}
+		settings: publish.NewSettingsWatch(), acls: store.NewWatch(ldp.ACLChanged), inboxes: inbox.New()}
 	s.metrics = newMetrics(s.reg)
 	onBatch := func(n int) { s.metrics.batch.Observe(float64(n)) }
 	// The change feed is how every cache learns of changes, whoever made
@@ -84,6 +87,7 @@ func New(opts Options) (s *Server, err error) {
 		s.settings.Observe(ch)
 		s.acls.Observe(ch)
 		s.keys.Observe(ch)
+		s.inboxes.Observe(ch)
 		s.nt.onChange(ch)
 	}
 	st, err := openStore(opts, onBatch, onChange, []string{store.PrefixResource, store.PrefixKey})
