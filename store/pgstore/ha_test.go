@@ -53,9 +53,10 @@ type haLog struct {
 	errs        int
 	wrongErrs   []error // errors unavailable refused
 	slow        []string
+	longest     time.Duration // the longest Update that failed
 	firstFail   time.Time
 	firstErr    error
-	firstBack   time.Time // the first success after firstFail
+	firstBack   time.Time // the end of the first success started after firstFail
 	ackedAfter  atomic.Int64
 	promoted    atomic.Pointer[time.Time]
 	ackedBefore atomic.Int64
@@ -175,7 +176,7 @@ func TestFailover(t *testing.T) {
 	}
 	t.Logf("acknowledged %d writes (%d before the kill, %d after the promotion), lost %d, %d failed Updates (not acknowledged; %d of those writes are present anyway), time without service %s (kill to promoted: %v)",
 		len(log.acked), log.ackedBefore.Load(), log.ackedAfter.Load(), lost, log.errs, len(present)-len(log.acked), outage, promoted.Sub(killed).Round(time.Millisecond))
-	t.Logf("the first error: %v", log.firstErr)
+	t.Logf("the longest failed Update took %v; the first error: %v", log.longest.Round(time.Millisecond), log.firstErr)
 }
 
 // haWait bounds waitFor.
@@ -227,6 +228,7 @@ func (l *haLog) record(w haWrite, err error) {
 	}
 	if err != nil {
 		l.errs++
+		l.longest = max(l.longest, w.finish.Sub(w.start))
 		if l.firstFail.IsZero() {
 			l.firstFail, l.firstErr = w.finish, err
 		}
@@ -236,7 +238,7 @@ func (l *haLog) record(w haWrite, err error) {
 		return
 	}
 	l.acked = append(l.acked, w)
-	if !l.firstFail.IsZero() && l.firstBack.IsZero() {
+	if !l.firstFail.IsZero() && l.firstBack.IsZero() && w.start.After(l.firstFail) {
 		l.firstBack = w.finish
 	}
 	if p := l.promoted.Load(); p != nil && w.start.After(*p) {
