@@ -39,6 +39,9 @@ const haWait = 60 * time.Second
 // pg_basebackup -R copy, streaming from the primary, without
 // synchronous_standby_names of its own: once promoted it is a primary
 // alone, whose commits must not wait for a standby that does not exist.
+//
+// Its methods fail the test that started it, so they must be called from
+// that test's goroutine.
 type HA struct {
 	t       testing.TB
 	pg      *Cluster // its bin and asUser run the commands; never started
