@@ -10,6 +10,12 @@ type Change struct {
 	Value []byte
 	// Deleted is true when the key was deleted.
 	Deleted bool
+	// Remote is true when another node sharing the store committed the
+	// change (pgstore's cross-node feed). A node's own changes, and all
+	// of a store no other node shares, have it false. Effects that one
+	// node must have for a change, such as queueing a push notification,
+	// follow only the changes that are not Remote.
+	Remote bool
 }
 
 // changeFeed filters a batch's writes by prefix and hands them to a
