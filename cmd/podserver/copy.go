@@ -26,7 +26,7 @@ const copyHelp = `podserver copy --from SRC --to DST [--force]: copy a whole sto
 consistent snapshot of SRC, into DST. SRC and DST are each one of:
 
   postgres://... (or postgresql://...)  a PostgreSQL store
-  PATH ending in ` + backupSuffix + `            a backup file (written to a temporary
+  PATH ending in ` + backupSuffix + `             a backup file (written to a temporary
                                         file, synced, then renamed; read only
                                         after all of it is verified)
   any other PATH                        a Badger data directory
