@@ -3,6 +3,7 @@
 //
 //	podserver serve [--addr A] [--data DIR | --store postgres://...] [--base-url URL] [--pod-naming path|subdomain] [--demo]
 //	podserver migrate --store postgres://...
+//	podserver copy --from SRC --to DST [--force]
 //	podserver pod create NAME
 //	podserver pod list
 //	podserver key create --pod NAME --app NAME
@@ -51,6 +52,8 @@ Usage:
   podserver key revoke --pod P ID         revoke a key
   podserver bench [flags]                 load-test publishing and inbox delivery
   podserver migrate --store URL           create or migrate a PostgreSQL store's schema
+  podserver copy --from SRC --to DST      copy a store (Badger DIR, postgres:// URL or
+                                          FILE.podbackup): move, back up, restore
 
 Run "podserver COMMAND --help" for a command's flags. Every flag can also be
 set from the environment as PODSERVER_<FLAG>, e.g. PODSERVER_DATA.
@@ -83,6 +86,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = cmdBench(args[1:], stdout, stderr)
 	case "migrate":
 		err = cmdMigrate(args[1:], stdout, stderr)
+	case "copy":
+		err = cmdCopy(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "podserver: unknown command %q\n\n%s", args[0], usage)
 		return 2
