@@ -104,6 +104,20 @@ type Config struct {
 	// Older ones are pruned in batches, so up to pruneEvery more may be
 	// listed for a while.
 	KeepDelivered int
+	// Node names this process among the nodes sharing the store (default:
+	// a random id per Queue). Leases are held in its name: a node
+	// restarted under the same name may take up its own leases at once.
+	Node string
+	// Lease is how long a node holds a remote record it attempts before
+	// another node may attempt it (default AttemptTimeout*2 + 1m, or 5m
+	// without an AttemptTimeout; a Lease shorter than twice
+	// AttemptTimeout is raised to the default). See the package
+	// documentation.
+	Lease time.Duration
+	// Rescan is the longest the worker waits between two scans of the
+	// queue's due head (default 2s), so that records enqueued or made
+	// due by another node are attempted even when no Poke tells of them.
+	Rescan time.Duration
 	// OnAttempt, when set, is called after the outcome of each attempt is
 	// recorded (before waiters learn it), with the record as recorded, the outcome (OutcomeDelivered,
 	// OutcomeRetry, OutcomeDead) and, for a delivery, the time since the
@@ -128,8 +142,10 @@ type Config struct {
 // (its lane is remembered by seq, so later scans skip it without decoding
 // it) and is claimed when a slot of its lane frees. The scanner never
 // waits for attempts: a target that never answers holds only its own
-// lane. Claims are memory only; after a restart every pending record is
-// due again from the store.
+// lane. Claims are memory only and keep this node from attempting a
+// record twice at once; other nodes are kept off by leases (see the
+// package documentation). After a restart every pending record is due
+// again from the store (a remote one once its lease expired).
 type Queue struct {
 	cfg      Config
 	local    map[string]LocalFunc
@@ -211,6 +227,15 @@ func New(cfg Config) *Queue {
 	}
 	if cfg.KeepDelivered == 0 {
 		cfg.KeepDelivered = 1000
+	}
+	if cfg.Node == "" {
+		cfg.Node = newNode()
+	}
+	if cfg.Lease <= 0 || cfg.Lease < 2*cfg.AttemptTimeout {
+		cfg.Lease = defaultLease(cfg.AttemptTimeout)
+	}
+	if cfg.Rescan <= 0 {
+		cfg.Rescan = defaultRescan
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Queue{

@@ -151,6 +151,10 @@ type Record struct {
 	// (KindPush), in MediaType; other kinds deliver the stored Event.
 	Payload   []byte `json:"payload,omitempty"`
 	MediaType string `json:"mediaType,omitempty"`
+
+	// hold is the lease the record held when read from the queue (zero:
+	// none); it is stored in the queue entry only (see entry).
+	hold lease
 }
 
 // Sub-prefixes of store.PrefixDeliveryIndex.
