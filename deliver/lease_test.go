@@ -36,8 +36,8 @@ type logWatch struct {
 func newLogWatch() logWatch { return logWatch{msgs: make(chan string, 64), debug: new(atomic.Int64)} }
 
 func (h logWatch) Enabled(context.Context, slog.Level) bool { return true }
-func (h logWatch) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h logWatch) WithGroup(string) slog.Handler           { return h }
+func (h logWatch) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h logWatch) WithGroup(string) slog.Handler            { return h }
 func (h logWatch) Handle(_ context.Context, r slog.Record) error {
 	if r.Level < slog.LevelWarn {
 		h.debug.Add(1)
