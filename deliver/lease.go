@@ -170,7 +170,15 @@ func (q *Queue) release(r Record) {
 // store.PrefixDelivery. It never blocks; pokes that come while a scan is
 // due anyway are merged into it. Without pokes such records are found by
 // the periodic rescan (Config.Rescan).
-func (q *Queue) Poke() { q.kick() }
+//
+// The first Poke also marks the store as shared: from then on the
+// queue's pending records and each channel's (Depth, Policy.MaxPerChannel)
+// are recounted from the store every minute, since records this node
+// counted may leave the queue on other nodes.
+func (q *Queue) Poke() {
+	q.shared.Store(true)
+	q.kick()
+}
 
 // Node returns the name this queue holds its leases in (Config.Node).
 func (q *Queue) Node() string { return q.cfg.Node }

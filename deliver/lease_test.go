@@ -390,3 +390,39 @@ func raceNodes(t *testing.T, stores [2]store.Store, feed *[2]atomic.Pointer[Queu
 	}
 	t.Logf("delivered by node: %v; remote claims lost to the other node: %d", byNode, logs.debug.Load())
 }
+
+// Records one node enqueued and another delivered stay counted on the
+// first (Depth, and its channel's bound) until it recounts from the store.
+func TestLeaseRecount(t *testing.T) {
+	st := memStore(t)
+	policy := Policy{MaxPerChannel: 3, Transient: true}
+	a := New(Config{Store: st, Node: "a"}) // never started: b delivers
+	a.SetPolicy(KindPush, policy)
+	delivered := make(chan struct{}, 3)
+	b := New(Config{Store: st, Node: "b", OnAttempt: func(r Record, outcome string, _ time.Duration) {
+		delivered <- struct{}{}
+	}})
+	b.SetPolicy(KindPush, policy)
+	b.HandleRemote(KindPush, func(ctx context.Context, r Record) (Response, error) { return Response{Status: 204}, nil })
+	b.Start()
+	defer b.Close()
+	push := Record{Kind: KindPush, Pod: "p", Target: "https://hook.example/cb", Channel: "c"}
+	for range 3 {
+		enqueue(t, st, a, push)
+	}
+	b.Poke()
+	for range 3 {
+		select {
+		case <-delivered:
+		case <-time.After(5 * time.Second):
+			t.Fatal("b did not deliver a's records")
+		}
+	}
+	if p, _ := a.Depth(); p != 3 || a.Offer(push) {
+		t.Fatalf("before recounting: a counts %d pending and takes an offer beyond its channel's bound of 3", p)
+	}
+	a.recount(false)
+	if p, _ := a.Depth(); p != 0 || !a.Offer(push) {
+		t.Errorf("after recounting: a counts %d pending (want 0) or refuses an offer", p)
+	}
+}

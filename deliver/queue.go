@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"podserver/store"
@@ -164,8 +165,12 @@ type Queue struct {
 	workers sync.WaitGroup
 
 	// fullScan is when the scanner last scanned the queue from its
-	// start (see resume). Scanner goroutine only.
-	fullScan time.Time
+	// start (see resume); recounted when it last recounted the queue.
+	// Scanner goroutine only.
+	fullScan, recounted time.Time
+	// shared is set by the first Poke: other nodes share the store, so
+	// the counts are recounted from it every recountEvery.
+	shared atomic.Bool
 
 	dmu     sync.Mutex
 	claimed map[uint64]string // seq -> lane of claimed records
@@ -389,8 +394,19 @@ func (q *Queue) Depth() (pending, dead int64) {
 
 // count sets the depth counters and the records of each channel from the
 // store (and the records offered but not yet stored).
-func (q *Queue) count() {
-	var pending, dead int64
+func (q *Queue) count() { q.recount(true) }
+
+// recountEvery is how often a shared queue (one that was poked) recounts
+// its pending records and those of each channel from the store.
+const recountEvery = time.Minute
+
+// recount sets the pending records and the records of each channel from
+// the store (and the records offered but not yet stored), and the dead
+// letters too when dead is set (a scan of every outbox). Records
+// committed while it runs may be miscounted by one each until the next
+// recount.
+func (q *Queue) recount(dead bool) {
+	var pending, deadN int64
 	perChannel := q.offeredPerChannel()
 	chans := []byte(store.PrefixDeliveryIndex + indexChannel)
 	err := q.cfg.Store.View(context.Background(), func(rd store.Reader) error {
@@ -408,17 +424,24 @@ func (q *Queue) count() {
 		}); err != nil {
 			return err
 		}
+		if !dead {
+			return nil
+		}
 		return rd.Scan([]byte(store.PrefixOutbox), nil, false, func(_, v []byte) error {
 			if r, err := decode(v); err == nil && r.Status == StatusDead {
-				dead++
+				deadN++
 			}
 			return nil
 		})
 	})
 	if err != nil {
 		q.cfg.Logger.Error("deliver: count the queue", "err", err)
+		return
 	}
 	q.dmu.Lock()
-	q.pending, q.dead, q.perChannel = pending, dead, perChannel
+	q.pending, q.perChannel = pending, perChannel
+	if dead {
+		q.dead = deadN
+	}
 	q.dmu.Unlock()
 }

@@ -23,6 +23,10 @@ func (q *Queue) run() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
+		if q.shared.Load() && time.Since(q.recounted) >= recountEvery {
+			q.recounted = time.Now()
+			q.recount(false)
+		}
 		wait := q.cfg.Rescan
 		if next := q.runDue(); !next.IsZero() {
 			wait = min(wait, max(time.Until(next), time.Millisecond))
