@@ -4,6 +4,7 @@ package deliver
 // store (the rules are in the package documentation).
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -161,6 +162,51 @@ func (q *Queue) release(r Record) {
 	})
 	if err != nil && !errors.Is(err, errGone) {
 		q.cfg.Logger.Warn("deliver: release lease", "seq", r.Seq, "err", err)
+	}
+}
+
+// reclaim puts the leases that no live node holds back at their records'
+// due times, at Start: those held in this node's name (by an earlier run
+// of it), and, when the store is this process's alone (Badger, which
+// locks its directory), every lease, a dead process's. Two queues sharing
+// one Badger store (as tests run nodes) so must start before either
+// leases a record.
+func (q *Queue) reclaim() {
+	_, alone := q.cfg.Store.(*store.Badger)
+	var stale []Record
+	err := q.cfg.Store.View(context.Background(), func(rd store.Reader) error {
+		return rd.Scan([]byte(store.PrefixDelivery), nil, false, func(_, v []byte) error {
+			if !bytes.Contains(v, []byte(`"lease":`)) {
+				return nil
+			}
+			r, err := decodeEntry(v)
+			if err == nil && r.hold.Node != "" && (alone || r.hold.Node == q.cfg.Node) {
+				stale = append(stale, r)
+			}
+			return nil
+		})
+	})
+	for len(stale) > 0 && err == nil {
+		batch := stale[:min(len(stale), 1024)]
+		stale = stale[len(batch):]
+		err = q.cfg.Store.Update(context.Background(), func(tx store.Txn) error {
+			for _, r := range batch {
+				switch err := q.take(tx, r); {
+				case errors.Is(err, errGone):
+					continue
+				case err != nil:
+					return err
+				}
+				r.hold = lease{}
+				if err := setEntry(tx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		q.cfg.Logger.Error("deliver: reclaim leases at start", "err", err)
 	}
 }
 

@@ -125,7 +125,10 @@ func TestLeaseKilledNode(t *testing.T) {
 		<-unblock // "killed": never answers while the test looks
 		return Response{Status: 204}, nil
 	})
-	var skew atomic.Int64 // how far b's clock is ahead
+	// b's clock starts an hour behind, so that the record is not due
+	// for b before a leases it.
+	var skew atomic.Int64
+	skew.Store(int64(-time.Hour))
 	b := New(Config{Store: st, Node: "b", Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) },
 		OnAttempt: func(r Record, outcome string, _ time.Duration) {
 			if outcome == OutcomeDelivered {
@@ -136,6 +139,10 @@ func TestLeaseKilledNode(t *testing.T) {
 		bCalls.Add(1)
 		return Response{Status: 200}, nil
 	})
+	// Both start before a record is leased (on a Badger store, Start
+	// reclaims every lease).
+	b.Start()
+	defer b.Close()
 	a.Start()
 	start := time.Now()
 	r := enqueue(t, st, a, Record{Kind: KindWebhook, Pod: "p", EventID: "e", Target: "https://hook.example/cb"})
@@ -144,10 +151,7 @@ func TestLeaseKilledNode(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a did not attempt the record it enqueued")
 	}
-	// b starts once a attempts (it would otherwise race a for the
-	// record, as in TestLeaseTwoNodesRace).
-	b.Start()
-	defer b.Close()
+	skew.Store(0)
 
 	// a's lease is in the store, as long as Config.Lease.
 	q := queued(t, st)
@@ -424,5 +428,75 @@ func TestLeaseRecount(t *testing.T) {
 	a.recount(false)
 	if p, _ := a.Depth(); p != 0 || !a.Offer(push) {
 		t.Errorf("after recounting: a counts %d pending (want 0) or refuses an offer", p)
+	}
+}
+
+// sharedStore hides the Badger store under it from the queue, as a store
+// that several processes share.
+type sharedStore struct{ store.Store }
+
+// Start takes back the leases of a previous run of the node (the same
+// Config.Node), and on a Badger store, which one process holds alone,
+// every lease: a restarted node does not wait for them to expire. On a
+// shared store another node's lease stays.
+func TestLeaseReclaimedAtStart(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		shared   bool
+		node     string
+		reclaims bool
+	}{
+		{"same node", true, "a", true},
+		{"other node", true, "b", false},
+		{"badger", false, "b", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mem := memStore(t)
+			var st store.Store = mem
+			if c.shared {
+				st = sharedStore{mem}
+			}
+			entered, unblock := make(chan struct{}, 1), make(chan struct{})
+			a := New(Config{Store: st, Node: "a"})
+			a.HandleRemote(KindWebhook, func(ctx context.Context, r Record) (Response, error) {
+				entered <- struct{}{}
+				<-unblock
+				return Response{}, ctx.Err()
+			})
+			a.Start()
+			defer a.Close()
+			defer close(unblock)
+			enqueue(t, st, a, Record{Kind: KindWebhook, Pod: "p", EventID: "e", Target: "https://hook.example/cb"})
+			select {
+			case <-entered:
+			case <-time.After(5 * time.Second):
+				t.Fatal("a did not attempt the record it enqueued")
+			}
+			// a is dead; its successor starts.
+			delivered := make(chan struct{}, 1)
+			b := New(Config{Store: st, Node: c.node, OnAttempt: func(r Record, outcome string, _ time.Duration) {
+				delivered <- struct{}{}
+			}})
+			b.HandleRemote(KindWebhook, func(ctx context.Context, r Record) (Response, error) {
+				return Response{Status: 204}, nil
+			})
+			b.Start()
+			defer b.Close()
+			b.Poke()
+			wait := 5 * time.Second
+			if !c.reclaims {
+				wait = 300 * time.Millisecond
+			}
+			select {
+			case <-delivered:
+				if !c.reclaims {
+					t.Fatal("a live node's lease was taken")
+				}
+			case <-time.After(wait):
+				if c.reclaims {
+					t.Fatal("the dead node's lease was not taken back at Start")
+				}
+			}
+		})
 	}
 }

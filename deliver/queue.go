@@ -107,7 +107,10 @@ type Config struct {
 	KeepDelivered int
 	// Node names this process among the nodes sharing the store (default:
 	// a random id per Queue). Leases are held in its name: a node
-	// restarted under the same name may take up its own leases at once.
+	// restarted under the same name takes its own leases back at Start,
+	// as any node does on a Badger store, which one process holds alone
+	// (see reclaim); otherwise a dead node's leases wait until they
+	// expire.
 	Node string
 	// Lease is how long a node holds a remote record it attempts before
 	// another node may attempt it (default AttemptTimeout*2 + 1m, or 5m
@@ -275,13 +278,14 @@ func (q *Queue) HandleLocal(kind string, fn LocalFunc) { q.local[kind] = fn }
 func (q *Queue) HandleRemote(kind string, fn RemoteFunc) { q.remote[kind] = fn }
 
 // Start starts the worker, which first picks up every delivery that fell
-// due while the server was down, and the goroutine that stores offered
-// records.
+// due while the server was down (and those a previous run of this node
+// had leased), and the goroutine that stores offered records.
 func (q *Queue) Start() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !q.started {
 		q.started = true
+		q.reclaim()
 		q.count()
 		go q.run()
 		go q.takeIn()

@@ -80,7 +80,11 @@
 //   - A node that dies during an attempt leaves its lease in the store:
 //     when it expires the entry is due again, at its place in the queue,
 //     and any node's scan takes it. A node that closes (Close) gives its
-//     leases up at once: their entries go back to their due times.
+//     leases up at once: their entries go back to their due times. So
+//     does Start for the leases held in the node's own name (a stable
+//     Config.Node) and, on a Badger store, which one process holds
+//     alone, for every lease: a single server restarted after a crash
+//     does not wait for its old leases.
 //   - Local deliveries take no lease: the transaction that makes the
 //     delivery removes the record's entry, and reads it first, so of two
 //     nodes attempting one record the serializable store commits one; the
