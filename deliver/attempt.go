@@ -29,7 +29,7 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	if _, paused := q.paused(); paused {
 		// Claimed before the store failed: leave it for the scan that
 		// follows the pause.
-		return dueKey(r.Due, r.Seq)
+		return queueKey(r)
 	}
 	ctx := context.Background()
 	fn := q.local[r.Kind]
@@ -38,19 +38,22 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	var err error
 	switch remote := q.remote[r.Kind]; {
 	case remote != nil:
-		// A scan whose snapshot predates an earlier attempt's outcome may
-		// have claimed r again: check with a fresh read before sending.
-		if err := q.cfg.Store.View(ctx, func(rd store.Reader) error {
-			_, err := rd.Get(dueKey(r.Due, r.Seq))
-			return err
-		}); err != nil {
-			if !errors.Is(err, store.ErrNotFound) {
-				q.cfg.Logger.Error("deliver: read record", "seq", r.Seq, "err", err)
-				q.storeFailed()
-				return dueKey(r.Due, r.Seq)
-			}
+		// Lease r first: no other node attempts it until the lease
+		// expires. The claim is also the fresh read that finds a record
+		// an earlier attempt's outcome (here or on another node) removed
+		// after the scan's snapshot.
+		held, cerr := q.claim(ctx, r)
+		switch {
+		case errors.Is(cerr, errGone), errors.Is(cerr, errLeased):
+			q.cfg.Logger.Debug("deliver: record taken meanwhile", "seq", r.Seq, "err", cerr)
+			q.settled(r)
 			return nil
+		case cerr != nil:
+			q.cfg.Logger.Error("deliver: lease record", "seq", r.Seq, "err", cerr)
+			q.storeFailed()
+			return queueKey(r)
 		}
+		r = held
 		actx, cancel := q.ctx, context.CancelFunc(func() {})
 		if q.cfg.AttemptTimeout > 0 {
 			actx, cancel = context.WithTimeout(q.ctx, q.cfg.AttemptTimeout)
@@ -66,7 +69,9 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 			})
 		case q.ctx.Err() != nil:
 			// The queue is closing: not the target's fault. The record
-			// stays pending and is attempted again after a restart.
+			// stays pending, its lease given up for another node (or
+			// this one after a restart) to attempt it again.
+			q.release(r)
 			return nil
 		case timedOut:
 			err = attemptErr{fmt.Errorf("no answer within %s: %w", q.cfg.AttemptTimeout, rerr)}
@@ -76,17 +81,17 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	case fn == nil:
 		err = attemptErr{fmt.Errorf("no handler for delivery kind %q", r.Kind)}
 	default:
+		// Exactly once: the record leaves the queue in the transaction
+		// that delivers it, so of two nodes attempting it at once only
+		// one commits (the other's transaction finds it gone).
 		err = q.cfg.Store.Update(ctx, func(tx store.Txn) error {
-			if _, err := tx.Get(dueKey(r.Due, r.Seq)); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return errGone
-				}
+			if err := q.take(tx, r); err != nil {
 				return err
 			}
 			if err := fn(tx, r, now); err != nil {
 				return attemptErr{err}
 			}
-			return q.complete(tx, r, Response{}, now)
+			return q.completed(tx, r, Response{}, now)
 		})
 	}
 	var ae attemptErr
@@ -109,15 +114,18 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 		}
 		return nil
 	case errors.Is(err, errGone):
+		q.lost(r, OutcomeDelivered)
 		return nil
 	case !errors.As(err, &ae):
 		// The store failed: the record stays as it was and is tried again
-		// at the first scan after a pause.
+		// at the first scan after a pause (a leased one once its lease
+		// expired).
 		q.cfg.Logger.Error("deliver: attempt", "seq", r.Seq, "err", err)
 		q.storeFailed()
-		return dueKey(r.Due, r.Seq)
+		return queueKey(r)
 	}
 	old := r
+	r.hold = lease{}
 	r.Attempts++
 	r.LastError = ae.err.Error()
 	r.LastStatus = resp.Status
@@ -135,13 +143,7 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 		r.Due = now.Add(jitter(schedule[r.Attempts-1]))
 	}
 	err = q.cfg.Store.Update(ctx, func(tx store.Txn) error {
-		if _, err := tx.Get(dueKey(old.Due, old.Seq)); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return errGone
-			}
-			return err
-		}
-		if err := tx.Delete(dueKey(old.Due, old.Seq)); err != nil {
+		if err := q.take(tx, old); err != nil {
 			return err
 		}
 		if r.Status == StatusDead {
@@ -156,11 +158,12 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	})
 	if err != nil {
 		if errors.Is(err, errGone) {
+			q.lost(old, outcome)
 			return nil
 		}
 		q.cfg.Logger.Error("deliver: record failed attempt", "seq", r.Seq, "err", err)
 		q.storeFailed()
-		return dueKey(old.Due, old.Seq)
+		return queueKey(old)
 	}
 	if outcome == OutcomeDead {
 		q.dmu.Lock()
@@ -212,21 +215,35 @@ func (q *Queue) paused() (time.Time, bool) {
 }
 
 // complete records in tx that r was delivered: it leaves the queue. It
-// fails with errGone when r is no longer pending.
+// fails with errGone when r is no longer queued as it was read (or
+// leased).
 func (q *Queue) complete(tx store.Txn, r Record, resp Response, now time.Time) error {
-	if _, err := tx.Get(dueKey(r.Due, r.Seq)); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return errGone
-		}
+	if err := q.take(tx, r); err != nil {
 		return err
 	}
-	if err := tx.Delete(dueKey(r.Due, r.Seq)); err != nil {
-		return err
-	}
+	return q.completed(tx, r, resp, now)
+}
+
+// completed records in tx that r, whose queue entry is removed, was
+// delivered.
+func (q *Queue) completed(tx store.Txn, r Record, resp Response, now time.Time) error {
 	if err := leaveChannel(tx, r); err != nil {
 		return err
 	}
 	return q.delivered(tx, r, resp, now)
+}
+
+// lost notes that the outcome of an attempt of r found r gone from the
+// queue. For a leased record that means the lease expired during the
+// attempt and another node claimed the record: the outcome is dropped
+// (the other node's attempt records its own). Otherwise r was an earlier
+// scan's copy of a record this node or another one completed meanwhile.
+// Waiters learn the outcome stored, if there is one (settled).
+func (q *Queue) lost(r Record, outcome string) {
+	if r.hold.Node != "" {
+		q.cfg.Logger.Warn("deliver: lease lost during the attempt, outcome dropped", "seq", r.Seq, "target", r.Target, "outcome", outcome, "leaseUntil", r.hold.Until)
+	}
+	q.settled(r)
 }
 
 // leaveChannel removes, in tx, the channel index entry of r, which leaves

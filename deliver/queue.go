@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"podserver/store"
@@ -104,6 +105,23 @@ type Config struct {
 	// Older ones are pruned in batches, so up to pruneEvery more may be
 	// listed for a while.
 	KeepDelivered int
+	// Node names this process among the nodes sharing the store (default:
+	// a random id per Queue). Leases are held in its name: a node
+	// restarted under the same name takes its own leases back at Start,
+	// as any node does on a Badger store, which one process holds alone
+	// (see reclaim); otherwise a dead node's leases wait until they
+	// expire.
+	Node string
+	// Lease is how long a node holds a remote record it attempts before
+	// another node may attempt it (default AttemptTimeout*2 + 1m, or 5m
+	// without an AttemptTimeout; a Lease shorter than twice
+	// AttemptTimeout is raised to the default). See the package
+	// documentation.
+	Lease time.Duration
+	// Rescan is the longest the worker waits between two scans of the
+	// queue's due head (default 2s), so that records enqueued or made
+	// due by another node are attempted even when no Poke tells of them.
+	Rescan time.Duration
 	// OnAttempt, when set, is called after the outcome of each attempt is
 	// recorded (before waiters learn it), with the record as recorded, the outcome (OutcomeDelivered,
 	// OutcomeRetry, OutcomeDead) and, for a delivery, the time since the
@@ -128,8 +146,10 @@ type Config struct {
 // (its lane is remembered by seq, so later scans skip it without decoding
 // it) and is claimed when a slot of its lane frees. The scanner never
 // waits for attempts: a target that never answers holds only its own
-// lane. Claims are memory only; after a restart every pending record is
-// due again from the store.
+// lane. Claims are memory only and keep this node from attempting a
+// record twice at once; other nodes are kept off by leases (see the
+// package documentation). After a restart every pending record is due
+// again from the store (a remote one once its lease expired).
 type Queue struct {
 	cfg      Config
 	local    map[string]LocalFunc
@@ -148,8 +168,12 @@ type Queue struct {
 	workers sync.WaitGroup
 
 	// fullScan is when the scanner last scanned the queue from its
-	// start (see resume). Scanner goroutine only.
-	fullScan time.Time
+	// start (see resume); recounted when it last recounted the queue.
+	// Scanner goroutine only.
+	fullScan, recounted time.Time
+	// shared is set by the first Poke: other nodes share the store, so
+	// the counts are recounted from it every recountEvery.
+	shared atomic.Bool
 
 	dmu     sync.Mutex
 	claimed map[uint64]string // seq -> lane of claimed records
@@ -212,6 +236,15 @@ func New(cfg Config) *Queue {
 	if cfg.KeepDelivered == 0 {
 		cfg.KeepDelivered = 1000
 	}
+	if cfg.Node == "" {
+		cfg.Node = newNode()
+	}
+	if cfg.Lease <= 0 || cfg.Lease < 2*cfg.AttemptTimeout {
+		cfg.Lease = defaultLease(cfg.AttemptTimeout)
+	}
+	if cfg.Rescan <= 0 {
+		cfg.Rescan = defaultRescan
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Queue{
 		cfg:        cfg,
@@ -245,13 +278,14 @@ func (q *Queue) HandleLocal(kind string, fn LocalFunc) { q.local[kind] = fn }
 func (q *Queue) HandleRemote(kind string, fn RemoteFunc) { q.remote[kind] = fn }
 
 // Start starts the worker, which first picks up every delivery that fell
-// due while the server was down, and the goroutine that stores offered
-// records.
+// due while the server was down (and those a previous run of this node
+// had leased), and the goroutine that stores offered records.
 func (q *Queue) Start() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !q.started {
 		q.started = true
+		q.reclaim()
 		q.count()
 		go q.run()
 		go q.takeIn()
@@ -364,8 +398,19 @@ func (q *Queue) Depth() (pending, dead int64) {
 
 // count sets the depth counters and the records of each channel from the
 // store (and the records offered but not yet stored).
-func (q *Queue) count() {
-	var pending, dead int64
+func (q *Queue) count() { q.recount(true) }
+
+// recountEvery is how often a shared queue (one that was poked) recounts
+// its pending records and those of each channel from the store.
+const recountEvery = time.Minute
+
+// recount sets the pending records and the records of each channel from
+// the store (and the records offered but not yet stored), and the dead
+// letters too when dead is set (a scan of every outbox). Records
+// committed while it runs may be miscounted by one each until the next
+// recount.
+func (q *Queue) recount(dead bool) {
+	var pending, deadN int64
 	perChannel := q.offeredPerChannel()
 	chans := []byte(store.PrefixDeliveryIndex + indexChannel)
 	err := q.cfg.Store.View(context.Background(), func(rd store.Reader) error {
@@ -383,17 +428,24 @@ func (q *Queue) count() {
 		}); err != nil {
 			return err
 		}
+		if !dead {
+			return nil
+		}
 		return rd.Scan([]byte(store.PrefixOutbox), nil, false, func(_, v []byte) error {
 			if r, err := decode(v); err == nil && r.Status == StatusDead {
-				dead++
+				deadN++
 			}
 			return nil
 		})
 	})
 	if err != nil {
 		q.cfg.Logger.Error("deliver: count the queue", "err", err)
+		return
 	}
 	q.dmu.Lock()
-	q.pending, q.dead, q.perChannel = pending, dead, perChannel
+	q.pending, q.perChannel = pending, perChannel
+	if dead {
+		q.dead = deadN
+	}
 	q.dmu.Unlock()
 }

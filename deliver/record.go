@@ -6,7 +6,7 @@
 //
 // # Keys (prefixes owned by this package, see store/keyspace.go)
 //
-//	store.PrefixDelivery + due (unix ms, 8) + seq (8)         -> Record (JSON)
+//	store.PrefixDelivery + due (unix ms, 8) + seq (8)         -> Record (JSON), with "lease" while leased
 //	store.PrefixOutbox + pod + 0x00 + seq (8)                 -> Record (JSON)
 //	store.PrefixDeliveryIndex + "E" + event path + 0x00 + seq (8) -> "" (deliveries of an event)
 //	store.PrefixDeliveryIndex + "D" + pod + 0x00 + seq (8)        -> "" (delivered records kept)
@@ -57,6 +57,57 @@
 // other servers, webhooks) attempt outside any transaction and record the
 // outcome afterwards: at least once, which the receiving inbox's per-event
 // dedup turns into once.
+//
+// # Several nodes: leases
+//
+// Several podserver nodes may share one store (store/pgstore), each with
+// a Queue named Config.Node. Who attempts what is decided in the store,
+// not in memory:
+//
+//   - Before a remote attempt the node claims the record in a
+//     transaction of its own: it moves the record's queue entry to the
+//     key of the lease's expiry (now + Config.Lease) and writes the lease
+//     into the entry ({"node", "until"} beside the record's fields; the
+//     "o" entry is not touched). No node's scan finds the record due
+//     before the lease expires, so no other node attempts it meanwhile;
+//     the claim fails when the entry is no longer where the scan read it
+//     (another node claimed, completed or rescheduled it first).
+//   - The outcome (delivered, retry at T, dead) is recorded only if the
+//     entry still holds this node's lease (expired or not, as long as no
+//     other node claimed it since); otherwise it is dropped and logged: the
+//     node that claimed the record after the lease expired records its
+//     own. A remote delivery is at least once across nodes as on one.
+//   - A node that dies during an attempt leaves its lease in the store:
+//     when it expires the entry is due again, at its place in the queue,
+//     and any node's scan takes it. A node that closes (Close) gives its
+//     leases up at once: their entries go back to their due times. So
+//     does Start for the leases held in the node's own name (a stable
+//     Config.Node) and, on a Badger store, which one process holds
+//     alone, for every lease: a single server restarted after a crash
+//     does not wait for its old leases.
+//   - Local deliveries take no lease: the transaction that makes the
+//     delivery removes the record's entry, and reads it first, so of two
+//     nodes attempting one record the serializable store commits one; the
+//     other finds it gone and writes nothing. One inbox copy, as on one
+//     node.
+//
+// Config.Lease is well above Config.AttemptTimeout (twice it plus a
+// minute by default), and the nodes' clocks must agree to well within
+// that margin. A scan reads the due head of the queue only. Each node's
+// worker scans when a record is enqueued there (at once, after the
+// commit), when Poke tells of another node's write to the queue (the
+// server calls it from the cross-node change feed), when the next record
+// falls due, and at least every Config.Rescan. A ?wait (Wait) on one node
+// learns the outcome of an attempt another node made only if this node
+// tried too and found it done; otherwise it ends at its deadline, as
+// "pending, not tried".
+//
+// Each node counts the records it enqueues and the outcomes it records
+// (Depth, and each channel's pending records for Policy.MaxPerChannel),
+// so a record enqueued on one node and completed on another would stay
+// counted on the first: a poked queue (see Poke) recounts its pending
+// records and channels from the store every minute. Dead letters are
+// counted by the node that recorded them (and at Start).
 //
 // This package may import store only. It must not import ldp, inbox,
 // publish, pod or cmd.
@@ -151,6 +202,10 @@ type Record struct {
 	// (KindPush), in MediaType; other kinds deliver the stored Event.
 	Payload   []byte `json:"payload,omitempty"`
 	MediaType string `json:"mediaType,omitempty"`
+
+	// hold is the lease the record held when read from the queue (zero:
+	// none); it is stored in the queue entry only (see entry).
+	hold lease
 }
 
 // Sub-prefixes of store.PrefixDeliveryIndex.

@@ -15,16 +15,23 @@ import (
 )
 
 // run is the scanner goroutine: it claims what is due (runDue) whenever
-// a record is enqueued or released, and when the next one falls due.
+// a record is enqueued or released, when Poke tells of another node's
+// write, when the next one falls due, and at least every Config.Rescan
+// (for what another node wrote without a Poke).
 func (q *Queue) run() {
 	defer close(q.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		next := q.runDue()
-		if !next.IsZero() {
-			timer.Reset(max(time.Until(next), time.Millisecond))
+		if q.shared.Load() && time.Since(q.recounted) >= recountEvery {
+			q.recounted = time.Now()
+			q.recount(false)
 		}
+		wait := q.cfg.Rescan
+		if next := q.runDue(); !next.IsZero() {
+			wait = min(wait, max(time.Until(next), time.Millisecond))
+		}
+		timer.Reset(wait)
 		select {
 		case <-q.stop:
 			timer.Stop()
@@ -151,18 +158,24 @@ func (q *Queue) runDue() time.Time {
 			case claimed || full:
 				return nil
 			}
-			r, err := decode(v)
+			r, err := decodeEntry(v)
 			if err != nil {
 				q.cfg.Logger.Error("deliver: skipping corrupt queue entry", "key", fmt.Sprintf("%x", k), "err", err)
 				return nil
 			}
-			if r.Due.After(now) {
+			due := r.Due
+			if r.hold.Node != "" {
+				// Leased (by this node before a restart, or another):
+				// due when the lease expires.
+				due = r.hold.Until
+			}
+			if due.After(now) {
 				// The key holds whole milliseconds: not due for
 				// another fraction of one.
 				if open == nil {
 					open = bytes.Clone(k)
 				}
-				next = r.Due
+				next = due
 				return store.ErrStop
 			}
 			q.admit(r)

@@ -42,6 +42,11 @@ func (q *Queue) finish(seq uint64, res Result) {
 
 // Wait returns the outcome of r's first attempt (r as Enqueue returned it),
 // waiting for it until ctx is done; then Tried is false.
+//
+// Waiters learn of the attempts this node makes. When another node holds
+// r's lease and attempts it (see the package documentation), the waiter
+// learns nothing from it and ends when ctx is done, with StatusPending
+// and Tried false ("pending, not tried"): ctx should carry a deadline.
 func (q *Queue) Wait(ctx context.Context, r Record) Result {
 	ch := make(chan Result, 1)
 	q.mu.Lock()
