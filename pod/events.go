@@ -188,6 +188,8 @@ func (s *Server) newQueue() *deliver.Queue {
 		Logger:         s.log,
 		Schedule:       s.opts.RetrySchedule,
 		AttemptTimeout: s.opts.DeliveryTimeout,
+		Lease:          s.opts.DeliveryLease,
+		Node:           s.opts.Node,
 		PerHost:        s.opts.DeliveryPerHost,
 		OnAttempt:      s.metrics.deliveryAttempt,
 	})

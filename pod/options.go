@@ -12,6 +12,7 @@ package pod
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -67,6 +68,17 @@ type Options struct {
 	// a webhook (default 10s, the outbound client's timeout); a target
 	// that does not answer in time is retried.
 	DeliveryTimeout time.Duration
+	// DeliveryLease is how long a node holds a delivery it attempts
+	// before another node sharing the store may attempt it (default twice
+	// DeliveryTimeout plus a minute; at least twice DeliveryTimeout). A
+	// node killed mid-delivery delays it by up to this much, unless it is
+	// restarted under the same Node.
+	DeliveryLease time.Duration
+	// Node names this server among the nodes sharing one PostgreSQL store
+	// (default: the host name and Addr). A node restarted under the same
+	// name takes its own delivery leases back at once. Every node must
+	// have its own.
+	Node string
 	// DeliveryPerHost bounds the concurrent delivery attempts to one
 	// target host (default 64), so a slow or dead target never delays
 	// deliveries to others.
@@ -116,6 +128,13 @@ func (o *Options) setDefaults() error {
 	}
 	if o.DataDir == "" && !o.InMemory {
 		o.DataDir = "./data"
+	}
+	if o.Node == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			host = "localhost"
+		}
+		o.Node = host + "/" + o.Addr
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -198,6 +198,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	allowPrivate := fs.Bool("allow-private-targets", false, "let webhooks, notification channels and remote inboxes reach loopback and private addresses")
 	retry := fs.String("retry-schedule", "5s,5m,30m,2h,5h,10h,10h", "waits between delivery attempts to other servers and webhooks; a delivery is dead after one more failure than waits listed")
 	deliveryTimeout := fs.Duration("delivery-timeout", 10*time.Second, "how long one delivery attempt to another server or a webhook may take before it is retried")
+	lease := fs.Duration("delivery-lease", 0, "how long a node holds a delivery it attempts before another node on the same database may (default: twice --delivery-timeout plus 1m)")
+	node := fs.String("node", "", "this node's name among the nodes sharing one --store database; a node restarted under its name takes its deliveries back at once (default: host name/--addr)")
 	perHost := fs.Int("delivery-per-host", 64, "how many delivery attempts to one target host may run at once")
 	commitInterval := fs.Duration("commit-interval", pod.DefaultCommitInterval, "least time between two group commits under concurrent writes (larger batches per sync); 0 commits each batch at once")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -220,6 +222,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	if *deliveryTimeout <= 0 {
 		return serveConfig{}, usageError{fmt.Sprintf("invalid --delivery-timeout %s: want a positive duration, e.g. 10s", *deliveryTimeout)}
 	}
+	if *lease != 0 && *lease < 2**deliveryTimeout {
+		return serveConfig{}, usageError{fmt.Sprintf("invalid --delivery-lease %s: want at least twice --delivery-timeout (%s)", *lease, 2**deliveryTimeout)}
+	}
 	schedule, err := parseSchedule(*retry)
 	if err != nil {
 		return serveConfig{}, usageError{err.Error()}
@@ -231,6 +236,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	return serveConfig{demo: *demo, opts: pod.Options{Addr: *addr, DataDir: c.data, StoreURL: c.storeURL, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
 		AllowPrivateTargets: *allowPrivate || *demo, RetrySchedule: schedule, DeliveryTimeout: *deliveryTimeout,
+		DeliveryLease: *lease, Node: *node,
 		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval),
 		DiskReserve: reserve, MemTableSize: memTableSize}}, nil
 }

@@ -192,6 +192,8 @@ func TestServeEnvironment(t *testing.T) {
 		}},
 		{"delivery-timeout", "7s", func(c serveConfig) bool { return c.opts.DeliveryTimeout == 7*time.Second }},
 		{"delivery-per-host", "3", func(c serveConfig) bool { return c.opts.DeliveryPerHost == 3 }},
+		{"delivery-lease", "90s", func(c serveConfig) bool { return c.opts.DeliveryLease == 90*time.Second }},
+		{"node", "node-b", func(c serveConfig) bool { return c.opts.Node == "node-b" }},
 		{"commit-interval", "0", func(c serveConfig) bool { return c.opts.CommitInterval < 0 }},
 		{"log-level", "warn", func(c serveConfig) bool {
 			ctx := context.Background()
