@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -107,6 +108,78 @@ type sink interface {
 	send(b []byte) bool
 	// drop closes the sink, telling the client why when it can.
 	drop(reason string)
+	// known returns what the sink's receiver has been told of the
+	// channel's topic (see join), nil for a sink that does not keep it.
+	known() *knownState
+}
+
+// knownState is what a connection's receiver has been told of its
+// channel's topic: the version of the topic (ldp.Meta.Version) it last
+// heard of, or that the topic is gone. join sets it from the snapshot it
+// takes when the connection joins; the dispatcher keeps it up to date. It
+// is guarded by the channel's mu.
+type knownState struct {
+	set     bool // join took a snapshot
+	gone    bool
+	version uint64
+}
+
+// fresh reports whether msg, a notification on the connection's channel,
+// tells the receiver something it has not been told, and records it.
+//
+// The dispatcher can hand a channel a change committed before the
+// snapshot its newest connection joined with (the store makes a write
+// visible before it reports it, and the dispatcher's queue or the rate
+// feature may hold it), so a notification about the topic itself is fresh
+// only when it moves the receiver on: a write of a later version than the
+// one it knows, or a Delete of a topic it knows to exist. Versions grow in
+// commit order, so every write committed after the snapshot is fresh, and
+// the receiver never hears of an older state after a newer one. Add and
+// Remove, about a container's members, are always fresh: the topic's state
+// (the container's own version) says nothing about them.
+func (k *knownState) fresh(msg *Message) bool {
+	if !k.set || msg.Target != "" {
+		return true
+	}
+	if msg.State == "" { // Delete
+		if k.gone {
+			return false
+		}
+		k.gone, k.version = true, 0
+		return true
+	}
+	v, ok := etagVersion(msg.State)
+	if !ok {
+		return true // not an ETag of this server: deliver rather than lose it
+	}
+	if !k.gone && v <= k.version {
+		return false
+	}
+	k.gone, k.version = false, v
+	return true
+}
+
+// offer sends b, the encoding of msg, to s unless s's receiver knows it
+// already; ch.mu is held. It reports false when s is gone.
+func offer(s sink, msg *Message, b []byte) bool {
+	if k := s.known(); k != nil && !k.fresh(msg) {
+		return true
+	}
+	return s.send(b)
+}
+
+// etagVersion returns the resource version an ETag of this server carries:
+// ldp.Meta.ETag is the version in base 36, quoted.
+func etagVersion(etag string) (uint64, bool) {
+	s, ok := strings.CutPrefix(etag, `"`)
+	if !ok {
+		return 0, false
+	}
+	if s, ok = strings.CutSuffix(s, `"`); !ok || s == "" {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s, 36, 64)
+	return v, err == nil
 }
 
 // channel is a channel in memory.

@@ -185,5 +185,5 @@ func (n *Notifier) sendLocked(ch *channel, msg *Message, now time.Time) {
 		n.push(&ch.rec, msg.ID, b)
 		return
 	}
-	ch.sinks = slices.DeleteFunc(ch.sinks, func(s sink) bool { return !s.send(b) })
+	ch.sinks = slices.DeleteFunc(ch.sinks, func(s sink) bool { return !offer(s, msg, b) })
 }

@@ -98,7 +98,9 @@
 //
 // Notifier.mu, then channel.mu, then a connection's mu (and a Message's).
 // Notifier.mu is never held across a store call: OnChange takes it on the
-// store's writer goroutine.
+// store's writer goroutine. A channel's mu is held across one store read,
+// the state snapshot a connection joins with (join); nothing that the
+// store's writer goroutine runs takes it.
 //
 // The load test of this package's WebSocket subscribers is
 // bench.RunNotifyLoad (cmd/notifybench, `podserver bench notify`).

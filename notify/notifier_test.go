@@ -63,7 +63,8 @@ func (s *countSink) send(b []byte) bool {
 	}
 	return true
 }
-func (s *countSink) drop(string) {}
+func (s *countSink) drop(string)        {}
+func (s *countSink) known() *knownState { return nil }
 
 // testNotifier returns a notifier over an in-memory store that reports its
 // writes to it.
@@ -127,7 +128,7 @@ func TestDispatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := &countSink{want: 1, done: make(chan struct{})}
-		n.addSink(ch, s)
+		n.join(ctx, ch, s)
 		sinks[c.id] = s
 	}
 	put(t, st, "/alice/d/x", `{}`)
@@ -182,7 +183,7 @@ func BenchmarkDispatch(b *testing.B) {
 			b.Fatal(err)
 		}
 		s := &countSink{}
-		n.addSink(ch, s)
+		n.join(ctx, ch, s)
 		sinks = append(sinks, s)
 	}
 	b.ResetTimer()

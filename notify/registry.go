@@ -13,25 +13,64 @@ import (
 	"podserver/store"
 )
 
-// addSink attaches a live connection to ch, closing the oldest when ch has
-// too many. It reports false when ch is closed.
-func (n *Notifier) addSink(ch *channel, s sink) bool {
+// join attaches the live connection s to ch, closing the oldest when ch
+// has too many, and queues on s first the state message its receiver is
+// owed (the state feature). It reports false when ch is closed.
+//
+// The topic's state is read and s attached under ch.mu, which the
+// dispatcher holds to hand ch a notification: everything it hands ch
+// from then on reaches s after the state message, so no change committed
+// after the snapshot is lost, whether it comes during the WebSocket
+// handshake or the moment after. A change committed before the snapshot
+// may still be on its way through the dispatcher; s skips those that the
+// snapshot covers (knownState.fresh), so its receiver hears of each
+// change once, in commit order. The rate feature applies to s as to every
+// connection of ch: what it holds back goes out, in order, after the
+// state message. The store read under ch.mu holds up the dispatcher only
+// when it has something for ch meanwhile.
+func (n *Notifier) join(ctx context.Context, ch *channel, s sink) bool {
 	ch.mu.Lock()
 	if ch.closed {
 		ch.mu.Unlock()
 		return false
 	}
-	var evicted sink
-	if len(ch.sinks) >= n.cfg.MaxConnsPerChannel {
-		evicted = ch.sinks[0]
-		ch.sinks = slices.Delete(ch.sinks, 0, 1)
+	etag, exists, err := n.currentState(ctx, ch.rec.Path)
+	if err != nil {
+		// Without a snapshot s gets what comes, and no state message.
+		n.log.Error("cannot read topic state", "channel", ch.rec.ID, "err", err)
+	} else if k := s.known(); k != nil {
+		v, _ := etagVersion(etag)
+		*k = knownState{set: true, gone: !exists, version: v}
 	}
-	ch.sinks = append(ch.sinks, s)
+	var msg *Message
+	if err == nil && ch.state != "" && ch.active(time.Now()) {
+		msg = n.stateChange(ch, ch.state, etag, exists)
+	}
+	evicted := n.attachLocked(ch, s)
+	if msg != nil {
+		if b, err := msg.Encode(ch.rec.Media); err != nil {
+			n.log.Error("cannot encode notification", "channel", ch.rec.ID, "media", ch.rec.Media, "err", err)
+		} else {
+			ch.state = msg.State
+			s.send(b)
+		}
+	}
 	ch.mu.Unlock()
 	if evicted != nil {
 		evicted.drop("replaced by a newer connection to this channel")
 	}
 	return true
+}
+
+// attachLocked adds s to ch's connections and returns the oldest one when
+// there are too many, detached, for the caller to drop; ch.mu is held.
+func (n *Notifier) attachLocked(ch *channel, s sink) (evicted sink) {
+	if len(ch.sinks) >= n.cfg.MaxConnsPerChannel {
+		evicted = ch.sinks[0]
+		ch.sinks = slices.Delete(ch.sinks, 0, 1)
+	}
+	ch.sinks = append(ch.sinks, s)
+	return evicted
 }
 
 // removeSink detaches s from ch.
@@ -241,6 +280,13 @@ func (n *Notifier) stateMessage(ctx context.Context, ch *channel) *Message {
 		n.log.Error("cannot read topic state", "channel", ch.rec.ID, "err", err)
 		return nil
 	}
+	return n.stateChange(ch, known, etag, exists)
+}
+
+// stateChange returns the notification a receiver whose last known state
+// of ch's topic is known gets when the topic's state is etag (exists) or
+// gone (!exists): nil when that is the state it knows.
+func (n *Notifier) stateChange(ch *channel, known, etag string, exists bool) *Message {
 	if exists && etag == known {
 		return nil
 	}

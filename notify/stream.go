@@ -17,7 +17,10 @@ type streamSink struct {
 	ch   chan []byte
 	done chan struct{}
 	once sync.Once
+	ks   knownState // guarded by the channel's mu
 }
+
+func (s *streamSink) known() *knownState { return &s.ks }
 
 func (s *streamSink) send(b []byte) bool {
 	select {
@@ -62,7 +65,10 @@ func (n *Notifier) serveStream(c *gin.Context, r *ldp.Request, id string) error 
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
 	s := &streamSink{ch: make(chan []byte, n.cfg.ConnQueue), done: make(chan struct{})}
-	if !n.addSink(ch, s) {
+	// The stream joins the channel before the response starts: a change
+	// the client makes once it has the response's headers reaches it,
+	// after the state message (join).
+	if !n.join(c.Request.Context(), ch, s) {
 		return errNoChannel
 	}
 	defer n.removeSink(ch, s)
@@ -79,7 +85,6 @@ func (n *Notifier) serveStream(c *gin.Context, r *ldp.Request, id string) error 
 	if err := rc.Flush(); err != nil {
 		return nil
 	}
-	n.sendState(ch, s)
 	ctx := c.Request.Context()
 	for {
 		select {

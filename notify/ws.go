@@ -48,16 +48,22 @@ func (n *Notifier) serveWebSocket(c *gin.Context, r *ldp.Request, id string) err
 	if !n.canRead(&ch.rec, ch.rec.Path, r.Target.Root) {
 		return errNoAccess
 	}
+	// The connection joins the channel before the handshake, holding what
+	// it is sent until the handshake is done: the state snapshot is taken
+	// before the client can see the connection open, so a change it makes
+	// at once is committed after the snapshot and reaches it, after the
+	// state message.
+	conn := newWSConn(nil, nil, n.cfg.ConnQueue)
+	if !n.join(c.Request.Context(), ch, conn) {
+		return errNoChannel
+	}
 	ws, nc, err := accept(c, []string{NS + TypeWebSocket})
 	if err != nil {
+		n.removeSink(ch, conn)
+		conn.drop("")
 		return err
 	}
-	conn := newWSConn(ws, nc, n.cfg.ConnQueue)
-	if !n.addSink(ch, conn) {
-		conn.drop("channel closed")
-		return nil
-	}
-	n.sendState(ch, conn)
+	conn.attach(ws, nc)
 	// The connection lives on in a goroutine of its own, started with a
 	// small stack, and the HTTP handler returns: an idle connection costs
 	// that goroutine and the connection's buffers, not the deep stack of
@@ -69,26 +75,6 @@ func (n *Notifier) serveWebSocket(c *gin.Context, r *ldp.Request, id string) err
 		conn.readLoop(n.ctx)
 	}()
 	return nil
-}
-
-// sendState sends a newly connected receiver the topic's state when it
-// differs from the state it last knew (the state feature).
-func (n *Notifier) sendState(ch *channel, s sink) {
-	if !ch.active(time.Now()) {
-		return
-	}
-	msg := n.stateMessage(n.ctx, ch)
-	if msg == nil {
-		return
-	}
-	b, err := msg.Encode(ch.rec.Media)
-	if err != nil {
-		return
-	}
-	ch.mu.Lock()
-	ch.state = msg.State
-	ch.mu.Unlock()
-	s.send(b)
 }
 
 func isUpgrade(r *http.Request) bool {
@@ -154,14 +140,40 @@ type wsConn struct {
 	nc  net.Conn // for write deadlines
 	max int
 
+	// ks is what the receiver knows of the channel's topic, guarded by
+	// the channel's mu.
+	ks knownState
+
 	mu      sync.Mutex
 	queue   [][]byte
 	writing bool
 	dead    bool
 }
 
+// newWSConn returns a connection; with a nil ws it holds what it is sent
+// until attach gives it its WebSocket.
 func newWSConn(ws *websocket.Conn, nc net.Conn, max int) *wsConn {
 	return &wsConn{ws: ws, nc: nc, max: max}
+}
+
+func (c *wsConn) known() *knownState { return &c.ks }
+
+// attach gives a holding connection its WebSocket and starts sending what
+// it holds, or closes the WebSocket when the connection was dropped (or
+// fell too far behind) meanwhile.
+func (c *wsConn) attach(ws *websocket.Conn, nc net.Conn) {
+	c.mu.Lock()
+	c.ws, c.nc = ws, nc
+	dead := c.dead
+	start := !dead && !c.writing && len(c.queue) > 0
+	c.writing = c.writing || start
+	c.mu.Unlock()
+	switch {
+	case dead:
+		go ws.Close(websocket.StatusGoingAway, "the connection was closed while it opened")
+	case start:
+		go c.writeLoop()
+	}
 }
 
 func (c *wsConn) send(b []byte) bool {
@@ -172,13 +184,16 @@ func (c *wsConn) send(b []byte) bool {
 	}
 	if len(c.queue) >= c.max {
 		c.dead, c.queue = true, nil
+		ws := c.ws
 		c.mu.Unlock()
-		go c.ws.Close(websocket.StatusTryAgainLater, "too slow: notifications were dropped")
+		if ws != nil { // else attach closes it
+			go ws.Close(websocket.StatusTryAgainLater, "too slow: notifications were dropped")
+		}
 		return false
 	}
 	c.queue = append(c.queue, b)
-	start := !c.writing
-	c.writing = true
+	start := !c.writing && c.ws != nil // a holding connection starts in attach
+	c.writing = c.writing || start
 	c.mu.Unlock()
 	if start {
 		go c.writeLoop()
@@ -219,9 +234,10 @@ func (c *wsConn) drop(reason string) {
 	c.mu.Lock()
 	already := c.dead
 	c.dead, c.queue = true, nil
+	ws := c.ws
 	c.mu.Unlock()
-	if !already {
-		go c.ws.Close(websocket.StatusGoingAway, reason)
+	if !already && ws != nil { // else attach closes it
+		go ws.Close(websocket.StatusGoingAway, reason)
 	}
 }
 
