@@ -67,14 +67,14 @@ func (n *Notifier) dispatch(ev event) {
 		case ldp.Deleted:
 			typ = ActDelete
 		}
-		n.deliverAll(own, ev.path, root, newMessage(typ, url(ev.path), "", ev.etag, ev.at), suppressed)
+		n.deliverAll(own, ev.path, root, newMessage(typ, url(ev.path), "", ev.etag, ev.at), suppressed, ev.remote)
 	}
 	if len(up) > 0 && !ldp.IsAuxiliary(ev.path) && ev.kind != ldp.Updated {
 		typ := ActAdd
 		if ev.kind == ldp.Deleted {
 			typ = ActRemove
 		}
-		n.deliverAll(up, parent, root, newMessage(typ, url(ev.path), url(parent), ev.etag, ev.at), suppressed)
+		n.deliverAll(up, parent, root, newMessage(typ, url(ev.path), url(parent), ev.etag, ev.at), suppressed, ev.remote)
 	}
 	if len(ownLegacy) > 0 {
 		n.publishLegacy(ownLegacy, ev.path, root)
@@ -87,12 +87,12 @@ func (n *Notifier) dispatch(ev event) {
 // deliverAll sends msg, about topic, to the channels allowed to read it.
 // Notifications about items that an LDN channel wrote are not pushed to
 // push channels, so that channels cannot feed each other in a loop.
-func (n *Notifier) deliverAll(chs []*channel, topic, root string, msg *Message, suppressed bool) {
+func (n *Notifier) deliverAll(chs []*channel, topic, root string, msg *Message, suppressed, remote bool) {
 	now := time.Now()
 	auth := authCache{}
 	for _, ch := range chs {
-		if suppressed && isPush(ch.rec.Type) {
-			continue
+		if (suppressed || remote) && isPush(ch.rec.Type) {
+			continue // the node that committed a change pushes it
 		}
 		if !ch.active(now) {
 			continue

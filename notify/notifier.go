@@ -83,6 +83,10 @@ type event struct {
 	path string
 	etag string
 	at   time.Time
+	// remote is true when another node committed the change: that node
+	// queues its push notifications, this one only tells its own
+	// connections.
+	remote bool
 }
 
 // Notifier is the Solid Notifications server of one podserver.
@@ -248,6 +252,7 @@ func (ch *channel) close() []sink {
 // and never blocks: it keeps the changes someone watches and queues them
 // for the dispatcher.
 func (n *Notifier) OnChange(changes []store.Change) {
+	n.followChannels(changes)
 	var evs []event
 	now := time.Now()
 	n.mu.RLock()
@@ -272,7 +277,7 @@ func (n *Notifier) OnChange(changes []store.Change) {
 		if ch.Kind != ldp.Deleted {
 			at = m.Modified
 		}
-		evs = append(evs, event{kind: ch.Kind, path: p, etag: ch.ETag, at: at})
+		evs = append(evs, event{kind: ch.Kind, path: p, etag: ch.ETag, at: at, remote: c.Remote})
 	}
 	n.mu.RUnlock()
 	if len(evs) == 0 {

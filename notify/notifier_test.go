@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"podserver/ldp"
 	"podserver/podurl"
 	"podserver/store"
+	"podserver/webhook"
 )
 
 // fakeHost is a server with pods at http://pods.test/{pod}/ that denies
@@ -197,5 +199,89 @@ func BenchmarkDispatch(b *testing.B) {
 		for _, s := range sinks {
 			<-s.done
 		}
+	}
+}
+
+// A notifier follows what another node writes to the shared store: a
+// channel record created there becomes known here (a receiver may connect
+// to any node), one deleted there is closed here; a resource change
+// committed there reaches this node's connections, but its push
+// notifications are queued by the node that committed it, not here.
+func TestFollowOtherNodes(t *testing.T) {
+	var n *Notifier
+	var remote atomic.Bool
+	st, err := store.Open(store.Options{InMemory: true, ChangePrefixes: []string{store.PrefixResource, store.PrefixChannel},
+		OnChange: func(c []store.Change) {
+			for i := range c {
+				c[i].Remote = remote.Load()
+			}
+			if n != nil {
+				n.OnChange(c)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := deliver.New(deliver.Config{Store: st, Schedule: []time.Duration{time.Hour}})
+	if n, err = New(Config{Store: st, Host: &fakeHost{}, URLs: testURLs(), Queue: q}); err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	defer q.Close()
+	defer n.Close()
+	ctx := context.Background()
+	if err := st.Update(ctx, func(tx store.Txn) error { return ldp.CreateRoot(tx, "/alice/", time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+
+	// Channel records written by "another node".
+	remote.Store(true)
+	write := func(r record) {
+		t.Helper()
+		v, _ := json.Marshal(r)
+		if err := st.Update(ctx, func(tx store.Txn) error { return tx.Set(channelKey(r.ID), v) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(wsRecord("ws", "/alice/w", "https://alice.example/#me"))
+	write(pushRecord("hook", TypeWebhook, "http://127.0.0.1:9/hook", webhook.NewSecret()))
+	ch := n.lookup("ws")
+	if ch == nil || n.lookup("hook") == nil {
+		t.Fatal("channels created on another node are not known here")
+	}
+	s := &countSink{want: 1, done: make(chan struct{})}
+	if !n.join(ctx, ch, s) {
+		t.Fatal("join")
+	}
+
+	// A change committed elsewhere: the connection hears of it, no push
+	// is queued here.
+	put(t, st, "/alice/w", `{}`)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection got no notification of a change another node committed")
+	}
+	// A change committed here: its push is queued here. The dispatcher
+	// handles changes in order, so once this one's push is queued the
+	// other's would be too: one record in all.
+	remote.Store(false)
+	put(t, st, "/alice/w", `{"a": 1}`)
+	deadline := time.Now().Add(5 * time.Second)
+	for countKeys(t, st, store.PrefixDelivery) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if k := countKeys(t, st, store.PrefixDelivery); k != 1 {
+		t.Errorf("%d push records queued, want 1: this node's change only", k)
+	}
+
+	// Deleted elsewhere: closed here.
+	remote.Store(true)
+	if err := st.Update(ctx, func(tx store.Txn) error { return tx.Delete(channelKey("ws")) }); err != nil {
+		t.Fatal(err)
+	}
+	if n.lookup("ws") != nil || !ch.closed {
+		t.Error("a channel deleted on another node is still open here")
 	}
 }

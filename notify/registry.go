@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,6 +119,13 @@ func (n *Notifier) remove(ctx context.Context, ch *channel, reason string) error
 	if err := n.cfg.Store.Update(ctx, func(tx store.Txn) error { return tx.Delete(channelKey(ch.rec.ID)) }); err != nil {
 		return fmt.Errorf("delete notification channel: %w", err)
 	}
+	n.forget(ch, reason)
+	return nil
+}
+
+// forget takes ch out of the registry, if it is there, and closes its
+// connections with reason.
+func (n *Notifier) forget(ch *channel, reason string) {
 	n.mu.Lock()
 	if n.channels[ch.rec.ID] == ch {
 		delete(n.channels, ch.rec.ID)
@@ -138,7 +146,37 @@ func (n *Notifier) remove(ctx context.Context, ch *channel, reason string) error
 	for _, s := range ch.close() {
 		s.drop(reason)
 	}
-	return nil
+}
+
+// followChannels keeps the registry in step with the channel records
+// another node writes (Remote changes under the channel prefix): a
+// channel created there is known here, so a receiveFrom connection that a
+// load balancer sends to this node finds it, and one deleted there (by
+// its owner, expiry or a revoked key) is closed here too. This node's own
+// writes are indexed by create and remove themselves.
+func (n *Notifier) followChannels(changes []store.Change) {
+	for _, c := range changes {
+		if !c.Remote || !bytes.HasPrefix(c.Key, channelPrefix) {
+			continue
+		}
+		id := string(c.Key[len(channelPrefix):])
+		if c.Deleted {
+			if ch := n.lookup(id); ch != nil {
+				n.forget(ch, "channel deleted")
+			}
+			continue
+		}
+		r, err := decodeRecord(c.Value)
+		if err != nil || r.ID != id {
+			n.log.Warn("skipping unreadable notification channel", "id", id, "err", err)
+			continue
+		}
+		n.mu.Lock()
+		if _, ok := n.channels[id]; !ok {
+			n.addLocked(newChannel(r))
+		}
+		n.mu.Unlock()
+	}
 }
 
 // sweep removes expired channels, and channels whose creator's API key was
