@@ -40,7 +40,7 @@ func unreachable(err error) bool {
 	if errors.As(err, &pe) {
 		switch {
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
-			pe.Code == "25006",                  // read-only SQL transaction
+			pe.Code == "25006",                                         // read-only SQL transaction
 			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", // admin/crash shutdown, cannot connect now
 			pe.Code == "53300": // too many connections
 			return true

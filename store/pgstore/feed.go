@@ -16,6 +16,10 @@ import (
 	"podserver/store"
 )
 
+// FeedApplicationName is the application_name of the change feed's
+// listening connections (pg_stat_activity).
+const FeedApplicationName = "podserver-feed"
+
 // feedPage is how many changes one read of the changes table returns.
 const feedPage = 1000
 
@@ -79,6 +83,8 @@ func newFeed(ctx context.Context, s *Store, opts Options) (*feed, error) {
 		retention: opts.ChangeRetention,
 		done:      make(chan struct{}),
 	}
+	// Named, so that an operator (or a test) can find the listeners.
+	f.cfg.RuntimeParams["application_name"] = FeedApplicationName
 	if f.retention <= 0 {
 		f.retention = 10 * time.Minute
 	}
