@@ -36,6 +36,12 @@ var ErrLocked = errors.New("store: data directory is in use by another process")
 // ErrClosed is returned by operations on a closed store.
 var ErrClosed = errors.New("store: closed")
 
+// ErrUnavailable is wrapped by the errors of a backend that cannot reach its
+// database (a server down, a lost connection, a primary that became read-only
+// after a failover): the operation did not happen, or for an Update whose
+// commit was cut off, may or may not have happened. Retry later.
+var ErrUnavailable = errors.New("store: unavailable")
+
 // Reader reads a consistent snapshot.
 type Reader interface {
 	// Get returns a copy of the value stored under key, or ErrNotFound.

@@ -50,6 +50,11 @@ func (w *Watch) Observe(changes []Change) {
 	}
 }
 
+// Reset makes every cached entry stale, as a relevant change would. The
+// store calls for it (pgstore's Options.OnReset) when the node may have
+// missed changes, so that no cache keeps an answer it cannot vouch for.
+func (w *Watch) Reset() { w.gen.Add(1) }
+
 // Generation returns the current generation. Load it before the read whose
 // result is kept.
 func (w *Watch) Generation() uint64 { return w.gen.Load() }

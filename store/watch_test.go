@@ -70,3 +70,20 @@ func TestWatch(t *testing.T) {
 		t.Fatal("a relevant delete did not advance the watch")
 	}
 }
+
+// Reset makes an entry read before it stale, and one read after it current.
+func TestWatchReset(t *testing.T) {
+	w := NewWatch(func(Change) bool { return false })
+	before := w.Generation()
+	w.Observe([]Change{{Key: []byte("x")}}) // irrelevant: stays current
+	if !w.Current(before) {
+		t.Fatal("an irrelevant change made the entry stale")
+	}
+	w.Reset()
+	if w.Current(before) {
+		t.Error("an entry read before Reset is still current")
+	}
+	if after := w.Generation(); !w.Current(after) {
+		t.Error("an entry read after Reset is stale")
+	}
+}

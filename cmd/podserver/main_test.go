@@ -117,7 +117,7 @@ func TestStorePostgres(t *testing.T) {
 	if code, _, errs := runCmd("migrate"); code != 2 || !strings.Contains(errs, "--store") {
 		t.Errorf("migrate without --store: %d %q; want 2 and a word about --store", code, errs)
 	}
-	if code, out, errs := runCmd("migrate", "--store", url); code != 0 || out != "applied migration 1\n" {
+	if code, out, errs := runCmd("migrate", "--store", url); code != 0 || out != "applied migration 1\napplied migration 2\n" {
 		t.Fatalf("migrate: %d %q %s", code, out, errs)
 	}
 	t.Setenv("PODSERVER_STORE", url)

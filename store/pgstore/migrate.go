@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,6 +21,11 @@ func migrations() []migration {
 	return []migration{
 		{1, `CREATE TABLE podserver_kv (k bytea PRIMARY KEY, v bytea NOT NULL);
 CREATE SEQUENCE podserver_seq AS bigint MINVALUE 1;`},
+		// The cluster-wide change feed (feed.go): watched writes by id in
+		// commit order (v NULL for a delete), and the highest id pruned.
+		{2, `CREATE TABLE podserver_changes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, k bytea NOT NULL, v bytea);
+CREATE TABLE podserver_feed (one boolean PRIMARY KEY DEFAULT true CHECK (one), pruned bigint NOT NULL DEFAULT 0);
+INSERT INTO podserver_feed DEFAULT VALUES;`},
 	}
 }
 
@@ -30,7 +36,7 @@ const migrateLock = 0x706f647372766d67
 // Migrate creates or migrates the schema of the database at url and
 // returns the versions it applied.
 func Migrate(ctx context.Context, url string) ([]int, error) {
-	pool, err := connect(ctx, url)
+	pool, err := connect(ctx, url, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}

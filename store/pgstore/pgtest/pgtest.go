@@ -57,6 +57,7 @@ type Cluster struct {
 	dir     string
 	admin   string // URL of the postgres database as superuser
 	asUser  []string
+	opts    string // the server's options (pg_ctl -o)
 	schemas atomic.Int64
 }
 
@@ -166,6 +167,7 @@ func (c *Cluster) start() {
 		opts := fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
 		err = c.run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o", opts, "start")
 		if err == nil {
+			c.opts = opts
 			c.admin = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 			return
 		}

@@ -1,0 +1,301 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"podserver/store"
+)
+
+// Request states. The writer moves a request from queued to running; its
+// Update call moves it from queued to abandoned when ctx ends first.
+const (
+	stateQueued int32 = iota
+	stateRunning
+	stateAbandoned
+)
+
+// request is one Update call.
+type request struct {
+	ctx   context.Context
+	fn    func(store.Txn) error
+	state atomic.Int32
+	done  chan struct{} // closed by the writer once the outcome is final
+
+	// Set on the writer goroutine before done is closed.
+	err      error
+	panicked bool
+	panicVal any
+	own      bool // err or the panic is the function's own outcome
+	t        *txn // the run of fn that is kept, if it succeeded
+}
+
+// batch is a committed attempt of a batch.
+type batch struct {
+	conn    *pgxpool.Conn // still held, for the feed's read; nil when nothing committed
+	ok      []*request    // the requests whose writes committed, in commit order
+	changes []store.Change
+	// minID and maxID are the ids of changes in podserver_changes.
+	minID, maxID int64
+}
+
+// run is the writer goroutine: it takes the queued requests as one batch,
+// runs it and answers its callers, until Close.
+func (s *Store) run() {
+	defer close(s.wdone)
+	for {
+		var first *request
+		select {
+		case first = <-s.reqs:
+		case <-s.stop:
+			return
+		}
+		b := s.take(first)
+		if len(b) == 0 {
+			continue
+		}
+		s.runBatch(b)
+		for _, r := range b {
+			close(r.done)
+		}
+	}
+}
+
+// take returns first and the requests queued behind it, up to maxBatch,
+// leaving out those whose callers gave up.
+func (s *Store) take(first *request) []*request {
+	b := make([]*request, 0, s.maxBatch)
+	add := func(r *request) {
+		if r.ctx.Err() != nil {
+			if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
+				r.err = r.ctx.Err()
+				close(r.done)
+			}
+			return
+		}
+		if r.state.CompareAndSwap(stateQueued, stateRunning) {
+			b = append(b, r)
+		}
+	}
+	add(first)
+	for len(b) < s.maxBatch {
+		select {
+		case r := <-s.reqs:
+			add(r)
+		default:
+			return b
+		}
+	}
+	return b
+}
+
+// runBatch runs the requests in one transaction, again after a
+// serialization failure or deadlock, and sets their outcomes.
+func (s *Store) runBatch(reqs []*request) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		b, err := s.attemptBatch(ctx, reqs)
+		s.result(err)
+		if err == nil {
+			s.committed(ctx, b)
+			return
+		}
+		if retryable(err) && attempt < s.attempts && ctx.Err() == nil {
+			s.retries.Add(1)
+			// A little jitter lets the transaction that won go first.
+			time.Sleep(time.Duration(rand.IntN(attempt*500)+100) * time.Microsecond)
+			continue
+		}
+		for _, r := range reqs {
+			if !r.own {
+				r.err = err
+			}
+		}
+		return
+	}
+}
+
+// Statements of a batch.
+const (
+	savepoint  = `SAVEPOINT f`
+	rollbackTo = `ROLLBACK TO SAVEPOINT f`
+	// insertChanges records a batch's watched writes, in order, and
+	// notifies the listening nodes at COMMIT with the last id.
+	insertChanges = `WITH ins AS (
+	INSERT INTO podserver_changes (k, v)
+	SELECT k, v FROM unnest($1::bytea[], $2::bytea[]) WITH ORDINALITY AS c(k, v, n) ORDER BY n
+	RETURNING id
+), m AS (SELECT min(id) AS lo, max(id) AS hi FROM ins)
+SELECT lo, hi FROM m, LATERAL (SELECT pg_notify($3, hi::text)) AS n`
+)
+
+// attemptBatch runs every request's function once, in one transaction
+// begun under the writers' turn, each after the first kept one under a
+// savepoint, and commits. A function's own failure is its request's
+// outcome; an error returned fails the whole attempt.
+func (s *Store) attemptBatch(ctx context.Context, reqs []*request) (_ *batch, err error) {
+	pc, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn := pc.Conn()
+	inTx := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		if inTx && !conn.IsClosed() {
+			// Closing the connection ends the transaction and the turn
+			// without another round trip to a database that may be gone.
+			_ = conn.Close(context.Background())
+		}
+		if errors.Is(err, store.ErrUnavailable) {
+			// Idle connections may lead to a server that is gone or
+			// read-only now: make new ones.
+			s.pool.Reset()
+		}
+		pc.Release()
+	}()
+	exec := func(what, sql string) error {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			return wrap(what, err, conn.IsClosed())
+		}
+		return nil
+	}
+	var kept []*request
+	for _, r := range reqs {
+		r.err, r.panicked, r.panicVal, r.own, r.t = nil, false, nil, false, nil
+		if !inTx {
+			if _, err := conn.PgConn().Exec(ctx, s.begin).ReadAll(); err != nil {
+				return nil, wrap("begin", err, conn.IsClosed())
+			}
+			inTx = true
+		}
+		sp := len(kept) > 0
+		if sp {
+			if err := exec("savepoint", savepoint); err != nil {
+				return nil, err
+			}
+		}
+		t := &txn{reader: reader{ctx: ctx, tx: connQ{conn}}, s: s, writes: map[string]store.Change{}}
+		ferr := s.call(r, t)
+		if t.err != nil && (retryable(t.err) || errors.Is(t.err, store.ErrUnavailable)) {
+			return nil, t.err // the whole transaction is lost
+		}
+		if !r.panicked && ferr == nil && t.err == nil {
+			r.t = t
+			kept = append(kept, r)
+			continue
+		}
+		r.own = true
+		if r.err = ferr; ferr == nil {
+			r.err = t.err
+		}
+		if sp {
+			err = exec("rollback to savepoint", rollbackTo)
+		} else {
+			err = exec("rollback", "ROLLBACK")
+			inTx = false
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !inTx {
+		pc.Release()
+		return &batch{}, nil // every function failed
+	}
+	b := &batch{conn: pc, ok: kept}
+	if err := s.recordChanges(ctx, conn, b); err != nil {
+		return nil, err
+	}
+	tag, err := conn.Exec(ctx, "COMMIT")
+	switch {
+	case err != nil && (conn.IsClosed() || unreachable(err)):
+		inTx = false
+		return nil, fmt.Errorf("pgstore: commit: %w: %w: %w", ErrCommitUnknown, store.ErrUnavailable, err)
+	case err != nil:
+		return nil, wrap("commit", err, false)
+	case tag.String() != "COMMIT":
+		return nil, fmt.Errorf("pgstore: commit: the transaction was rolled back (%s)", tag)
+	}
+	return b, nil
+}
+
+// recordChanges inserts the kept functions' watched writes into the
+// changes table: each function's in key order, in commit order.
+func (s *Store) recordChanges(ctx context.Context, conn *pgx.Conn, b *batch) error {
+	for _, r := range b.ok {
+		keys := make([]string, 0, len(r.t.writes))
+		for k := range r.t.writes {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			b.changes = append(b.changes, r.t.writes[k])
+		}
+	}
+	if len(b.changes) == 0 {
+		return nil
+	}
+	ks := make([][]byte, len(b.changes))
+	vs := make([][]byte, len(b.changes))
+	for i, c := range b.changes {
+		ks[i] = c.Key
+		if !c.Deleted {
+			vs[i] = c.Value
+		}
+	}
+	if err := conn.QueryRow(ctx, insertChanges, ks, vs, s.channel).Scan(&b.minID, &b.maxID); err != nil {
+		return wrap("record changes", err, conn.IsClosed())
+	}
+	return nil
+}
+
+// call runs fn, turning a panic into the request's outcome.
+func (s *Store) call(r *request, t *txn) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.panicked, r.panicVal = true, v
+		}
+	}()
+	return r.fn(t)
+}
+
+// committed runs a committed batch's OnCommit callbacks, in commit order,
+// then reports its changes to the feed.
+func (s *Store) committed(ctx context.Context, b *batch) {
+	if b.conn == nil {
+		return
+	}
+	defer b.conn.Release()
+	s.batches.Add(1)
+	s.updates.Add(uint64(len(b.ok)))
+	for _, r := range b.ok {
+		for _, fn := range r.t.onCommit {
+			s.callback(fn)
+		}
+	}
+	if s.feed != nil && len(b.changes) > 0 {
+		s.feed.own(ctx, b.conn.Conn(), b)
+	}
+}
+
+func (s *Store) callback(fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("pgstore: OnCommit callback panicked", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+}
