@@ -81,7 +81,7 @@ func writeSeqs(t *testing.T, stores []*pgstore.Store, workers, n int) map[string
 	var mu sync.Mutex
 	written := map[string]bool{}
 	var wg sync.WaitGroup
-	for _, s := range stores {
+	for si, s := range stores {
 		for w := range workers {
 			wg.Add(1)
 			go func() {
@@ -93,7 +93,7 @@ func writeSeqs(t *testing.T, stores []*pgstore.Store, workers, n int) map[string
 						if rand.IntN(4) == 0 {
 							time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
 						}
-						return tx.Set([]byte(key), fmt.Appendf(nil, "%d/%d", w, i))
+						return tx.Set([]byte(key), fmt.Appendf(nil, "%d/%d/%d", si, w, i))
 					})
 					if err != nil {
 						t.Error(err)
@@ -198,6 +198,9 @@ func TestFeedAcrossNodes(t *testing.T) {
 	if got := describeChanges(rb.all()); !slices.Equal(got, []string{"r/x=hello"}) {
 		t.Errorf("B's feed = %q; want [r/x=hello]", got)
 	}
+	if !rb.all()[0].Remote || len(ra.all()) != 1 || ra.all()[0].Remote {
+		t.Errorf("Remote: %v in B's feed, want true; A's feed %+v, want one change not Remote", rb.all()[0].Remote, ra.all())
+	}
 	if err := a.Update(ctx, func(tx store.Txn) error { return tx.Delete([]byte("r/x")) }); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +210,14 @@ func TestFeedAcrossNodes(t *testing.T) {
 	}
 
 	written := writeSeqs(t, []*pgstore.Store{a, b}, 3, 20)
-	for name, r := range map[string]*recorder{"A": &ra, "B": &rb} {
+	for me, r := range []*recorder{&ra, &rb} {
+		name := string(rune('A' + me))
+		for _, c := range r.all() {
+			var si, w, i int
+			if _, err := fmt.Sscanf(string(c.Value), "%d/%d/%d", &si, &w, &i); err == nil && c.Remote != (si != me) {
+				t.Errorf("%s's feed: %s written by node %d has Remote %v", name, c.Value, si, c.Remote)
+			}
+		}
 		eventually(t, name+"'s feed has every change", func() bool { return len(seqKeys(r.all())) >= len(written) })
 		keys := seqKeys(r.all())
 		if len(keys) != len(written) {
@@ -475,5 +485,37 @@ func TestSeqHelpers(t *testing.T) {
 	}
 	if n, err := b.LastSeq(ctx); err != nil || n != 1002 {
 		t.Errorf("LastSeq = %d, %v; want 1002", n, err)
+	}
+}
+
+// TestSync: once Sync returns, every change another node committed before
+// it was called has reached this node's OnChange, without waiting for the
+// feed's notification; concurrent calls all get there.
+func TestSync(t *testing.T) {
+	url := cluster.URL(t)
+	var rb recorder
+	a := openOpts(t, url, pgstore.Options{OnChange: func([]store.Change) {}, ChangePrefixes: []string{"r/"}})
+	b := openOpts(t, url, pgstore.Options{OnChange: rb.onChange, ChangePrefixes: []string{"r/"}})
+	ctx := context.Background()
+	for i := range 50 {
+		v := fmt.Sprint(i)
+		if err := a.Update(ctx, func(tx store.Txn) error { return tx.Set([]byte("r/x"), []byte(v)) }); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := b.Sync(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		all := rb.all()
+		if len(all) == 0 || string(all[len(all)-1].Value) != v {
+			t.Fatalf("after Sync, B's feed ends with %q, want r/x=%s", describeChanges(all), v)
+		}
 	}
 }

@@ -41,9 +41,26 @@ type feed struct {
 	seen      atomic.Int64 // the highest id known to be committed
 	resets    atomic.Uint64
 
+	// ownLo and ownHi are the change ids of this node's latest batch,
+	// set by the writer before it commits: the feed goroutine may read
+	// that batch's changes before own reports them, and must not report
+	// them as another node's (store.Change.Remote). One range is enough:
+	// the node's one writer commits and reports a batch before it records
+	// the next one's changes, and the ids of a batch that failed to commit
+	// are never used again.
+	ownMu        sync.Mutex
+	ownLo, ownHi int64
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// smu guards the reads of Sync: running is the read in progress,
+	// next the one that starts after it (shared by every Sync call made
+	// meanwhile, since running may have started before their calls).
+	smu     sync.Mutex
+	running *flight
+	next    *flight
 
 	// marks are the ids reached at past times, oldest first, for
 	// pruning; the feed goroutine's only.
@@ -179,6 +196,20 @@ func (f *feed) resetLocked() {
 	}
 }
 
+// ownBatch records the change ids of this node's batch about to commit.
+func (f *feed) ownBatch(lo, hi int64) {
+	f.ownMu.Lock()
+	f.ownLo, f.ownHi = lo, hi
+	f.ownMu.Unlock()
+}
+
+// isOwn reports whether change id is one of this node's latest batch.
+func (f *feed) isOwn(id int64) bool {
+	f.ownMu.Lock()
+	defer f.ownMu.Unlock()
+	return f.ownLo != 0 && f.ownLo <= id && id <= f.ownHi
+}
+
 // saw records that id is committed.
 func (f *feed) saw(id int64) {
 	for {
@@ -215,7 +246,7 @@ func (f *feed) read(ctx context.Context, conn *pgx.Conn, after, before int64) (i
 		if id == nil {
 			continue // no change: the left join's one row
 		}
-		c := store.Change{Key: k, Value: v, Deleted: *del}
+		c := store.Change{Key: k, Value: v, Deleted: *del, Remote: !f.isOwn(*id)}
 		if c.Deleted {
 			c.Value = nil
 		} else if c.Value == nil {
@@ -340,4 +371,68 @@ UPDATE podserver_feed SET pruned = $1 WHERE pruned < $1`, upTo)
 		return wrap("prune changes", err, conn.IsClosed())
 	}
 	return nil
+}
+
+// flight is one read of the changes table on behalf of Sync callers.
+type flight struct {
+	done chan struct{}
+	err  error
+}
+
+// sync returns after a read of the changes table that started after it
+// was called has reported what it found.
+func (f *feed) sync(ctx context.Context) error {
+	f.smu.Lock()
+	fl := f.running
+	if fl == nil {
+		fl = &flight{done: make(chan struct{})}
+		f.running = fl
+		f.smu.Unlock()
+		go f.fly(fl)
+	} else {
+		if f.next == nil {
+			f.next = &flight{done: make(chan struct{})}
+		}
+		fl = f.next
+		f.smu.Unlock()
+	}
+	select {
+	case <-fl.done:
+		return fl.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// fly runs a Sync read, then the one queued behind it, if any.
+func (f *feed) fly(fl *flight) {
+	for fl != nil {
+		fl.err = f.syncRead()
+		close(fl.done)
+		f.smu.Lock()
+		fl, f.next = f.next, nil
+		f.running = fl
+		f.smu.Unlock()
+	}
+}
+
+// syncRead reads and reports the changes after the last reported one.
+func (f *feed) syncRead() error {
+	ctx, cancel := context.WithTimeout(f.ctx, f.s.unavail)
+	defer cancel()
+	conn, err := f.s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	for {
+		pruned, rows, err := f.read(ctx, conn.Conn(), f.delivered.Load(), math.MaxInt64)
+		if err != nil {
+			return err
+		}
+		f.report(pruned, rows)
+		if len(rows) < feedPage {
+			return nil
+		}
+	}
 }

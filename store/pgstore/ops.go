@@ -132,3 +132,23 @@ FROM podserver_seq WHERE NOT is_called OR last_value < $1::bigint`, int64(n))
 		return nil
 	})
 }
+
+// Sync reports to Options.OnChange every change committed, by any node,
+// before Sync was called, and returns once it has (or with the error that
+// kept it from reading them, wrapping store.ErrUnavailable when the
+// database cannot be reached). The feed reports other nodes' changes in
+// the background within milliseconds; a server calls Sync before it
+// serves a request from its caches, so that a write another node
+// acknowledged before the request came applies to it. Calls made while
+// one reads share the next read, so under load a read serves many
+// requests. Without OnChange it does nothing.
+func (s *Store) Sync(ctx context.Context) error {
+	if s.feed == nil {
+		return nil
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.ops.Done()
+	return s.feed.sync(ctx)
+}

@@ -259,6 +259,9 @@ func (s *Store) recordChanges(ctx context.Context, conn *pgx.Conn, b *batch) err
 	if err := conn.QueryRow(ctx, insertChanges, ks, vs, s.channel).Scan(&b.minID, &b.maxID); err != nil {
 		return wrap("record changes", err, conn.IsClosed())
 	}
+	if s.feed != nil {
+		s.feed.ownBatch(b.minID, b.maxID)
+	}
 	return nil
 }
 
