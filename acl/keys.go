@@ -116,6 +116,10 @@ func NewKeys(st store.Store) *Keys {
 // authentication makes every cached authentication stale.
 func (k *Keys) Observe(changes []store.Change) { k.watch.Observe(changes) }
 
+// Reset makes every cached key stale, for when the change feed may have
+// missed changes (pgstore.Options.OnReset).
+func (k *Keys) Reset() { k.watch.Reset() }
+
 // relevant reports whether ch can change what Authenticate answers: the
 // delete of a key record, or a write of one other than a LastUsed update of
 // a cached key (which changes no answer, and happens once a minute per key

@@ -3,7 +3,8 @@
 // is logged and never sent. Handle adapts error-returning handlers to gin and
 // is the one place where errors become responses.
 //
-// This package imports no other podserver package.
+// It imports only package store, whose ErrNoSpace and ErrUnavailable it
+// turns into 507 and 503.
 package apierr
 
 import (
@@ -15,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/gin-gonic/gin"
+
+	"podserver/store"
 )
 
 // Error is an error with an HTTP status and a client-facing message.
@@ -71,6 +74,7 @@ const (
 	MsgForbidden           = "Forbidden: you do not have access to this resource"
 	MsgNotFound            = "Not found"
 	MsgInsufficientStorage = "Insufficient storage: the server is low on disk space and accepts no writes until space is freed; nothing was written, reads still work, retry later"
+	MsgUnavailable         = "Service unavailable: the server cannot reach its database; retry later (a write cut off as it committed may have been stored: a publish with an \"id\" is safe to repeat)"
 )
 
 // Common errors. Each call returns a new *Error, so no caller can change
@@ -94,6 +98,14 @@ func InsufficientStorage() *Error {
 	return New(http.StatusInsufficientStorage, MsgInsufficientStorage).With("Retry-After", "60")
 }
 
+// Unavailable is the 503 for a request the server could not serve because
+// its store cannot reach its database (any error wrapping
+// store.ErrUnavailable): a database down, a connection lost, a failover
+// under way. Retry-After asks clients to come back in a few seconds.
+func Unavailable() *Error {
+	return New(http.StatusServiceUnavailable, MsgUnavailable).With("Retry-After", "5")
+}
+
 // Status returns the HTTP status for err: its Error status, 499 for a
 // cancelled request, 503 for a deadline, 507 for a full disk (ENOSPC), and
 // 500 otherwise.
@@ -104,6 +116,8 @@ func Status(err error) int {
 		return e.Status
 	case errors.Is(err, syscall.ENOSPC):
 		return http.StatusInsufficientStorage
+	case errors.Is(err, store.ErrUnavailable):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled):
 		return 499
 	case errors.Is(err, context.DeadlineExceeded):
@@ -129,8 +143,13 @@ func Write(c *gin.Context, log *slog.Logger, err error) {
 	status := Status(err)
 	msg := http.StatusText(status)
 	var e *Error
-	if !errors.As(err, &e) && status == http.StatusInsufficientStorage {
-		e = InsufficientStorage()
+	if !errors.As(err, &e) {
+		switch {
+		case status == http.StatusInsufficientStorage:
+			e = InsufficientStorage()
+		case errors.Is(err, store.ErrUnavailable):
+			e = Unavailable()
+		}
 	}
 	if e != nil {
 		msg = e.Msg
@@ -153,6 +172,8 @@ func Write(c *gin.Context, log *slog.Logger, err error) {
 			// Expected while the disk is full, which the store logs
 			// once as an error: one line per refused write is a warning.
 			log.WarnContext(c.Request.Context(), "request refused: disk full", attrs...)
+		case errors.Is(err, store.ErrUnavailable):
+			log.WarnContext(c.Request.Context(), "request refused: database unreachable", attrs...)
 		case status >= 500:
 			log.ErrorContext(c.Request.Context(), "request failed", attrs...)
 		default:

@@ -1,6 +1,7 @@
 package apierr
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+
+	"podserver/store"
 )
 
 // TestWrite checks the status, body and headers Write sends for each kind
@@ -28,6 +31,9 @@ func TestWrite(t *testing.T) {
 		{"the named 507", InsufficientStorage(), http.StatusInsufficientStorage, MsgInsufficientStorage, "60"},
 		{"an explicit status wins over ENOSPC", Wrap(http.StatusBadRequest, "bad body", syscall.ENOSPC),
 			http.StatusBadRequest, "bad body", ""},
+		{"an unreachable database, wrapped", fmt.Errorf("ldp: get: %w", fmt.Errorf("pgstore: connect: %w: dial tcp: refused", store.ErrUnavailable)),
+			http.StatusServiceUnavailable, MsgUnavailable, "5"},
+		{"a deadline is a bare 503", context.DeadlineExceeded, http.StatusServiceUnavailable, "internal server error", ""},
 		{"an unknown error", errors.New("boom"), http.StatusInternalServerError, "internal server error", ""},
 		{"a not found", NotFound(), http.StatusNotFound, "Not found", ""},
 	}

@@ -40,3 +40,14 @@ func (n *Notifier) Notify(key string) {
 		close(c)
 	}
 }
+
+// NotifyAll wakes every reader.
+func (n *Notifier) NotifyAll() {
+	n.mu.Lock()
+	chs := n.ch
+	n.ch = make(map[string]chan struct{})
+	n.mu.Unlock()
+	for _, c := range chs {
+		close(c)
+	}
+}

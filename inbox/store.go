@@ -101,6 +101,10 @@ func New() *Inboxes { return &Inboxes{notify: NewNotifier()} }
 // Notifier returns the notifier woken after each durable arrival.
 func (ib *Inboxes) Notifier() *Notifier { return ib.notify }
 
+// WakeAll wakes every waiting reader, to look again: for when the change
+// feed may have missed arrivals (pgstore.Options.OnReset).
+func (ib *Inboxes) WakeAll() { ib.notify.NotifyAll() }
+
 // Observe wakes the readers waiting on the container of each resource the
 // changes wrote. It is to be fed the store's change feed (store.Options'
 // OnChange, with store.PrefixResource watched): so an arrival wakes

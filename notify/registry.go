@@ -179,6 +179,41 @@ func (n *Notifier) followChannels(changes []store.Change) {
 	}
 }
 
+// Resync makes the registry what the store holds: channels created by
+// another node are added, and channels no longer stored are closed. For
+// when the change feed may have missed changes (pgstore.Options.OnReset).
+func (n *Notifier) Resync(ctx context.Context) error {
+	stored := map[string]record{}
+	err := n.cfg.Store.View(ctx, func(rd store.Reader) error {
+		return rd.Scan(channelPrefix, nil, false, func(k, v []byte) error {
+			if r, err := decodeRecord(v); err == nil {
+				stored[r.ID] = r
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("notify: resync channels: %w", err)
+	}
+	var gone []*channel
+	n.mu.Lock()
+	for id, ch := range n.channels {
+		if _, ok := stored[id]; !ok {
+			gone = append(gone, ch)
+		}
+	}
+	for id, r := range stored {
+		if _, ok := n.channels[id]; !ok {
+			n.addLocked(newChannel(r))
+		}
+	}
+	n.mu.Unlock()
+	for _, ch := range gone {
+		n.forget(ch, "channel deleted")
+	}
+	return nil
+}
+
 // sweep removes expired channels, and channels whose creator's API key was
 // revoked, once a minute.
 func (n *Notifier) sweep() {

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"podserver/outbox"
 	"podserver/publish"
 	"podserver/remote"
+	"podserver/store"
 )
 
 // Route labels of the event paths, for logs and metrics.
@@ -195,4 +197,16 @@ func (s *Server) newQueue() *deliver.Queue {
 	})
 	registerQueueDepth(s.reg, q)
 	return q
+}
+
+// observe pokes the delivery queue when another node wrote one of its
+// records, so that a record it enqueued or released is attempted here
+// without waiting for the queue's rescan.
+func (e *events) observe(changes []store.Change) {
+	for _, c := range changes {
+		if c.Remote && bytes.HasPrefix(c.Key, []byte(store.PrefixDelivery)) {
+			e.queue.Poke()
+			return
+		}
+	}
 }

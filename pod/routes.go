@@ -19,6 +19,7 @@ import (
 	"podserver/apierr"
 	"podserver/ldp"
 	"podserver/rdf"
+	"podserver/store"
 )
 
 // Route labels for logs and metrics.
@@ -166,6 +167,13 @@ func (s *Server) dispatch(c *gin.Context) error {
 		return s.serveTop(c)
 	}
 	c.Set("route", routeLDP)
+	if sy, ok := s.st.(store.Syncer); ok {
+		// Another node's writes apply to this request (keys, ACLs,
+		// settings are cached here).
+		if err := sy.Sync(c.Request.Context()); err != nil {
+			return err
+		}
+	}
 	pr, err := s.authenticate(c)
 	if err != nil {
 		return err

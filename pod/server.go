@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -43,10 +44,15 @@ type Server struct {
 	acls     *store.Watch
 	// inboxes wakes inbox long-polls from the change feed.
 	inboxes *inbox.Inboxes
-	ev      *events
-	nt      *notifier
-	con     *console
-	pods    sync.Map // names of pods known to exist
+	// wired is set once every part that follows the change feed exists:
+	// a shared store's feed may report other nodes' changes from the
+	// moment it opens, and until then they are dropped (every cache
+	// starts empty, and the notifier re-reads its channels after).
+	wired atomic.Bool
+	ev    *events
+	nt    *notifier
+	con   *console
+	pods  sync.Map // names of pods known to exist
 	// signing caches pods' Ed25519 signing keys (pod name ->
 	// ed25519.PrivateKey): a pod's key is written once, when the pod is
 	// created, and deriving it from its seed costs a scalar multiplication.
@@ -81,22 +87,28 @@ func New(opts Options) (s *Server, err error) {
 	s.metrics = newMetrics(s.reg)
 	onBatch := func(n int) { s.metrics.batch.Observe(float64(n)) }
 	// The change feed is how every cache learns of changes, whoever made
-	// them. The key registry and the notifier are set before New returns,
-	// so before any write.
+	// them: this node, or another sharing a PostgreSQL store.
 	onChange := func(ch []store.Change) {
+		if !s.wired.Load() {
+			return
+		}
 		s.settings.Observe(ch)
 		s.acls.Observe(ch)
 		s.keys.Observe(ch)
 		s.inboxes.Observe(ch)
 		s.nt.onChange(ch)
+		s.ev.observe(ch)
 	}
-	st, err := openStore(opts, onBatch, onChange, []string{store.PrefixResource, store.PrefixKey})
+	st, err := openStore(opts, onBatch, onChange, s.resetCaches)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.st = st
 	if b, ok := st.(*store.Badger); ok && !opts.InMemory {
 		s.reg.MustRegister(newDiskCollector(b))
+	}
+	if p, ok := st.(*pgstore.Store); ok {
+		s.reg.MustRegister(newPGCollector(p))
 	}
 	s.repo = ldp.NewRepo(st)
 	s.keys = acl.NewKeys(st)
@@ -130,17 +142,49 @@ func New(opts Options) (s *Server, err error) {
 		return nil, err
 	}
 	s.engine = s.routes()
+	s.wired.Store(true)
+	if opts.StoreURL != "" {
+		// Channels other nodes created while this one started.
+		if err := s.nt.n.Resync(context.Background()); err != nil {
+			s.log.Warn("cannot re-read notification channels", "err", err)
+		}
+	}
 	return s, nil
 }
 
+// resetCaches drops every cache and wakes every waiter, for when a shared
+// store's change feed may have missed changes (pgstore.Options.OnReset).
+func (s *Server) resetCaches() {
+	if !s.wired.Load() {
+		return
+	}
+	s.settings.Reset()
+	s.acls.Reset()
+	s.keys.Reset()
+	s.inboxes.WakeAll()
+	s.ev.queue.Poke()
+	go func() {
+		if err := s.nt.n.Resync(context.Background()); err != nil {
+			s.log.Warn("cannot re-read notification channels", "err", err)
+		}
+	}()
+}
+
 // openStore opens the store opts name: PostgreSQL for a StoreURL,
-// Badger otherwise. onBatch is Badger's only.
-func openStore(opts Options, onBatch func(int), onChange func([]store.Change), prefixes []string) (store.Store, error) {
+// Badger otherwise. onBatch is Badger's only, and so is onReset, the
+// feed's "changes may have been missed".
+func openStore(opts Options, onBatch func(int), onChange func([]store.Change), onReset func()) (store.Store, error) {
+	// The caches follow resources (ACLs, settings, profiles,
+	// representations, inbox arrivals, notifications) and keys.
+	prefixes := []string{store.PrefixResource, store.PrefixKey}
 	if opts.StoreURL != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
+		// Nodes sharing the store also follow each other's notification
+		// channels and delivery records. Every node must watch the same.
+		prefixes = append(prefixes, store.PrefixChannel, store.PrefixDelivery)
 		return pgstore.Open(ctx, pgstore.Options{URL: opts.StoreURL, Logger: opts.Logger,
-			OnChange: onChange, ChangePrefixes: prefixes})
+			OnChange: onChange, OnReset: onReset, ChangePrefixes: prefixes})
 	}
 	return store.Open(store.Options{
 		Dir:      opts.DataDir,

@@ -81,3 +81,12 @@ type Store interface {
 	// Close waits for pending updates and closes the store.
 	Close() error
 }
+
+// Syncer is a Store shared with other processes (pgstore), whose change
+// feed reports their writes in the background. Sync returns once every
+// change committed before it was called, by any process, has been
+// reported to the feed, so that caches following it answer the next
+// request as the store would.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
