@@ -30,13 +30,7 @@ const (
 
 // unavailable reports whether err says the database is unreachable, as an
 // Update's error must while there is no primary.
-//
-// store.ErrUnavailable, which pgstore's errors will wrap when the
-// database is unreachable, is being added (issue #13); until then any
-// error passes. To enable the check, the body becomes:
-//
-//	return errors.Is(err, store.ErrUnavailable)
-func unavailable(err error) bool { return err != nil }
+func unavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }
 
 // haWrite is one acknowledged write: its key, the sequence number it
 // drew and stored, and when its Update started and returned.
