@@ -15,8 +15,6 @@ import (
 	"podserver/pod"
 	"podserver/podtest"
 	"podserver/store"
-	"podserver/store/pgstore"
-	"podserver/store/storecopy"
 )
 
 // The demo fixtures' keys (fixtures/demo.json, public).
@@ -279,11 +277,6 @@ func TestCopyUsage(t *testing.T) {
 // TestCopyCommandPostgres: the demo data Badger -> PostgreSQL -> Badger
 // with identical contents, and a server on the copy serves the same.
 func TestCopyCommandPostgres(t *testing.T) {
-	// Until pgstore has LastSeq and EnsureSeqAbove (another branch adds
-	// them) copy refuses PostgreSQL: skip. Remove once they are merged.
-	if _, ok := any((*pgstore.Store)(nil)).(storecopy.Sequenced); !ok {
-		t.Skip("*pgstore.Store has no LastSeq and EnsureSeqAbove yet: the PostgreSQL copy is untested until they are merged")
-	}
 	url := pgCluster.URL(t)
 	d := demoStore(t)
 	src := d.dir

@@ -410,12 +410,6 @@ func flip(b []byte, i int) []byte {
 // TestCopyPostgres: Badger -> PostgreSQL -> Badger, and Badger -> file ->
 // PostgreSQL, with identical contents and the sequence carried over.
 func TestCopyPostgres(t *testing.T) {
-	// Until pgstore has LastSeq and EnsureSeqAbove (another branch adds
-	// them), a copy to or from PostgreSQL is refused: skip. Remove this
-	// guard once they are merged.
-	if _, ok := any((*pgstore.Store)(nil)).(storecopy.Sequenced); !ok {
-		t.Skip("*pgstore.Store has no LastSeq and EnsureSeqAbove yet: the PostgreSQL copy is untested until they are merged")
-	}
 	ctx := context.Background()
 	src := openBadger(t, t.TempDir())
 	fill(t, src, 1500)
@@ -457,3 +451,9 @@ func TestCopyPostgres(t *testing.T) {
 	}
 	checkCopy(t, pg2, src, st)
 }
+
+// Both backends carry the sequence over.
+var (
+	_ storecopy.Sequenced = (*store.Badger)(nil)
+	_ storecopy.Sequenced = (*pgstore.Store)(nil)
+)
