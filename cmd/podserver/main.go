@@ -167,7 +167,11 @@ func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
 // open builds a server over the data directory without listening, for the
 // administrative commands.
 func (c *common) open() (*pod.Server, error) {
-	s, err := pod.New(pod.Options{DataDir: c.data, StoreURL: c.storeURL, BaseURL: c.baseURL, PodNaming: c.naming})
+	// A node name of its own: on a shared PostgreSQL store, the command
+	// must not take over the delivery leases of a server running here.
+	host, _ := os.Hostname()
+	node := fmt.Sprintf("cli/%s/%d", host, os.Getpid())
+	s, err := pod.New(pod.Options{DataDir: c.data, StoreURL: c.storeURL, BaseURL: c.baseURL, PodNaming: c.naming, Node: node})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("the data directory %s is in use by a running server: stop it first, or use its HTTP API", c.data)
 	}

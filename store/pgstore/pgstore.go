@@ -94,6 +94,14 @@
 //     connection fails (a restart or failover of PostgreSQL), it
 //     reconnects by itself and catches up from the last id.
 //
+// Changes another node committed are reported with store.Change.Remote
+// set (the node knows its own batch's ids), so that effects one node must
+// have per change, such as queueing a push notification, happen once.
+// Sync reads the changes table at once and reports what it finds: a
+// server calls it before serving a request, so that a write another node
+// acknowledged before the request applies to it, whatever the feed's
+// notification latency.
+//
 // Nodes prune rows older than Options.ChangeRetention (each node remembers
 // which id it had reached when; deletion is a range of the primary key),
 // recording the highest pruned id. A node that finds it had not reported
