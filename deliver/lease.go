@@ -93,21 +93,31 @@ func setEntry(tx store.Txn, r Record) error {
 // meanwhile, or, for a lease of this node's, the lease expired and
 // another node claimed the record.
 func (q *Queue) take(tx store.Txn, r Record) error {
+	if _, err := queuedAsRead(tx, r); err != nil {
+		return err
+	}
+	return tx.Delete(queueKey(r))
+}
+
+// queuedAsRead returns r's queue entry as stored in tx, or errGone when r
+// is no longer queued as it was read: not at the same key, or not holding
+// the same lease (or none).
+func queuedAsRead(tx store.Txn, r Record) (Record, error) {
 	v, err := tx.Get(queueKey(r))
 	if errors.Is(err, store.ErrNotFound) {
-		return errGone
+		return Record{}, errGone
 	}
 	if err != nil {
-		return err
+		return Record{}, err
 	}
 	cur, err := decodeEntry(v)
 	if err != nil {
-		return err
+		return Record{}, err
 	}
 	if !cur.hold.is(r.hold) {
-		return errGone
+		return Record{}, errGone
 	}
-	return tx.Delete(queueKey(r))
+	return cur, nil
 }
 
 // claim leases r, as read from the queue, to this node for Config.Lease,
@@ -120,21 +130,11 @@ func (q *Queue) take(tx store.Txn, r Record) error {
 func (q *Queue) claim(ctx context.Context, r Record) (Record, error) {
 	var held Record
 	err := q.cfg.Store.Update(ctx, func(tx store.Txn) error {
-		v, err := tx.Get(queueKey(r))
-		if errors.Is(err, store.ErrNotFound) {
-			return errGone
-		}
-		if err != nil {
-			return err
-		}
-		cur, err := decodeEntry(v)
+		cur, err := queuedAsRead(tx, r)
 		if err != nil {
 			return err
 		}
 		now := q.cfg.Now()
-		if !cur.hold.is(r.hold) {
-			return errGone
-		}
 		if h := cur.hold; h.Node != "" && h.Node != q.cfg.Node && h.Until.After(now) {
 			return errLeased
 		}
