@@ -33,7 +33,9 @@ const settingsDir = "settings/"
 // authorizer implements ldp.Authorizer with Web Access Control, plus three
 // rules about keys: an owner key has full control of its own pod whatever
 // the ACLs say (so an owner can never lock themselves out); an app key
-// never has Control (only owners edit ACLs); and settings/ is the owner's:
+// never has Control, whatever an ACL grants its WebID (our rule for apps:
+// an app acts for its pod's owner but does not change who may access
+// what); and settings/ is the owner's:
 // on it and everything under it, every other principal (an app key of the
 // pod, a key of another pod, a signed remote agent, anonymous) has at most
 // Read, whatever an ACL grants. Because Control of settings/ is withheld
@@ -56,7 +58,10 @@ func (a authorizer) Modes(ctx context.Context, r *ldp.Request, p string) (acl.Mo
 	if err != nil {
 		return 0, fmt.Errorf("evaluate access to %s: %w", p, err)
 	}
-	if !pr.Owner {
+	// Control is what WAC grants any other agent: anyone an ACL gives
+	// acl:Control (foaf:Agent, another server's WebID, another pod's
+	// owner) reads and writes that ACL.
+	if pr.KeyID != "" && !pr.Owner {
 		m &^= acl.Control
 	}
 	if _, rel := ldp.SplitStoragePath(p); ownerOnly(rel) {

@@ -274,3 +274,64 @@ func TestSettingsPatchValidated(t *testing.T) {
 		t.Errorf("settings changed by refused patches:\nbefore %s\nafter  %s", before.body, after.body)
 	}
 }
+
+// TestControlAsGranted: acl:Control is what an ACL grants, to any agent:
+// with Control granted to everyone (foaf:Agent), anonymous requests and
+// another pod's owner read and write the ACL; an app key of the pod does
+// not, whatever the ACL grants (our rule for apps); without the grant,
+// nobody but the owner does.
+func TestControlAsGranted(t *testing.T) {
+	s := podtest.RunServer(t, pod.Options{InMemory: true})
+	base := s.BaseURL()
+	if r := do(t, base, call{method: "PUT", path: "/alice/shared/doc", key: aliceKey, ctype: "text/plain", body: "x"}); r.status != http.StatusCreated {
+		t.Fatalf("PUT doc: %d %s", r.status, r.body)
+	}
+	acl := func(everyone string) string {
+		return `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+@prefix foaf: <http://xmlns.com/foaf/0.1/>.
+<#owner> a acl:Authorization; acl:agent <` + s.WebID("alice") + `>; acl:accessTo <./>; acl:default <./>;
+  acl:mode acl:Read, acl:Write, acl:Control.
+` + everyone
+	}
+	granted := acl(`<#everyone> a acl:Authorization; acl:agentClass foaf:Agent; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Control.
+`)
+	if r := do(t, base, call{method: "PUT", path: "/alice/shared/.acl", key: aliceKey, ctype: "text/turtle", body: granted}); r.status != http.StatusCreated {
+		t.Fatalf("PUT .acl: %d %s", r.status, r.body)
+	}
+	aliceApp := do(t, base, call{method: "POST", path: "/alice/settings/keys/", key: aliceKey, ctype: "application/json", body: `{"app": "notes"}`})
+	var app struct{ Key string }
+	if err := json.Unmarshal([]byte(aliceApp.body), &app); err != nil || app.Key == "" {
+		t.Fatalf("app key: %d %s", aliceApp.status, aliceApp.body)
+	}
+	for _, tc := range []struct {
+		who, key string
+		get, put int
+	}{
+		{"anonymous", "", http.StatusOK, http.StatusNoContent},
+		{"another pod's owner", bobKey, http.StatusOK, http.StatusNoContent},
+		{"alice's app key", app.Key, http.StatusForbidden, http.StatusForbidden},
+	} {
+		if r := do(t, base, call{method: "GET", path: "/alice/shared/.acl", key: tc.key}); r.status != tc.get {
+			t.Errorf("%s GET .acl with Control granted to everyone: %d, want %d", tc.who, r.status, tc.get)
+		}
+		if r := do(t, base, call{method: "PUT", path: "/alice/shared/.acl", key: tc.key, ctype: "text/turtle", body: granted}); r.status != tc.put {
+			t.Errorf("%s PUT .acl with Control granted to everyone: %d %s, want %d", tc.who, r.status, r.body, tc.put)
+		}
+	}
+	// Without the grant, Control is the owner's alone.
+	if r := do(t, base, call{method: "PUT", path: "/alice/shared/.acl", key: aliceKey, ctype: "text/turtle", body: acl("")}); r.status != http.StatusNoContent {
+		t.Fatalf("owner PUT .acl: %d %s", r.status, r.body)
+	}
+	for _, tc := range []struct {
+		who, key string
+		want     int
+	}{
+		{"anonymous", "", http.StatusUnauthorized},
+		{"another pod's owner", bobKey, http.StatusForbidden},
+		{"alice's app key", app.Key, http.StatusForbidden},
+	} {
+		if r := do(t, base, call{method: "GET", path: "/alice/shared/.acl", key: tc.key}); r.status != tc.want {
+			t.Errorf("%s GET .acl without a grant: %d, want %d", tc.who, r.status, tc.want)
+		}
+	}
+}
