@@ -40,6 +40,11 @@ type Options struct {
 	BaseURL string
 	// PodNaming is NamingPath (default) or NamingSubdomain.
 	PodNaming string
+	// Aliases are other names of this server (hosts, host:port, or base
+	// URLs): a WebID or URL naming the server by one of them is local.
+	// localhost and 127.0.0.1 name a loopback server alike without being
+	// listed.
+	Aliases []string
 	// DataDir is the on-disk store's directory (default "./data").
 	DataDir string
 	// InMemory keeps everything in memory (tests).

@@ -126,7 +126,10 @@ func TestPublishRejects(t *testing.T) {
 		{"array of non-objects", evKeys.producer, "", `[` + ev("") + `,3]`, 400, "events[1]: " + publish.MsgNotObject},
 		{"duplicate id in array", evKeys.producer, "", `[` + ev(`,"id":"4c99d051-a526-4526-9cca-34f92a6c8c9d"`) + `,` + ev(`,"id":"4C99D051A52645269CCA34F92A6C8C9D"`) + `]`, 400, "events[1]: " + fmt.Sprintf(publish.MsgDuplicateID, "4c99d051a52645269cca34f92a6c8c9d")},
 		{"bad JSON-LD", evKeys.producer, "", ev(`,"@context":"https://unknown.example/ctx"`), 400, ""},
-		{"recipient pod missing", evKeys.producer, "", `{"recipient":"` + s.WebID("nobody") + `","topic":"realestate/contact#add","data":{}}`, 400, fmt.Sprintf(publish.MsgNotLocal, "recipient", s.WebID("nobody"))},
+		{"recipient pod missing", evKeys.producer, "", `{"recipient":"` + s.WebID("nobody") + `","topic":"realestate/contact#add","data":{}}`, 400, fmt.Sprintf(publish.MsgNoSuchPod, "recipient", s.WebID("nobody"), "nobody")},
+		{"recipient: the profile, not the WebID", evKeys.producer, "", `{"recipient":"` + s.PodRoot("alice") + `profile/card","topic":"realestate/contact#add","data":{}}`, 400, fmt.Sprintf(publish.MsgNotWebID, "recipient", s.PodRoot("alice")+"profile/card", alice)},
+		{"recipient: the pod without its slash", evKeys.producer, "", `{"recipient":"` + s.BaseURL() + `/alice","topic":"realestate/contact#add","data":{}}`, 400, fmt.Sprintf(publish.MsgNotWebID, "recipient", s.BaseURL()+"/alice", alice)},
+		{"source: in no pod", evKeys.producer, "", ev(`,"source":"` + s.BaseURL() + `/metrics"`), 400, fmt.Sprintf(publish.MsgNotPodURL, "source", s.BaseURL()+"/metrics", s.WebID("NAME"))},
 		{"not authorized: topic", evKeys.producer, "", `{"recipient":"` + alice + `","topic":"realestate/listing#add","data":{}}`, 403, fmt.Sprintf(publish.MsgNotAuthorized, alice, "realestate/listing#add")},
 		{"not authorized: recipient without settings", evKeys.producer, "", `{"recipient":"` + crm + `","topic":"realestate/contact#add","data":{}}`, 403, fmt.Sprintf(publish.MsgNotAuthorized, crm, "realestate/contact#add")},
 		{"not authorized: source", evKeys.producer, "", ev(`,"source":"` + crm + `"`), 403, fmt.Sprintf(publish.MsgNotAuthorized, crm, "realestate/contact#add")},
@@ -365,5 +368,24 @@ func TestPublishDelaySurvivesRestart(t *testing.T) {
 			t.Fatalf("alice has %d copies", n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A WebID that names this server by another of its names (localhost for
+// 127.0.0.1 here) is a local pod's: the event is delivered to that pod's
+// inbox, not sent to "another server".
+func TestPublishToAlias(t *testing.T) {
+	s, _ := evServer(t, "")
+	base := s.BaseURL()
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("base %s: the test needs a server on 127.0.0.1", base)
+	}
+	aliasAlice := strings.Replace(s.WebID("alice"), "127.0.0.1", "localhost", 1)
+	r := publishTo(t, s, "producer", evKeys.producer, `{"recipient":"`+aliasAlice+`","topic":"realestate/contact#add","data":{"type":"AddAction"}}`)
+	if r.status != http.StatusCreated {
+		t.Fatalf("publish to %s: %d %s", aliasAlice, r.status, r.body)
+	}
+	if n := countID(allCopies(t, s, "alice", evKeys.alice), r.hdr.Get("Location")); n != 1 {
+		t.Errorf("alice's inbox holds %d copies of the event published to her WebID by alias, want 1", n)
 	}
 }

@@ -257,6 +257,19 @@ func (s *Server) URLs() podurl.Scheme { return s.urls }
 // base is http:// and Addr; for port 0 it listens first, to learn the
 // port, and returns the listener for Start.
 func urlScheme(opts Options) (podurl.Scheme, net.Listener, error) {
+	u, ln, err := baseScheme(opts)
+	if err == nil && len(opts.Aliases) > 0 {
+		u, err = u.WithAliases(opts.Aliases...)
+	}
+	if err != nil && ln != nil {
+		_ = ln.Close()
+		ln = nil
+	}
+	return u, ln, err
+}
+
+// baseScheme is urlScheme without the aliases.
+func baseScheme(opts Options) (podurl.Scheme, net.Listener, error) {
 	if opts.BaseURL != "" {
 		u, err := podurl.New(opts.BaseURL, opts.PodNaming)
 		return u, nil, err

@@ -129,3 +129,60 @@ func FuzzScheme(f *testing.F) {
 		}
 	})
 }
+
+// A server on loopback is named by localhost and 127.0.0.1 alike, and by
+// the aliases it is given; it only ever writes its base host.
+func TestSchemeAliases(t *testing.T) {
+	local, err := New("http://localhost:8080", ModePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"http://127.0.0.1:8080/alice/x", "http://[::1]:8080/alice/x", "http://LOCALHOST:8080/alice/x"} {
+		if p, _, ok := local.PodOfURL(u); !ok || p != "alice" {
+			t.Errorf("PodOfURL(%q) = %q %v, want alice", u, p, ok)
+		}
+	}
+	if _, _, ok := local.PodOfURL("http://127.0.0.1:9090/alice/x"); ok {
+		t.Error("another port is another server")
+	}
+	pub, err := New("https://pods.example", ModeSubdomain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := pub.PodOfURL("https://alice.pods.internal/x"); ok {
+		t.Error("an unlisted host is another server")
+	}
+	pub, err = pub.WithAliases("pods.internal", "https://old.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"https://alice.pods.internal/x", "https://alice.old.example/x", "https://alice.pods.example/x"} {
+		if p, _, ok := pub.PodOfURL(u); !ok || p != "alice" {
+			t.Errorf("PodOfURL(%q) = %q %v, want alice", u, p, ok)
+		}
+	}
+	if sub, ok := pub.PodOfHost("bob.OLD.example"); !ok || sub != "bob" {
+		t.Errorf("PodOfHost by alias = %q %v", sub, ok)
+	}
+	if pub.PodRoot("alice") != "https://alice.pods.example/" {
+		t.Errorf("PodRoot %q: the base host, never an alias", pub.PodRoot("alice"))
+	}
+	for _, bad := range []string{"", "a/b", "ftp://", "x y"} {
+		if _, err := pub.WithAliases(bad); err == nil {
+			t.Errorf("WithAliases(%q) accepted", bad)
+		}
+	}
+	for u, want := range map[string]string{
+		"http://localhost:8080/alice/profile/card#me":   "alice",
+		"http://127.0.0.1:8080/bob/profile/card#me":     "bob",
+		"http://localhost:8080/alice/profile/card":      "",
+		"http://localhost:8080/alice/profile/card#it":   "",
+		"http://localhost:8080/alice/#me":               "",
+		"http://localhost:8080/alice/profile/card?x#me": "",
+		"http://elsewhere/alice/profile/card#me":        "",
+	} {
+		if p, ok := local.PodOfWebID(u); p != want || ok != (want != "") {
+			t.Errorf("PodOfWebID(%q) = %q %v, want %q", u, p, ok, want)
+		}
+	}
+}

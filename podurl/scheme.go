@@ -2,7 +2,9 @@ package podurl
 
 import (
 	"fmt"
+	"net"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +24,10 @@ type Scheme struct {
 	scheme    string // "http" or "https"
 	host      string // host[:port], lower case
 	subdomain bool
+	// aliases are other hosts (host[:port], lower case) that name this
+	// server: URLs with them are this server's too (PodOfURL), though
+	// the server only ever writes URLs with host.
+	aliases []string
 }
 
 // New returns the scheme of a server at base (an absolute http(s) URL
@@ -39,7 +45,75 @@ func New(base, mode string) (Scheme, error) {
 	default:
 		return Scheme{}, fmt.Errorf("pod naming must be %q or %q, not %q", ModePath, ModeSubdomain, mode)
 	}
-	return Scheme{scheme: u.Scheme, host: strings.ToLower(u.Host), subdomain: mode == ModeSubdomain}, nil
+	s := Scheme{scheme: u.Scheme, host: strings.ToLower(u.Host), subdomain: mode == ModeSubdomain}
+	// A server on the loopback interface is reached as localhost and as
+	// 127.0.0.1 alike: each names it.
+	if h, port, err := net.SplitHostPort(s.host); err == nil {
+		switch h {
+		case "localhost":
+			s.aliases = append(s.aliases, net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port))
+		case "127.0.0.1", "::1":
+			s.aliases = append(s.aliases, net.JoinHostPort("localhost", port))
+		}
+	} else {
+		switch s.host {
+		case "localhost":
+			s.aliases = append(s.aliases, "127.0.0.1", "[::1]")
+		case "127.0.0.1", "[::1]":
+			s.aliases = append(s.aliases, "localhost")
+		}
+	}
+	return s, nil
+}
+
+// WithAliases returns s with more names of this server: hosts (host or
+// host:port) or base URLs whose host is taken. URLs naming the server by
+// any of them are this server's (PodOfURL, PodOfWebID, PodOfHost).
+func (s Scheme) WithAliases(names ...string) (Scheme, error) {
+	out := s
+	out.aliases = append([]string(nil), s.aliases...)
+	for _, n := range names {
+		h := n
+		if strings.Contains(n, "://") {
+			u, err := url.Parse(n)
+			if err != nil || u.Host == "" {
+				return Scheme{}, fmt.Errorf("alias %q is neither a host nor a base URL", n)
+			}
+			h = u.Host
+		}
+		h = strings.ToLower(h)
+		if h == "" || strings.ContainsAny(h, "/?#@ ") {
+			return Scheme{}, fmt.Errorf("alias %q is not a host name, e.g. pods.example or 10.0.0.5:8080", n)
+		}
+		if h != s.host && !slices.Contains(out.aliases, h) {
+			out.aliases = append(out.aliases, h)
+		}
+	}
+	return out, nil
+}
+
+// Aliases returns the other hosts that name this server.
+func (s Scheme) Aliases() []string { return slices.Clone(s.aliases) }
+
+// names reports whether host (host[:port], any case) names this server.
+func (s Scheme) names(host string) bool {
+	host = strings.ToLower(host)
+	return host == s.host || slices.Contains(s.aliases, host)
+}
+
+// under returns the label before one of this server's names in host, for
+// subdomain naming.
+func (s Scheme) under(host string) (string, bool) {
+	host = strings.ToLower(host)
+	if sub, ok := strings.CutSuffix(host, "."+s.host); ok {
+		return sub, true
+	}
+	for _, a := range s.aliases {
+		if sub, ok := strings.CutSuffix(host, "."+a); ok {
+			return sub, true
+		}
+	}
+	return "", false
 }
 
 // Base returns the server's base URL without a trailing slash.
@@ -78,7 +152,7 @@ func (s Scheme) PodOfHost(host string) (sub string, ok bool) {
 	if !s.subdomain {
 		return "", false
 	}
-	return strings.CutSuffix(strings.ToLower(host), "."+s.host)
+	return s.under(host)
 }
 
 // PodOfURL maps an absolute URL on this server to its pod and pod-relative
@@ -92,15 +166,14 @@ func (s Scheme) PodOfURL(u string) (pod, rel string, ok bool) {
 	if err != nil || pu.Scheme != s.scheme {
 		return "", "", false
 	}
-	host := strings.ToLower(pu.Host)
 	if s.subdomain {
-		name, ok := strings.CutSuffix(host, "."+s.host)
+		name, ok := s.under(pu.Host)
 		if !ok || !ValidName(name) {
 			return "", "", false
 		}
 		return name, strings.TrimPrefix(pu.Path, "/"), true
 	}
-	if host != s.host {
+	if !s.names(pu.Host) {
 		return "", "", false
 	}
 	name, rest, found := strings.Cut(strings.TrimPrefix(pu.Path, "/"), "/")
@@ -108,4 +181,34 @@ func (s Scheme) PodOfURL(u string) (pod, rel string, ok bool) {
 		return "", "", false
 	}
 	return name, rest, true
+}
+
+// PodOfWebID returns the pod whose owner's WebID u is, naming this server
+// by its host or an alias: the pod's profile document with the fragment
+// "me". ok is false for any other URL. The pod may not exist.
+func (s Scheme) PodOfWebID(u string) (pod string, ok bool) {
+	doc, frag, found := strings.Cut(u, "#")
+	if !found || frag != "me" || strings.Contains(doc, "?") {
+		return "", false
+	}
+	pod, rel, ok := s.PodOfURL(doc)
+	if !ok || rel != "profile/card" {
+		return "", false
+	}
+	return pod, true
+}
+
+// OnServer reports whether u is a URL of this server: its scheme, and its
+// host (or a subdomain of it, in subdomain naming) or an alias. It may
+// still be in no pod.
+func (s Scheme) OnServer(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Scheme != s.scheme || s.host == "" {
+		return false
+	}
+	if s.names(pu.Host) {
+		return true
+	}
+	_, ok := s.under(pu.Host)
+	return ok && s.subdomain
 }

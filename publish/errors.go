@@ -69,8 +69,17 @@ const (
 	// keywords and does not expand.
 	MsgInvalidJSONLD = "the event is not valid JSON-LD: "
 
-	// MsgNotLocal is a format: the field (recipient or source) and WebID.
-	MsgNotLocal = "%s %s is not a pod on this server: delivery to other servers is not supported yet"
+	// MsgNotLocal is a format: the field (recipient or source) and WebID,
+	// a WebID on another server while delivery to other servers is off
+	// (publish.Config.Remote; always on in the server).
+	MsgNotLocal = "%s %s is on another server, and this server is set up not to deliver to other servers"
+	// MsgNoSuchPod is a format: the field, the WebID and the pod name.
+	MsgNoSuchPod = "%s %s names pod %q, which does not exist on this server"
+	// MsgNotWebID is a format: the field, the URL given, and the WebID of
+	// the pod it points into.
+	MsgNotWebID = "%s %s is on this server but is not a pod's WebID: did you mean %s?"
+	// MsgNotPodURL is a format: the field and the URL given.
+	MsgNotPodURL = "%s %s is on this server but in no pod: a pod's WebID looks like %s"
 	// MsgNotAuthorized is the seed's 403: the WebID and topic.
 	MsgNotAuthorized = "Not authorized to publish to %s on topic %s"
 	// MsgCopyFields: a notification delivered to an inbox names a

@@ -256,8 +256,8 @@ func (s *Service) route(rd snap, ev *Event, p *planned, agent string, i int, arr
 	if array {
 		idx = i
 	}
-	ts, err := s.targets(rd, ev.Recipient, ev.Source, ev.Topic, agent, func(field, webID string) error {
-		return &bodyError{idx, fmt.Sprintf(MsgNotLocal, field, webID)}
+	ts, err := s.targets(rd, ev.Recipient, ev.Source, ev.Topic, agent, func(msg string) error {
+		return &bodyError{idx, msg}
 	})
 	if err != nil {
 		return err

@@ -126,8 +126,8 @@ func (c *settingsCache) podOf(webID string) string {
 	if ok {
 		return pod
 	}
-	pod, rel, ok := c.urls.PodOfURL(webID)
-	if !ok || rel != "profile/card" || c.urls.WebID(pod) != webID {
+	pod, ok = c.urls.PodOfWebID(webID)
+	if !ok {
 		pod = ""
 	}
 	c.mu.Lock()

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"podserver/apierr"
 	"podserver/deliver"
 	"podserver/inbox"
+	"podserver/podurl"
 	"podserver/store"
 )
 
@@ -57,8 +60,8 @@ func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target,
 	// The caller's snapshot was taken before any generation this could
 	// load now, so it is stamped with the oldest: what it reads is cached
 	// as stale unless no settings changed since start.
-	return s.targets(snap{Reader: rd}, ev.Recipient, ev.Source, ev.Topic, s.cfg.URLs.WebID(pod), func(field, webID string) error {
-		return apierr.Newf(http.StatusConflict, MsgNotLocal, field, webID)
+	return s.targets(snap{Reader: rd}, ev.Recipient, ev.Source, ev.Topic, s.cfg.URLs.WebID(pod), func(msg string) error {
+		return apierr.New(http.StatusConflict, msg)
 	})
 }
 
@@ -73,7 +76,7 @@ func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target,
 // cannot be delivered to elsewhere gets the error notLocal makes; a topic
 // the party does not let agent publish, an *apierr.Error with
 // MsgNotAuthorized (403).
-func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLocal func(field, webID string) error) ([]Target, error) {
+func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLocal func(msg string) error) ([]Target, error) {
 	var out []Target
 	add := func(t Target) {
 		for _, x := range out {
@@ -92,19 +95,22 @@ func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLo
 		}
 		p := s.settings.podOf(party.webID)
 		if p == "" {
+			if msg := s.notAWebIDHere(party.field, party.webID); msg != "" {
+				return nil, notLocal(msg)
+			}
 			if s.isRemote(party.webID) {
 				// The receiving server checks its own settings.
 				add(Target{Kind: deliver.KindLDN, Target: party.webID})
 				continue
 			}
-			return nil, notLocal(party.field, party.webID)
+			return nil, notLocal(fmt.Sprintf(MsgNotLocal, party.field, party.webID))
 		}
 		e, exists, err := s.settings.subscriptions(rd, p)
 		if err != nil {
 			return nil, err
 		}
 		if !exists {
-			return nil, notLocal(party.field, party.webID)
+			return nil, notLocal(fmt.Sprintf(MsgNoSuchPod, party.field, party.webID, p))
 		}
 		if !e.subs.CanPublish(agent, topic) {
 			return nil, apierr.Newf(http.StatusForbidden, MsgNotAuthorized, party.webID, topic)
@@ -136,4 +142,23 @@ func (s *Service) eachSubscriberTarget(e *subsEntry, pod, topic string, fn func(
 			fn(Target{Kind: deliver.KindWebhook, Target: it.Target, Via: pod})
 		}
 	}
+}
+
+// notAWebIDHere returns the message for a party URL that names this
+// server (by its host or an alias) but is not the WebID of a pod, saying
+// what the WebID would be; "" for any other URL.
+func (s *Service) notAWebIDHere(field, u string) string {
+	if !s.cfg.URLs.OnServer(u) {
+		return ""
+	}
+	if pod, _, ok := s.cfg.URLs.PodOfURL(u); ok {
+		return fmt.Sprintf(MsgNotWebID, field, u, s.cfg.URLs.WebID(pod))
+	}
+	// A pod's root without its slash, or no pod at all.
+	if pu, err := url.Parse(u); err == nil {
+		if name, _, _ := strings.Cut(strings.TrimPrefix(pu.Path, "/"), "/"); podurl.ValidName(name) && s.cfg.URLs.Mode() == podurl.ModePath {
+			return fmt.Sprintf(MsgNotWebID, field, u, s.cfg.URLs.WebID(name))
+		}
+	}
+	return fmt.Sprintf(MsgNotPodURL, field, u, s.cfg.URLs.WebID("NAME"))
 }
