@@ -21,6 +21,9 @@ var (
 	ErrInvalidKey = errors.New(MsgInvalidKey)
 	// ErrKeyNotFound: no key with that id exists in that pod.
 	ErrKeyNotFound = errors.New("API key not found")
+	// ErrLastOwnerKey: revoking the key would leave its pod without an
+	// owner key (Revoke; ForceRevoke does it anyway).
+	ErrLastOwnerKey = errors.New("this is the pod's last owner key: revoking it would leave nobody able to administer the pod; make another owner key first")
 	// ErrKeyConflict: an imported secret is already bound to another pod.
 	ErrKeyConflict = errors.New("API key already belongs to another pod")
 	// ErrInvalidApp: an app name does not match [a-z0-9][a-z0-9._-]{0,62},

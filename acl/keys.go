@@ -325,8 +325,21 @@ func (k *Keys) Wait() {
 }
 
 // Revoke deletes the key with the given id from pod. It returns
-// ErrKeyNotFound when pod has no such key (including a key of another pod).
+// ErrKeyNotFound when pod has no such key (including a key of another pod),
+// and ErrLastOwnerKey, revoking nothing, when the key is the pod's last
+// owner key: nobody could then administer the pod.
 func (k *Keys) Revoke(ctx context.Context, pod, id string) error {
+	return k.revoke(ctx, pod, id, false)
+}
+
+// ForceRevoke is Revoke that also revokes a pod's last owner key. The pod
+// then has no owner key until one is made with the CLI (podserver key
+// create --owner), which opens the store directly.
+func (k *Keys) ForceRevoke(ctx context.Context, pod, id string) error {
+	return k.revoke(ctx, pod, id, true)
+}
+
+func (k *Keys) revoke(ctx context.Context, pod, id string, force bool) error {
 	if !podurl.ValidName(pod) {
 		return ErrKeyNotFound
 	}
@@ -338,15 +351,55 @@ func (k *Keys) Revoke(ctx context.Context, pod, id string) error {
 		if err != nil {
 			return err
 		}
+		if !force {
+			owners, revoked, err := ownerKeys(tx, pod, id)
+			if err != nil {
+				return err
+			}
+			if revoked && owners == 1 {
+				return ErrLastOwnerKey
+			}
+		}
 		if err := tx.Delete(append([]byte(store.PrefixKey), hash...)); err != nil {
 			return err
 		}
 		return tx.Delete(indexKey(pod, id))
 	})
-	if err != nil && !errors.Is(err, ErrKeyNotFound) {
+	if err != nil && !errors.Is(err, ErrKeyNotFound) && !errors.Is(err, ErrLastOwnerKey) {
 		return fmt.Errorf("acl: revoke key: %w", err)
 	}
 	return err
+}
+
+// ownerKeys counts pod's owner keys in r and reports whether the key with
+// id is one of them.
+func ownerKeys(r store.Reader, pod, id string) (n int, isOwner bool, err error) {
+	var hashes [][]byte
+	err = r.Scan(indexPrefix(pod), nil, false, func(_, hash []byte) error {
+		hashes = append(hashes, slices.Clone(hash))
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	for _, h := range hashes {
+		v, err := r.Get(append([]byte(store.PrefixKey), h...))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		var rec keyRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return 0, false, fmt.Errorf("key record of %s: %w", pod, err)
+		}
+		if rec.Owner {
+			n++
+			isOwner = isOwner || rec.ID == id
+		}
+	}
+	return n, isOwner, nil
 }
 
 // RevokeAll deletes every key of pod, for pod deletion.

@@ -488,3 +488,43 @@ func readRecord(t *testing.T, st store.Store, hash [sha256.Size]byte) keyRecord 
 	}
 	return rec
 }
+
+// The last owner key of a pod is not revoked unless forced; app keys and
+// an owner key with another beside it are.
+func TestRevokeLastOwnerKey(t *testing.T) {
+	k, _, _ := newTestKeys(t)
+	ctx := context.Background()
+	_, first, err := k.Create(ctx, "alice", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, app, err := k.Create(ctx, "alice", "notes", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Revoke(ctx, "alice", first.ID); !errors.Is(err, ErrLastOwnerKey) {
+		t.Fatalf("revoke the only owner key = %v, want ErrLastOwnerKey", err)
+	}
+	secret2, second, err := k.Create(ctx, "alice", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Revoke(ctx, "alice", first.ID); err != nil {
+		t.Fatalf("revoke an owner key with another beside it: %v", err)
+	}
+	if err := k.Revoke(ctx, "alice", second.ID); !errors.Is(err, ErrLastOwnerKey) {
+		t.Fatalf("revoke the remaining owner key = %v, want ErrLastOwnerKey", err)
+	}
+	if _, err := k.Authenticate(ctx, secret2); err != nil {
+		t.Fatalf("the refused revocation revoked: %v", err)
+	}
+	if err := k.Revoke(ctx, "alice", app.ID); err != nil {
+		t.Fatalf("revoke an app key: %v", err)
+	}
+	if err := k.ForceRevoke(ctx, "alice", second.ID); err != nil {
+		t.Fatalf("ForceRevoke: %v", err)
+	}
+	if keys, _ := k.List(ctx, "alice"); len(keys) != 0 {
+		t.Errorf("after ForceRevoke alice has %d keys, want 0", len(keys))
+	}
+}
