@@ -174,7 +174,7 @@ func (s *Store) attemptBatch(ctx context.Context, reqs []*request) (_ *batch, er
 		return nil
 	}
 	var kept []*request
-	for _, r := range reqs {
+	for i, r := range reqs {
 		r.err, r.panicked, r.panicVal, r.own, r.t = nil, false, nil, false, nil
 		if !inTx {
 			if _, err := conn.PgConn().Exec(ctx, s.begin).ReadAll(); err != nil {
@@ -182,16 +182,16 @@ func (s *Store) attemptBatch(ctx context.Context, reqs []*request) (_ *batch, er
 			}
 			inTx = true
 		}
+		// After a kept function, savepoint f follows its writes: the
+		// kept function's flush set it, or, after a function rolled
+		// back to it, it is still there.
 		sp := len(kept) > 0
-		if sp {
-			if err := exec("savepoint", savepoint); err != nil {
-				return nil, err
-			}
-		}
 		t := &txn{reader: reader{ctx: ctx, tx: connQ{conn}}, s: s, writes: map[string]store.Change{}}
 		ferr := s.call(r, t)
 		if r.panicked || ferr != nil {
 			t.pending = nil // rolled back below; the sequence still moves on
+		} else {
+			t.savepoint = i < len(reqs)-1 // for the next function
 		}
 		_ = t.flush() // an error is t.err
 		if t.err != nil && (retryable(t.err) || errors.Is(t.err, store.ErrUnavailable)) {
@@ -315,8 +315,9 @@ func (s *Store) callback(fn func()) {
 // wrote from that buffer. NextSeq takes one value from the sequence and
 // hands out the next ones itself, which only the batch's holding the
 // writers' turn allows, and flush moves the sequence past the last one.
-// The writer's connection so makes about four round trips per update
-// instead of one per statement.
+// The flush after a function that another follows in the batch also sets
+// savepoint f for it. An update so costs the writer's connection its reads,
+// one nextval and one flush, instead of a round trip per statement.
 type txn struct {
 	reader
 	s        *Store
@@ -330,6 +331,9 @@ type txn struct {
 	// in this run) and seqLast the last one it returned; flush sets the
 	// sequence to seqLast when it is ahead of seqSent.
 	seqFirst, seqLast, seqSent int64
+	// savepoint makes the next flush end with SAVEPOINT f: set when the
+	// function returned, for the one after it in the batch.
+	savepoint bool
 }
 
 // Set implements store.Txn.
@@ -419,8 +423,9 @@ const (
 	setSeq   = `SELECT setval('podserver_seq', $1::bigint)`
 )
 
-// flush sends the buffered writes, and moves the sequence past the values
-// NextSeq handed out, in one round trip. Its error is also the run's.
+// flush sends the buffered writes, moves the sequence past the values
+// NextSeq handed out and sets the savepoint asked for, in one round trip.
+// Its error is also the run's.
 func (t *txn) flush() error {
 	if t.err != nil {
 		return t.err
@@ -453,6 +458,10 @@ func (t *txn) flush() error {
 		// this run is rolled back, as nextval's would.
 		b.Queue(setSeq, t.seqLast)
 		t.seqSent = t.seqLast
+	}
+	if t.savepoint {
+		b.Queue(savepoint)
+		t.savepoint = false
 	}
 	if b.Len() == 0 {
 		return nil
