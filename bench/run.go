@@ -45,6 +45,22 @@ type Config struct {
 	// DrainTimeout bounds the wait, after publishing, for the copies not
 	// yet read (default 5s).
 	DrainTimeout time.Duration
+	// Nodes, if set, are the host:port addresses of the nodes that all
+	// serve the setup's pods under one base URL (nodes sharing a store):
+	// publishing connection c and reader r connect to Nodes[c%len(Nodes)]
+	// and Nodes[r%len(Nodes)], and send the pods' URLs unchanged, as a
+	// load balancer would. Empty: each request goes to the host of its
+	// pod's URL.
+	Nodes []string
+}
+
+// node returns the address the i-th connection or reader dials ("" for
+// the host of the pod's URL).
+func (cfg Config) node(i int) string {
+	if len(cfg.Nodes) == 0 {
+		return ""
+	}
+	return cfg.Nodes[i%len(cfg.Nodes)]
 }
 
 // copiesPerEvent is how many copies of each event the readers watch.
@@ -116,14 +132,30 @@ type Result struct {
 	// CPUPerPublishUs is ProcessCPUS per acknowledged publish, in µs.
 	CPUPerPublishUs float64 `json:"cpu_per_publish_us"`
 	FirstError      string  `json:"first_error,omitempty"`
+	// NodePublishes is, with Config.Nodes, the acknowledged publishes
+	// sent to each node, in the order of Config.Nodes.
+	NodePublishes []int64 `json:"node_publishes,omitempty"`
 }
 
 // NewClient returns an HTTP client tuned for conns concurrent connections
 // to one server.
-func NewClient(conns int) *http.Client {
+func NewClient(conns int) *http.Client { return NewNodeClient(conns, "") }
+
+// NewNodeClient is NewClient whose connections all go to the host:port
+// node, whatever host a request's URL names (which is still sent as its
+// Host header): to reach one of several nodes serving one base URL. An
+// empty node dials the URL's host.
+func NewNodeClient(conns int, node string) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dial := d.DialContext
+	if node != "" {
+		dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, node)
+		}
+	}
 	tr := &http.Transport{
 		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dial,
 		MaxIdleConns:        conns * 2,
 		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     90 * time.Second,
@@ -151,25 +183,32 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Remote {
 		watched += len(s.Users)
 	}
-	// Publishers use one wireConn each (see wire.go); readers net/http.
-	readClient := NewClient(watched + 1)
-	defer readClient.CloseIdleConnections()
+	// Publishers use one wireConn each (see wire.go); readers net/http,
+	// one client per node.
+	readClients := make([]*http.Client, max(1, len(cfg.Nodes)))
+	for i := range readClients {
+		readClients[i] = NewNodeClient(watched+1, cfg.node(i))
+		defer readClients[i].CloseIdleConnections()
+	}
+	readers := 0
 
 	var st stats
 	// Readers start at the current end of each inbox, so only this run's
 	// copies count.
 	readCtx, stopReaders := context.WithCancel(ctx)
 	defer stopReaders()
-	var readers sync.WaitGroup
+	var reading sync.WaitGroup
 	startReader := func(p Pod, recipient bool) error {
-		cursor, err := tail(ctx, readClient, p)
+		c := readClients[readers%len(readClients)]
+		readers++
+		cursor, err := tail(ctx, c, p)
 		if err != nil {
 			return err
 		}
-		readers.Add(1)
+		reading.Add(1)
 		go func() {
-			defer readers.Done()
-			read(readCtx, readClient, p, cursor, recipient, &st)
+			defer reading.Done()
+			read(readCtx, c, p, cursor, recipient, &st)
 		}()
 		return nil
 	}
@@ -239,11 +278,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		drain = max(0, time.Unix(0, st.lastRead.Load()).Sub(stopAt))
 	}
 	stopReaders()
-	readers.Wait()
+	reading.Wait()
 
 	var all []time.Duration
-	for _, l := range lats {
+	var perNode []int64
+	if len(cfg.Nodes) > 0 {
+		perNode = make([]int64, len(cfg.Nodes))
+	}
+	for c, l := range lats {
 		all = append(all, l...)
+		if perNode != nil {
+			perNode[c%len(perNode)] += int64(len(l))
+		}
 	}
 	slices.Sort(all)
 	st.mu.Lock()
@@ -269,6 +315,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		Rate:           max(0, cfg.Rate),
 		FirstError:     firstErr,
 		ProcessCPUS:    cpu.Seconds(),
+		NodePublishes:  perNode,
 
 		Remote:         cfg.Remote,
 		RecipientSeen:  st.recipientSeen.Load(),
@@ -376,7 +423,7 @@ func publishLoop(ctx context.Context, cfg Config, conn int, t0 time.Time, seq *a
 		st.fail(fmt.Sprintf("producer root %q: %v", p.Root, err))
 		return nil
 	}
-	w, err := newWireConn(p.Root)
+	w, err := newWireConn(p.Root, cfg.node(conn))
 	if err != nil {
 		st.fail(err.Error())
 		return nil

@@ -43,8 +43,9 @@ type wireResponse struct {
 }
 
 // newWireConn returns a connection to the server of base (dialled on first
-// use).
-func newWireConn(base string) (*wireConn, error) {
+// use), or, if node is not empty, to the host:port node while the Host
+// header still names base's host (a node behind a load balancer).
+func newWireConn(base, node string) (*wireConn, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, fmt.Errorf("bench: target %q: %w", base, err)
@@ -55,6 +56,9 @@ func newWireConn(base string) (*wireConn, error) {
 	addr := u.Host
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	if node != "" {
+		addr = node
 	}
 	return &wireConn{addr: addr, host: u.Host}, nil
 }

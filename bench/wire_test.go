@@ -47,7 +47,7 @@ func TestWireConn(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	w, err := newWireConn(srv.URL + "/")
+	w, err := newWireConn(srv.URL+"/", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestWireConn(t *testing.T) {
 	if n := conns.Load(); n != 2 {
 		t.Fatalf("%d connections, want a second one after Connection: close", n)
 	}
-	if _, err := newWireConn("https://h/"); err == nil {
+	if _, err := newWireConn("https://h/", ""); err == nil {
 		t.Fatal("https target accepted")
 	}
 }

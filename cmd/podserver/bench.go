@@ -19,11 +19,24 @@ const benchHelp = `podserver bench: load-test publishing and inbox delivery.
 
 By default it starts a server on a loopback port over a new temporary data
 directory (on disk, durable writes), provisions the bench pods, and runs.
+
+On PostgreSQL (--store postgres://...): the started server keeps its store
+in that database instead, and the bench provisions its pods there. Give it
+an empty database, or a fresh schema (search_path in the URL): the pods
+bench-p0, bench-u0, ... must not exist yet, and it leaves them behind.
+--nodes N starts N servers (nodes) on that one database, all with the
+first node's base URL, as behind one load balancer; the publishing
+connections and the inbox readers are spread round-robin over the nodes,
+each request sent to its node's own address with the pods' URLs
+unchanged:
+
+  podserver bench --store postgres://user@127.0.0.1/bench --nodes 2
+
 Against a server started elsewhere:
 
   podserver bench --prepare setup.json --data DIR [--base-url URL]
-      provisions the bench pods into DIR (stop the server first) and
-      writes their URLs and keys to setup.json;
+      provisions the bench pods into DIR (or the --store database; stop
+      the server first) and writes their URLs and keys to setup.json;
   podserver serve --data DIR ...
   podserver bench --target URL --setup setup.json
       runs against it (the setup file's owner keys write the users'
@@ -76,6 +89,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	subscribers := fs.Int("subscribers", 0, "subscriber pods (default: 2 x fanout)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (servers and bench) to this file")
+	storeURL := fs.String("store", "", "a postgres:// URL: the started servers (or --prepare) keep the store in this database, which should be empty or a fresh schema, instead of a data directory")
+	nodes := fs.Int("nodes", 1, "with --store: start this many servers on the one database and spread the connections and readers over them")
 	inMemory := fs.Bool("in-memory", false, "start the servers over an in-memory store (no fsync): to tell disk-bound from CPU-bound, not a durable measurement")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -88,6 +103,15 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*remote && (*targetB != "" || *dataB != "" || *baseURLB != "") {
 		return usageError{"bench: --target-b, --data-b and --base-url-b need --remote"}
+	}
+	if *nodes < 1 {
+		return usageError{"bench: --nodes must be >= 1"}
+	}
+	if *storeURL != "" && (*remote || *inMemory || *data != "" || *target != "") {
+		return usageError{"bench: --store does not go with --remote, --in-memory, --data or --target"}
+	}
+	if *nodes > 1 && (*storeURL == "" || *prepare != "") {
+		return usageError{"bench: --nodes needs --store (nodes share one PostgreSQL database) and no --prepare"}
 	}
 	if *drain <= 0 {
 		*drain = 5 * time.Second
@@ -103,10 +127,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		if *remote {
 			return benchPrepareRemote(ctx, *prepare, sizes, *data, *baseURL, *dataB, *baseURLB)
 		}
-		return benchPrepare(ctx, *prepare, sizes, *data, *baseURL)
+		return benchPrepare(ctx, *prepare, sizes, *data, *storeURL, *baseURL)
 	}
 
 	var setup bench.Setup
+	var nodeAddrs []string // with --nodes > 1: where requests go
 	switch {
 	case *target != "":
 		if *setupFile == "" {
@@ -138,6 +163,20 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		if setup, err = bench.ProvisionRemote(ctx, a, b, sizes); err != nil {
 			return err
 		}
+	case *storeURL != "":
+		servers, stopAll, err := startBenchNodes(*storeURL, *nodes, stderr)
+		if err != nil {
+			return err
+		}
+		defer stopAll()
+		if setup, err = bench.Provision(ctx, servers[0], sizes); err != nil {
+			return err
+		}
+		if len(servers) > 1 {
+			for _, s := range servers {
+				nodeAddrs = append(nodeAddrs, s.Addr())
+			}
+		}
 	default:
 		s, stopS, err := startBenchServer(*data, *inMemory, false, "", stderr)
 		if err != nil {
@@ -152,8 +191,13 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	mode := "one server"
-	if *remote {
+	switch {
+	case *remote:
 		mode = "producers on A, users and subscribers on B"
+	case len(nodeAddrs) > 1:
+		mode = fmt.Sprintf("%d nodes on one PostgreSQL database", len(nodeAddrs))
+	case *storeURL != "":
+		mode = "one server on PostgreSQL"
 	}
 	if *rate > 0 {
 		mode += fmt.Sprintf(", paced to %.0f publishes/s", *rate)
@@ -173,7 +217,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	res, err := bench.Run(ctx, bench.Config{
 		Setup: setup, Duration: *duration, Connections: *conns, Fanout: *fanout, Progress: stderr,
-		Remote: *remote, DrainTimeout: *drain, Rate: *rate,
+		Remote: *remote, DrainTimeout: *drain, Rate: *rate, Nodes: nodeAddrs,
 	})
 	if err != nil {
 		return err
@@ -217,18 +261,22 @@ func printBench(w io.Writer, res bench.Result) {
 	}
 	fmt.Fprintf(w, "queue lag:       max %d copies, %d at the end; %s\n", res.LagMax, res.LagEnd, drained)
 	fmt.Fprintf(w, "process CPU:     %.1fs, %.0f µs per publish\n", res.ProcessCPUS, res.CPUPerPublishUs)
+	if len(res.NodePublishes) > 0 {
+		fmt.Fprintf(w, "per node:        %v publishes\n", res.NodePublishes)
+	}
 	if res.FirstError != "" {
 		fmt.Fprintf(w, "first error:     %s\n", res.FirstError)
 	}
 }
 
-// benchPrepare provisions the bench pods into the data directory dir of a
-// stopped server reached at base, and writes the setup file.
-func benchPrepare(ctx context.Context, file string, sizes bench.Sizes, dir, base string) error {
-	if dir == "" {
-		return usageError{"bench --prepare: --data is required"}
+// benchPrepare provisions the bench pods into the data directory dir, or
+// the PostgreSQL database storeURL, of a stopped server reached at base,
+// and writes the setup file.
+func benchPrepare(ctx context.Context, file string, sizes bench.Sizes, dir, storeURL, base string) error {
+	if dir == "" && storeURL == "" {
+		return usageError{"bench --prepare: --data or --store is required"}
 	}
-	s, err := pod.New(pod.Options{DataDir: dir, BaseURL: base})
+	s, err := pod.New(pod.Options{DataDir: dir, StoreURL: storeURL, BaseURL: base})
 	if err != nil {
 		return err
 	}
@@ -309,4 +357,36 @@ func startBenchServer(dir string, inMemory, allowPrivate bool, name string, stde
 	}
 	fmt.Fprintf(stderr, "bench: %s at %s, %s\n", label, s.BaseURL(), where)
 	return s, stop, nil
+}
+
+// startBenchNodes starts n servers on loopback ports over the PostgreSQL
+// database storeURL, all with the first one's base URL (so pod URLs and
+// WebIDs agree whichever node serves a request), each under its own node
+// name. The returned function stops them all.
+func startBenchNodes(storeURL string, n int, stderr io.Writer) ([]*pod.Server, func(), error) {
+	var servers []*pod.Server
+	stop := func() {
+		for _, s := range servers {
+			_ = shutdown(s)
+		}
+	}
+	base := ""
+	for i := range n {
+		s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", StoreURL: storeURL, BaseURL: base,
+			Node: fmt.Sprintf("bench-%d-node-%d", os.Getpid(), i)})
+		if err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("node %d: %w", i, err)
+		}
+		servers = append(servers, s)
+		if err := s.Start(); err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("node %d: %w", i, err)
+		}
+		if i == 0 {
+			base = s.BaseURL()
+		}
+		fmt.Fprintf(stderr, "bench: node %d at %s, base URL %s, store in PostgreSQL\n", i, s.Addr(), base)
+	}
+	return servers, stop, nil
 }

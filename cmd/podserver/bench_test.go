@@ -85,3 +85,48 @@ func TestBenchRemotePrepared(t *testing.T) {
 	}
 	checkRemoteResult(t, out, 1)
 }
+
+// bench --store --nodes 2 starts two nodes on one PostgreSQL database and
+// spreads the publishers over them; every subscriber copy is read, also
+// those a reader on one node reads of events published on the other.
+func TestBenchPostgresTwoNodes(t *testing.T) {
+	url := pgCluster.URL(t)
+	code, out, errs := runCmd("bench", "--store", url, "--nodes", "2", "--duration", "1s", "--json", "--connections", "4",
+		"--producers", "2", "--users", "2", "--subscribers", "3", "--fanout", "2")
+	if code != 0 {
+		t.Fatalf("bench --store --nodes 2: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "node 1 at 127.0.0.1:") || !strings.Contains(errs, "2 nodes on one PostgreSQL database") {
+		t.Errorf("no second node in the progress output: %q", errs)
+	}
+	var res bench.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bench --json output %q: %v", out, err)
+	}
+	if res.Publishes == 0 || res.Errors != 0 || !res.Drained || res.CopiesRead != res.Publishes*2 || res.E2ESamples != res.CopiesRead {
+		t.Errorf("result: %+v", res)
+	}
+	if len(res.NodePublishes) != 2 || res.NodePublishes[0] == 0 || res.NodePublishes[1] == 0 ||
+		res.NodePublishes[0]+res.NodePublishes[1] != res.Publishes {
+		t.Errorf("publishes per node: %v of %d, want both nodes used", res.NodePublishes, res.Publishes)
+	}
+	// The database now holds the bench pods: a second run on it cannot
+	// provision them again.
+	if code, _, errs := runCmd("bench", "--store", url, "--duration", "1s", "--producers", "2", "--users", "2", "--subscribers", "3", "--fanout", "2"); code == 0 {
+		t.Errorf("second bench on the same database: exit 0: %s", errs)
+	}
+}
+
+// --nodes needs a shared store; --store does not go with a data directory.
+func TestBenchStoreFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--nodes", "2"},
+		{"bench", "--store", "postgres://127.0.0.1:1/x", "--data", t.TempDir()},
+		{"bench", "--store", "postgres://127.0.0.1:1/x", "--remote"},
+		{"bench", "--store", "postgres://127.0.0.1:1/x", "--nodes", "0"},
+	} {
+		if code, _, errs := runCmd(args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage): %s", args, code, errs)
+		}
+	}
+}

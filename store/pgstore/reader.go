@@ -152,57 +152,6 @@ func bounds(prefix, start []byte, reverse bool) (lo, hi []byte, ok bool) {
 	return lo, hi, hi == nil || bytes.Compare(lo, hi) < 0
 }
 
-// txn is the store.Txn of one run of an update function in a batch.
-type txn struct {
-	reader
-	s        *Store
-	writes   map[string]store.Change // watched writes, for the change feed
-	onCommit []func()
-}
-
-// Set implements store.Txn.
-func (t *txn) Set(key, value []byte) error {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	if value == nil {
-		value = []byte{} // NULL is not a value
-	}
-	_, err := t.tx.Exec(t.ctx, `INSERT INTO podserver_kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`, key, value)
-	if err != nil {
-		return t.fail("set", err)
-	}
-	if t.s.watched(key) {
-		t.writes[string(key)] = store.Change{Key: bytes.Clone(key), Value: bytes.Clone(value)}
-	}
-	return nil
-}
-
-// Delete implements store.Txn.
-func (t *txn) Delete(key []byte) error {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	if _, err := t.tx.Exec(t.ctx, `DELETE FROM podserver_kv WHERE k = $1`, key); err != nil {
-		return t.fail("delete", err)
-	}
-	if t.s.watched(key) {
-		t.writes[string(key)] = store.Change{Key: bytes.Clone(key), Deleted: true}
-	}
-	return nil
-}
-
-// NextSeq implements store.Txn. If the database fails, it returns 0 and
-// the Update fails with that error, whatever the function returns.
-func (t *txn) NextSeq() uint64 {
-	var n int64
-	if err := t.tx.QueryRow(t.ctx, `SELECT nextval('podserver_seq')`).Scan(&n); err != nil {
-		t.fail("next sequence number", err)
-		return 0
-	}
-	return uint64(n)
-}
-
 // OnCommit implements store.Txn.
 func (t *txn) OnCommit(fn func()) { t.onCommit = append(t.onCommit, fn) }
 

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -173,7 +174,7 @@ func (s *Store) attemptBatch(ctx context.Context, reqs []*request) (_ *batch, er
 		return nil
 	}
 	var kept []*request
-	for _, r := range reqs {
+	for i, r := range reqs {
 		r.err, r.panicked, r.panicVal, r.own, r.t = nil, false, nil, false, nil
 		if !inTx {
 			if _, err := conn.PgConn().Exec(ctx, s.begin).ReadAll(); err != nil {
@@ -181,14 +182,18 @@ func (s *Store) attemptBatch(ctx context.Context, reqs []*request) (_ *batch, er
 			}
 			inTx = true
 		}
+		// After a kept function, savepoint f follows its writes: the
+		// kept function's flush set it, or, after a function rolled
+		// back to it, it is still there.
 		sp := len(kept) > 0
-		if sp {
-			if err := exec("savepoint", savepoint); err != nil {
-				return nil, err
-			}
-		}
 		t := &txn{reader: reader{ctx: ctx, tx: connQ{conn}}, s: s, writes: map[string]store.Change{}}
 		ferr := s.call(r, t)
+		if r.panicked || ferr != nil {
+			t.pending = nil // rolled back below; the sequence still moves on
+		} else {
+			t.savepoint = i < len(reqs)-1 // for the next function
+		}
+		_ = t.flush() // an error is t.err
 		if t.err != nil && (retryable(t.err) || errors.Is(t.err, store.ErrUnavailable)) {
 			return nil, t.err // the whole transaction is lost
 		}
@@ -301,4 +306,168 @@ func (s *Store) callback(fn func()) {
 		}
 	}()
 	fn()
+}
+
+// txn is the store.Txn of one run of an update function in a batch.
+//
+// Its writes are kept in the txn and sent in one round trip (flush): before
+// the function scans, and when it returns. Get answers a key the function
+// wrote from that buffer. NextSeq takes one value from the sequence and
+// hands out the next ones itself, which only the batch's holding the
+// writers' turn allows, and flush moves the sequence past the last one.
+// The flush after a function that another follows in the batch also sets
+// savepoint f for it. An update so costs the writer's connection its reads,
+// one nextval and one flush, instead of a round trip per statement.
+type txn struct {
+	reader
+	s        *Store
+	writes   map[string]store.Change // watched writes, for the change feed
+	onCommit []func()
+
+	// pending holds the writes not yet sent: the last one per key (a
+	// deletion is a nil value).
+	pending map[string][]byte
+	// seqFirst is the value NextSeq took from the sequence (0: none yet
+	// in this run) and seqLast the last one it returned; flush sets the
+	// sequence to seqLast when it is ahead of seqSent.
+	seqFirst, seqLast, seqSent int64
+	// savepoint makes the next flush end with SAVEPOINT f: set when the
+	// function returned, for the one after it in the batch.
+	savepoint bool
+}
+
+// Set implements store.Txn.
+func (t *txn) Set(key, value []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if t.err != nil {
+		return t.err
+	}
+	v := bytes.Clone(value)
+	if v == nil {
+		v = []byte{} // NULL is not a value, and nil is a deletion here
+	}
+	t.buffer(key, v)
+	if t.s.watched(key) {
+		t.writes[string(key)] = store.Change{Key: bytes.Clone(key), Value: v}
+	}
+	return nil
+}
+
+// Delete implements store.Txn.
+func (t *txn) Delete(key []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if t.err != nil {
+		return t.err
+	}
+	t.buffer(key, nil)
+	if t.s.watched(key) {
+		t.writes[string(key)] = store.Change{Key: bytes.Clone(key), Deleted: true}
+	}
+	return nil
+}
+
+func (t *txn) buffer(key, value []byte) {
+	if t.pending == nil {
+		t.pending = map[string][]byte{}
+	}
+	t.pending[string(key)] = value
+}
+
+// Get implements store.Reader: a key written in this run is answered from
+// the buffer.
+func (t *txn) Get(key []byte) ([]byte, error) {
+	if v, ok := t.pending[string(key)]; ok {
+		if v == nil {
+			return nil, store.ErrNotFound
+		}
+		return bytes.Clone(v), nil
+	}
+	return t.reader.Get(key)
+}
+
+// Scan implements store.Reader, after sending the buffered writes.
+func (t *txn) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte) error) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return t.reader.Scan(prefix, start, reverse, fn)
+}
+
+// NextSeq implements store.Txn. If the database fails, it returns 0 and
+// the Update fails with that error, whatever the function returns.
+func (t *txn) NextSeq() uint64 {
+	if t.err != nil {
+		return 0
+	}
+	if t.seqFirst == 0 {
+		var n int64
+		if err := t.tx.QueryRow(t.ctx, `SELECT nextval('podserver_seq')`).Scan(&n); err != nil {
+			t.fail("next sequence number", err)
+			return 0
+		}
+		t.seqFirst, t.seqLast, t.seqSent = n, n, n
+		return uint64(n)
+	}
+	t.seqLast++
+	return uint64(t.seqLast)
+}
+
+// Statements of a flush.
+const (
+	upsertKV = `INSERT INTO podserver_kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`
+	deleteKV = `DELETE FROM podserver_kv WHERE k = ANY($1::bytea[])`
+	setSeq   = `SELECT setval('podserver_seq', $1::bigint)`
+)
+
+// flush sends the buffered writes, moves the sequence past the values
+// NextSeq handed out and sets the savepoint asked for, in one round trip.
+// Its error is also the run's.
+func (t *txn) flush() error {
+	if t.err != nil {
+		return t.err
+	}
+	var b pgx.Batch
+	if len(t.pending) > 0 {
+		keys := make([]string, 0, len(t.pending))
+		for k := range t.pending {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var ks, vs, dels [][]byte
+		for _, k := range keys {
+			if v := t.pending[k]; v != nil {
+				ks, vs = append(ks, []byte(k)), append(vs, v)
+			} else {
+				dels = append(dels, []byte(k))
+			}
+		}
+		if len(dels) > 0 {
+			b.Queue(deleteKV, dels)
+		}
+		if len(ks) > 0 {
+			b.Queue(upsertKV, ks, vs)
+		}
+		t.pending = nil
+	}
+	if t.seqLast > t.seqSent {
+		// setval is not transactional: the values count as used even if
+		// this run is rolled back, as nextval's would.
+		b.Queue(setSeq, t.seqLast)
+		t.seqSent = t.seqLast
+	}
+	if t.savepoint {
+		b.Queue(savepoint)
+		t.savepoint = false
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := t.tx.Conn().SendBatch(t.ctx, &b).Close(); err != nil {
+		return t.fail("write", err)
+	}
+	return nil
 }
