@@ -519,3 +519,84 @@ func TestSync(t *testing.T) {
 		}
 	}
 }
+
+// TestSeqInMixedBatches: sequence numbers stay unique and in commit order
+// when batches mix updates that fail after drawing numbers with updates
+// that commit, on two nodes: every committed key built from a number is
+// there, no number is used twice, none of a failed update's keys is
+// stored, and LastSeq covers them all (TestCursorNoSkips checks the
+// order).
+func TestSeqInMixedBatches(t *testing.T) {
+	url := cluster.URL(t)
+	stores := []*pgstore.Store{openOpts(t, url, pgstore.Options{}), openOpts(t, url, pgstore.Options{})}
+	ctx := context.Background()
+	fail := errors.New("fail after drawing")
+	var mu sync.Mutex
+	committed := map[uint64]bool{}
+	var wg sync.WaitGroup
+	for si, s := range stores {
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 30 {
+					var seqs []uint64
+					err := s.Update(ctx, func(tx store.Txn) error {
+						seqs = seqs[:0]
+						for range 1 + (w+i)%3 {
+							q := tx.NextSeq()
+							seqs = append(seqs, q)
+							if err := tx.Set(store.AppendUint64([]byte("m"), q), fmt.Appendf(nil, "%d/%d/%d", si, w, i)); err != nil {
+								return err
+							}
+						}
+						if (w+i)%4 == 0 {
+							return fail
+						}
+						return nil
+					})
+					switch {
+					case errors.Is(err, fail):
+					case err != nil:
+						t.Error(err)
+						return
+					default:
+						mu.Lock()
+						for _, q := range seqs {
+							if committed[q] {
+								t.Errorf("seq %d committed twice", q)
+							}
+							committed[q] = true
+						}
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	var stored []uint64
+	if err := stores[0].View(ctx, func(r store.Reader) error {
+		return r.Scan([]byte("m"), nil, false, func(k, _ []byte) error {
+			stored = append(stored, store.Uint64(k[1:]))
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(committed) {
+		t.Errorf("%d keys stored, %d committed", len(stored), len(committed))
+	}
+	for _, q := range stored {
+		if !committed[q] {
+			t.Errorf("seq %d stored but its update failed", q)
+		}
+	}
+	last, err := stores[1].LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(stored); n > 0 && last < stored[n-1] {
+		t.Errorf("LastSeq %d below a committed seq %d", last, stored[n-1])
+	}
+}
