@@ -11,14 +11,13 @@ import (
 // (the common 401, 403 and 404 are apierr's; each handler package has its
 // own).
 var (
-	errInvalidKey     = apierr.New(http.StatusUnauthorized, acl.MsgInvalidKey)
-	errPublishWrite   = apierr.New(http.StatusMethodNotAllowed, "events are created with POST to the pod's publish/ container").With("Allow", "OPTIONS, HEAD, GET, DELETE")
-	errInboxWrite     = apierr.New(http.StatusMethodNotAllowed, "inbox items are created by delivery or with POST to the inbox container").With("Allow", "OPTIONS, HEAD, GET, DELETE")
-	errKeepInbox      = apierr.New(http.StatusMethodNotAllowed, "a pod's inbox/ is part of the pod: delete its items instead").With("Allow", "OPTIONS, HEAD, GET, POST")
-	errKeepPublish    = apierr.New(http.StatusMethodNotAllowed, "a pod's publish/ is part of the pod: delete its events instead").With("Allow", "OPTIONS, HEAD, GET, POST")
-	errEncodedPath    = apierr.New(http.StatusBadRequest, "encoded slashes, backslashes and NUL bytes are not allowed in paths")
-	errOwnerKeyRevoke = apierr.New(http.StatusConflict, "owner keys are revoked with the CLI (podserver key revoke), so the owner cannot be locked out")
-	errKeyAPIMethod   = apierr.New(http.StatusMethodNotAllowed, "the key API takes GET and POST on settings/keys/, GET and DELETE on settings/keys/{id}").With("Allow", "OPTIONS, GET, POST, DELETE")
+	errInvalidKey   = apierr.New(http.StatusUnauthorized, acl.MsgInvalidKey)
+	errPublishWrite = apierr.New(http.StatusMethodNotAllowed, "events are created with POST to the pod's publish/ container").With("Allow", "OPTIONS, HEAD, GET, DELETE")
+	errInboxWrite   = apierr.New(http.StatusMethodNotAllowed, "inbox items are created by delivery or with POST to the inbox container").With("Allow", "OPTIONS, HEAD, GET, DELETE")
+	errKeepInbox    = apierr.New(http.StatusMethodNotAllowed, "a pod's inbox/ is part of the pod: delete its items instead").With("Allow", "OPTIONS, HEAD, GET, POST")
+	errKeepPublish  = apierr.New(http.StatusMethodNotAllowed, "a pod's publish/ is part of the pod: delete its events instead").With("Allow", "OPTIONS, HEAD, GET, POST")
+	errEncodedPath  = apierr.New(http.StatusBadRequest, "encoded slashes, backslashes and NUL bytes are not allowed in paths")
+	errKeyAPIMethod = apierr.New(http.StatusMethodNotAllowed, "the key API takes GET and POST on settings/keys/, GET and DELETE on settings/keys/{id}").With("Allow", "OPTIONS, GET, POST, DELETE")
 )
 
 // Messages with arguments; each comment names what it takes.

@@ -16,10 +16,11 @@ import (
 )
 
 // keysPath is the pod-relative path of the key API: a virtual container
-// that lists the pod's API keys (GET), creates app keys (POST) and revokes
-// them (DELETE keys/{id}). Reads need Control of the pod root; writes need
-// the pod's owner key (see authorizeKeys). Owner keys are made and revoked
-// with the CLI only, so no request can lock the owner out.
+// that lists the pod's API keys (GET), creates keys (POST: an app key, or
+// with "owner": true another owner key) and revokes them (DELETE
+// keys/{id}). Reads need Control of the pod root; writes need the pod's
+// owner key (see authorizeKeys). The pod's last owner key is not revoked,
+// so no request can lock the owner out.
 const keysPath = settingsDir + "keys/"
 
 // keyJSON is a key as the API shows it; Secret only in the reply to the
@@ -99,12 +100,13 @@ func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 			return true, apierr.Wrap(http.StatusBadRequest, msgKeyBodyJSON+err.Error(), err)
 		}
 		var in struct {
-			App string `json:"app"`
+			App   string `json:"app"`
+			Owner bool   `json:"owner"`
 		}
-		if err := json.Unmarshal(body, &in); err != nil || in.App == "" {
-			return true, apierr.New(http.StatusBadRequest, `send {"app": "NAME"}: the app name the key identifies`)
+		if err := json.Unmarshal(body, &in); err != nil || (in.App == "" && !in.Owner) {
+			return true, apierr.New(http.StatusBadRequest, `send {"app": "NAME"}: the app name the key identifies, or {"owner": true} for another owner key`)
 		}
-		secret, k, err := s.keys.Create(ctx, r.Target.Pod, in.App, false)
+		secret, k, err := s.keys.Create(ctx, r.Target.Pod, in.App, in.Owner)
 		if errors.Is(err, acl.ErrInvalidApp) {
 			return true, apierr.Newf(http.StatusBadRequest, msgBadAppName, in.App)
 		}
@@ -129,10 +131,11 @@ func (s *Server) keysAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 				c.JSON(http.StatusOK, s.keyView(r, k))
 				return true, nil
 			}
-			if k.Owner {
-				return true, errOwnerKeyRevoke
+			err := s.keys.Revoke(ctx, r.Target.Pod, id)
+			if errors.Is(err, acl.ErrLastOwnerKey) {
+				return true, apierr.Wrap(http.StatusConflict, err.Error(), err)
 			}
-			if err := s.keys.Revoke(ctx, r.Target.Pod, id); err != nil {
+			if err != nil {
 				return true, err
 			}
 			c.Status(http.StatusNoContent)
