@@ -71,12 +71,15 @@ func TestClusterFailover(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; !stop.Load(); i++ {
+				started := time.Now()
 				status, loc, err := publish(nodes[(w+i)%len(nodes)])
 				mu.Lock()
 				switch {
 				case err == nil && status == http.StatusCreated:
 					acked = append(acked, loc)
-					if killed.Load() && backAt.IsZero() && !firstFail.IsZero() {
+					// Service is back with the first publish that started
+					// after the first failure and succeeded.
+					if backAt.IsZero() && !firstFail.IsZero() && started.After(firstFail) {
 						backAt = time.Now()
 					}
 					if promoted.Load() {
