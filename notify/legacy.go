@@ -129,11 +129,7 @@ func (n *Notifier) legacySub(conn *legacyConn, u string) {
 	pr := conn.pr
 	n.mu.RUnlock()
 	if !n.legacyCanRead(n.ctx, pr, conn.origin, pod, n.cfg.URLs.PodRoot(pod), p) {
-		reason := " forbidden"
-		if pr.Anonymous() {
-			reason += " (not public: send auth <credential> first)"
-		}
-		conn.send([]byte("err " + u + reason))
+		conn.send([]byte("err " + u + " forbidden"))
 		return
 	}
 	n.mu.Lock()
