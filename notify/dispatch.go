@@ -70,11 +70,11 @@ func (n *Notifier) dispatch(ev event) {
 		n.deliverAll(own, ev.path, root, newMessage(typ, url(ev.path), "", ev.etag, ev.at), suppressed, ev.remote)
 	}
 	if len(up) > 0 && !ldp.IsAuxiliary(ev.path) && ev.kind != ldp.Updated {
-		typ := ActAdd
+		typ, state := ActAdd, ev.etag
 		if ev.kind == ldp.Deleted {
-			typ = ActRemove
+			typ, state = ActRemove, n.removeState(parent)
 		}
-		n.deliverAll(up, parent, root, newMessage(typ, url(ev.path), url(parent), ev.etag, ev.at), suppressed, ev.remote)
+		n.deliverAll(up, parent, root, newMessage(typ, url(ev.path), url(parent), state, ev.at), suppressed, ev.remote)
 	}
 	if len(ownLegacy) > 0 {
 		n.publishLegacy(ownLegacy, ev.path, root)
@@ -82,6 +82,22 @@ func (n *Notifier) dispatch(ev event) {
 	if len(upLegacy) > 0 && !ldp.IsAuxiliary(ev.path) {
 		n.publishLegacy(upLegacy, parent, root)
 	}
+}
+
+// removeState is the state a Remove carries: the removed member has none,
+// so it is the state of the container it left (the channel's topic), as
+// the state feature knows it (currentState), or "" when the container is
+// gone too or cannot be read.
+func (n *Notifier) removeState(container string) string {
+	etag, exists, err := n.currentState(n.ctx, container)
+	if err != nil {
+		n.log.Error("cannot read the state of a container for a Remove", "container", container, "err", err)
+		return ""
+	}
+	if !exists {
+		return ""
+	}
+	return etag
 }
 
 // deliverAll sends msg, about topic, to the channels allowed to read it.

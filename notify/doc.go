@@ -3,7 +3,9 @@
 // subscriptions to notification channels, and the channel types
 // WebSocketChannel2023, StreamingHTTPChannel2023, WebhookChannel2023 and
 // LDNChannel2023, plus the legacy solid-0.1 WebSocket protocol
-// (Updates-Via; sub, ack, pub) for publicly readable resources.
+// (Updates-Via; auth, sub, unsub, ack, pub, err): anonymous for publicly
+// readable resources, or as the agent of the API key an "auth" message
+// presents.
 //
 // # Endpoints (relative to a pod root)
 //
@@ -15,8 +17,16 @@
 //	.notifications/ws/{id}        receiveFrom of a WebSocketChannel2023 (a capability URL)
 //	.notifications/stream/{id}    receiveFrom of a StreamingHTTPChannel2023 (a capability URL)
 //
-// and, at the server level, /.notifications/solid-0.1: the legacy WebSocket
-// that the Updates-Via header of every pod response names. Every pod
+// and, at the server level (the origin root, in either pod naming):
+//
+//	/.well-known/solid            server description: every pod's storage
+//	                              (pim:storage), a pim:Storage with its
+//	                              solid:storageDescription and solid:owner
+//	/.notifications/solid-0.1     the legacy WebSocket that the Updates-Via
+//	                              header of every pod response names
+//
+// The server description is JSON-LD with an inline context (nothing to
+// fetch), or Turtle, N-Triples or N-Quads on request. Every pod
 // response also links the storage description (Link rel
 // http://www.w3.org/ns/solid/terms#storageDescription). Descriptions are
 // JSON-LD with the context https://www.w3.org/ns/solid/notification/v1,
@@ -46,7 +56,27 @@
 //
 // ActivityStreams Create, Update and Delete on a resource; Add and Remove,
 // with target, on its container; with id (urn:uuid), object, published and
-// state (the new ETag). An inbox arrival is an Add to inbox/.
+// state. The state of Create, Update and Add is the object's new ETag; a
+// Remove's object is gone, so its state is the container's (the topic's,
+// as the state feature compares it); a Delete has none. An inbox arrival
+// is an Add to inbox/.
+//
+// # Legacy solid-0.1
+//
+// One WebSocket per server (LegacyPath, subprotocol solid-0.1). The server
+// greets with "protocol solid-0.1"; then, one text message each:
+//
+//	auth <credential>   -> ack auth <WebID> | err auth <reason>
+//	sub <url>           -> ack <url> | err <url> <reason>
+//	unsub <url>         (no answer)
+//	                    <- pub <url>  (the resource, or a member of the container, changed)
+//
+// The credential is an API key (an access token once Solid-OIDC is built).
+// A connection is anonymous until an auth succeeds, and again after one
+// fails; five failed auths close it (1008). Read is checked on "sub" with
+// the connection's agent then, and before every "pub" (with the key still
+// existing), so revoked access or a revoked key stops the pubs silently. A
+// refused sub is "err <url> forbidden" whether or not the resource exists.
 //
 // # Data flow
 //

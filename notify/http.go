@@ -60,7 +60,7 @@ func (n *Notifier) ServePod(c *gin.Context, r *ldp.Request) (bool, error) {
 	switch {
 	case rel == descriptionPath:
 		c.Set("route", routeLabel)
-		return true, n.serveDocument(c, "OPTIONS, HEAD, GET", func() any { return n.storageDescription(r.Target.Root) })
+		return true, n.serveDocument(c, "OPTIONS, HEAD, GET", func() (any, error) { return n.storageDescription(r.Target.Root), nil })
 	case rel == ".notifications":
 		return true, errNotFound
 	case !strings.HasPrefix(rel, servicesPath):
@@ -85,7 +85,7 @@ func (n *Notifier) ServePod(c *gin.Context, r *ldp.Request) (bool, error) {
 		if m == http.MethodPost {
 			return true, n.subscribe(c, r, t)
 		}
-		return true, n.serveDocument(c, "OPTIONS, HEAD, GET, POST", func() any { return service(r.Target.Root, t) })
+		return true, n.serveDocument(c, "OPTIONS, HEAD, GET, POST", func() (any, error) { return service(r.Target.Root, t), nil })
 	}
 	kind, id, _ := strings.Cut(rest, "/")
 	if !validID(id) {
@@ -102,14 +102,19 @@ func (n *Notifier) ServePod(c *gin.Context, r *ldp.Request) (bool, error) {
 	return true, errNotFound
 }
 
-// ServeTop serves the server-level notification paths (the solid-0.1
-// WebSocket). It reports false for every other path.
+// ServeTop serves the server-level notification paths: the solid-0.1
+// WebSocket and the server description at the origin root
+// (/.well-known/solid). It reports false for every other path.
 func (n *Notifier) ServeTop(c *gin.Context) (bool, error) {
-	if c.Request.URL.Path != LegacyPath {
-		return false, nil
+	switch c.Request.URL.Path {
+	case LegacyPath:
+		c.Set("route", routeLabel)
+		return true, n.serveLegacy(c)
+	case originDescriptionPath:
+		c.Set("route", routeLabel)
+		return true, n.serveOrigin(c)
 	}
-	c.Set("route", routeLabel)
-	return true, n.serveLegacy(c)
+	return false, nil
 }
 
 // serviceJSON describes a subscription service.
@@ -150,12 +155,16 @@ func (n *Notifier) options(c *gin.Context, allow string) error {
 }
 
 // serveDocument answers GET, HEAD and OPTIONS with a JSON-LD document.
-func (n *Notifier) serveDocument(c *gin.Context, allow string, doc func() any) error {
+func (n *Notifier) serveDocument(c *gin.Context, allow string, doc func() (any, error)) error {
 	switch c.Request.Method {
 	case http.MethodOptions:
 		return n.options(c, allow)
 	case http.MethodGet, http.MethodHead:
-		return writeDocument(c, http.StatusOK, doc())
+		d, err := doc()
+		if err != nil {
+			return err
+		}
+		return writeDocument(c, http.StatusOK, d)
 	}
 	return errMethod(allow)
 }

@@ -38,7 +38,8 @@ type Message struct {
 	Object string
 	// Target is the container of Add and Remove ("" otherwise).
 	Target string
-	// State is the object's new ETag ("" after a delete).
+	// State is the object's new ETag; for a Remove the container's (the
+	// object is gone); "" for a Delete.
 	State string
 	// Published is when the change happened.
 	Published time.Time

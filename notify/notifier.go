@@ -22,6 +22,11 @@ type Host interface {
 	// Authorize returns nil when r's principal has mode need on storage
 	// path p of r.Target's pod, or the 401/403 to answer.
 	Authorize(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error
+	// Authenticate returns the principal of a credential a client presents
+	// outside HTTP headers (the solid-0.1 "auth" message): today an API
+	// key. An unknown, malformed or revoked one is an error wrapping
+	// acl.ErrInvalidKey.
+	Authenticate(ctx context.Context, credential string) (ldp.Principal, error)
 	// KeyActive reports whether the API key with id keyID of pod still
 	// exists: channels end when the key that made them is revoked.
 	KeyActive(ctx context.Context, pod, keyID string) (bool, error)

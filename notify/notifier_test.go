@@ -44,6 +44,9 @@ func (h *fakeHost) Authorize(ctx context.Context, r *ldp.Request, p string, need
 	}
 	return nil
 }
+func (h *fakeHost) Authenticate(context.Context, string) (ldp.Principal, error) {
+	return ldp.Principal{}, acl.ErrInvalidKey
+}
 func (h *fakeHost) KeyActive(context.Context, string, string) (bool, error)          { return true, nil }
 func (h *fakeHost) SignRequest(context.Context, string, *http.Request, []byte) error { return nil }
 func (h *fakeHost) AppendInbox(context.Context, string, string, []byte, func(string)) error {

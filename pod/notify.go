@@ -78,6 +78,22 @@ func (h notifyHost) Authorize(ctx context.Context, r *ldp.Request, p string, nee
 	return h.s.ldp.Authorize(ctx, r, p, need)
 }
 
+// Authenticate resolves an API key as a request's x-api-key header is
+// resolved (Server.authenticate), for the solid-0.1 "auth" message.
+func (h notifyHost) Authenticate(ctx context.Context, credential string) (ldp.Principal, error) {
+	if sy, ok := h.s.st.(store.Syncer); ok {
+		// A key made or revoked on another node counts here too.
+		if err := sy.Sync(ctx); err != nil {
+			return ldp.Principal{}, err
+		}
+	}
+	k, err := h.s.keys.Authenticate(ctx, credential)
+	if err != nil {
+		return ldp.Principal{}, err
+	}
+	return ldp.Principal{Agent: h.s.WebID(k.Pod), Pod: k.Pod, App: k.App, Owner: k.Owner, KeyID: k.ID}, nil
+}
+
 func (h notifyHost) KeyActive(ctx context.Context, pod, keyID string) (bool, error) {
 	keys, err := h.s.keys.List(ctx, pod)
 	if err != nil {

@@ -268,16 +268,16 @@ func (st *ntStream) nextMsg(t testing.TB) ntMsg {
 }
 
 // ntExpect checks a notification's type, object and target, and its state:
-// the object's new ETag, so none after a Delete or Remove and a quoted
-// ETag otherwise.
+// a quoted ETag (the object's new one; for a Remove the container's), and
+// none after a Delete.
 func ntExpect(t testing.TB, m ntMsg, typ, object, target string) {
 	t.Helper()
 	if m.Type != typ || m.Object != object || m.Target != target {
 		t.Fatalf("got %s %s (target %q), want %s %s (target %q)", m.Type, m.Object, m.Target, typ, object, target)
 	}
-	gone := typ == "Delete" || typ == "Remove"
+	gone := typ == "Delete"
 	if quoted := len(m.State) > 2 && strings.HasPrefix(m.State, `"`) && strings.HasSuffix(m.State, `"`); gone != (m.State == "") || (!gone && !quoted) {
-		t.Fatalf("%s %s: state %q, want %s", m.Type, m.Object, m.State, map[bool]string{true: "none", false: "the object's ETag"}[gone])
+		t.Fatalf("%s %s: state %q, want %s", m.Type, m.Object, m.State, map[bool]string{true: "none", false: "an ETag"}[gone])
 	}
 }
 
