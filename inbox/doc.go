@@ -14,15 +14,35 @@
 // items with their bodies. That name is also the listing cursor: ?from=NAME
 // lists from that item on, whether or not it still exists.
 //
+// # Items are stored as sent
+//
+// A notification POSTed to an inbox (inbox.Handler.Receive, or signed by
+// another server, publish.Service.ReceiveRemote) is stored byte for byte as
+// its sender sent it, so GET on the item gives the sender's graph. Who sent
+// it (the sender's WebID and app, a Sender) is recorded beside the item,
+// never in it, and shown by the listing. Copies the server writes itself
+// (publish's copies of an event) hold the server's fields as their own
+// statements. Items stored before this (their bodies hold "agent" and
+// "instrument") are read and listed as before.
+//
 // # Listing (GET inbox/)
 //
-//	{"@context": "https://w3id.org/podserver/v1", "id": "<pod>/inbox/",
-//	 "type": ["ldp:Container", "ldp:BasicContainer"],
+//	{"@context": "<server>/ns/v1/listing", "id": "<pod>/inbox/",
+//	 "type": ["ldp:Container", "ldp:BasicContainer", "ldp:Resource"],
 //	 "contains": [{"url": "<pod>/inbox/<item>", "id": "<event URL>", ...copy}, ...],
 //	 "next": "<cursor>"}
 //
-// Oldest first. "url" (schema:url under our context) is the item's own URL,
-// for GET and DELETE; "id" stays the event's id. The query:
+// The one listing is both the app-facing JSON and correct RDF: under its
+// context (rdf.ListingContextDocument) an entry's "url" is its @id, so the
+// entry's data hangs off the item's IRI, "id" stays the event's id (an
+// app's key to de-duplicate) as pod:event, and the inbox node gets exactly
+// one ldp:contains per item. An item that is not plain JSON under
+// podserver's context (it has a context or JSON-LD keywords of its own,
+// a relative "id", or a "url") is listed wrapped, as {"url", "agent",
+// "instrument", "received_at", "notification": <the item as sent, a JSON
+// literal>}. See entry.go for the rules.
+//
+// Oldest first. "url" is the item's own URL, for GET and DELETE. The query:
 //
 //   - limit=N: 1 to 1000 items (default 50).
 //   - from=CURSOR: start at that item (or the first after it, when it was

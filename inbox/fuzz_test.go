@@ -12,10 +12,12 @@ import (
 	"podserver/jsoncheck"
 )
 
-// FuzzPrepareNotification: a received notification is refused with a 400,
-// or stored as one valid UTF-8 JSON object whose agent and instrument are
-// the server's, whatever the sender wrote.
-func FuzzPrepareNotification(f *testing.F) {
+// FuzzCheckNotification: a received notification is refused with a 400,
+// or is a valid UTF-8 JSON object (stored as sent), whose id, if any, is a
+// string; and its listing entry is one valid JSON object whose "url" is the
+// item's and whose server fields are the sender's, whatever the sender
+// wrote.
+func FuzzCheckNotification(f *testing.F) {
 	for _, s := range []string{
 		`{"id":"https://p.example/publish/1","topic":"a/b#c","data":{"type":"AddAction"}}`,
 		`{"@context":"https://www.w3.org/ns/activitystreams","agent":"forged","url":"x","n":[1,{"a":null}]}`,
@@ -26,9 +28,9 @@ func FuzzPrepareNotification(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	const agent, app = "https://a.example/profile/card#me", "crm"
+	sender := &Sender{Agent: "https://a.example/profile/card#me", Instrument: "crm"}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		doc, _, err := prepareNotification(body, agent, app)
+		id, err := checkNotification(body)
 		if err != nil {
 			var ae *apierr.Error
 			if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
@@ -36,18 +38,24 @@ func FuzzPrepareNotification(f *testing.F) {
 			}
 			return
 		}
-		if !utf8.Valid(doc) || jsoncheck.Check(doc) != nil {
-			t.Fatalf("stored document fails the JSON check: %q", doc)
+		if !utf8.Valid(body) || jsoncheck.Check(body) != nil {
+			t.Fatalf("accepted document fails the JSON check: %q", body)
 		}
 		var m map[string]any
-		if err := json.Unmarshal(doc, &m); err != nil {
-			t.Fatalf("stored document is not a JSON object: %v: %q", err, doc)
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatalf("accepted document is not a JSON object: %v: %q", err, body)
 		}
-		if m["agent"] != agent || m["instrument"] != app {
-			t.Fatalf("agent %v, instrument %v: not the server's", m["agent"], m["instrument"])
+		if v, ok := m["id"]; ok && v != id {
+			t.Fatalf("id %q, document's %v", id, v)
 		}
-		if _, ok := m["url"]; ok {
-			t.Fatalf("url kept: %q", doc)
+		const item = "https://p.example/alice/inbox/0000000000000001"
+		entry := appendEntry(nil, item, Item{Body: body, Sender: sender})
+		var e map[string]any
+		if err := json.Unmarshal(entry, &e); err != nil {
+			t.Fatalf("entry is not a JSON object: %v: %s", err, entry)
+		}
+		if e["url"] != item || e["agent"] != sender.Agent || e["instrument"] != sender.Instrument {
+			t.Fatalf("entry's url, agent or instrument is not the server's: %s", entry)
 		}
 	})
 }

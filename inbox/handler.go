@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -233,10 +232,10 @@ func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq lis
 	}()
 	b := buf.AvailableBuffer()
 	b = append(b, `{"@context":`...)
-	b = AppendJSONString(b, rdf.ContextURI)
+	b = AppendJSONString(b, rdf.ListingContextURL(h.cfg.URLs.Base()))
 	b = append(b, `,"id":`...)
 	b = AppendJSONString(b, self)
-	b = append(b, `,"type":["ldp:Container","ldp:BasicContainer"],"contains":[`...)
+	b = append(b, `,"type":["ldp:Container","ldp:BasicContainer","ldp:Resource"],"contains":[`...)
 	for i, it := range pg.Items {
 		if i > 0 {
 			b = append(b, ',')
@@ -246,15 +245,7 @@ func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq lis
 			b = AppendJSONString(b, u)
 			continue
 		}
-		b = append(b, `{"url":`...)
-		b = AppendJSONString(b, u)
-		body := it.Body
-		if len(body) > 2 && body[0] == '{' {
-			b = append(b, ',')
-			b = append(b, body[1:]...)
-		} else {
-			b = append(b, '}')
-		}
+		b = appendEntry(b, u, it)
 	}
 	b = append(b, `],"next":`...)
 	b = AppendJSONString(b, next)
@@ -296,13 +287,13 @@ func nextURL(self string, q url.Values, next string) string {
 // Receive serves POST on an inbox: a Linked Data Notification from a local
 // authenticated agent with Append (POSTs signed with HTTP Message
 // Signatures by other servers are served by remote.Remote.Receive).
-// The notification must be a JSON object; it is stored once per id (its
-// "id", the URL of the event it copies), with "agent" and "instrument" set
-// by the server to the sender's WebID and app, and "url" removed (listings
-// use it for the item's URL). An event copy (with a topic and a
-// recipient) must pass Config.CheckCopy. 201 and Location on a new item;
-// 200 and the existing item's Location when this inbox already holds that
-// id.
+// The notification must be a JSON object; it is stored as sent, byte for
+// byte, so that reading the item gives the sender's graph, and once per id
+// (its "id", the URL of the event it copies). Who sent it (the sender's
+// WebID and app) is recorded beside the item (Sender) and shown by the
+// app-facing listing. An event copy (with a topic and a recipient) must
+// pass Config.CheckCopy. 201 and Location on a new item; 200 and the
+// existing item's Location when this inbox already holds that id.
 func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	ctx := c.Request.Context()
 	p := r.Target.Path
@@ -319,13 +310,13 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	if err != nil {
 		return err
 	}
-	doc, id, err := prepareNotification(body, r.Principal.Agent, r.Principal.App)
+	id, err := checkNotification(body)
 	if err != nil {
 		return err
 	}
 	self := r.Target.URL(p)
-	if bytes.Contains(doc, []byte(`"@`)) {
-		if err := rdf.ExpandJSONLD(doc, self); err != nil {
+	if bytes.Contains(body, []byte(`"@`)) {
+		if err := rdf.ExpandJSONLD(body, self); err != nil {
 			return apierr.Wrap(http.StatusBadRequest, err.Error(), err)
 		}
 	}
@@ -342,9 +333,10 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	var item string
 	var added bool
 	now := h.cfg.Now()
+	sender := &Sender{Agent: r.Principal.Agent, Instrument: r.Principal.App}
 	err = h.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		var err error
-		item, added, err = h.cfg.Inboxes.Append(tx, Copy{Inbox: p, EventID: id, Body: doc}, now)
+		item, added, err = h.cfg.Inboxes.Append(tx, Copy{Inbox: p, EventID: id, Body: body, Sender: sender}, now)
 		return err
 	})
 	if errors.Is(err, ErrNoInbox) {
@@ -362,54 +354,32 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	return nil
 }
 
-// prepareNotification checks a received notification and returns the
-// document to store (compact JSON, server fields first) and its id.
-func prepareNotification(body []byte, agent, app string) ([]byte, string, error) {
+// checkNotification checks a received notification (a JSON object, whose
+// "id", if any, is a non-empty string) and returns its id.
+func checkNotification(body []byte) (string, error) {
 	if err := jsoncheck.Check(body); err != nil {
-		return nil, "", apierr.Wrap(http.StatusBadRequest, errBadJSON.Msg+": "+err.Error(), err)
+		return "", apierr.Wrap(http.StatusBadRequest, errBadJSON.Msg+": "+err.Error(), err)
 	}
 	if !json.Valid(body) {
-		return nil, "", errBadJSON
+		return "", errBadJSON
 	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, "", errNotObj
+		return "", errNotObj
 	}
-	var m map[string]json.RawMessage
+	var m struct {
+		ID json.RawMessage `json:"id"`
+	}
 	if err := json.Unmarshal(trimmed, &m); err != nil {
-		return nil, "", errNotObj
+		return "", errNotObj
 	}
 	var id string
-	if raw, ok := m["id"]; ok {
-		if err := json.Unmarshal(raw, &id); err != nil || id == "" {
-			return nil, "", errIDType
+	if m.ID != nil {
+		if err := json.Unmarshal(m.ID, &id); err != nil || id == "" {
+			return "", errIDType
 		}
 	}
-	delete(m, "agent")
-	delete(m, "instrument")
-	delete(m, "url")
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	out := make([]byte, 0, len(body)+64)
-	out = append(out, `{"agent":`...)
-	out = AppendJSONString(out, agent)
-	out = append(out, `,"instrument":`...)
-	out = AppendJSONString(out, app)
-	var cb bytes.Buffer
-	for _, k := range keys {
-		out = append(out, ',')
-		out = AppendJSONString(out, k)
-		out = append(out, ':')
-		cb.Reset()
-		if err := json.Compact(&cb, m[k]); err != nil {
-			return nil, "", errBadJSON
-		}
-		out = append(out, cb.Bytes()...)
-	}
-	return append(out, '}'), id, nil
+	return id, nil
 }
 
 // AppendJSONString appends s to b as a JSON string, escaping quotes,

@@ -1,6 +1,9 @@
 package inbox
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"podserver/ldp"
@@ -17,6 +20,10 @@ type Item struct {
 	Arrived time.Time
 	// Body is the stored JSON object.
 	Body []byte
+	// Sender is who delivered an item stored as sent; nil for items the
+	// server wrote whole (published copies, and items stored before items
+	// were stored as sent, whose bodies hold agent and instrument).
+	Sender *Sender
 }
 
 // Page is a part of an inbox listing.
@@ -52,7 +59,36 @@ func List(rd store.Reader, inbox string, from uint64, limit int) (Page, error) {
 		pg.Next = seq + 1
 		return nil
 	})
-	return pg, err
+	if err != nil || len(pg.Items) == 0 {
+		return pg, err
+	}
+	return pg, readSenders(rd, inbox, pg.Items)
+}
+
+// readSenders sets the Sender of the items that have one, with one scan
+// over the inbox's sender keys from the first item to the last (the keys
+// sort as the items do).
+func readSenders(rd store.Reader, inbox string, items []Item) error {
+	at := make(map[string]int, len(items))
+	for i, it := range items {
+		at[it.Path] = i
+	}
+	last := senderKey(items[len(items)-1].Path)
+	return rd.Scan(senderKey(inbox), senderKey(items[0].Path), false, func(k, v []byte) error {
+		if bytes.Compare(k, last) > 0 {
+			return store.ErrStop
+		}
+		i, ok := at[string(k[len(store.PrefixItemSender):])]
+		if !ok {
+			return nil
+		}
+		var s Sender
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("inbox: sender of %s: %w", items[i].Path, err)
+		}
+		items[i].Sender = &s
+		return nil
+	})
 }
 
 // first returns the first item at or after seq, if any (without its body).

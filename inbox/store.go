@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -138,6 +139,21 @@ func (ib *Inboxes) arrival(now time.Time) time.Time {
 	}
 }
 
+// Sender is who delivered an item that is stored as sent: the server
+// records it beside the item, never in it, so the item's graph stays the
+// sender's. The app-facing listing shows it (see Handler.List).
+type Sender struct {
+	// Agent is the WebID of the agent that delivered the item.
+	Agent string `json:"agent"`
+	// Instrument is the app (the API key's name) it used, if any.
+	Instrument string `json:"instrument,omitempty"`
+}
+
+// senderKey is the key of the Sender of the item at path.
+func senderKey(item string) []byte {
+	return append([]byte(store.PrefixItemSender), item...)
+}
+
 // Copy is one event copy to store in an inbox.
 type Copy struct {
 	// Inbox is the inbox's storage path.
@@ -146,6 +162,9 @@ type Copy struct {
 	EventID string
 	// Body is the JSON object to store (as application/ld+json).
 	Body []byte
+	// Sender, if set, is recorded beside the item: Body is stored as the
+	// sender sent it, without server fields.
+	Sender *Sender
 	// NewEvent says the event id is new to every inbox: the event was
 	// stored in this same transaction under an id the server made, so the
 	// dedup entry is written without being looked up first.
@@ -232,6 +251,15 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 		p, _, err := ldp.AppendSeqMember(tx, c.Inbox, seq, ldp.MediaJSONLD, c.Body, ib.arrival(now))
 		if err != nil {
 			return nil, err
+		}
+		if c.Sender != nil {
+			b, err := json.Marshal(c.Sender)
+			if err != nil {
+				return nil, fmt.Errorf("inbox: sender of %s: %w", p, err)
+			}
+			if err := tx.Set(senderKey(p), b); err != nil {
+				return nil, err
+			}
 		}
 		if ck != nil {
 			entry = appendHolder(entry, holder{inbox: c.Inbox, seq: seq})

@@ -270,16 +270,13 @@ func TestNotifier(t *testing.T) {
 	}
 }
 
-func TestPrepareNotification(t *testing.T) {
-	doc, id, err := prepareNotification([]byte(` {"url":"x","agent":"spoof","id":"http://e/1","b":[1, 2],"a":{"k": "v"}}`), "http://me", "app")
-	if err != nil {
-		t.Fatal(err)
+func TestCheckNotification(t *testing.T) {
+	id, err := checkNotification([]byte(` {"url":"x","agent":"spoof","id":"http://e/1","b":[1, 2],"a":{"k": "v"}}`))
+	if err != nil || id != "http://e/1" {
+		t.Fatalf("id %q, err %v", id, err)
 	}
-	if id != "http://e/1" || string(doc) != `{"agent":"http://me","instrument":"app","a":{"k":"v"},"b":[1,2],"id":"http://e/1"}` {
-		t.Fatalf("%s %s", id, doc)
-	}
-	for _, bad := range []string{`[]`, `{"id":1}`, `{`, `"x"`} {
-		if _, _, err := prepareNotification([]byte(bad), "a", "b"); err == nil {
+	for _, bad := range []string{`[]`, `{"id":1}`, `{"id":""}`, `{`, `"x"`} {
+		if _, err := checkNotification([]byte(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
 	}

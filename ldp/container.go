@@ -1,6 +1,7 @@
 package ldp
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -100,7 +101,7 @@ func (h *Handler) serveContainer(c *gin.Context, r *Request, res *Resource) erro
 		return err
 	}
 	self := r.Target.URL(res.Path)
-	doc := containerJSON{Context: rdf.ContextURI, ID: self, Type: containerTypes(res.Path), Contains: make([]string, 0, len(members))}
+	doc := containerJSON{Context: cmp.Or(h.ctxURL, rdf.ContextURI), ID: self, Type: containerTypes(res.Path), Contains: make([]string, 0, len(members))}
 	for _, m := range members {
 		doc.Contains = append(doc.Contains, r.Target.URL(m.Path))
 	}

@@ -69,6 +69,8 @@ type Handler struct {
 	reps  *repCache
 	// seqNamed: see Config.SeqNamed.
 	seqNamed func(container string) bool
+	// ctxURL: see Config.ContextURL.
+	ctxURL string
 }
 
 // Config configures a Handler.
@@ -86,6 +88,10 @@ type Config struct {
 	// created with AppendSeqMember (they have no membership keys), so that
 	// their listings come from ListSeqNamed.
 	SeqNamed func(container string) bool
+	// ContextURL is the URL where the server serves podserver's JSON-LD
+	// context (rdf.ContextURL of its base). JSON-LD is sent naming it
+	// (rdf.Portable); "" sends rdf.ContextURI, which nobody else can load.
+	ContextURL string
 }
 
 // NewHandler returns a Handler.
@@ -99,7 +105,7 @@ func NewHandler(cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{repo: cfg.Repo, auth: cfg.Authorizer, log: cfg.Logger, max: cfg.MaxBodyBytes, hooks: cfg.Hooks, reps: newRepCache(cfg.CacheBytes), seqNamed: cfg.SeqNamed}
+	return &Handler{repo: cfg.Repo, auth: cfg.Authorizer, log: cfg.Logger, max: cfg.MaxBodyBytes, hooks: cfg.Hooks, reps: newRepCache(cfg.CacheBytes), seqNamed: cfg.SeqNamed, ctxURL: cfg.ContextURL}
 }
 
 // Repo returns the handler's repository.
@@ -313,6 +319,9 @@ func (h *Handler) serveRepresentation(c *gin.Context, r *Request, res *Resource,
 				return err
 			}
 			body, mt = conv, want
+		}
+		if mt == MediaJSONLD && h.ctxURL != "" {
+			body = rdf.Portable(body, h.ctxURL)
 		}
 	}
 	if done, err := checkRead(c, etag); done {

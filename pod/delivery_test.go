@@ -572,8 +572,9 @@ func TestDeliveryOutboxRetry(t *testing.T) {
 	}
 }
 
-// A plain signed LDN notification (no event id) is stored as sent, with
-// the verified sender as its agent.
+// A plain signed LDN notification (no event id) is stored as sent; the
+// listing shows it whole as its "notification", with the verified sender
+// as its agent.
 func TestDeliverySignedPlainNotification(t *testing.T) {
 	a, b := remoteServer(t), remoteServer(t)
 	key, keyID, err := a.SigningKey(context.Background(), "bob")
@@ -586,7 +587,8 @@ func TestDeliverySignedPlainNotification(t *testing.T) {
 		t.Fatalf("plain notification: %d %s", resp.StatusCode, respBody(resp))
 	}
 	copies := allCopies(t, b, "crm", evKeys.crm)
-	if len(copies) != 1 || copies[0]["summary"] != "hello" || copies[0]["agent"] != a.WebID("bob") {
+	n, _ := copies[0]["notification"].(map[string]any)
+	if len(copies) != 1 || n["summary"] != "hello" || n["agent"] != "https://spoofed.example/#me" || copies[0]["agent"] != a.WebID("bob") {
 		t.Fatalf("crm on B: %v", copies)
 	}
 }

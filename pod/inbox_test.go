@@ -51,7 +51,7 @@ func TestInboxPaging(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatal(r.status, r.body)
 	}
-	if pg.ID != s.PodRoot("alice")+"inbox/" || pg.Context == "" || len(pg.Type) != 2 || pg.Type[0] != "ldp:Container" || pg.Type[1] != "ldp:BasicContainer" {
+	if pg.ID != s.PodRoot("alice")+"inbox/" || pg.Context != s.BaseURL()+"/ns/v1/listing" || len(pg.Type) != 3 || pg.Type[0] != "ldp:Container" || pg.Type[1] != "ldp:BasicContainer" || pg.Type[2] != "ldp:Resource" {
 		t.Errorf("page header: %+v", pg)
 	}
 	if ct := r.hdr.Get("Content-Type"); ct != "application/ld+json" {

@@ -103,7 +103,9 @@ func TestResourceHeaders(t *testing.T) {
 		{"Allow", g.hdr.Get("Allow"), "OPTIONS, HEAD, GET, PUT, PATCH, DELETE"},
 		{"WAC-Allow", g.hdr.Get("WAC-Allow"), `user="read write append control",public=""`},
 		{"Access-Control-Allow-Origin", g.hdr.Get("Access-Control-Allow-Origin"), "https://app.example"},
-		{"body", g.body, `{"@id": "#it", "name": "x"}`},
+		// Stored without a context: it goes out naming the one this
+		// server serves, under which podserver read it.
+		{"body", g.body, `{"@context":"` + base + `/ns/v1","@id": "#it", "name": "x"}`},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

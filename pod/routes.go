@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -194,6 +195,18 @@ func (s *Server) dispatch(c *gin.Context) error {
 	return s.ldp.Serve(c, req)
 }
 
+// serveContext serves a JSON-LD context document.
+func serveContext(c *gin.Context, doc []byte) {
+	c.Header("Cache-Control", "public, max-age=86400")
+	c.Header("Access-Control-Allow-Origin", "*")
+	c.Header("ETag", `"`+strconv.FormatUint(uint64(len(doc)), 36)+"-"+strconv.FormatUint(uint64(crc32.ChecksumIEEE(doc)), 36)+`"`)
+	if inm := c.GetHeader("If-None-Match"); inm != "" && inm == c.Writer.Header().Get("ETag") {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.Data(http.StatusOK, "application/ld+json", doc)
+}
+
 // serveTop serves server-level paths outside pods.
 func (s *Server) serveTop(c *gin.Context) error {
 	c.Set("route", routeTop)
@@ -207,9 +220,13 @@ func (s *Server) serveTop(c *gin.Context) error {
 		return apierr.NotFound()
 	}
 	switch p {
-	case "/ns/v1", "/ns/v1.jsonld":
-		c.Header("Cache-Control", "public, max-age=86400")
-		c.Data(http.StatusOK, "application/ld+json", rdf.ContextDocument())
+	case rdf.ContextPath, rdf.ContextPath + ".jsonld":
+		// podserver's JSON-LD context, which what the server sends names
+		// (rdf.Portable): public, cacheable, readable from any origin.
+		serveContext(c, rdf.ContextDocument())
+		return nil
+	case rdf.ListingContextPath:
+		serveContext(c, rdf.ListingContextDocument())
 		return nil
 	case "/":
 		c.JSON(http.StatusOK, gin.H{"name": "podserver", "pods": "GET /{pod}/ on this server", "health": "/healthz"})

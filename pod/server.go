@@ -20,6 +20,7 @@ import (
 	"podserver/netguard"
 	"podserver/podurl"
 	"podserver/publish"
+	"podserver/rdf"
 	"podserver/store"
 	"podserver/store/pgstore"
 )
@@ -120,6 +121,8 @@ func New(opts Options) (s *Server, err error) {
 		MaxBodyBytes: opts.MaxBodyBytes,
 		// Inbox items are appended without membership keys (inbox.Append).
 		SeqNamed: func(c string) bool { _, rel := ldp.SplitStoragePath(c); return rel == "inbox/" },
+		// JSON-LD goes out naming the context this server serves.
+		ContextURL: rdf.ContextURL(s.urls.Base()),
 		Hooks: ldp.Hooks{Validate: s.validateWrite, Redact: s.redact,
 			Headers: func(c *gin.Context, r *ldp.Request, p string) { s.nt.headers(c, r, p) }},
 	})

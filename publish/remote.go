@@ -57,8 +57,8 @@ type Received struct {
 // once, subscribers on other servers and webhooks through the delivery
 // queue, as records of pod's own outbox (pod's settings routed them). Any
 // other copy is stored once per event id; a plain notification without
-// recipient and topic is stored as sent. Every stored copy's agent is the
-// sender.
+// recipient and topic is stored as well. Every copy is stored as sent; its
+// sender is recorded beside it (inbox.Sender) as its agent.
 func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []byte) (Received, error) {
 	if err := jsoncheck.Check(body); err != nil {
 		return Received{}, apierr.Wrap(http.StatusBadRequest, MsgRemoteBody+": "+err.Error(), err)
@@ -68,20 +68,12 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &rc) != nil {
 		return Received{}, apierr.New(http.StatusBadRequest, MsgRemoteBody)
 	}
-	// The stored copy: as sent, except that agent is the verified sender
-	// (DESIGN section 2: the pod that forwarded it; for a recipient copy
-	// that is the publisher, checked below) and url, which listings add,
-	// is dropped.
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &members); err != nil {
-		return Received{}, apierr.New(http.StatusBadRequest, MsgRemoteBody)
-	}
-	delete(members, "url")
-	members["agent"] = json.RawMessage(inbox.AppendJSONString(nil, sender))
-	doc, err := json.Marshal(members)
-	if err != nil {
-		return Received{}, apierr.New(http.StatusBadRequest, MsgRemoteBody)
-	}
+	// The stored copy: as sent, so that reading it gives the sender's
+	// graph; the verified sender (DESIGN section 2: the pod that forwarded
+	// it; for a recipient copy that is the publisher, checked below) is
+	// recorded beside it, and the app-facing listing shows it as "agent".
+	doc := body
+	sentBy := &inbox.Sender{Agent: sender}
 	me := s.cfg.URLs.WebID(pod)
 	parties := copyParties{Recipient: rc.Recipient, Source: rc.Source, Topic: rc.Topic}
 	// Forwarded copies (a subscriber's copy from the recipient's server)
@@ -102,7 +94,7 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 	now := s.cfg.Now().UTC()
 	own := inbox.Path(pod)
 	var fanout []Target
-	err = s.view(ctx, func(rd snap) error {
+	err := s.view(ctx, func(rd snap) error {
 		recipientCopy, e, err := s.authorizeCopy(rd, pod, sender, parties)
 		if err != nil || !recipientCopy {
 			return err
@@ -116,13 +108,13 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 	var res Received
 	err = s.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		var err error
-		res.Item, res.Added, err = s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: own, EventID: rc.ID, Body: doc}, now)
+		res.Item, res.Added, err = s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: own, EventID: rc.ID, Body: doc, Sender: sentBy}, now)
 		if err != nil || !res.Added {
 			return err
 		}
 		for _, t := range fanout {
 			if t.Kind == deliver.KindInbox {
-				if _, _, err := s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: t.Target, EventID: rc.ID, Body: doc}, now); err != nil && !errors.Is(err, inbox.ErrNoInbox) {
+				if _, _, err := s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: t.Target, EventID: rc.ID, Body: doc, Sender: sentBy}, now); err != nil && !errors.Is(err, inbox.ErrNoInbox) {
 					return err
 				}
 				continue

@@ -4,6 +4,7 @@ import (
 	_ "embed" // the JSON-LD context documents are built into the binary
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -37,7 +38,22 @@ const (
 	//     inbox: ldp:inbox; storage: pim:storage; owner: solid:owner (IRIs).
 	//   - prefixes: pod, ldp, solid, pim, foaf, acl, as, xsd, dcterms, rdf,
 	//     rdfs, vcard, schema.
+	//
+	// ContextURI is the name podserver wrote before it served its own
+	// context, and the one stored documents still use. Nobody outside the
+	// binary can load it, so nothing the server sends names it: HTTP
+	// responses name ContextURL of the server instead (see Portable), and
+	// copies sent to other servers carry the context inline
+	// (PortableInline). Documents naming it are still read.
 	ContextURI = "https://w3id.org/podserver/v1"
+
+	// ContextPath is where every podserver serves ContextDocument, at its
+	// origin (the base URL, also in subdomain mode): ContextURL(base).
+	ContextPath = "/ns/v1"
+
+	// ListingContextPath is where podserver serves ListingContextDocument,
+	// the context of the app-facing inbox listing.
+	ListingContextPath = "/ns/v1/listing"
 
 	// PodVocab is the namespace of podserver's own terms.
 	PodVocab = "https://w3id.org/podserver/ns#"
@@ -61,13 +77,104 @@ var activityStreamsContextDoc string
 var notificationContextDoc string
 
 // ContextDocument returns the JSON document of podserver's context
-// (ContextURI), as the server should serve it (application/ld+json).
+// (ContextURI), as the server serves it at ContextPath
+// (application/ld+json).
 func ContextDocument() []byte { return []byte(podserverContextDoc) }
+
+// ListingContextDocument returns the context of the app-facing inbox
+// listing, served at ListingContextPath: podserver's context with three
+// terms changed for the listing, so that the listing's compact JSON is the
+// right RDF (see inbox.Handler.List):
+//
+//   - contains (ldp:contains) gets a context of its own for the entries it
+//     holds, not propagated into their values: "url" is the entry's @id
+//     (the item's IRI, so the entry's data hangs off the item) and "id" is
+//     pod:event, the IRI of the event the item is a copy of.
+//   - notification (pod:notification) is a JSON literal (rdf:JSON): a
+//     notification whose own JSON-LD cannot be merged into an entry is
+//     embedded as sent, as a value of the item.
+//   - next is no statement: the cursor is paging, which HTTP carries
+//     (Link rel="next").
+func ListingContextDocument() []byte { return []byte(listingContextDoc()) }
+
+// ContextURL returns the URL of podserver's context on the server at base
+// (a base URL without a trailing slash, e.g. podurl.Scheme.Base()).
+func ContextURL(base string) string { return strings.TrimSuffix(base, "/") + ContextPath }
+
+// ListingContextURL returns the URL of the inbox listing's context on the
+// server at base.
+func ListingContextURL(base string) string {
+	return strings.TrimSuffix(base, "/") + ListingContextPath
+}
+
+// listingContextDoc derives the listing context from podserver's.
+var listingContextDoc = sync.OnceValue(func() string {
+	var doc map[string]map[string]any
+	if err := json.Unmarshal([]byte(podserverContextDoc), &doc); err != nil {
+		panic(fmt.Sprintf("rdf: built-in context is not JSON: %v", err))
+	}
+	ctx := doc["@context"]
+	ctx["contains"] = map[string]any{
+		"@id": "ldp:contains", "@type": "@id", "@container": "@set",
+		"@context": map[string]any{
+			"@propagate": false,
+			"url":        "@id",
+			"id":         map[string]any{"@id": "pod:event", "@type": "@id"},
+		},
+	}
+	ctx["notification"] = map[string]any{"@id": "pod:notification", "@type": "@json"}
+	ctx["next"] = nil
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic(fmt.Sprintf("rdf: listing context: %v", err))
+	}
+	return string(b) + "\n"
+})
 
 // KnownContexts returns the canonical URIs of the contexts the document
 // loader serves, sorted.
 func KnownContexts() []string {
 	return []string{ContextURI, ActivityStreamsContextURI, NotificationContextURI}
+}
+
+// listingContextURI is the loader's internal name of the listing context,
+// which is only ever named by its served URL.
+const listingContextURI = ContextURI + "/listing"
+
+// localContext returns the built-in name of a context served by podserver
+// at u (ContextURL or ListingContextURL of some base), if u is one for a
+// document at docBase: a context on the document's own origin, or on the
+// origin one domain label up (the server's base in subdomain mode, where
+// pods are at {pod}.HOST). So a document read from or written to a pod of
+// this server may name this server's context without a network fetch;
+// another server's context is not known (copies between servers carry
+// theirs inline).
+func localContext(u, docBase string) (string, bool) {
+	cu, err := url.Parse(u)
+	if err != nil || cu.RawQuery != "" || cu.Fragment != "" {
+		return "", false
+	}
+	var name string
+	switch cu.Path {
+	case ContextPath, ContextPath + ".jsonld":
+		name = ContextURI
+	case ListingContextPath:
+		name = listingContextURI
+	default:
+		return "", false
+	}
+	du, err := url.Parse(docBase)
+	if err != nil || du.Host == "" || du.Scheme != cu.Scheme {
+		return "", false
+	}
+	host, ctxHost := strings.ToLower(du.Host), strings.ToLower(cu.Host)
+	if ctxHost == host {
+		return name, true
+	}
+	if _, parent, ok := strings.Cut(host, "."); ok && ctxHost == parent {
+		return name, true
+	}
+	return "", false
 }
 
 // knownContextDoc returns the document for a context URI, accepting the
@@ -81,6 +188,8 @@ func knownContextDoc(u string) (canonical, doc string, ok bool) {
 	switch u {
 	case ContextURI:
 		return ContextURI, podserverContextDoc, true
+	case listingContextURI:
+		return listingContextURI, listingContextDoc(), true
 	case ActivityStreamsContextURI, ActivityStreamsContextURI + ".jsonld":
 		return ActivityStreamsContextURI, activityStreamsContextDoc, true
 	case NotificationContextURI:
@@ -97,8 +206,8 @@ type UnknownContextError struct {
 
 // Error says which context is unknown and which ones can be used.
 func (e *UnknownContextError) Error() string {
-	return fmt.Sprintf("unknown remote context %s: only these contexts can be used: %s",
-		e.URL, strings.Join(KnownContexts(), ", "))
+	return fmt.Sprintf("unknown remote context %s: only these contexts can be used: %s, and this server's %s",
+		e.URL, strings.Join(KnownContexts(), ", "), ContextPath)
 }
 
 // DocumentLoader is a json-gold ld.DocumentLoader that serves the known
@@ -114,8 +223,8 @@ var _ ld.DocumentLoader = (*DocumentLoader)(nil)
 // (ContextURI, ActivityStreamsContextURI, NotificationContextURI). Any other
 // URL is an *UnknownContextError.
 func NewDocumentLoader() *DocumentLoader {
-	l := &DocumentLoader{docs: make(map[string]any, 3)}
-	for _, u := range KnownContexts() {
+	l := &DocumentLoader{docs: make(map[string]any, 4)}
+	for _, u := range append(KnownContexts(), listingContextURI) {
 		_, raw, _ := knownContextDoc(u)
 		var doc any
 		if err := json.Unmarshal([]byte(raw), &doc); err != nil {
@@ -163,6 +272,22 @@ func (l *DocumentLoader) LoadDocument(u string) (*ld.RemoteDocument, error) {
 		return nil, &UnknownContextError{URL: u}
 	}
 	return &ld.RemoteDocument{DocumentURL: canonical, Document: cloneJSON(l.docs[canonical])}, nil
+}
+
+// docLoader is the loader for one document at base: the built-in contexts,
+// and podserver's contexts served by the document's own server (see
+// localContext).
+type docLoader struct {
+	*DocumentLoader
+	base string
+}
+
+// LoadDocument implements ld.DocumentLoader.
+func (l docLoader) LoadDocument(u string) (*ld.RemoteDocument, error) {
+	if name, ok := localContext(u, l.base); ok {
+		return &ld.RemoteDocument{DocumentURL: u, Document: cloneJSON(l.docs[name])}, nil
+	}
+	return l.DocumentLoader.LoadDocument(u)
 }
 
 // cloneJSON deep-copies a decoded JSON value.

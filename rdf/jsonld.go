@@ -123,7 +123,7 @@ func hasContext(doc any) bool {
 func jsonldOptions(base string, doc any) *ld.JsonLdOptions {
 	env := sharedEnv()
 	opts := ld.NewJsonLdOptions(base)
-	opts.DocumentLoader = env.loader
+	opts.DocumentLoader = docLoader{DocumentLoader: env.loader, base: base}
 	if doc != nil && !hasContext(doc) {
 		opts.ExpandContext = env.podContext(base)
 	}

@@ -20,6 +20,7 @@ import (
 	"podserver/netguard"
 	"podserver/podurl"
 	"podserver/publish"
+	"podserver/rdf"
 	"podserver/replay"
 	"podserver/store"
 	"podserver/webid"
@@ -92,7 +93,8 @@ func New(cfg Config) *Remote {
 
 // DeliverLDN is the delivery queue's handler for deliver.KindLDN: it finds
 // the inbox of the WebID r.Target and POSTs the stored event (r.Event) to
-// it as application/ld+json, signed with the sending pod's key. A profile
+// it as application/ld+json with podserver's context inline
+// (rdf.PortableInline), signed with the sending pod's key. A profile
 // that does not parse or names no inbox, and an inbox URL that is not
 // http(s), are permanent failures; a profile that cannot be fetched, a
 // refused connection and a timeout are retried.
@@ -103,7 +105,9 @@ func (d *Remote) DeliverLDN(ctx context.Context, r deliver.Record) (deliver.Resp
 		if err != nil {
 			return err
 		}
-		body = res.Body
+		// The receiver, podserver or not, reads podserver's context
+		// without fetching it: it goes inline.
+		body = rdf.PortableInline(res.Body)
 		return nil
 	})
 	if errors.Is(err, ldp.ErrNotFound) {

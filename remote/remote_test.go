@@ -25,6 +25,7 @@ import (
 	"podserver/ldp"
 	"podserver/podurl"
 	"podserver/publish"
+	"podserver/rdf"
 	"podserver/store"
 )
 
@@ -254,20 +255,17 @@ func TestDeliverLDN(t *testing.T) {
 	if res := send("/producer/publish/e1", w.pods.WebID("bob")); res.Status != deliver.StatusDelivered || res.ResponseStatus != http.StatusCreated {
 		t.Fatalf("delivery to bob: %+v", res)
 	}
-	var items []string
+	// Stored as sent (the context inline, as it went on the wire), with
+	// the verified sender recorded beside it.
+	var items []inbox.Item
 	err = w.st.View(ctx, func(rd store.Reader) error {
-		item, held, err := inbox.Holds(rd, inbox.Path("bob"), w.pods.PodRoot("producer")+"publish/e1")
-		if held {
-			res, err := ldp.Get(rd, item)
-			if err != nil {
-				return err
-			}
-			items = append(items, string(res.Body))
-		}
+		pg, err := inbox.List(rd, inbox.Path("bob"), 0, 10)
+		items = pg.Items
 		return err
 	})
-	if err != nil || len(items) != 1 || !bytes.Contains([]byte(items[0]), []byte(`"agent":"`+w.pods.WebID("producer")+`"`)) {
-		t.Fatalf("bob's inbox holds %q (%v), want the event with producer as its agent", items, err)
+	if err != nil || len(items) != 1 || items[0].Sender == nil || items[0].Sender.Agent != w.pods.WebID("producer") ||
+		!bytes.HasPrefix(items[0].Body, append(append([]byte(`{"@context":`), rdf.InlineContext()...), `,"id":"`+w.pods.PodRoot("producer")+`publish/e1"`...)) {
+		t.Fatalf("bob's inbox holds %+v (%v), want the event as sent, from producer", items, err)
 	}
 
 	for _, tc := range []struct{ name, event, target, status string }{

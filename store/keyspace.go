@@ -37,6 +37,9 @@ const (
 	// What PrefixEventCopies replaced; data written before it still has
 	// these keys, which are read, never written. Owner: inbox.
 	PrefixInboxDedup = "i"
+	// PrefixItemSender: "j" + inbox item path -> who delivered an item
+	// stored as sent (JSON {"agent", "instrument"}). Owner: inbox.
+	PrefixItemSender = "j"
 	// PrefixDelivery: "d" + due time (unix ms, 8) + seq(8) -> delivery
 	// record. The durable delivery queue, ordered by due time. Owner: deliver.
 	PrefixDelivery = "d"
