@@ -137,15 +137,24 @@ func TestContainerListsEveryMember(t *testing.T) {
 	}
 }
 
-// An empty container lists its types alone; HEAD sends no body; a full
-// listing has no entity tag, so If-None-Match: * is the one tag that
-// matches, and any other If-Match fails.
+// An empty container lists its types alone. A listing of one batch has
+// Content-Length and an ETag that conditional reads match; a longer one
+// has neither, so If-None-Match: * is the one tag that matches it, and any
+// other If-Match fails. HEAD answers GET's headers without the body.
 func TestContainerListingEdges(t *testing.T) {
 	conformance.Need(t)
 	h, repo := newTestHandlerConfig(t, Config{}, nil)
 	fillContainer(t, repo, "/alice/empty/", 0, false)
+	fillContainer(t, repo, "/alice/long/", listBatch+1, false)
 	self := testRoot + "empty/"
-	w := step{name: "empty", method: "GET", path: "/alice/empty/", agent: testOwner, hdr: map[string]string{"Accept": MediaTurtle}, status: 200}.run(t, h)
+	get := func(name, p string, hdr map[string]string, status int) *httptest.ResponseRecorder {
+		if hdr == nil {
+			hdr = map[string]string{}
+		}
+		hdr["Accept"] = MediaTurtle
+		return step{name: name, method: "GET", path: p, agent: testOwner, hdr: hdr, status: status}.run(t, h)
+	}
+	w := get("empty", "/alice/empty/", nil, 200)
 	got, err := conformance.Parse(t, MediaTurtle, self, w.Body.Bytes(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -153,19 +162,35 @@ func TestContainerListingEdges(t *testing.T) {
 	if !rdf.Isomorphic(got, containerGraph(self, nil)) {
 		t.Errorf("empty container: %v", got)
 	}
+	etag := w.Header().Get("ETag")
+	if etag == "" || w.Header().Get("Content-Length") != fmt.Sprint(w.Body.Len()) {
+		t.Errorf("a one-batch listing has ETag %q, Content-Length %q (body %d bytes)", etag, w.Header().Get("Content-Length"), w.Body.Len())
+	}
+	get("If-None-Match the ETag", "/alice/empty/", map[string]string{"If-None-Match": etag}, 304)
+	get("If-Match the ETag", "/alice/empty/", map[string]string{"If-Match": etag}, 200)
+	fillContainer(t, repo, "/alice/empty/", 1, false)
+	get("If-None-Match the old ETag after a member came", "/alice/empty/", map[string]string{"If-None-Match": etag}, 200)
+
+	w = get("long", "/alice/long/", nil, 200)
 	if w.Header().Get("ETag") != "" || w.Header().Get("Content-Length") != "" {
 		t.Errorf("a streamed listing has ETag %q, Content-Length %q", w.Header().Get("ETag"), w.Header().Get("Content-Length"))
 	}
-	head := step{name: "HEAD", method: "HEAD", path: "/alice/empty/", agent: testOwner, hdr: map[string]string{"Accept": MediaTurtle}, status: 200,
-		want: map[string]string{"Content-Type": MediaTurtle}}.run(t, h)
-	if head.Body.Len() != 0 {
-		t.Errorf("HEAD sent %d bytes", head.Body.Len())
+	get("If-None-Match *", "/alice/long/", map[string]string{"If-None-Match": "*"}, 304)
+	get("If-None-Match a tag", "/alice/long/", map[string]string{"If-None-Match": `"x"`}, 200)
+	get("If-Match a tag", "/alice/long/", map[string]string{"If-Match": `"x"`}, 412)
+	get("If-Match *", "/alice/long/", map[string]string{"If-Match": "*"}, 200)
+	for _, p := range []string{"/alice/empty/", "/alice/long/"} {
+		g := get("GET", p, nil, 200)
+		head := step{name: "HEAD", method: "HEAD", path: p, agent: testOwner, hdr: map[string]string{"Accept": MediaTurtle}, status: 200}.run(t, h)
+		if head.Body.Len() != 0 {
+			t.Errorf("HEAD %s sent %d bytes", p, head.Body.Len())
+		}
+		for _, k := range []string{"Content-Type", "Content-Length", "ETag"} {
+			if g.Header().Get(k) != head.Header().Get(k) {
+				t.Errorf("HEAD %s: %s %q, GET's %q", p, k, head.Header().Get(k), g.Header().Get(k))
+			}
+		}
 	}
-	step{name: "If-None-Match *", method: "GET", path: "/alice/empty/", agent: testOwner, hdr: map[string]string{"If-None-Match": "*"}, status: 304}.run(t, h)
-	step{name: "If-None-Match a tag", method: "GET", path: "/alice/empty/", agent: testOwner, hdr: map[string]string{"If-None-Match": `"x"`}, status: 200}.run(t, h)
-	step{name: "If-Match a tag", method: "GET", path: "/alice/empty/", agent: testOwner, hdr: map[string]string{"If-Match": `"x"`}, status: 412}.run(t, h)
-	step{name: "If-Match *", method: "GET", path: "/alice/empty/", agent: testOwner, hdr: map[string]string{"If-Match": "*"}, status: 200}.run(t, h)
-	step{name: "paged If-None-Match", method: "GET", path: "/alice/empty/?limit=5", agent: testOwner, hdr: map[string]string{"If-None-Match": "*"}, status: 304}.run(t, h)
 }
 
 // A listing cut off by a store error after its first byte aborts the
