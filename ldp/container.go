@@ -74,8 +74,12 @@ func containerTypes(p string) []string {
 	return t
 }
 
+// serveContainer serves a container's listing: every member, streamed
+// (see streamContainer), unless the request asks for a page with ?limit=
+// or ?from=.
 func (h *Handler) serveContainer(c *gin.Context, r *Request, res *Resource) error {
-	pg, err := ParsePage(c.Request.URL.Query(), DefaultPageSize)
+	q := c.Request.URL.Query()
+	pg, err := ParsePage(q, DefaultPageSize)
 	if err != nil {
 		return err
 	}
@@ -86,15 +90,14 @@ func (h *Handler) serveContainer(c *gin.Context, r *Request, res *Resource) erro
 	if want == MediaJSON {
 		want = MediaJSONLD
 	}
+	if !q.Has("limit") && !q.Has("from") {
+		return h.streamContainer(c, r, res, want)
+	}
 	var members []Member
 	var next uint64
 	err = h.repo.st.View(c.Request.Context(), func(rd store.Reader) error {
 		var err error
-		if h.seqNamed != nil && h.seqNamed(res.Path) {
-			members, next, err = ListSeqNamed(rd, res.Path, pg.From, pg.Limit)
-		} else {
-			members, next, err = List(rd, res.Path, pg.From, pg.Limit)
-		}
+		members, next, err = h.list(rd, res.Path, pg.From, pg.Limit)
 		return err
 	})
 	if err != nil {
@@ -106,7 +109,7 @@ func (h *Handler) serveContainer(c *gin.Context, r *Request, res *Resource) erro
 		doc.Contains = append(doc.Contains, r.Target.URL(m.Path))
 	}
 	if next != 0 {
-		doc.Next = NextURL(self, c.Request.URL.Query(), next)
+		doc.Next = NextURL(self, q, next)
 		c.Writer.Header().Add("Link", `<`+doc.Next+`>; rel="next"`)
 	}
 	var body []byte
@@ -134,8 +137,16 @@ func (h *Handler) serveContainer(c *gin.Context, r *Request, res *Resource) erro
 	return nil
 }
 
+// list reads up to limit members of container c from seq from, as List
+// or, for a sequence-named container, ListSeqNamed.
+func (h *Handler) list(rd store.Reader, c string, from uint64, limit int) ([]Member, uint64, error) {
+	if h.seqNamed != nil && h.seqNamed(c) {
+		return ListSeqNamed(rd, c, from, limit)
+	}
+	return List(rd, c, from, limit)
+}
+
 func containerQuads(doc containerJSON, p string) []rdf.Quad {
-	const ldpNS = "http://www.w3.org/ns/ldp#"
 	s := rdf.IRI(doc.ID)
 	typ := rdf.IRI(rdf.RDFType)
 	q := []rdf.Quad{

@@ -17,6 +17,11 @@ const (
 	msgPrecondition  = "precondition failed: the resource's ETag does not match If-Match / If-None-Match"
 	msgNotEmpty      = "container is not empty: delete its members first"
 	msgContainerBody = "a new container takes no body"
+	// Messages for a PUT of a container with a body.
+	msgContainerNotRDF     = "a container's representation is managed by the server: PUT to a container takes no body, or an RDF body without statements"
+	msgContainment         = "a container's containment triples are managed by the server: PUT cannot change them"
+	msgContainerStatements = "a container stores no statements of its own: PUT to a container takes an RDF body without statements"
+	msgCreateRace          = "the containers above this resource changed while it was being created: retry"
 	// msgTooLarge takes the limit in bytes.
 	msgTooLarge    = "request body is larger than the limit of %d bytes"
 	msgUnreadable  = "could not read the request body"

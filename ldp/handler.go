@@ -452,7 +452,16 @@ func writeError(err error) error {
 	return err
 }
 
-// Put creates or replaces a resource.
+// Put creates or replaces a resource. It needs Write on the resource and,
+// when it creates it, Append (or Write) on its container and on the
+// container of each missing container it creates on the way (see
+// authorizeCreate).
+//
+// A container is created with an empty body, or with an RDF body that
+// holds no statements (whitespace and comments alone). A container's
+// statements are the server's: a body with containment triples is refused
+// as the Solid Protocol asks, and one with other statements too, for a
+// container stores none of its own.
 func (h *Handler) Put(c *gin.Context, r *Request) error {
 	ctx := c.Request.Context()
 	p := r.Target.Path
@@ -462,23 +471,156 @@ func (h *Handler) Put(c *gin.Context, r *Request) error {
 	if err := h.Authorize(ctx, r, p, acl.Write); err != nil {
 		return err
 	}
-	_, stored, body, err := h.readWrite(c, r, p)
+	top, err := h.authorizeCreate(ctx, r, p)
 	if err != nil {
 		return err
+	}
+	mt, stored, body, err := h.readWrite(c, r, p)
+	if err != nil {
+		return err
+	}
+	if IsContainer(p) && len(body) > 0 {
+		if body, err = containerBody(mt, body, r.Target.URL(p)); err != nil {
+			return err
+		}
 	}
 	pc := preconditions(c.Request)
 	var created bool
 	var m Meta
-	now := h.repo.Now()
-	err = h.repo.st.Update(ctx, func(tx store.Txn) error {
-		var err error
-		created, m, err = Put(tx, p, stored, body, now, pc)
-		return err
-	})
+	for try := 0; ; try++ {
+		if try > 0 {
+			if top, err = h.authorizeCreate(ctx, r, p); err != nil {
+				return err
+			}
+		}
+		now := h.repo.Now()
+		err = h.repo.st.Update(ctx, func(tx store.Txn) error {
+			if err := checkCreates(tx, p, top); err != nil {
+				return err
+			}
+			var err error
+			created, m, err = Put(tx, p, stored, body, now, pc)
+			return err
+		})
+		if !errors.Is(err, errCreateRace) {
+			break
+		}
+		if try >= maxCreateRetries {
+			return apierr.Wrap(http.StatusConflict, msgCreateRace, err)
+		}
+	}
 	if err != nil {
 		return writeError(err)
 	}
 	h.written(c, r, p, created, m)
+	return nil
+}
+
+// maxCreateRetries bounds how often a write re-checks its creations after
+// the containers above it changed between the check and the write.
+const maxCreateRetries = 5
+
+// containerBody returns the body to store for a PUT of a container with
+// body of media type mt: nil when it is RDF without statements, else the
+// 409 that refuses it.
+func containerBody(mt string, body []byte, base string) ([]byte, error) {
+	if !IsRDF(mt) {
+		return nil, apierr.New(http.StatusConflict, msgContainerNotRDF)
+	}
+	q, err := parseRDF(mt, body, base)
+	if err != nil {
+		return nil, apierr.Wrap(http.StatusBadRequest, fmt.Sprintf(msgInvalidBody, mt, err), err)
+	}
+	for _, s := range q {
+		if s.P.Kind == rdf.KindIRI && s.P.Value == ldpNS+"contains" {
+			return nil, apierr.New(http.StatusConflict, msgContainment)
+		}
+	}
+	if len(q) > 0 {
+		return nil, apierr.New(http.StatusConflict, msgContainerStatements)
+	}
+	return nil, nil
+}
+
+// creations returns what a write of p creates, read in rd: p when it does
+// not exist and is not auxiliary (an ACL document belongs to its subject,
+// not to a container), then each missing container above it, up to the
+// first that exists. Nothing when p exists.
+func creations(rd store.Reader, p string) ([]string, error) {
+	ok, err := Exists(rd, p)
+	if err != nil || ok {
+		return nil, err
+	}
+	var out []string
+	x := p
+	if IsAuxiliary(p) {
+		x = Parent(p)
+	}
+	for ; x != "" && !IsRoot(x); x = Parent(x) {
+		if x != p {
+			ok, err := Exists(rd, x)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				break
+			}
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// authorizeCreate checks that r may create what a write of p creates (see
+// creations): each new resource, p and every missing container above it,
+// needs Append or Write on the container it joins, as WAC and the Solid
+// Protocol ask. It returns the shallowest path the write creates, "" when
+// p exists, for checkCreates to hold the write to.
+//
+// It runs after the check of the resource's own modes, so a caller whose
+// 403 here tells it that p does not exist has Write on p: it learns that
+// from 201 against 204 anyway.
+func (h *Handler) authorizeCreate(ctx context.Context, r *Request, p string) (string, error) {
+	var news []string
+	err := h.repo.st.View(ctx, func(rd store.Reader) error {
+		var err error
+		news, err = creations(rd, p)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if len(news) == 0 {
+		return "", nil
+	}
+	for i := len(news) - 1; i >= 0; i-- {
+		if err := h.Authorize(ctx, r, Parent(news[i]), acl.Append); err != nil {
+			return "", err
+		}
+	}
+	return news[len(news)-1], nil
+}
+
+// errCreateRace: the containers above a resource changed between the
+// check of what its write creates and the write.
+var errCreateRace = errors.New("containers changed; retry")
+
+// checkCreates returns errCreateRace when the write of p in tx would create
+// more than authorizeCreate allowed (top, "" for nothing): when a container
+// above p, or p itself, was deleted since.
+func checkCreates(tx store.Txn, p, top string) error {
+	news, err := creations(tx, p)
+	if err != nil {
+		return err
+	}
+	if len(news) == 0 {
+		return nil
+	}
+	// Both are p or containers above it: the write is covered when what it
+	// creates now starts at or below what was checked.
+	if top == "" || !strings.HasPrefix(news[len(news)-1], top) {
+		return errCreateRace
+	}
 	return nil
 }
 

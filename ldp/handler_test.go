@@ -1,6 +1,7 @@
 package ldp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -59,12 +60,24 @@ func (a wac) Modes(ctx context.Context, r *Request, p string) (acl.Mode, error) 
 // every mode, and public/ is readable by everyone.
 func newTestHandler(t *testing.T) http.Handler {
 	t.Helper()
+	h, _ := newTestHandlerConfig(t, Config{}, nil)
+	return h
+}
+
+// newTestHandlerConfig is newTestHandler with cfg's SeqNamed and Hooks,
+// over the store wrap returns (if set); it also returns the repository.
+func newTestHandlerConfig(t *testing.T, cfg Config, wrap func(store.Store) store.Store) (http.Handler, *Repo) {
+	t.Helper()
 	st, err := store.Open(store.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	repo := NewRepo(st)
+	var rs store.Store = st
+	if wrap != nil {
+		rs = wrap(st)
+	}
+	repo := NewRepo(rs)
 	now := time.Now()
 	rootACL := `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
 <#owner> a acl:Authorization; acl:agent <` + testOwner + `>; acl:accessTo <./>; acl:default <./>;
@@ -90,7 +103,8 @@ func newTestHandler(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := NewHandler(Config{Repo: repo, Authorizer: wac{acl.NewEvaluator(repoLocator{repo}, nil)}})
+	cfg.Repo, cfg.Authorizer = repo, wac{acl.NewEvaluator(repoLocator{repo}, nil)}
+	h := NewHandler(cfg)
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.NoRoute(apierr.Handle(nil, func(c *gin.Context) error {
@@ -102,7 +116,7 @@ func newTestHandler(t *testing.T) http.Handler {
 			Principal: Principal{Agent: c.GetHeader("x-agent")}}
 		return h.Serve(c, r)
 	}))
-	return e
+	return e, repo
 }
 
 // step is one request and the one answer the contract gives it.
@@ -129,6 +143,7 @@ func (s step) run(t *testing.T, h http.Handler) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	body, _ := io.ReadAll(w.Body)
+	w.Body = bytes.NewBuffer(body)
 	if w.Code != s.status {
 		t.Fatalf("%s: %s %s = %d, want %d: %s", s.name, s.method, s.path, w.Code, s.status, body)
 	}

@@ -24,7 +24,9 @@ var errRetry = errors.New("resource changed; retry")
 
 // Patch applies an N3 Patch or SPARQL Update to an RDF resource, creating
 // it (as Turtle) when it does not exist. Inserts need Append; deletes and
-// conditions need Read and Write. Concurrent PATCHes of one resource all
+// conditions need Read and Write. Creating the resource needs these modes
+// on it and, as for PUT, Append (or Write) on its container and on the
+// container of each missing container created with it (authorizeCreate). Concurrent PATCHes of one resource all
 // apply: each is computed from the version it read and written only if
 // that version is still current, else recomputed.
 //
@@ -67,8 +69,18 @@ func (h *Handler) Patch(c *gin.Context, r *Request) error {
 		}
 	}
 	pc := preconditions(c.Request)
-	for try := 0; ; try++ {
-		created, m, err := h.patchOnce(ctx, r, p, url, pt, pc, try >= optimisticPatches)
+	for try, races := 0, 0; ; try++ {
+		top, err := h.authorizeCreate(ctx, r, p)
+		if err != nil {
+			return err
+		}
+		created, m, err := h.patchOnce(ctx, r, p, url, pt, pc, top, try >= optimisticPatches)
+		if errors.Is(err, errCreateRace) {
+			if races++; races > maxCreateRetries {
+				return apierr.Wrap(http.StatusConflict, msgCreateRace, err)
+			}
+			continue
+		}
 		if errors.Is(err, errRetry) {
 			continue
 		}
@@ -83,7 +95,9 @@ func (h *Handler) Patch(c *gin.Context, r *Request) error {
 // patchOnce reads p, applies pt and writes the result if p is still at the
 // version read (errRetry otherwise). In pessimistic mode the whole
 // read-apply-write runs inside one store transaction.
-func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *patch.Patch, pc Preconditions, pessimistic bool) (bool, Meta, error) {
+// top is what authorizeCreate allowed the write to create: the write fails
+// with errCreateRace when it would create more (see checkCreates).
+func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *patch.Patch, pc Preconditions, top string, pessimistic bool) (bool, Meta, error) {
 	if pessimistic {
 		var created bool
 		var m Meta
@@ -98,6 +112,9 @@ func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *
 				return err
 			}
 			if err := h.validatePatched(ctx, r, p, mt, body); err != nil {
+				return err
+			}
+			if err := checkCreates(tx, p, top); err != nil {
 				return err
 			}
 			created, m, err = Put(tx, p, mt, body, now, pc)
@@ -134,6 +151,9 @@ func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *
 			return err
 		case res == nil || cur.Meta.Version != version:
 			return errRetry
+		}
+		if err := checkCreates(tx, p, top); err != nil {
+			return err
 		}
 		created, m, err = Put(tx, p, mt, body, now, pc)
 		return err
