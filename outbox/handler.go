@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"bytes"
+	"sync/atomic"
 
 	"podserver/deliver"
 	"podserver/inbox"
@@ -37,6 +38,8 @@ type Handler struct {
 	// changed wakes the listings long-polling a pod's outbox (by pod
 	// name) when one of its records changes (Observe).
 	changed *inbox.Notifier
+	// polling counts the long-polls waiting for a change (for tests).
+	polling atomic.Int64
 }
 
 // New returns a Handler for cfg.

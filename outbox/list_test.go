@@ -192,8 +192,18 @@ func TestOutboxLongPoll(t *testing.T) {
 
 	done := make(chan *httptest.ResponseRecorder, 1)
 	go func() { done <- f.doHeader(t, owner, http.MethodGet, u+"&wait=30", "", "", same) }()
+	waitPolling := func(n int64) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); f.h.polling.Load() != n; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d long-polls waiting, want %d", f.h.polling.Load(), n)
+			}
+		}
+	}
+	waitPolling(1)
 	// Another pod's record does not end the wait; producer's does.
 	f.enqueue(t, deliver.Record{Kind: deliver.KindWebhook, Pod: "alice", EventID: "x", Target: "https://hooks.example/cb", Due: later})
+	waitPolling(1)
 	select {
 	case w := <-done:
 		t.Fatalf("the long-poll ended before producer's outbox changed: %d %s", w.Code, w.Body)

@@ -249,14 +249,18 @@ func (h *Handler) outboxList(c *gin.Context, r *ldp.Request) error {
 			defer t.Stop()
 			deadline = t.C
 		}
+		h.polling.Add(1)
 		select {
 		case <-woken:
+			h.polling.Add(-1)
 			continue
 		case <-deadline:
 		case <-h.stopping:
 		case <-ctx.Done():
+			h.polling.Add(-1)
 			return ctx.Err()
 		}
+		h.polling.Add(-1)
 		break
 	}
 	c.Header("Cache-Control", "no-store")
