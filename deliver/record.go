@@ -47,6 +47,7 @@
 //	dead, of a Transient kind----------------------------> (removed, logged: dropped)
 //	delivered, of a Transient kind-----------------------> (removed)
 //	dead    --Retry by the owner-------------------------> pending, due now, attempts 0
+//	pending --RetryNow by the owner (not while leased)---> pending, due now, attempts kept
 //	delivered or dead --Replay (a new record) -----------> (the new record is pending)
 //
 // An attempt of a local kind runs inside one store transaction together with

@@ -264,4 +264,26 @@ func TestConsoleDeliveries(t *testing.T) {
 	p.click("form.editor button[type=submit]", "Save ACL")
 	p.waitText(".status", "ACL saved: the rules of settings/subscriptions are stored at")
 	step("ACL editor")
+
+	// The new parts fit a phone, with every control labelled.
+	p.viewport(390, 844, true)
+	for _, page := range []struct{ route, ready string }{{"outbox", "#outbox-table"}, {"permissions", "#delivery-log .log-entry"}} {
+		p.navigate(s.ConsoleURL() + "#/" + page.route)
+		p.waitFor(page.route+" to load", `find(`+jsArgs(page.ready)+`) && !find(".status.busy")`)
+		var w struct{ Scroll, Inner int }
+		p.eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &w)
+		if w.Scroll > w.Inner+1 {
+			t.Errorf("%s page is %dpx wide on a %dpx phone screen", page.route, w.Scroll, w.Inner)
+		}
+		if dir := os.Getenv("PODSERVER_CONSOLE_SHOTS"); dir != "" {
+			_ = os.WriteFile(dir+"/deliveries-phone-"+page.route+".png", p.screenshot(true), 0o644)
+		}
+		var unlabelled []string
+		p.eval(`[...document.querySelectorAll("input, select, textarea, button, a[href]")].filter((e) => e.getClientRects().length > 0).filter((e) =>
+  (e.matches("input, select, textarea") ? !(e.labels && e.labels.length) && !e.getAttribute("aria-label") : !(e.textContent.trim() || e.getAttribute("aria-label")))).map((e) => e.outerHTML.slice(0, 120))`, &unlabelled)
+		for _, u := range unlabelled {
+			t.Errorf("%s page: control without a label: %s", page.route, u)
+		}
+	}
+	step("phone width and labels")
 }
