@@ -47,6 +47,7 @@
 //	dead, of a Transient kind----------------------------> (removed, logged: dropped)
 //	delivered, of a Transient kind-----------------------> (removed)
 //	dead    --Retry by the owner-------------------------> pending, due now, attempts 0
+//	pending --RetryNow by the owner (not while leased)---> pending, due now, attempts kept
 //	delivered or dead --Replay (a new record) -----------> (the new record is pending)
 //
 // An attempt of a local kind runs inside one store transaction together with
@@ -323,6 +324,16 @@ func Outbox(rd store.Reader, pod string) ([]Record, error) {
 // next such record (0 when there is none). It reads only as far as the page
 // needs.
 func OutboxPage(rd store.Reader, pod string, from uint64, limit int, keep func(Record) bool) ([]Record, uint64, error) {
+	return outboxPage(rd, pod, from, limit, keep, false)
+}
+
+// OutboxPageNewest is OutboxPage newest first: records with seq <= from
+// (0: from the newest), and the seq of the next older such record.
+func OutboxPageNewest(rd store.Reader, pod string, from uint64, limit int, keep func(Record) bool) ([]Record, uint64, error) {
+	return outboxPage(rd, pod, from, limit, keep, true)
+}
+
+func outboxPage(rd store.Reader, pod string, from uint64, limit int, keep func(Record) bool, reverse bool) ([]Record, uint64, error) {
 	prefix := outboxKey(pod, 0)
 	prefix = prefix[:len(prefix)-8]
 	var start []byte
@@ -331,7 +342,7 @@ func OutboxPage(rd store.Reader, pod string, from uint64, limit int, keep func(R
 	}
 	var out []Record
 	var next uint64
-	err := rd.Scan(prefix, start, false, func(_, v []byte) error {
+	err := rd.Scan(prefix, start, reverse, func(_, v []byte) error {
 		r, err := decode(v)
 		if err != nil {
 			return err

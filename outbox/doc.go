@@ -1,8 +1,11 @@
 // Package outbox serves a pod's outbox/ (DESIGN sections 1 and 2): the
 // owner's view of the deliveries the pod owns on the delivery queue
-// (pending ones, dead letters and recently delivered ones), the retry of a
-// dead letter, the delivery status of one event (GET outbox/?event=), and
-// the replay of an event to one of the pod's own targets (POST outbox/).
+// (pending ones, dead letters and recently delivered ones), filtered by
+// status and by target, live (a long-poll on the listing's ETag, woken by
+// the store's change feed: Observe); the retry of a dead letter, and of a
+// pending delivery now rather than when its schedule says; the delivery
+// status of one event (GET outbox/?event=), and the replay of an event to
+// one of the pod's own targets (POST outbox/).
 //
 // It reads and changes records only through package deliver, and computes
 // an event's targets as publishing does (publish.Service.Targets and

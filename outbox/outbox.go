@@ -1,9 +1,13 @@
 package outbox
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,11 +31,25 @@ import (
 // that pod's outbox. Copies made to this server's inboxes while publishing
 // are not queued, so they are not listed. Owner only.
 //
-//	GET  <pod>/outbox/?status=pending|failed|delivered&limit=N&from=SEQ
+//	GET  <pod>/outbox/?status=pending|failed|delivered&target=URL&order=oldest|newest&limit=N&from=SEQ&wait=S
 //	GET  <pod>/outbox/?event=URL  the delivery status of one event (status.go)
 //	GET  <pod>/outbox/{seq}
-//	POST <pod>/outbox/{seq}   retry a dead letter (202)
+//	POST <pod>/outbox/{seq}   retry: a dead letter, or a pending delivery now (202)
 //	POST <pod>/outbox/        replay an event to one target (202; replay.go)
+//
+// The listing filters by status and by target: the target's URL as the
+// records show it (a webhook URL, a remote recipient's or subscriber's
+// WebID, or a pod inbox URL of this server, which the WebID of a pod of
+// this server also names). order=newest lists newest first (from=SEQ then
+// starts at SEQ and goes back). Its answer has an ETag; a GET with
+// If-None-Match of that tag and wait=S (seconds, at most MaxWait) is a
+// long-poll: it answers as soon as the page differs, or 304 Not Modified
+// after S seconds. The store's change feed (Observe) wakes it.
+//
+// A POST to a pending record makes it due now (deliver.Queue.RetryNow):
+// its next attempt is made at once instead of when its retry schedule says
+// (hours, after a few failures). A record a node is attempting right now
+// is left alone (409); one that was delivered is replayed instead (409).
 
 // Outbox statuses in answers: a dead record is "failed".
 const (
@@ -115,6 +133,9 @@ func (h *Handler) Serve(c *gin.Context, r *ldp.Request, rel string) error {
 	case http.MethodPost:
 		err = h.st.Update(ctx, func(tx store.Txn) error {
 			rec, err = h.queue.Retry(tx, pod, seq)
+			if errors.Is(err, deliver.ErrNotDead) && rec.Status == deliver.StatusPending {
+				rec, err = h.queue.RetryNow(tx, pod, seq)
+			}
 			return err
 		})
 	default:
@@ -123,7 +144,9 @@ func (h *Handler) Serve(c *gin.Context, r *ldp.Request, rel string) error {
 	switch {
 	case errors.Is(err, deliver.ErrNoRecord):
 		return errOutboxItem
-	case errors.Is(err, deliver.ErrNotDead):
+	case errors.Is(err, deliver.ErrAttempting):
+		return errOutboxAttempting
+	case errors.Is(err, deliver.ErrNotDead), errors.Is(err, deliver.ErrNotPending):
 		return errOutboxLive
 	case err != nil:
 		return err
@@ -137,35 +160,152 @@ func (h *Handler) Serve(c *gin.Context, r *ldp.Request, rel string) error {
 	return nil
 }
 
-// outboxList serves GET outbox/: records oldest first, paged by seq:
-// {"id", "contains": [record URLs], "items": [records], "next": seq or ""}.
+// MaxWait bounds ?wait= of the listing (seconds); it stays below the
+// server's write timeout.
+const MaxWait = 60
+
+// listQuery is a parsed listing request.
+type listQuery struct {
+	status string // "" for all
+	target string // "" for all; else a record's Target as outboxView shows it
+	newest bool
+	page   ldp.Page
+	wait   time.Duration
+}
+
+// parseList reads the listing's query parameters.
+func (h *Handler) parseList(q url.Values) (listQuery, error) {
+	var lq listQuery
+	switch s := q.Get("status"); s {
+	case "", outboxPending, outboxFailed, outboxDelivered:
+		lq.status = s
+	default:
+		return lq, errOutboxStatus
+	}
+	if t := q.Get("target"); t != "" {
+		u, err := url.Parse(t)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return lq, errOutboxTarget
+		}
+		lq.target = t
+		// A pod of this server is named by its inbox URL, or its WebID.
+		if p, rel, local := h.urls.PodOfURL(t); local && (rel == "inbox/" || h.urls.WebID(p) == t) {
+			lq.target = h.urls.PodRoot(p) + "inbox/"
+		}
+	}
+	switch q.Get("order") {
+	case "", "oldest":
+	case "newest":
+		lq.newest = true
+	default:
+		return lq, errOutboxOrder
+	}
+	if v := q.Get("wait"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxWait {
+			return lq, errOutboxWait
+		}
+		lq.wait = time.Duration(n) * time.Second
+	}
+	var err error
+	lq.page, err = ldp.ParsePage(q, 50)
+	return lq, err
+}
+
+// outboxList serves GET outbox/: records oldest (or newest) first, paged
+// by seq: {"id", "contains": [record URLs], "items": [records], "next":
+// seq or ""}, with an ETag; with If-None-Match and wait, a long-poll.
 func (h *Handler) outboxList(c *gin.Context, r *ldp.Request) error {
 	q := c.Request.URL.Query()
 	if q.Has("event") {
 		return h.eventStatus(c, r, q.Get("event"))
 	}
-	want := ""
-	switch s := q.Get("status"); s {
-	case "", outboxPending, outboxFailed, outboxDelivered:
-		want = s
-	default:
-		return errOutboxStatus
-	}
-	pg, err := ldp.ParsePage(q, 50)
+	lq, err := h.parseList(q)
 	if err != nil {
 		return err
 	}
+	ctx := c.Request.Context()
+	pod := r.Target.Pod
+	known := c.GetHeader("If-None-Match")
+	var body []byte
+	var etag string
+	var deadline <-chan time.Time
+	for {
+		// Watch before reading: a change after the read wakes the wait.
+		var woken <-chan struct{}
+		if lq.wait > 0 && known != "" {
+			woken = h.changed.Watch(pod)
+		}
+		if body, err = h.listPage(ctx, r, lq); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		etag = `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+		if woken == nil || !etagMatch(known, etag) {
+			break
+		}
+		if deadline == nil {
+			t := time.NewTimer(lq.wait)
+			defer t.Stop()
+			deadline = t.C
+		}
+		h.polling.Add(1)
+		select {
+		case <-woken:
+			h.polling.Add(-1)
+			continue
+		case <-deadline:
+		case <-h.stopping:
+		case <-ctx.Done():
+			h.polling.Add(-1)
+			return ctx.Err()
+		}
+		h.polling.Add(-1)
+		break
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("ETag", etag)
+	if etagMatch(known, etag) {
+		c.Status(http.StatusNotModified)
+		return nil
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+	return nil
+}
+
+// etagMatch reports whether If-None-Match value inm names etag (or is *).
+func etagMatch(inm, etag string) bool {
+	for t := range strings.SplitSeq(inm, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// listPage returns the listing's JSON body for lq.
+func (h *Handler) listPage(ctx context.Context, r *ldp.Request, lq listQuery) ([]byte, error) {
 	var recs []deliver.Record
 	var nextSeq uint64
-	err = h.st.View(c.Request.Context(), func(rd store.Reader) error {
+	keep := func(rec deliver.Record) bool {
+		if lq.status == "" && lq.target == "" {
+			return true
+		}
+		v := h.outboxView(r, rec)
+		return (lq.status == "" || v.Status == lq.status) && (lq.target == "" || v.Target == lq.target)
+	}
+	page := deliver.OutboxPage
+	if lq.newest {
+		page = deliver.OutboxPageNewest
+	}
+	err := h.st.View(ctx, func(rd store.Reader) error {
 		var err error
-		recs, nextSeq, err = deliver.OutboxPage(rd, r.Target.Pod, pg.From, pg.Limit, func(rec deliver.Record) bool {
-			return want == "" || h.outboxView(r, rec).Status == want
-		})
+		recs, nextSeq, err = page(rd, r.Target.Pod, lq.page.From, lq.page.Limit, keep)
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	items := make([]outboxJSON, 0, len(recs))
 	contains := make([]string, 0, len(recs))
@@ -180,9 +320,7 @@ func (h *Handler) outboxList(c *gin.Context, r *ldp.Request) error {
 	}
 	body, err := json.Marshal(map[string]any{"id": h.urls.PodRoot(r.Target.Pod) + "outbox/", "contains": contains, "items": items, "next": next})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, "application/json; charset=utf-8", append(body, '\n'))
-	return nil
+	return append(body, '\n'), nil
 }

@@ -93,7 +93,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		MaxBodyBytes:  s.opts.MaxBodyBytes,
 		SignerKeyWait: s.opts.SignerKeyWait,
 	})
-	e.outbox = outbox.New(outbox.Config{Store: s.st, Queue: e.queue, URLs: s.urls, Publish: e.pub})
+	e.outbox = outbox.New(outbox.Config{Store: s.st, Queue: e.queue, URLs: s.urls, Publish: e.pub, Stopping: e.stopping})
 	e.queue.HandleRemote(deliver.KindLDN, e.remote.DeliverLDN)
 	e.queue.Start()
 	return e, nil
@@ -137,6 +137,7 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 			return true, errKeepInbox
 		}
 	case strings.HasPrefix(rel, "outbox/"):
+		e.watchShutdown()
 		return true, e.outbox.Serve(c, r, rel)
 	case strings.HasPrefix(rel, "publish/"):
 		if isWrite(m) {
@@ -201,8 +202,10 @@ func (s *Server) newQueue() *deliver.Queue {
 
 // observe pokes the delivery queue when another node wrote one of its
 // records, so that a record it enqueued or released is attempted here
-// without waiting for the queue's rescan.
+// without waiting for the queue's rescan, and wakes the outbox listings
+// long-polling for changes of outbox records.
 func (e *events) observe(changes []store.Change) {
+	e.outbox.Observe(changes)
 	for _, c := range changes {
 		if c.Remote && bytes.HasPrefix(c.Key, []byte(store.PrefixDelivery)) {
 			e.queue.Poke()

@@ -166,6 +166,7 @@ func (s *Server) resetCaches() {
 	s.keys.Reset()
 	s.inboxes.WakeAll()
 	s.ev.queue.Poke()
+	s.ev.outbox.WakeAll()
 	go func() {
 		if err := s.nt.n.Resync(context.Background()); err != nil {
 			s.log.Warn("cannot re-read notification channels", "err", err)
@@ -178,8 +179,9 @@ func (s *Server) resetCaches() {
 // feed's "changes may have been missed".
 func openStore(opts Options, onBatch func(int), onChange func([]store.Change), onReset func()) (store.Store, error) {
 	// The caches follow resources (ACLs, settings, profiles,
-	// representations, inbox arrivals, notifications) and keys.
-	prefixes := []string{store.PrefixResource, store.PrefixKey}
+	// representations, inbox arrivals, notifications) and keys,
+	// and outbox records (the outbox listing's long-polls).
+	prefixes := []string{store.PrefixResource, store.PrefixKey, store.PrefixOutbox}
 	if opts.StoreURL != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

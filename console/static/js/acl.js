@@ -75,7 +75,10 @@ export function parseRules(triples) {
       r[lists[name]].push(t.o.iri);
     }
   }
-  return [...rules.values()];
+  // The server's N-Triples come in its own order: the rules are shown in
+  // the order of their ids (rule-2 before rule-10), which buildDocument
+  // numbers in the editor's order.
+  return [...rules.values()].sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
 }
 
 // relativeTo writes iri relative to the document at base when both are in
@@ -103,10 +106,10 @@ export function relativeTo(base, iri, root) {
 // ACL at aclURL in the pod at root.
 export function buildDocument(rules, aclURL, root) {
   const ref = (iri) => ({ "@id": relativeTo(aclURL, iri, root) });
+  // Rules are numbered in the order given, so that they read back in it
+  // (parseRules) and two rules never share an id.
   const graph = rules.map((r, i) => {
-    let id = `#rule-${i + 1}`;
-    if (r.id.startsWith(aclURL + "#")) id = r.id.slice(aclURL.length);
-    const node = { "@id": id, "@type": "acl:Authorization" };
+    const node = { "@id": `#rule-${i + 1}`, "@type": "acl:Authorization" };
     if (r.agents.length) node["acl:agent"] = r.agents.map(ref);
     if (r.classes.length) node["acl:agentClass"] = r.classes.map((c) => ({ "@id": c }));
     if (r.groups.length) node["acl:agentGroup"] = r.groups.map(ref);

@@ -93,7 +93,10 @@ export function accessPage({ main, session, params, signal }) {
     }
   }
 
-  async function load() {
+  // load shows the access of the resource in the address; done, when
+  // given, is the outcome of the change that led here, told once the page
+  // shows the new state.
+  async function load(done) {
     const path = (params.get("path") || "").replace(/^\/+/, "");
     const url = root + path;
     const isContainer = url.endsWith("/");
@@ -128,7 +131,10 @@ export function accessPage({ main, session, params, signal }) {
           }
         }
       }
-      status.clear();
+      if (done) {
+        status.ok(done);
+        status.el.scrollIntoView({ block: "nearest" });
+      } else status.clear();
       if (!doc) {
         effective.append(h("p", { class: "error" }, "No ACL governs this resource: only the owner key can use it."));
         editor.append(ownEditor({ url, aclURL, isContainer, rules: [], etag: "", exists: false }));
@@ -185,7 +191,9 @@ export function accessPage({ main, session, params, signal }) {
     const title = h("h2", { id: "editor-title" }, exists ? "Edit this resource's ACL" : "New ACL for this resource");
     const form = h("form", { class: "card editor", "aria-labelledby": "editor-title", novalidate: true },
       title,
-      h("p", { class: "hint" }, `Saved to ${aclURL}.`),
+      h("p", { class: "hint", id: "acl-where" }, exists
+        ? ["Stored at ", h("span", { class: "url" }, aclURL), ". Changes apply once saved."]
+        : ["Not saved yet: ", h("strong", {}, "Create this ACL"), " stores it at ", h("span", { class: "url" }, aclURL), "; until then the inherited rules apply."]),
       list,
       h("div", { class: "actions" }, addBtn),
       h("div", { class: "actions" }, saveBtn, fixBtn, delBtn),
@@ -282,16 +290,17 @@ export function accessPage({ main, session, params, signal }) {
           if (e instanceof ApiError && e.status === 412) throw new ApiError(412, "The ACL changed since this page read it. Reload the page and make the change again.");
           throw e;
         }
-        status.ok("ACL saved.");
-        load();
+        const rel = relPath(url, root) || "the pod root";
+        load(exists
+          ? `ACL saved: the rules of ${rel} are stored at ${aclURL} and apply now.`
+          : `ACL created: ${rel} now has its own ACL, stored at ${aclURL}; it no longer inherits.`);
       });
     });
 
     if (delBtn) {
       delBtn.addEventListener("click", () => busy(delBtn, "Deleting…", st, async () => {
         await request(aclURL, { method: "DELETE", headers: { "If-Match": matchTags(etag) }, signal });
-        status.ok("ACL deleted: the resource inherits its access again.");
-        load();
+        load("ACL deleted: the resource inherits its access again.");
       }));
     }
     render();

@@ -67,6 +67,7 @@ export function inboxPage({ main, session, signal }) {
         data && data.type ? h("span", { class: "badge" }, str(data.type)) : null),
       h("p", { class: "meta" },
         from ? `from ${podOfWebID(from) || from}` : "",
+        it.source ? ` · source ${podOfWebID(str(it.source)) || str(it.source)}` : "",
         it.instrument ? ` via ${str(it.instrument)}` : "",
         it.received_at ? ` · ${when(str(it.received_at))}` : ""),
       h("p", { class: "summary" }, clip(str(it.data), 240)),

@@ -4,12 +4,15 @@
 // once with a PUT of the whole document (If-Match the version shown), and
 // the server's error text is shown when it refuses.
 
-import { ApiError, getJSON, sendJSON } from "../api.js";
-import { isAbsoluteHTTP, podOfWebID } from "../agents.js";
-import { Status, busy, copyButton, field, h, id, replace } from "../dom.js";
+import { ApiError, getJSON, request, sendJSON } from "../api.js";
+import { isAbsoluteHTTP, podOfWebID, webIDOfPod } from "../agents.js";
+import { Status, busy, copyButton, field, h, id, replace, when } from "../dom.js";
 import { patternError, splitPatterns, topicError, topicMatches } from "../topics.js";
 
 const contextURI = "https://w3id.org/podserver/v1";
+
+// podName is a pod's name, as the agent of an item: a pod of this server.
+const podName = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 // newSecret returns a fresh Standard Webhooks signing secret.
 function newSecret() {
@@ -36,6 +39,7 @@ export function permissionsPage({ main, session, signal }) {
   const url = session.root + "settings/subscriptions";
   const status = new Status();
   const tableArea = h("div", { class: "table-wrap" });
+  const logArea = h("section", { class: "card", id: "delivery-log", "aria-labelledby": "log-title", hidden: true });
   const editorArea = h("div", {});
   const secretArea = h("div", {});
   const addButton = h("button", { type: "button" }, "Add a permission or subscription");
@@ -52,6 +56,7 @@ export function permissionsPage({ main, session, signal }) {
     secretArea,
     editorArea,
     tableArea,
+    logArea,
     checkTool(() => state.doc),
   );
 
@@ -130,6 +135,52 @@ export function permissionsPage({ main, session, signal }) {
         h("th", { scope: "col" }, "Copies go to"),
         h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
       h("tbody", {}, rows)));
+    renderLog(items);
+  }
+
+  // renderLog shows, for each subscription, the last deliveries this pod's
+  // settings routed to it (its outbox holds them): their status, attempts
+  // and errors.
+  let logRun = 0;
+  async function renderLog(items) {
+    const run = ++logRun;
+    const subs = items.filter((it) => (it.subscribes || []).length);
+    logArea.hidden = subs.length === 0;
+    if (subs.length === 0) return;
+    const title = h("h2", { id: "log-title" }, "Delivery log");
+    const intro = h("p", { class: "hint" }, "The last deliveries of copies to each subscriber (from this pod's outbox). Copies to this server's inboxes are made at once while publishing and are listed only when they were held back or queued.");
+    replace(logArea, title, intro, h("p", { class: "status busy", role: "status" }, "Loading the deliveries…"));
+    const blocks = [];
+    for (const it of subs) {
+      const target = it.target || it.agent;
+      const who = podOfWebID(it.agent) || it.agent;
+      const all = "#/outbox?" + new URLSearchParams({ target }).toString();
+      let body;
+      try {
+        const { json } = await getJSON(session.root + "outbox/?" + new URLSearchParams({ target, order: "newest", limit: "5" }).toString(), { signal, headers: { Accept: "application/json" } });
+        const recs = json.items || [];
+        const lastErr = recs.find((r) => r.lastError);
+        body = recs.length === 0
+          ? h("p", { class: "muted" }, "No deliveries recorded.")
+          : [
+            h("ul", { class: "log" }, recs.map((r) => h("li", {},
+              h("span", { class: "badge " + (r.status === "failed" ? "bad" : r.status === "delivered" ? "ok" : "") }, r.status),
+              ` ${r.attempts} attempt${r.attempts === 1 ? "" : "s"}`,
+              r.status === "delivered" ? ` · delivered ${when(r.delivered)}` : r.status === "pending" ? ` · next ${when(r.due)}` : "",
+              h("span", { class: "url muted" }, r.eventId)))),
+            lastErr ? h("p", { class: "error-text" }, `Last error: ${lastErr.lastError}${lastErr.lastStatus ? ` (HTTP ${lastErr.lastStatus})` : ""}`) : null,
+            json.next ? h("p", {}, h("a", { href: all }, "All deliveries in the outbox")) : null,
+          ];
+      } catch (e) {
+        if (signal.aborted) return;
+        body = h("p", { class: "error" }, e.message);
+      }
+      blocks.push(h("div", { class: "log-entry", dataset: { target } },
+        h("h3", {}, `${who}: `, it.target ? ["webhook ", h("span", { class: "url" }, it.target)] : "the agent's inbox"),
+        body,
+        h("p", {}, h("a", { href: all }, "Open in the outbox"))));
+    }
+    if (run === logRun) replace(logArea, title, intro, blocks);
   }
 
   function confirmRemove(i, cell, edit, remove) {
@@ -156,7 +207,7 @@ export function permissionsPage({ main, session, signal }) {
     secretArea.replaceChildren();
     const orig = i >= 0 ? state.doc.items[i] : null;
     const formStatus = new Status();
-    const agentIn = h("input", { type: "url", required: true, spellcheck: "false", autocomplete: "off", value: orig ? orig.agent : "", placeholder: "https://example.com/profile/card#me" });
+    const agentIn = h("input", { type: "text", inputmode: "url", required: true, spellcheck: "false", autocomplete: "off", value: orig ? orig.agent : "", placeholder: "producer, or https://example.com/profile/card#me" });
     const pubIn = h("input", { type: "text", spellcheck: "false", autocomplete: "off", value: orig ? (orig.publishes || []).join(", ") : "", placeholder: "realestate/contact" });
     const subIn = h("input", { type: "text", spellcheck: "false", autocomplete: "off", value: orig ? (orig.subscribes || []).join(", ") : "", placeholder: "realestate/contact#add" });
     const targetIn = h("input", { type: "url", spellcheck: "false", autocomplete: "off", value: orig && orig.target ? orig.target : "", placeholder: "https://hooks.example/callback" });
@@ -164,7 +215,7 @@ export function permissionsPage({ main, session, signal }) {
     const toInbox = h("input", { type: "radio", name: radioName, id: id("r"), checked: !(orig && orig.target) });
     const toHook = h("input", { type: "radio", name: radioName, id: id("r"), checked: Boolean(orig && orig.target) });
     const rotate = h("input", { type: "checkbox", id: id("c") });
-    const agentF = field("Agent (WebID)", agentIn, "The agent's WebID, e.g. a producer app's pod: https://host/producer/profile/card#me");
+    const agentF = field("Agent (WebID)", agentIn, "The agent's WebID (https://host/producer/profile/card#me), or the name of a pod of this server (producer).");
     const pubF = field("May publish these topics to this pod", pubIn, "Topic patterns separated by commas or spaces; leave empty for none.");
     const subF = field("Gets a copy of events with these topics", subIn, "Topic patterns; leave empty for none.");
     const targetF = field("Webhook URL", targetIn, "Copies are POSTed here as signed CloudEvents.");
@@ -190,12 +241,13 @@ export function permissionsPage({ main, session, signal }) {
     // null while something is wrong.
     const check = () => {
       let ok = true;
-      const agent = agentIn.value.trim();
+      let agent = agentIn.value.trim();
+      if (podName.test(agent)) agent = webIDOfPod(agent);
       if (agent === "") {
-        agentF.setError(agentIn.dataset.touched ? "Enter the agent's WebID." : "");
+        agentF.setError(agentIn.dataset.touched ? "Enter the agent's WebID, or a pod name of this server." : "");
         ok = false;
       } else if (!isAbsoluteHTTP(agent)) {
-        agentF.setError("The agent must be an absolute http(s) URL (a WebID).");
+        agentF.setError("The agent must be a pod name of this server (a-z, 0-9, '-') or an absolute http(s) URL (a WebID).");
         ok = false;
       } else agentF.setError("");
       const pubs = splitPatterns(pubIn.value);
@@ -252,6 +304,21 @@ export function permissionsPage({ main, session, signal }) {
         return;
       }
       busy(saveBtn, "Saving…", formStatus, async () => {
+        const named = agentIn.value.trim();
+        if (podName.test(named)) {
+          // A pod name: the pod must exist here.
+          try {
+            await request(item.agent.replace(/#.*$/, ""), { method: "HEAD", signal });
+          } catch (e) {
+            if (e instanceof ApiError && e.status === 404) {
+              agentF.setError(`There is no pod named ${named} on this server.`);
+              throw new ApiError(404, `Not saved: there is no pod named ${named} on this server.`);
+            }
+            // Any other answer (a profile not readable with this key) says
+            // the pod exists; only an unreachable server stops the save.
+            if (!(e instanceof ApiError) || e.status === 0) throw e;
+          }
+        }
         const doc = structuredClone(state.doc);
         doc.items = doc.items || [];
         if (i >= 0) doc.items[i] = item;
