@@ -13,7 +13,6 @@ import (
 	"podserver/rdf"
 )
 
-const ldpNS = "http://www.w3.org/ns/ldp#"
 
 // containerGraph is the listing of container self with members as a
 // Solid client must read it.
