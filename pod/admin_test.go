@@ -501,3 +501,43 @@ func TestClusterAdmin(t *testing.T) {
 	}
 }
 
+// TestAdminDeliveryToDeletedPod: a held delivery from another pod to a pod
+// deleted meanwhile fails with "the target pod does not exist", listed in
+// the sender's outbox, and creates nothing under the deleted name.
+func TestAdminDeliveryToDeletedPod(t *testing.T) {
+	s, c := adminServer(t, pod.Options{InMemory: true, RetrySchedule: []time.Duration{10 * time.Millisecond}})
+	ctx := context.Background()
+	p, err := c.CreatePod(ctx, "gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := `{"@context": "` + rdf.ContextURI + `", "version": "1", "items": [
+		{"type": "Subscription", "agent": "` + s.WebID("producer") + `", "publishes": ["realestate/contact"]}]}`
+	if r := evDo(t, evReq{method: "PUT", url: p.Root + "settings/subscriptions", key: p.OwnerKey, ctype: "application/ld+json", body: settings}); r.status >= 300 {
+		t.Fatalf("settings: %d %s", r.status, r.body)
+	}
+	ev := `{"recipient":"` + p.WebID + `","topic":"realestate/contact#add","data":{},"delay":1}`
+	if r := publishTo(t, s, "producer", evKeys.producerOwner, ev); r.status >= 300 {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	if _, err := c.DeletePod(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	outbox := s.PodRoot("producer") + "outbox/?status=failed"
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := evDo(t, evReq{method: "GET", url: outbox, key: evKeys.producerOwner})
+		if strings.Contains(r.body, "the target pod does not exist") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed delivery in the producer's outbox: %d %s", r.status, r.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	scanAll(t, s.Store(), func(k, _ []byte) {
+		if bytes.Contains(k, []byte("/gone/")) {
+			t.Errorf("a key under the deleted pod after the delivery: %q", k)
+		}
+	})
+}
