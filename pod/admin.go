@@ -49,18 +49,16 @@ type admin struct {
 	limits   *registrationLimits
 }
 
-// newAdmin sets the operator key up (Options.OperatorKey, or a new one
-// when the store has none) and resumes the removal of deleted pods' data.
+// newAdmin stores Options.OperatorKey when it is set and resumes the
+// removal of deleted pods' data.
 func newAdmin(s *Server) (*admin, error) {
 	a := &admin{s: s, firstKey: make(chan string, 1), purges: newPurges(), limits: newRegistrationLimits()}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	generated, err := s.setupOperatorKey(ctx, s.opts.OperatorKey)
-	if err != nil {
-		return nil, err
-	}
-	if generated != "" {
-		a.firstKey <- generated
+	if s.opts.OperatorKey != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := s.setupOperatorKey(ctx, s.opts.OperatorKey); err != nil {
+			return nil, err
+		}
 	}
 	if err := a.purges.resume(s); err != nil {
 		return nil, err
@@ -68,11 +66,31 @@ func newAdmin(s *Server) (*admin, error) {
 	return a, nil
 }
 
+// start makes the operator key when the store holds none, for
+// FirstOperatorKey. It runs when the server starts serving, not in New:
+// commands that open the store without serving must not make a key that
+// nobody shows.
+func (a *admin) start() error {
+	if a.s.opts.OperatorKey != "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	generated, err := a.s.setupOperatorKey(ctx, "")
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		a.firstKey <- generated
+	}
+	return nil
+}
+
 func (a *admin) close() { a.purges.close() }
 
 // FirstOperatorKey returns the operator key generated when this server
-// started over a store that had none (and Options.OperatorKey was empty),
-// once: it is stored only as a hash, so the caller must show it now.
+// started (Start) over a store that had none (and Options.OperatorKey was
+// empty), once: it is stored only as a hash, so the caller must show it now.
 // Otherwise, and on every later call, it returns "".
 func (s *Server) FirstOperatorKey() string {
 	select {

@@ -77,11 +77,24 @@ func TestAdminAuth(t *testing.T) {
 	}
 }
 
-// TestAdminOperatorKeyLifecycle: a server started without a key makes one,
+// TestAdminOperatorKeyLifecycle: a server started without a key makes one
+// when it starts serving,
 // handed out once and stored only as its hash; it survives a restart, and
 // Options.OperatorKey replaces it.
 func TestAdminOperatorKeyLifecycle(t *testing.T) {
 	dir := t.TempDir()
+	// Opened without serving (as the command line's offline commands
+	// do): no key is made, which nobody would show.
+	offline, err := pod.New(pod.Options{DataDir: dir, Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := offline.FirstOperatorKey(); k != "" {
+		t.Errorf("FirstOperatorKey before Start = %q", k)
+	}
+	if err := offline.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	s, stop := podtest.RunStoppable(t, pod.Options{DataDir: dir})
 	key := s.FirstOperatorKey()
 	if !strings.HasPrefix(key, "op_") || len(key) < 40 {

@@ -210,8 +210,12 @@ func openStore(opts Options, onBatch func(int), onChange func([]store.Change), o
 }
 
 // Start listens on Options.Addr and serves in the background. It returns
-// once the listener is open.
+// once the listener is open. It makes the operator key when there is none
+// (FirstOperatorKey).
 func (s *Server) Start() error {
+	if err := s.adm.start(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	ln := s.ln
 	s.mu.Unlock()
