@@ -11,16 +11,40 @@ import (
 	"podserver/store"
 )
 
+// States of a pod (PodInfo.State).
+const (
+	// PodActive is a pod that serves requests.
+	PodActive = "active"
+	// PodDisabled is a pod the server's operator disabled: it refuses
+	// every request, and keeps its data until it is enabled again.
+	PodDisabled = "disabled"
+	// PodDeleting is a pod being deleted: it is treated as missing while
+	// its data is removed, and its record goes last.
+	PodDeleting = "deleting"
+)
+
 // PodInfo is the record of a pod.
 type PodInfo struct {
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
+	// State is PodActive, PodDisabled or PodDeleting. Records written
+	// before pods had states have none: they are active.
+	State string `json:"state,omitempty"`
 }
 
 func podKey(name string) []byte { return append([]byte(store.PrefixPod), name...) }
 
+// PodName returns the pod name of a key written under store.PrefixPod
+// (the change feed's), and false for any other key.
+func PodName(key []byte) (string, bool) {
+	if len(key) <= len(store.PrefixPod) || string(key[:len(store.PrefixPod)]) != store.PrefixPod {
+		return "", false
+	}
+	return string(key[len(store.PrefixPod):]), true
+}
+
 // CreatePod records pod name and creates its root container. It fails with
-// ErrConflict when the pod exists.
+// ErrConflict when the pod exists (in any state).
 func CreatePod(tx store.Txn, name string, now time.Time) error {
 	if !podurl.ValidName(name) {
 		return fmt.Errorf("invalid pod name %q", name)
@@ -30,33 +54,93 @@ func CreatePod(tx store.Txn, name string, now time.Time) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	b, err := json.Marshal(PodInfo{Name: name, Created: now})
-	if err != nil {
-		return err
-	}
-	if err := tx.Set(podKey(name), b); err != nil {
+	if err := putPod(tx, PodInfo{Name: name, Created: now}); err != nil {
 		return err
 	}
 	return CreateRoot(tx, StoragePath(name, ""), now)
 }
 
-// PodExists reports whether pod name exists.
-func PodExists(rd store.Reader, name string) (bool, error) {
-	_, err := rd.Get(podKey(name))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+func putPod(tx store.Txn, p PodInfo) error {
+	if p.State == PodActive {
+		p.State = "" // the stored form of records from before states
 	}
-	return err == nil, err
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return tx.Set(podKey(p.Name), b)
 }
 
-// ListPods returns every pod, in name order.
+func decodePod(v []byte) (PodInfo, error) {
+	var p PodInfo
+	if err := json.Unmarshal(v, &p); err != nil {
+		return p, fmt.Errorf("corrupt pod record: %w", err)
+	}
+	if p.State == "" {
+		p.State = PodActive
+	}
+	return p, nil
+}
+
+// GetPod returns pod name's record (in any state), or ErrNotFound.
+func GetPod(rd store.Reader, name string) (PodInfo, error) {
+	v, err := rd.Get(podKey(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return PodInfo{}, ErrNotFound
+	}
+	if err != nil {
+		return PodInfo{}, err
+	}
+	return decodePod(v)
+}
+
+// SetPodState changes pod name's state to state and returns its record. A
+// pod being deleted stays so: changing its state is ErrConflict; a missing
+// pod is ErrNotFound.
+func SetPodState(tx store.Txn, name, state string) (PodInfo, error) {
+	switch state {
+	case PodActive, PodDisabled, PodDeleting:
+	default:
+		return PodInfo{}, fmt.Errorf("invalid pod state %q", state)
+	}
+	p, err := GetPod(tx, name)
+	if err != nil {
+		return p, err
+	}
+	if p.State == PodDeleting && state != PodDeleting {
+		return p, conflict("pod %q is being deleted", name)
+	}
+	if p.State == state {
+		return p, nil
+	}
+	p.State = state
+	return p, putPod(tx, p)
+}
+
+// DeletePodRecord removes pod name's record, the last key of a deleted
+// pod: the name may then be used again.
+func DeletePodRecord(tx store.Txn, name string) error {
+	return tx.Delete(podKey(name))
+}
+
+// PodExists reports whether pod name exists. A pod being deleted does not
+// (PodDeleting); a disabled one does.
+func PodExists(rd store.Reader, name string) (bool, error) {
+	p, err := GetPod(rd, name)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && p.State != PodDeleting, err
+}
+
+// ListPods returns every pod, in name order, in every state.
 func ListPods(ctx context.Context, st store.Store) ([]PodInfo, error) {
 	var out []PodInfo
 	err := st.View(ctx, func(rd store.Reader) error {
 		return rd.Scan([]byte(store.PrefixPod), nil, false, func(_, v []byte) error {
-			var p PodInfo
-			if err := json.Unmarshal(v, &p); err != nil {
-				return fmt.Errorf("corrupt pod record: %w", err)
+			p, err := decodePod(v)
+			if err != nil {
+				return err
 			}
 			out = append(out, p)
 			return nil

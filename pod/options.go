@@ -110,6 +110,16 @@ type Options struct {
 	// transaction, such as one atomic publish, is 15% of it; the default
 	// DiskReserve grows with it.
 	MemTableSize int64
+	// OperatorKey, when set, is the operator key of the operator API
+	// (/admin/, package adminapi), replacing any stored one; at least 16
+	// printable characters without spaces. Only its SHA-256 hash is
+	// stored. When it is empty and the store holds none, New generates one
+	// and FirstOperatorKey hands it out once.
+	OperatorKey string
+	// OpenRegistration lets anyone create a pod with POST /admin/register
+	// (rate-limited per client address and for the server). Off by
+	// default: only the operator creates pods.
+	OpenRegistration bool
 	// DiskReserve is the free space, in bytes, kept on the data
 	// directory's filesystem for the store's own work
 	// (store.Options.MinFreeBytes): below it writes get 507 Insufficient

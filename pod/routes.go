@@ -179,12 +179,8 @@ func (s *Server) dispatch(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ok, err := s.podExists(c.Request.Context(), t.Pod)
-	if err != nil {
+	if err := s.checkPod(c.Request.Context(), t.Pod); err != nil {
 		return err
-	}
-	if !ok {
-		return apierr.Newf(http.StatusNotFound, msgNoPod, t.Pod)
 	}
 	req := &ldp.Request{Target: t, Principal: pr, Origin: c.GetHeader("Origin")}
 	for _, route := range []func(*gin.Context, *ldp.Request) (bool, error){s.keysAPI, s.nt.route, s.ev.route} {
@@ -210,7 +206,7 @@ func serveContext(c *gin.Context, doc []byte) {
 // serveTop serves server-level paths outside pods.
 func (s *Server) serveTop(c *gin.Context) error {
 	c.Set("route", routeTop)
-	for _, route := range []func(*gin.Context) (bool, error){s.con.top, s.nt.top} {
+	for _, route := range []func(*gin.Context) (bool, error){s.con.top, s.nt.top, s.adm.top} {
 		if done, err := route(c); done || err != nil {
 			return err
 		}

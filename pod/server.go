@@ -53,7 +53,8 @@ type Server struct {
 	ev    *events
 	nt    *notifier
 	con   *console
-	pods  sync.Map // names of pods known to exist
+	pods  podCache // pods known to be active
+	adm   *admin
 	// signing caches pods' Ed25519 signing keys (pod name ->
 	// ed25519.PrivateKey): a pod's key is written once, when the pod is
 	// created, and deriving it from its seed costs a scalar multiplication.
@@ -99,6 +100,7 @@ func New(opts Options) (s *Server, err error) {
 		s.inboxes.Observe(ch)
 		s.nt.onChange(ch)
 		s.ev.observe(ch)
+		s.forgetPods(ch)
 	}
 	st, err := openStore(opts, onBatch, onChange, s.resetCaches)
 	if err != nil {
@@ -146,6 +148,12 @@ func New(opts Options) (s *Server, err error) {
 	}
 	s.engine = s.routes()
 	s.wired.Store(true)
+	if s.adm, err = newAdmin(s); err != nil {
+		s.ev.close()
+		s.nt.close()
+		_ = st.Close()
+		return nil, err
+	}
 	if opts.StoreURL != "" {
 		// Channels other nodes created while this one started.
 		if err := s.nt.n.Resync(context.Background()); err != nil {
@@ -164,6 +172,7 @@ func (s *Server) resetCaches() {
 	s.settings.Reset()
 	s.acls.Reset()
 	s.keys.Reset()
+	s.pods.forget("", true)
 	s.inboxes.WakeAll()
 	s.ev.queue.Poke()
 	s.ev.outbox.WakeAll()
@@ -179,9 +188,9 @@ func (s *Server) resetCaches() {
 // feed's "changes may have been missed".
 func openStore(opts Options, onBatch func(int), onChange func([]store.Change), onReset func()) (store.Store, error) {
 	// The caches follow resources (ACLs, settings, profiles,
-	// representations, inbox arrivals, notifications) and keys,
-	// and outbox records (the outbox listing's long-polls).
-	prefixes := []string{store.PrefixResource, store.PrefixKey, store.PrefixOutbox}
+	// representations, inbox arrivals, notifications), keys, pods, and
+	// outbox records (the outbox listing's long-polls).
+	prefixes := []string{store.PrefixResource, store.PrefixKey, store.PrefixPod, store.PrefixOutbox}
 	if opts.StoreURL != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -206,8 +215,12 @@ func openStore(opts Options, onBatch func(int), onChange func([]store.Change), o
 }
 
 // Start listens on Options.Addr and serves in the background. It returns
-// once the listener is open.
+// once the listener is open. It makes the operator key when there is none
+// (FirstOperatorKey).
 func (s *Server) Start() error {
+	if err := s.adm.start(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	ln := s.ln
 	s.mu.Unlock()
@@ -325,6 +338,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	// Purges stop first: they resume at the next start.
+	s.adm.close()
 	// The notifier first: the delivery queue, closed with the events,
 	// stores the push notifications it was handed.
 	s.nt.close()

@@ -8,6 +8,11 @@ import "encoding/binary"
 // is listed here too. Paths are storage paths: "/{pod}/{path within the
 // pod}", independent of how pods are named in URLs. Numbers are big-endian
 // so keys sort numerically; seq(8) is an 8-byte sequence number.
+//
+// One exception to ownership: deleting a pod (pod.Server.DeletePod) removes
+// its data under every prefix, whoever owns it, by the key forms listed
+// here (and the "pod" field of delivery and channel records); a new key
+// form holding a pod's data must be added to pod's purgeRanges.
 const (
 	// PrefixResource: "r" + path -> ldp resource record (metadata and body).
 	// Owner: ldp.
@@ -66,6 +71,9 @@ const (
 	// of accepted HTTP message signatures, kept for their acceptance
 	// window so a replay is refused across restarts. Owner: replay.
 	PrefixNonce = "N"
+	// PrefixOperator: "O" + "key" -> sha256(operator key), the key of the
+	// operator API (/admin/). Owner: pod.
+	PrefixOperator = "O"
 	// prefixMeta: "\xff" + name -> store-internal metadata (the sequence).
 	prefixMeta = "\xff"
 )
