@@ -518,7 +518,9 @@ func TestClusterAdmin(t *testing.T) {
 // deleted meanwhile fails with "the target pod does not exist", listed in
 // the sender's outbox, and creates nothing under the deleted name.
 func TestAdminDeliveryToDeletedPod(t *testing.T) {
-	s, c := adminServer(t, pod.Options{InMemory: true, RetrySchedule: []time.Duration{10 * time.Millisecond}})
+	// A schedule an hour long: the delivery fails at its first attempt
+	// (deliver.Permanent), not after retries.
+	s, c := adminServer(t, pod.Options{InMemory: true, RetrySchedule: []time.Duration{time.Hour}})
 	ctx := context.Background()
 	p, err := c.CreatePod(ctx, "gone")
 	if err != nil {

@@ -533,7 +533,8 @@ func (s *Service) deliverLocal(tx store.Txn, r deliver.Record, now time.Time) er
 	}
 	if _, _, err := s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: r.Target, EventID: r.EventID, Body: res.Body}, now); err != nil {
 		if errors.Is(err, inbox.ErrNoInbox) {
-			return errors.New("the target pod does not exist")
+			// A pod's inbox goes only with the pod: retrying cannot help.
+			return deliver.Permanent(errors.New("the target pod does not exist"))
 		}
 		return err
 	}
