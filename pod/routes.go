@@ -19,6 +19,7 @@ import (
 	"podserver/apierr"
 	"podserver/ldp"
 	"podserver/rdf"
+	"podserver/solidoidc"
 	"podserver/store"
 )
 
@@ -138,6 +139,9 @@ func (s *Server) cors(c *gin.Context) {
 // authenticate resolves the request's credentials. No credentials is the
 // anonymous principal; bad credentials are a 401.
 func (s *Server) authenticate(c *gin.Context) (ldp.Principal, error) {
+	if solidoidc.HasToken(c.Request) {
+		return s.oidc.authenticate(c)
+	}
 	secret, ok := acl.CredentialsFromRequest(c.Request)
 	if !ok {
 		if c.GetHeader("x-api-key") != "" || c.GetHeader("Authorization") != "" {

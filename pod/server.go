@@ -52,6 +52,7 @@ type Server struct {
 	ev    *events
 	nt    *notifier
 	con   *console
+	oidc  *oidcAuth
 	pods  sync.Map // names of pods known to exist
 	// signing caches pods' Ed25519 signing keys (pod name ->
 	// ed25519.PrivateKey): a pod's key is written once, when the pod is
@@ -136,6 +137,12 @@ func New(opts Options) (s *Server, err error) {
 		return nil, err
 	}
 	if s.con, err = newConsole(s); err != nil {
+		s.ev.close()
+		s.nt.close()
+		_ = st.Close()
+		return nil, err
+	}
+	if s.oidc, err = newOIDC(s); err != nil {
 		s.ev.close()
 		s.nt.close()
 		_ = st.Close()
