@@ -166,4 +166,3 @@ func TestSolidOIDCEndToEnd(t *testing.T) {
 		}
 	}
 }
-
