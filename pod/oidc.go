@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -38,7 +40,24 @@ type oidcAuth struct {
 	asURI    string
 	refused  *prometheus.CounterVec
 	accepted prometheus.Counter
+
+	// local caches the issuers of this server's profile documents by
+	// document URL (aliases resolve subjects differently), with the version they were read at: a read of the
+	// stored document (cheap) tells whether they still hold, so only a
+	// changed profile is parsed again.
+	mu    sync.Mutex
+	local map[string]localIssuers
 }
+
+// localIssuers are the solid:oidcIssuer values of a stored profile
+// document at one version, by subject.
+type localIssuers struct {
+	version uint64
+	issuers map[string][]string
+}
+
+// maxLocalProfiles bounds oidcAuth.local; when full it starts over.
+const maxLocalProfiles = 1024
 
 // newOIDC builds the resource server of s: issuers' keys and other
 // servers' profiles are fetched through one netguard Fetcher (private
@@ -51,6 +70,7 @@ func newOIDC(s *Server) (*oidcAuth, error) {
 	fetcher := netguard.NewFetcher(client, netguard.FetchLimits{})
 	o := &oidcAuth{
 		s:        s,
+		local:    map[string]localIssuers{},
 		profiles: webid.NewResolver(webid.Options{Fetcher: fetcher, MaxProfileBytes: maxOIDCDocumentBytes}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "podserver_oidc_token_failures_total",
@@ -133,11 +153,23 @@ func (o *oidcAuth) issuers(ctx context.Context, webID string, refresh bool) ([]s
 		if err != nil {
 			return nil, err
 		}
-		quads, err := ldp.ParseRDF(res.Meta.ContentType, res.Body, doc)
-		if err != nil {
-			return nil, fmt.Errorf("profile %s: %w", doc, err)
+		o.mu.Lock()
+		li, ok := o.local[doc]
+		o.mu.Unlock()
+		if !ok || li.version != res.Meta.Version {
+			quads, err := ldp.ParseRDF(res.Meta.ContentType, res.Body, doc)
+			if err != nil {
+				return nil, fmt.Errorf("profile %s: %w", doc, err)
+			}
+			li = localIssuers{version: res.Meta.Version, issuers: webid.OIDCIssuersOf(quads)}
+			o.mu.Lock()
+			if len(o.local) >= maxLocalProfiles {
+				clear(o.local)
+			}
+			o.local[doc] = li
+			o.mu.Unlock()
 		}
-		return webid.OIDCIssuersOf(quads)[webID], nil
+		return slices.Clone(li.issuers[webID]), nil
 	}
 	if refresh {
 		return o.profiles.RefreshOIDCIssuers(ctx, webID)

@@ -74,7 +74,9 @@ type fixture struct {
 
 const resURL = "http://127.0.0.1:8080/alice/notes/x"
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
+
+func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
 	st, err := store.Open(store.Options{InMemory: true})
 	if err != nil {
@@ -96,7 +98,7 @@ func newFixture(t *testing.T) *fixture {
 
 // verifier returns a new Verifier over the fixture's store and issuer
 // table, as another node or a restarted server would have.
-func (f *fixture) verifier(t *testing.T) *solidoidc.Verifier {
+func (f *fixture) verifier(t testing.TB) *solidoidc.Verifier {
 	t.Helper()
 	client := netguard.NewClient(netguard.Policy{AllowPrivate: true}, netguard.ClientOptions{MaxRedirects: -1})
 	v, err := solidoidc.New(solidoidc.Config{
