@@ -137,6 +137,23 @@ func TestSolidOIDCEndToEnd(t *testing.T) {
 		{"bearer", reply{status: resp.StatusCode, hdr: resp.Header, body: string(b)}, solidoidc.CodeInvalidToken},
 		{"expired", c.send(t, "GET", doc, iss.Token(t, time.Now().Add(-time.Hour), carol, c.key, nil), ""), solidoidc.CodeInvalidToken},
 	}
+	// A proof made for another server, forwarded here with that server's
+	// Host: the htu is compared with this server's names, not the Host.
+	fwd := "http://evil.example/alice/oidc/doc"
+	ftok := iss.Token(t, time.Now(), carol, c.key, nil)
+	freq := oidctest.Request("GET", doc, ftok, oidctest.Proof(t, c.key, "GET", fwd, ftok, time.Now(), nil))
+	freq.RequestURI, freq.Host = "", "evil.example"
+	fresp, err := http.DefaultClient.Do(freq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, _ := io.ReadAll(fresp.Body)
+	fresp.Body.Close()
+	refusals = append(refusals, struct {
+		name string
+		r    reply
+		code string
+	}{"forwarded proof", reply{status: fresp.StatusCode, hdr: fresp.Header, body: string(fb)}, solidoidc.CodeInvalidProof})
 	for _, x := range refusals {
 		var body struct{ Error string }
 		if x.r.status != 401 || json.Unmarshal([]byte(x.r.body), &body) != nil || !strings.HasPrefix(body.Error, "Solid-OIDC token refused: ") {
@@ -161,6 +178,7 @@ func TestSolidOIDCEndToEnd(t *testing.T) {
 		`podserver_oidc_token_failures_total{reason="bearer_token"} 1`,
 		`podserver_oidc_token_failures_total{reason="token_expired"} 1`,
 		`podserver_oidc_token_failures_total{reason="malformed_request"} 1`,
+		`podserver_oidc_token_failures_total{reason="proof_htu"} 1`,
 		`podserver_oidc_tokens_accepted_total 5`,
 	} {
 		if !strings.Contains(m, line) {
