@@ -20,6 +20,7 @@ import (
 	"podserver/apierr"
 	"podserver/ldp"
 	"podserver/rdf"
+	"podserver/solidoidc"
 	"podserver/store"
 )
 
@@ -108,7 +109,7 @@ func (s *Server) accessLog(c *gin.Context) {
 }
 
 // exposedHeaders are the response headers browsers may read.
-const exposedHeaders = "Accept-Patch, Accept-Post, Accept-Put, Allow, Content-Type, ETag, Last-Modified, Link, Location, Updates-Via, Vary, WAC-Allow, X-Request-Id"
+const exposedHeaders = "Accept-Patch, Accept-Post, Accept-Put, Allow, Content-Type, ETag, Last-Modified, Link, Location, Updates-Via, Vary, WAC-Allow, WWW-Authenticate, X-Request-Id"
 
 // cors answers preflight requests and lets browsers read responses: the
 // Origin is echoed (credentials are API keys, never cookies).
@@ -139,6 +140,9 @@ func (s *Server) cors(c *gin.Context) {
 // authenticate resolves the request's credentials. No credentials is the
 // anonymous principal; bad credentials are a 401.
 func (s *Server) authenticate(c *gin.Context) (ldp.Principal, error) {
+	if solidoidc.HasToken(c.Request) {
+		return s.oidc.authenticate(c)
+	}
 	secret, ok := acl.CredentialsFromRequest(c.Request)
 	if !ok {
 		if c.GetHeader("x-api-key") != "" || c.GetHeader("Authorization") != "" {

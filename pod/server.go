@@ -53,6 +53,7 @@ type Server struct {
 	ev    *events
 	nt    *notifier
 	con   *console
+	oidc  *oidcAuth
 	pods  podCache // pods known to be active
 	adm   *admin
 	// signing caches pods' Ed25519 signing keys (pod name ->
@@ -141,6 +142,12 @@ func New(opts Options) (s *Server, err error) {
 		return nil, err
 	}
 	if s.con, err = newConsole(s); err != nil {
+		s.ev.close()
+		s.nt.close()
+		_ = st.Close()
+		return nil, err
+	}
+	if s.oidc, err = newOIDC(s); err != nil {
 		s.ev.close()
 		s.nt.close()
 		_ = st.Close()

@@ -53,6 +53,7 @@ type document struct {
 	url     string            // without fragment
 	inboxes map[string]string // agent IRI -> inbox IRI
 	keys    map[string]keyEntry
+	issuers map[string][]string // agent IRI -> solid:oidcIssuer IRIs
 }
 
 // keyEntry is a key linked by an agent of the document, or why it cannot
@@ -83,7 +84,7 @@ func checkHTTPURL(u string) error {
 // parseDocument reads a profile document from its quads. Only the default
 // graph counts: statements inside named graphs are quoted, not asserted.
 func parseDocument(docURL string, quads []rdf.Quad) *document {
-	d := &document{url: docURL, inboxes: map[string]string{}, keys: map[string]keyEntry{}}
+	d := &document{url: docURL, inboxes: map[string]string{}, keys: map[string]keyEntry{}, issuers: OIDCIssuersOf(quads)}
 	inboxes := map[string][]string{}
 	links := map[string]map[string]bool{} // key -> agents linking it
 	material := map[string][]rdf.Term{}   // key -> multibase and JWK literals

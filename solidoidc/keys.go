@@ -1,0 +1,162 @@
+package solidoidc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"podserver/netguard"
+)
+
+// issuerKeys is a cached discovery and JWKS fetch of one issuer.
+type issuerKeys struct {
+	keys    []jose.JSONWebKey // public signing keys only
+	err     error
+	fetched time.Time
+	expires time.Time
+}
+
+// keyCall is a fetch in progress; done is closed when res is set.
+type keyCall struct {
+	done chan struct{}
+	res  issuerKeys
+}
+
+// keyCache fetches and caches the signing keys of issuers. Concurrent
+// requests for one issuer share one fetch.
+type keyCache struct {
+	cfg *Config
+
+	mu       sync.Mutex
+	cache    map[string]*issuerKeys
+	inflight map[string]*keyCall
+}
+
+func newKeyCache(cfg *Config) *keyCache {
+	return &keyCache{cfg: cfg, cache: map[string]*issuerKeys{}, inflight: map[string]*keyCall{}}
+}
+
+// get returns the keys of issuer iss: cached when fresh and not forced,
+// else from a new fetch or one in progress.
+func (c *keyCache) get(ctx context.Context, iss string, force bool) issuerKeys {
+	c.mu.Lock()
+	if e := c.cache[iss]; e != nil && !force && c.cfg.Now().Before(e.expires) {
+		c.mu.Unlock()
+		return *e
+	}
+	call := c.inflight[iss]
+	if call == nil {
+		call = &keyCall{done: make(chan struct{})}
+		c.inflight[iss] = call
+		// Others may wait for this fetch: it keeps the caller's values,
+		// not its cancellation.
+		go c.run(context.WithoutCancel(ctx), iss, call)
+	}
+	c.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.res
+	case <-ctx.Done():
+		return issuerKeys{err: fmt.Errorf("keys of %s: %w", iss, ctx.Err())}
+	}
+}
+
+// run fetches the keys of iss, caches the result and wakes the waiters.
+func (c *keyCache) run(ctx context.Context, iss string, call *keyCall) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.FetchTimeout)
+	defer cancel()
+	keys, err := c.fetch(ctx, iss)
+	now := c.cfg.Now()
+	call.res = issuerKeys{keys: keys, err: err, fetched: now, expires: now.Add(c.cfg.KeysTTL)}
+	if err != nil {
+		call.res.expires = now.Add(c.cfg.KeysErrorTTL)
+	}
+	c.mu.Lock()
+	if err == nil || !errors.Is(err, netguard.ErrBusy) {
+		c.store(iss, call.res)
+	}
+	delete(c.inflight, iss)
+	c.mu.Unlock()
+	close(call.done)
+}
+
+// store caches e within MaxIssuers, evicting expired entries first and
+// then those closest to expiry. c.mu must be held.
+func (c *keyCache) store(iss string, e issuerKeys) {
+	if _, ok := c.cache[iss]; !ok && len(c.cache) >= c.cfg.MaxIssuers {
+		now := c.cfg.Now()
+		for k, old := range c.cache {
+			if !now.Before(old.expires) {
+				delete(c.cache, k)
+			}
+		}
+		for len(c.cache) >= c.cfg.MaxIssuers {
+			var oldest string
+			for k, old := range c.cache {
+				if oldest == "" || old.expires.Before(c.cache[oldest].expires) {
+					oldest = k
+				}
+			}
+			delete(c.cache, oldest)
+		}
+	}
+	c.cache[iss] = &e
+}
+
+// discovery is what this package reads of an OpenID Provider's metadata.
+type discovery struct {
+	Issuer  string `json:"issuer"`
+	JWKSURI string `json:"jwks_uri"`
+}
+
+// fetch reads the issuer's OpenID discovery document and then its JWKS.
+func (c *keyCache) fetch(ctx context.Context, iss string) ([]jose.JSONWebKey, error) {
+	var d discovery
+	discURL := strings.TrimSuffix(iss, "/") + "/.well-known/openid-configuration"
+	err := c.cfg.Fetcher.Fetch(ctx, discURL, "application/json", c.cfg.MaxDocumentBytes, func(_ string, body []byte) error {
+		if err := json.Unmarshal(body, &d); err != nil {
+			return fmt.Errorf("discovery document is not JSON: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("discovery of %s: %w", iss, err)
+	}
+	if d.Issuer != iss {
+		return nil, fmt.Errorf("discovery of %s names issuer %q", iss, d.Issuer)
+	}
+	if err := CheckSecureURL(d.JWKSURI); err != nil {
+		return nil, fmt.Errorf("jwks_uri of %s: %w", iss, err)
+	}
+	var set jose.JSONWebKeySet
+	err = c.cfg.Fetcher.Fetch(ctx, d.JWKSURI, "application/jwk-set+json, application/json", c.cfg.MaxDocumentBytes, func(_ string, body []byte) error {
+		// Keys that do not parse make the whole set fail in go-jose;
+		// read them one by one so one odd key does not hide the others.
+		var raw struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		if err := json.Unmarshal(body, &raw); err != nil {
+			return fmt.Errorf("JWKS is not JSON: %w", err)
+		}
+		for _, r := range raw.Keys {
+			var k jose.JSONWebKey
+			if k.UnmarshalJSON(r) == nil && k.IsPublic() && k.Valid() && (k.Use == "" || k.Use == "sig") {
+				set.Keys = append(set.Keys, k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("JWKS of %s: %w", iss, err)
+	}
+	if len(set.Keys) == 0 {
+		return nil, fmt.Errorf("JWKS of %s has no public signing key", iss)
+	}
+	return set.Keys, nil
+}
