@@ -24,7 +24,7 @@ import (
 // subcommand.
 func TestCLIHelp(t *testing.T) {
 	tests := []struct {
-		cmd          string
+		cmd    string
 		want   []string // in the help text
 		refuse []string // flags it must not list
 	}{
