@@ -23,20 +23,34 @@ type DemoKey struct {
 // reset deletes, well below the store's largest transaction.
 const demoDeleteBatch = 500
 
-// ProvisionDemo puts the demo pods of the fixtures in their documented
-// state and returns the demo keys in fixture order. A demo pod that does
-// not exist is created; one that exists is reset to what it was when
-// created: every resource in it is deleted (notes, inbox items, published
-// events, ACLs), the provisioned resources and ACLs are written again
-// with its signing key unchanged, and its only keys are the fixtures' own.
-// In both cases its settings/subscriptions are the fixtures'. So each
-// start of serve --demo begins the README's walk-through afresh.
+// ProvisionDemo creates the demo pods of the fixtures that do not exist
+// yet, with their keys and settings, and returns the demo keys in fixture
+// order. Demo pods that exist keep what they hold; their fixture keys are
+// imported again. Tests that restart a server over its data use it.
+func (s *Server) ProvisionDemo(ctx context.Context) ([]DemoKey, error) {
+	return s.demo(ctx, false)
+}
+
+// ResetDemo is what serve --demo runs on every start: it puts the demo
+// pods of the fixtures in their documented state and returns the demo
+// keys in fixture order. A demo pod that does not exist is created; one
+// that exists is reset to what it was when created: every resource in it
+// is deleted (notes, inbox items, published events, ACLs), the
+// provisioned resources and ACLs are written again with its signing key
+// unchanged, its settings/subscriptions are the fixtures', and its only
+// keys are the fixtures' own. So each start begins the README's
+// walk-through afresh. Other pods are left alone.
 //
 // The records other packages keep about the deleted resources (delivery
 // records in the outbox, the inbox's per-event copy index, notification
 // channels) are left alone: they name events and resources that no
 // longer exist, which those packages already handle.
-func (s *Server) ProvisionDemo(ctx context.Context) ([]DemoKey, error) {
+func (s *Server) ResetDemo(ctx context.Context) ([]DemoKey, error) {
+	return s.demo(ctx, true)
+}
+
+// demo is ProvisionDemo, or ResetDemo with reset.
+func (s *Server) demo(ctx context.Context, reset bool) ([]DemoKey, error) {
 	d, err := fixtures.LoadDemo()
 	if err != nil {
 		return nil, err
@@ -50,7 +64,7 @@ func (s *Server) ProvisionDemo(ctx context.Context) ([]DemoKey, error) {
 		if err := s.ProvisionPod(ctx, p.Name, p.OwnerKey); err != nil {
 			return nil, err
 		}
-		if existed {
+		if existed && reset {
 			if err := s.resetPodContent(ctx, p.Name); err != nil {
 				return nil, fmt.Errorf("demo: reset %s: %w", p.Name, err)
 			}
@@ -70,6 +84,9 @@ func (s *Server) ProvisionDemo(ctx context.Context) ([]DemoKey, error) {
 			}
 			kept[k.ID] = true
 			keys = append(keys, DemoKey{Pod: p.Name, App: a.App, Key: a.Key})
+		}
+		if existed && !reset {
+			continue
 		}
 		if err := s.revokeOtherKeys(ctx, p.Name, kept); err != nil {
 			return nil, fmt.Errorf("demo keys of %s: %w", p.Name, err)

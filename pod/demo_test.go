@@ -39,8 +39,8 @@ func demoDo(t *testing.T, method, url, key, ctype, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestDemoReset: ProvisionDemo, which serve --demo runs on every start,
-// puts demo pods that exist back in their documented state: what was
+// TestDemoReset: ResetDemo, which serve --demo runs on every start, puts
+// demo pods that exist back in their documented state: what was
 // written into them is gone, their settings, ACLs and keys are the
 // fixtures' again, and their profile (signing key) is unchanged. A pod
 // that is no demo pod is left alone.
@@ -121,8 +121,19 @@ func TestDemoReset(t *testing.T) {
 		t.Fatalf("carol's note: %d", code)
 	}
 
-	// What serve --demo does on its next start.
+	// ProvisionDemo, which tests restarting a server run, keeps it all.
 	if _, err := s.ProvisionDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := demoDo(t, "GET", b+"/alice/notes/hello.txt", "", "", ""); code != 200 || body != "Hello, pod!" {
+		t.Fatalf("ProvisionDemo changed a demo pod's content: %d %q", code, body)
+	}
+	if code, _ := demoDo(t, "GET", b+"/alice/notes/", secret, "", ""); code != 200 {
+		t.Fatalf("ProvisionDemo revoked a key: %d", code)
+	}
+
+	// What serve --demo does on its next start.
+	if _, err := s.ResetDemo(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for p, want := range documented {

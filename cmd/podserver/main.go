@@ -391,7 +391,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	var c common
 	c.register(fs)
 	addr := fs.String("addr", "localhost:8080", "address to listen on")
-	demo := fs.Bool("demo", false, "provision the demo pods (producer, crm, alice, bob) and print their demo keys; implies --allow-private-targets")
+	demo := fs.Bool("demo", false, "provision the demo pods (producer, crm, alice, bob), or reset them to their documented state, and print their demo keys; implies --allow-private-targets")
 	allowPrivate := fs.Bool("allow-private-targets", false, "let webhooks, notification channels and remote inboxes reach loopback and private addresses")
 	retry := fs.String("retry-schedule", "5s,5m,30m,2h,5h,10h,10h", "waits between delivery attempts to other servers and webhooks; a delivery is dead after one more failure than waits listed")
 	deliveryTimeout := fs.Duration("delivery-timeout", 10*time.Second, "how long one delivery attempt to another server or a webhook may take before it is retried")
@@ -458,7 +458,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.demo {
-		keys, err := s.ProvisionDemo(ctx)
+		keys, err := s.ResetDemo(ctx)
 		if err != nil {
 			_ = shutdown(s)
 			return fmt.Errorf("demo: %w", err)
