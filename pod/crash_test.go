@@ -118,7 +118,8 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		t.Fatalf("only %d writes acknowledged before the kill; the test proves little", len(acked))
 	}
 
-	_, base2 := startBinary(t, bin, dir)
+	// Not --demo, which would reset the demo pods.
+	_, base2 := runServe(t, bin, "--addr", "127.0.0.1:0", "--data", dir, "--log-level", "warn")
 	missing := 0
 	for path, body := range acked {
 		r := do(t, base2, call{method: "GET", path: path, key: aliceKey})

@@ -574,7 +574,7 @@ func TestHostileFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	_, base = runServe(t, bin, args...)
+	_, base = runServe(t, bin, args[1:]...) // not --demo, which would reset the demo pods
 	h.base = base
 	for _, j := range acked {
 		code, body := h.do(t, hReq{method: "GET", path: fmt.Sprintf("/alice/fill/r%d", j), key: hAlice})

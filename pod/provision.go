@@ -176,38 +176,16 @@ func (s *Server) ListPods(ctx context.Context) ([]ldp.PodInfo, error) {
 	return ldp.ListPods(ctx, s.st)
 }
 
-// provision writes a new pod's resources in one transaction: the root, the
-// WebID profile, inbox/, publish/, outbox/, settings/ with empty
-// subscriptions, and the ACLs (owner control everywhere, public read of the
-// profile, authenticated append to the inbox).
+// provision writes a new pod's resources in one transaction: its pod
+// record, signing key and podDocs.
 func (s *Server) provision(ctx context.Context, name string) error {
-	type doc struct {
-		rel, ct string
-		body    []byte
-	}
 	pub, seed, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return fmt.Errorf("signing key of %s: %w", name, err)
 	}
-	profile, err := profileDoc(name, pub)
+	docs, err := podDocs(name, pub)
 	if err != nil {
 		return err
-	}
-	docs := []doc{
-		{"profile/card", ldp.MediaJSONLD, profile},
-		{"inbox/", "", nil},
-		{"publish/", "", nil},
-		{"outbox/", "", nil},
-		{"settings/subscriptions", ldp.MediaJSONLD, []byte(`{"@context": "` + rdf.ContextURI + `", "version": "1", "items": []}` + "\n")},
-		// ACL IRIs are relative to each ACL document, like the profile's.
-		{".acl", ldp.MediaJSONLD, aclDoc(
-			aclRule{id: "#owner", agent: "profile/card#me", accessTo: "./", def: "./", modes: ownerModes})},
-		{"profile/card.acl", ldp.MediaJSONLD, aclDoc(
-			aclRule{id: "#owner", agent: "card#me", accessTo: "card", modes: ownerModes},
-			aclRule{id: "#public", class: "foaf:Agent", accessTo: "card", modes: []string{"acl:Read"}})},
-		{"inbox/.acl", ldp.MediaJSONLD, aclDoc(
-			aclRule{id: "#owner", agent: "../profile/card#me", accessTo: "./", def: "./", modes: ownerModes},
-			aclRule{id: "#authenticated-append", class: "acl:AuthenticatedAgent", accessTo: "./", modes: []string{"acl:Append"}})},
 	}
 	now := s.repo.Now()
 	err = s.st.Update(ctx, func(tx store.Txn) error {
@@ -231,6 +209,39 @@ func (s *Server) provision(ctx context.Context, name string) error {
 		return fmt.Errorf("provision pod %s: %w", name, err)
 	}
 	return nil
+}
+
+// podDoc is a resource every new pod has, relative to the pod's root.
+type podDoc struct {
+	rel, ct string
+	body    []byte
+}
+
+// podDocs returns the resources of a new pod whose signing key is pub: the
+// WebID profile, inbox/, publish/, outbox/, settings/ with empty
+// subscriptions, and the ACLs (owner control everywhere, public read of the
+// profile, authenticated append to the inbox).
+func podDocs(name string, pub ed25519.PublicKey) ([]podDoc, error) {
+	profile, err := profileDoc(name, pub)
+	if err != nil {
+		return nil, err
+	}
+	return []podDoc{
+		{"profile/card", ldp.MediaJSONLD, profile},
+		{"inbox/", "", nil},
+		{"publish/", "", nil},
+		{"outbox/", "", nil},
+		{"settings/subscriptions", ldp.MediaJSONLD, []byte(`{"@context": "` + rdf.ContextURI + `", "version": "1", "items": []}` + "\n")},
+		// ACL IRIs are relative to each ACL document, like the profile's.
+		{".acl", ldp.MediaJSONLD, aclDoc(
+			aclRule{id: "#owner", agent: "profile/card#me", accessTo: "./", def: "./", modes: ownerModes})},
+		{"profile/card.acl", ldp.MediaJSONLD, aclDoc(
+			aclRule{id: "#owner", agent: "card#me", accessTo: "card", modes: ownerModes},
+			aclRule{id: "#public", class: "foaf:Agent", accessTo: "card", modes: []string{"acl:Read"}})},
+		{"inbox/.acl", ldp.MediaJSONLD, aclDoc(
+			aclRule{id: "#owner", agent: "../profile/card#me", accessTo: "./", def: "./", modes: ownerModes},
+			aclRule{id: "#authenticated-append", class: "acl:AuthenticatedAgent", accessTo: "./", modes: []string{"acl:Append"}})},
+	}, nil
 }
 
 var ownerModes = []string{"acl:Read", "acl:Write", "acl:Append", "acl:Control"}

@@ -1,11 +1,13 @@
 package pod_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fence is one fenced block of the README: its language tag and text.
@@ -53,7 +55,11 @@ func readmePattern(want, base string) *regexp.Regexp {
 // TestReadmeWalkthroughScript runs the README's walk-through and
 // publishing example as written, with bash and curl, against `podserver
 // serve --demo`, on Badger and on PostgreSQL, and compares what each
-// command prints with the output the README shows after it.
+// command prints with the output the README shows after it. It runs it
+// twice on one store, restarting the server in between (on another
+// port): serve --demo puts the demo pods back in their documented state
+// on every start, as the README says, so the walk-through can be
+// repeated.
 func TestReadmeWalkthroughScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -74,44 +80,77 @@ func TestReadmeWalkthroughScript(t *testing.T) {
 		{"postgres", func(t *testing.T) []string { return []string{"--store", pgCluster.URL(t)} }},
 	} {
 		t.Run(backend.name, func(t *testing.T) {
-			_, base := runServe(t, bin, append([]string{"--demo", "--addr", "127.0.0.1:0", "--log-level", "error"}, backend.args(t)...)...)
-			dir := t.TempDir()
-			// One bash session runs every command block in order, each
-			// block's output after a marker line.
-			var script strings.Builder
-			script.WriteString("set +e\n")
-			var expect []string // the output block after each command block ("" when none)
-			for i, f := range fences {
-				if f.lang != "sh" {
-					continue
-				}
-				cmd := strings.ReplaceAll(f.text, readmeBase, base)
-				script.WriteString("echo '@@block@@'\n" + cmd + "\n")
-				want := ""
-				if i+1 < len(fences) && fences[i+1].lang != "sh" {
-					want = fences[i+1].text
-				}
-				expect = append(expect, want)
-			}
-			cmd := exec.Command("bash", "-c", script.String())
-			cmd.Dir = dir
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("bash: %v\n%s", err, out)
-			}
-			// curl -i prints header lines as sent, ending in CRLF.
-			got := strings.Split(strings.ReplaceAll(string(out), "\r\n", "\n"), "@@block@@\n")[1:]
-			if len(got) != len(expect) {
-				t.Fatalf("%d blocks ran, want %d:\n%s", len(got), len(expect), out)
-			}
-			for i, want := range expect {
-				if want == "" {
-					continue
-				}
-				if re := readmePattern(want, base); !re.MatchString(strings.TrimSuffix(got[i], "\n")) {
-					t.Errorf("README block %d prints\n%s\nwant (as the README shows)\n%s", i, got[i], want)
-				}
+			storeArgs := backend.args(t)
+			for round := 1; round <= 2; round++ {
+				t.Run(fmt.Sprintf("run%d", round), func(t *testing.T) {
+					srv, base := runServe(t, bin, append([]string{"--demo", "--addr", "127.0.0.1:0", "--log-level", "error"}, storeArgs...)...)
+					runReadmeScript(t, fences, base)
+					stopServe(t, srv)
+				})
 			}
 		})
+	}
+}
+
+// stopServe stops a server started by runServe as Ctrl-C would, and waits
+// for it to exit.
+func stopServe(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		_ = cmd.Process.Kill()
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve exited with %v after an interrupt", err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("serve did not stop within 30s of an interrupt")
+	}
+}
+
+// runReadmeScript runs the README's command blocks in one bash session
+// against the server at base and compares each block's output with the
+// output block the README shows after it.
+func runReadmeScript(t *testing.T, fences []fence, base string) {
+	t.Helper()
+	// One bash session runs every command block in order, each block's
+	// output after a marker line.
+	var script strings.Builder
+	script.WriteString("set +e\n")
+	var expect []string // the output block after each command block ("" when none)
+	for i, f := range fences {
+		if f.lang != "sh" {
+			continue
+		}
+		cmd := strings.ReplaceAll(f.text, readmeBase, base)
+		script.WriteString("echo '@@block@@'\n" + cmd + "\n")
+		want := ""
+		if i+1 < len(fences) && fences[i+1].lang != "sh" {
+			want = fences[i+1].text
+		}
+		expect = append(expect, want)
+	}
+	cmd := exec.Command("bash", "-c", script.String())
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bash: %v\n%s", err, out)
+	}
+	// curl -i prints header lines as sent, ending in CRLF.
+	got := strings.Split(strings.ReplaceAll(string(out), "\r\n", "\n"), "@@block@@\n")[1:]
+	if len(got) != len(expect) {
+		t.Fatalf("%d blocks ran, want %d:\n%s", len(got), len(expect), out)
+	}
+	for i, want := range expect {
+		if want == "" {
+			continue
+		}
+		if re := readmePattern(want, base); !re.MatchString(strings.TrimSuffix(got[i], "\n")) {
+			t.Errorf("README block %d prints\n%s\nwant (as the README shows)\n%s", i, got[i], want)
+		}
 	}
 }

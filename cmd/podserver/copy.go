@@ -22,8 +22,10 @@ import (
 // backup file from a Badger directory on the copy command line.
 const backupSuffix = ".podbackup"
 
-const copyHelp = `podserver copy --from SRC --to DST [--force]: copy a whole store, from one
-consistent snapshot of SRC, into DST. SRC and DST are each one of:
+const copyHelp = `Usage: podserver copy --from SRC --to DST [--force]
+
+Copy a whole store, from one consistent snapshot of SRC, into DST. SRC and
+DST are each one of:
 
   postgres://... (or postgresql://...)  a PostgreSQL store
   PATH ending in ` + backupSuffix + `             a backup file (written to a temporary
@@ -117,9 +119,6 @@ func cmdCopy(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	force := fs.Bool("force", false, "replace what the destination holds instead of refusing a non-empty one")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return usageError{fmt.Sprintf("copy: unexpected argument %q (use --from and --to)", fs.Arg(0))}
 	}
 	src, err := parseEndpoint("--from", *from)
 	if err != nil {

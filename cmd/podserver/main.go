@@ -9,9 +9,18 @@
 //	podserver key create --pod NAME --app NAME
 //	podserver key list --pod NAME
 //	podserver key revoke --pod NAME ID
+//	podserver bench [flags]
+//	podserver --version
 //
 // Every flag can also be set with an environment variable PODSERVER_<FLAG>
 // (upper case, '-' as '_'), e.g. PODSERVER_DATA=/var/lib/podserver.
+//
+// The conventions of every command: --help (or -h) prints the command's
+// own usage, flags and arguments to stdout and exits 0; a wrong command
+// line (unknown flag or command, a value that does not parse, a missing or
+// extra argument) prints the error to stderr and exits 2; an error while
+// running (a missing data directory, an unknown pod, a store in use)
+// exits 1.
 package main
 
 import (
@@ -24,6 +33,9 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,9 +66,11 @@ Usage:
   podserver migrate --store URL           create or migrate a PostgreSQL store's schema
   podserver copy --from SRC --to DST      copy a store (Badger DIR, postgres:// URL or
                                           FILE.podbackup): move, back up, restore
+  podserver --version                     print the version and VCS revision
 
-Run "podserver COMMAND --help" for a command's flags. Every flag can also be
-set from the environment as PODSERVER_<FLAG>, e.g. PODSERVER_DATA.
+Run "podserver COMMAND --help" for a command's flags and arguments. Every flag
+can also be set from the environment as PODSERVER_<FLAG>, e.g. PODSERVER_DATA.
+Exit status: 0 on success, 2 for a wrong command line, 1 for any other error.
 `
 
 // run executes the command line and returns the exit code.
@@ -67,49 +81,122 @@ func run(args []string, stdout, stderr io.Writer) int {
 // runContext is run with a context whose end stops serve as a signal does,
 // so tests can run serve in process.
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		if len(args) == 0 {
-			return 2
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "help":
+		if len(args) == 1 {
+			fmt.Fprint(stdout, usage)
+			return 0
 		}
+		// "help pod create" is "pod create --help".
+		return runContext(ctx, append(slices.Clone(args[1:]), "--help"), stdout, stderr)
+	case "-version", "--version", "version":
+		if len(args) > 1 {
+			return report(stderr, args, usageError{fmt.Sprintf("%s takes no arguments", args[0])})
+		}
+		fmt.Fprint(stdout, versionText())
 		return 0
 	}
+	// Each command gets a stderr that also carries stdout, where its flag
+	// set prints --help (see newFlagSet).
+	errw := cmdStderr{Writer: stderr, stdout: stdout}
 	var err error
 	switch args[0] {
 	case "serve":
-		err = cmdServe(ctx, args[1:], stdout, stderr)
+		err = cmdServe(ctx, args[1:], stdout, errw)
 	case "pod":
-		err = cmdPod(args[1:], stdout, stderr)
+		err = cmdPod(ctx, args[1:], stdout, errw)
 	case "key":
-		err = cmdKey(args[1:], stdout, stderr)
+		err = cmdKey(ctx, args[1:], stdout, errw)
 	case "bench":
-		err = cmdBench(args[1:], stdout, stderr)
+		err = cmdBench(args[1:], stdout, errw)
 	case "migrate":
-		err = cmdMigrate(args[1:], stdout, stderr)
+		err = cmdMigrate(ctx, args[1:], stdout, errw)
 	case "copy":
-		err = cmdCopy(ctx, args[1:], stdout, stderr)
+		err = cmdCopy(ctx, args[1:], stdout, errw)
 	default:
-		fmt.Fprintf(stderr, "podserver: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		err = usageError{fmt.Sprintf("unknown command %q", args[0])}
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "podserver: %v\n", err)
-			return 2
-		}
-		fmt.Fprintf(stderr, "podserver: %v\n", err)
-		return 1
-	}
-	return 0
+	return report(stderr, args, err)
 }
 
+// report prints err for the command line args and returns the exit code:
+// 0 for none or --help, 2 for a usage error, 1 for any other.
+func report(stderr io.Writer, args []string, err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "podserver: %v\n", err)
+	var ue usageError
+	if !errors.As(err, &ue) {
+		return 1
+	}
+	if cmd := commandName(args); cmd != "" {
+		fmt.Fprintf(stderr, "Run \"podserver %s --help\" for usage.\n", cmd)
+	} else {
+		fmt.Fprint(stderr, "Run \"podserver --help\" for usage.\n")
+	}
+	return 2
+}
+
+// subcommands returns the subcommands of command cmd, and whether cmd is a
+// command.
+func subcommands(cmd string) ([]string, bool) {
+	switch cmd {
+	case "serve", "migrate", "copy":
+		return nil, true
+	case "pod":
+		return []string{"create", "list"}, true
+	case "key":
+		return []string{"create", "list", "revoke"}, true
+	case "bench":
+		return []string{"notify"}, true
+	}
+	return nil, false
+}
+
+// commandName returns the command (and subcommand) args names, or "" when
+// the first argument is no command.
+func commandName(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	subs, ok := subcommands(args[0])
+	if !ok {
+		return ""
+	}
+	if len(args) > 1 && slices.Contains(subs, args[1]) {
+		return args[0] + " " + args[1]
+	}
+	return args[0]
+}
+
+// usageError is a wrong command line: exit status 2.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
+
+// cmdStderr is the stderr runContext hands each command. It carries the
+// command's stdout too, because a command's flag set gets only stderr
+// (newFlagSet(name, help, stderr)) but prints --help to stdout.
+type cmdStderr struct {
+	io.Writer
+	stdout io.Writer
+}
+
+// helpOutput returns where a flag set whose output is w prints --help.
+func helpOutput(w io.Writer) io.Writer {
+	if c, ok := w.(cmdStderr); ok {
+		return c.stdout
+	}
+	return w
+}
 
 // common holds the flags shared by the commands that open the store.
 type common struct {
@@ -123,26 +210,45 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.naming, "pod-naming", pod.NamingPath, "pod URLs: path (http://HOST/{pod}/) or subdomain (http://{pod}.HOST/)")
 }
 
-// parse parses args, after applying PODSERVER_* environment defaults.
-// Flags may come before or after positional arguments; the positional ones
-// are left for positional.
+// parse parses args, after applying PODSERVER_* environment defaults, and
+// refuses positional arguments. Usage errors are usageErrors; --help
+// prints the flag set's usage to stdout (see cmdStderr) and returns
+// flag.ErrHelp.
 func parse(fs *flag.FlagSet, args []string) error {
+	return parseArgs(fs, args)
+}
+
+// parseArgs is parse for a command that takes exactly the positional
+// arguments names lists (e.g. "NAME"), which fs.Args then returns. Flags
+// may come before or after them.
+func parseArgs(fs *flag.FlagSet, args []string, names ...string) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		env := "PODSERVER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(env); ok && err == nil {
-			if serr := fs.Set(f.Name, v); serr != nil {
-				err = usageError{fmt.Sprintf("invalid %s=%q: %v", env, v, serr)}
+			if fs.Set(f.Name, v) != nil {
+				err = usageError{fmt.Sprintf("%s: invalid %s=%q: want %s", fs.Name(), env, v, flagType(f))}
 			}
 		}
 	})
 	if err != nil {
 		return err
 	}
+	// The flag package prints errors and usage itself; these are printed
+	// here instead: usage to stdout for --help, errors by runContext.
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.SetOutput(out); fs.Usage = usage }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return err
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(helpOutput(out))
+				usage()
+				return err
+			}
+			return usageError{fmt.Sprintf("%s: %s", fs.Name(), flagError(fs, err))}
 		}
 		if fs.NArg() == 0 {
 			break
@@ -150,23 +256,71 @@ func parse(fs *flag.FlagSet, args []string) error {
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+	switch {
+	case len(pos) > len(names) && len(names) == 0:
+		return usageError{fmt.Sprintf("%s: unexpected argument %q: it takes none, only flags", fs.Name(), pos[0])}
+	case len(pos) > len(names):
+		return usageError{fmt.Sprintf("%s: unexpected argument %q after %s", fs.Name(), pos[len(names)], strings.Join(names, " "))}
+	case len(pos) < len(names):
+		return usageError{fmt.Sprintf("%s: missing %s", fs.Name(), strings.Join(names[len(pos):], " "))}
+	}
 	// Leave the positional arguments where fs.Args can find them.
 	return fs.Parse(append([]string{"--"}, pos...))
 }
 
+// flagError returns the flag package's parse error, naming the type the
+// flag wants when the value did not parse.
+func flagError(fs *flag.FlagSet, err error) string {
+	m := regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:flag )?-([A-Za-z0-9-]+)`).FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	if f := fs.Lookup(m[2]); f != nil {
+		return fmt.Sprintf("invalid --%s %s: want %s", f.Name, m[1], flagType(f))
+	}
+	return err.Error()
+}
+
+// flagType describes the values flag f accepts, for error messages.
+func flagType(f *flag.Flag) string {
+	name, _ := flag.UnquoteUsage(&flag.Flag{Value: f.Value})
+	switch name {
+	case "":
+		return "a boolean: true or false"
+	case "duration":
+		return "a duration such as 10s, 5m or 1h30m"
+	case "int":
+		return "an integer"
+	case "uint":
+		return "a non-negative integer"
+	case "float":
+		return "a number"
+	}
+	return "a " + name
+}
+
+// newFlagSet returns the flag set of a command. help is its usage: the
+// command line it takes and what it does; --help prints it with the flags,
+// to stdout when stderr comes from runContext.
 func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "%s\n\nFlags:\n", help)
+		fmt.Fprintf(fs.Output(), "%s\n\nFlags (each also PODSERVER_<FLAG> in the environment):\n", help)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// open builds a server over the data directory without listening, for the
-// administrative commands.
+// open builds a server over the data directory (or --store) without
+// listening, for the administrative commands. Unlike serve, they never
+// create a data directory: a missing one is most likely a mistyped --data.
 func (c *common) open() (*pod.Server, error) {
+	if c.storeURL == "" {
+		if err := checkDataDir(c.data); err != nil {
+			return nil, err
+		}
+	}
 	// A node name of its own: on a shared PostgreSQL store, the command
 	// must not take over the delivery leases of a server running here.
 	host, _ := os.Hostname()
@@ -176,6 +330,45 @@ func (c *common) open() (*pod.Server, error) {
 		return nil, fmt.Errorf("the data directory %s is in use by a running server: stop it first, or use its HTTP API", c.data)
 	}
 	return s, err
+}
+
+// checkDataDir returns an error unless dir is a data directory: one that
+// holds a store (Badger keeps a MANIFEST file in it), or an empty
+// directory, where the store is created.
+func checkDataDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no data directory %s: give --data (or PODSERVER_DATA) the directory serve uses; serve creates it", dir)
+	}
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("--data %s is a file, not a data directory", dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("--data %s is not a podserver data directory (it holds other files and no store)", dir)
+	}
+	return nil
+}
+
+// podMustExist returns an error unless s has a pod named name.
+func podMustExist(ctx context.Context, s *pod.Server, name string) error {
+	ok, err := s.PodExists(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("no pod named %q (podserver pod list lists them)", name)
+	}
+	return nil
 }
 
 func shutdown(s *pod.Server) error {
@@ -194,11 +387,11 @@ type serveConfig struct {
 // parseServe parses serve's command line (after PODSERVER_* defaults) into
 // the server's options; the logger writes JSON to stderr.
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
-	fs := newFlagSet("serve", "podserver serve: run the server.", stderr)
+	fs := newFlagSet("serve", "Usage: podserver serve [flags]\n\nRun the server. It creates the data directory (--data) if it does not exist.\nWith --demo it provisions the demo pods and, on every start, puts them back\nas first provisioned (content, inbox, settings, ACLs and keys), so the\nREADME's walk-through can be repeated.", stderr)
 	var c common
 	c.register(fs)
 	addr := fs.String("addr", "localhost:8080", "address to listen on")
-	demo := fs.Bool("demo", false, "provision the demo pods (producer, crm, alice, bob) and print their demo keys; implies --allow-private-targets")
+	demo := fs.Bool("demo", false, "provision the demo pods (producer, crm, alice, bob), or reset them to their documented state, and print their demo keys; implies --allow-private-targets")
 	allowPrivate := fs.Bool("allow-private-targets", false, "let webhooks, notification channels and remote inboxes reach loopback and private addresses")
 	retry := fs.String("retry-schedule", "5s,5m,30m,2h,5h,10h,10h", "waits between delivery attempts to other servers and webhooks; a delivery is dead after one more failure than waits listed")
 	deliveryTimeout := fs.Duration("delivery-timeout", 10*time.Second, "how long one delivery attempt to another server or a webhook may take before it is retried")
@@ -265,7 +458,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.demo {
-		keys, err := s.ProvisionDemo(ctx)
+		keys, err := s.ResetDemo(ctx)
 		if err != nil {
 			_ = shutdown(s)
 			return fmt.Errorf("demo: %w", err)
@@ -286,8 +479,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return s.Shutdown(sctx)
 }
 
-func cmdMigrate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("migrate", "podserver migrate --store URL: create or migrate the schema of a PostgreSQL store, and do nothing else (serve does it too on start).", stderr)
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("migrate", "Usage: podserver migrate --store URL\n\nCreate or migrate the schema of a PostgreSQL store, and do nothing else\n(serve does it too on start).", stderr)
 	storeURL := fs.String("store", "", "the store's postgres:// URL")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -295,7 +488,7 @@ func cmdMigrate(args []string, stdout, stderr io.Writer) error {
 	if *storeURL == "" {
 		return usageError{"migrate: --store (or PODSERVER_STORE) is required"}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	applied, err := pgstore.Migrate(ctx, *storeURL)
 	if err != nil {
@@ -320,26 +513,32 @@ func commitIntervalOption(d time.Duration) time.Duration {
 	return d
 }
 
-func cmdPod(args []string, stdout, stderr io.Writer) error {
+const podHelp = `Usage:
+  podserver pod create [flags] NAME   create a pod; prints its owner key once
+  podserver pod list [flags]          list pods: name, root URL, creation time
+
+Run "podserver pod SUBCOMMAND --help" for its flags.`
+
+func cmdPod(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"pod: want a subcommand: create, list"}
+		return usageError{"pod: want a subcommand: create or list"}
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(helpOutput(stderr), podHelp)
+		return flag.ErrHelp
 	case "create":
-		fs := newFlagSet("pod create", "podserver pod create NAME: create a pod and print its owner key (shown only once).", stderr)
+		fs := newFlagSet("pod create", "Usage: podserver pod create [flags] NAME\n\nCreate pod NAME and print its owner key, which is shown only this once.\nNAME is 1-63 characters of a-z, 0-9 and '-'.", stderr)
 		var c common
 		c.register(fs)
-		if err := parse(fs, args[1:]); err != nil {
+		if err := parseArgs(fs, args[1:], "NAME"); err != nil {
 			return err
-		}
-		if fs.NArg() != 1 {
-			return usageError{"pod create: want exactly one pod name"}
 		}
 		s, err := c.open()
 		if err != nil {
 			return err
 		}
-		key, err := s.CreatePod(context.Background(), fs.Arg(0))
+		key, err := s.CreatePod(ctx, fs.Arg(0))
 		if cerr := shutdown(s); err == nil {
 			err = cerr
 		}
@@ -349,7 +548,7 @@ func cmdPod(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, key)
 		return nil
 	case "list":
-		fs := newFlagSet("pod list", "podserver pod list: list pods.", stderr)
+		fs := newFlagSet("pod list", "Usage: podserver pod list [flags]\n\nList the pods, one a line: name, root URL and creation time, separated by tabs.", stderr)
 		var c common
 		c.register(fs)
 		if err := parse(fs, args[1:]); err != nil {
@@ -360,7 +559,7 @@ func cmdPod(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer shutdown(s)
-		pods, err := s.ListPods(context.Background())
+		pods, err := s.ListPods(ctx)
 		if err != nil {
 			return err
 		}
@@ -369,53 +568,72 @@ func cmdPod(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	return usageError{fmt.Sprintf("pod: unknown subcommand %q", args[0])}
+	return usageError{fmt.Sprintf("pod: unknown subcommand %q: want create or list", args[0])}
 }
 
-func cmdKey(args []string, stdout, stderr io.Writer) error {
+const keyHelp = `Usage:
+  podserver key create --pod P --app A [flags]   create an app key; prints it once
+  podserver key list --pod P [flags]             list a pod's keys (never their secrets)
+  podserver key revoke --pod P [flags] ID        revoke a key
+
+Run "podserver key SUBCOMMAND --help" for its flags.`
+
+func cmdKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"key: want a subcommand: create, list, revoke"}
+		return usageError{"key: want a subcommand: create, list or revoke"}
+	}
+	var (
+		help string
+		pos  []string
+	)
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(helpOutput(stderr), keyHelp)
+		return flag.ErrHelp
+	case "create":
+		help = "Usage: podserver key create --pod P --app A [flags]\n\nCreate an app key for pod P, naming app A, and print it; it is shown only\nthis once. An app key acts as its pod's WebID, without Control."
+	case "list":
+		help = "Usage: podserver key list --pod P [flags]\n\nList pod P's keys, one a line: id, app, kind (owner or app) and creation\ntime, separated by tabs. Secrets are never shown: only their hashes are kept."
+	case "revoke":
+		help = "Usage: podserver key revoke --pod P [flags] ID\n\nRevoke pod P's key ID (the first column of key list)."
+		pos = []string{"ID"}
+	default:
+		return usageError{fmt.Sprintf("key: unknown subcommand %q: want create, list or revoke", args[0])}
 	}
 	sub := args[0]
-	fs := newFlagSet("key "+sub, "podserver key "+sub+": manage API keys.", stderr)
+	fs := newFlagSet("key "+sub, help, stderr)
 	var c common
 	c.register(fs)
-	podName := fs.String("pod", "", "pod the key belongs to")
-	app := fs.String("app", "", "app name the key identifies (key create)")
-	if err := parse(fs, args[1:]); err != nil {
+	podName := fs.String("pod", "", "the pod the key belongs to (required)")
+	var app *string
+	if sub == "create" {
+		app = fs.String("app", "", "the app the key identifies (required)")
+	}
+	if err := parseArgs(fs, args[1:], pos...); err != nil {
 		return err
 	}
 	if *podName == "" {
 		return usageError{"key " + sub + ": --pod is required"}
 	}
-	ctx := context.Background()
+	if app != nil && *app == "" {
+		return usageError{"key create: --app is required"}
+	}
+	s, err := c.open()
+	if err != nil {
+		return err
+	}
+	defer shutdown(s)
+	if err := podMustExist(ctx, s, *podName); err != nil {
+		return err
+	}
 	switch sub {
 	case "create":
-		if *app == "" {
-			return usageError{"key create: --app is required"}
-		}
-		s, err := c.open()
-		if err != nil {
-			return err
-		}
-		defer shutdown(s)
-		if ok, err := s.PodExists(ctx, *podName); err != nil {
-			return err
-		} else if !ok {
-			return fmt.Errorf("no pod named %q", *podName)
-		}
 		secret, _, err := s.Keys().Create(ctx, *podName, *app, false)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, secret)
-		return nil
 	case "list":
-		s, err := c.open()
-		if err != nil {
-			return err
-		}
-		defer shutdown(s)
 		keys, err := s.Keys().List(ctx, *podName)
 		if err != nil {
 			return err
@@ -427,19 +645,10 @@ func cmdKey(args []string, stdout, stderr io.Writer) error {
 			}
 			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", k.ID, k.App, kind, k.Created.Format(time.RFC3339))
 		}
-		return nil
 	case "revoke":
-		if fs.NArg() != 1 {
-			return usageError{"key revoke: want exactly one key id (see key list)"}
-		}
-		s, err := c.open()
-		if err != nil {
-			return err
-		}
-		defer shutdown(s)
 		return s.Keys().Revoke(ctx, *podName, fs.Arg(0))
 	}
-	return usageError{fmt.Sprintf("key: unknown subcommand %q", sub)}
+	return nil
 }
 
 // parseSchedule reads a comma-separated list of positive durations.

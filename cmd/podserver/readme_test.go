@@ -162,7 +162,7 @@ func TestCommitIntervalFlag(t *testing.T) {
 // serveFlags returns the flag names serve --help lists.
 func serveFlags(t *testing.T) (names []string, help string) {
 	t.Helper()
-	code, _, help := runCmd("serve", "--help")
+	code, help, _ := runCmd("serve", "--help")
 	if code != 0 {
 		t.Fatalf("serve --help: exit %d", code)
 	}
