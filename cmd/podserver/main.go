@@ -43,6 +43,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"podserver/acl"
 	"podserver/pod"
 	"podserver/store"
 	"podserver/store/pgstore"
@@ -152,7 +153,7 @@ func subcommands(cmd string) ([]string, bool) {
 	case "serve", "migrate", "copy":
 		return nil, true
 	case "pod":
-		return []string{"create", "list"}, true
+		return []string{"create", "list", "disable", "enable", "delete"}, true
 	case "key":
 		return []string{"create", "list", "revoke"}, true
 	case "bench":
@@ -402,8 +403,17 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	diskReserve := fs.String("disk-reserve", "", "free space kept on the data directory's filesystem for the store's own work, e.g. 512MiB; below it writes get 507 (default: 9 memtables + 4MiB)")
 	memTable := fs.String("memtable-size", "", "the store's memtable size, e.g. 64MiB; the largest transaction is 15% of it (default 32MiB)")
+	aliases := fs.String("alias", "", "other names of this server, comma-separated hosts or base URLs (e.g. pods.internal,10.0.0.5:8080): WebIDs naming it by them are local; localhost and 127.0.0.1 need no listing")
+	operatorKey := fs.String("operator-key", "", "the operator key of the /admin/ API (at least 16 characters; stored hashed); default: one made at first start and printed once")
+	openRegistration := fs.Bool("open-registration", false, "let anyone create a pod (POST /admin/register, and a page in the console), rate-limited")
 	if err := parse(fs, args); err != nil {
 		return serveConfig{}, err
+	}
+	var aliasList []string
+	for _, a := range strings.Split(*aliases, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			aliasList = append(aliasList, a)
+		}
 	}
 	reserve, err := parseSize("--disk-reserve", *diskReserve)
 	if err != nil {
@@ -435,7 +445,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		AllowPrivateTargets: *allowPrivate || *demo, RetrySchedule: schedule, DeliveryTimeout: *deliveryTimeout,
 		DeliveryLease: *lease, Node: *node,
 		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval),
-		DiskReserve: reserve, MemTableSize: memTableSize}}, nil
+		DiskReserve: reserve, MemTableSize: memTableSize,
+		Aliases: aliasList, OperatorKey: *operatorKey, OpenRegistration: *openRegistration}}, nil
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -467,6 +478,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, k := range keys {
 			fmt.Fprintf(stdout, "demo key: pod=%s app=%s key=%s\n", k.Pod, k.App, k.Key)
 		}
+	}
+	if k := s.FirstOperatorKey(); k != "" {
+		fmt.Fprintf(stderr, "operator key (the /admin/ API; shown once, stored hashed): %s\n", k)
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", s.BaseURL())
 	if cfg.demo {
@@ -515,64 +529,33 @@ func commitIntervalOption(d time.Duration) time.Duration {
 
 const podHelp = `Usage:
   podserver pod create [flags] NAME   create a pod; prints its owner key once
-  podserver pod list [flags]          list pods: name, root URL, creation time
+  podserver pod list [flags]          list pods: name, root URL, creation time, state
+  podserver pod disable [flags] NAME  refuse every request to a pod, keeping its data
+  podserver pod enable [flags] NAME   serve a disabled pod again
+  podserver pod delete [flags] NAME   delete a pod and all its data
+
+Each works on the data directory (--data, --store) while no server holds
+it, or through a running server's operator API with --server URL and the
+operator key (--operator-key or PODSERVER_OPERATOR_KEY).
 
 Run "podserver pod SUBCOMMAND --help" for its flags.`
 
 func cmdPod(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"pod: want a subcommand: create or list"}
+		return usageError{"pod: want a subcommand: create, list, disable, enable or delete"}
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(helpOutput(stderr), podHelp)
 		return flag.ErrHelp
-	case "create":
-		fs := newFlagSet("pod create", "Usage: podserver pod create [flags] NAME\n\nCreate pod NAME and print its owner key, which is shown only this once.\nNAME is 1-63 characters of a-z, 0-9 and '-'.", stderr)
-		var c common
-		c.register(fs)
-		if err := parseArgs(fs, args[1:], "NAME"); err != nil {
-			return err
-		}
-		s, err := c.open()
-		if err != nil {
-			return err
-		}
-		key, err := s.CreatePod(ctx, fs.Arg(0))
-		if cerr := shutdown(s); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, key)
-		return nil
-	case "list":
-		fs := newFlagSet("pod list", "Usage: podserver pod list [flags]\n\nList the pods, one a line: name, root URL and creation time, separated by tabs.", stderr)
-		var c common
-		c.register(fs)
-		if err := parse(fs, args[1:]); err != nil {
-			return err
-		}
-		s, err := c.open()
-		if err != nil {
-			return err
-		}
-		defer shutdown(s)
-		pods, err := s.ListPods(ctx)
-		if err != nil {
-			return err
-		}
-		for _, p := range pods {
-			fmt.Fprintf(stdout, "%s\t%s\t%s\n", p.Name, s.PodRoot(p.Name), p.Created.Format(time.RFC3339))
-		}
-		return nil
+	case "create", "list", "disable", "enable", "delete":
+		return cmdPodSub(ctx, args[0], args[1:], stdout, stderr)
 	}
-	return usageError{fmt.Sprintf("pod: unknown subcommand %q: want create or list", args[0])}
+	return usageError{fmt.Sprintf("pod: unknown subcommand %q: want create, list, disable, enable or delete", args[0])}
 }
 
 const keyHelp = `Usage:
-  podserver key create --pod P --app A [flags]   create an app key; prints it once
+  podserver key create --pod P --app A [flags]   create an app key (--owner: an owner key); prints it once
   podserver key list --pod P [flags]             list a pod's keys (never their secrets)
   podserver key revoke --pod P [flags] ID        revoke a key
 
@@ -591,11 +574,11 @@ func cmdKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(helpOutput(stderr), keyHelp)
 		return flag.ErrHelp
 	case "create":
-		help = "Usage: podserver key create --pod P --app A [flags]\n\nCreate an app key for pod P, naming app A, and print it; it is shown only\nthis once. An app key acts as its pod's WebID, without Control."
+		help = "Usage: podserver key create --pod P (--app A | --owner) [flags]\n\nCreate an app key for pod P, naming app A, or with --owner another owner\nkey, and print it; it is shown only this once. An app key acts as its pod's\nWebID, without Control; an owner key has full control of the pod."
 	case "list":
-		help = "Usage: podserver key list --pod P [flags]\n\nList pod P's keys, one a line: id, app, kind (owner or app) and creation\ntime, separated by tabs. Secrets are never shown: only their hashes are kept."
+		help = "Usage: podserver key list --pod P [flags]\n\nList pod P's keys, one a line: id, app, kind (owner or app), creation time\nand last use (- for never), separated by tabs. Secrets are never shown:\nonly their hashes are kept."
 	case "revoke":
-		help = "Usage: podserver key revoke --pod P [flags] ID\n\nRevoke pod P's key ID (the first column of key list)."
+		help = "Usage: podserver key revoke --pod P [flags] ID\n\nRevoke pod P's key ID (the first column of key list). The pod's last\nowner key is refused unless --force."
 		pos = []string{"ID"}
 	default:
 		return usageError{fmt.Sprintf("key: unknown subcommand %q: want create, list or revoke", args[0])}
@@ -605,9 +588,16 @@ func cmdKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var c common
 	c.register(fs)
 	podName := fs.String("pod", "", "the pod the key belongs to (required)")
+	server := fs.String("server", "", "a running server's base URL (path naming; in subdomain naming, the pod's root URL): work through the pod's key API instead of the data directory")
+	ownerKey := fs.String("key", "", "with --server: an owner key of the pod")
 	var app *string
-	if sub == "create" {
-		app = fs.String("app", "", "the app the key identifies (required)")
+	var owner, force *bool
+	switch sub {
+	case "create":
+		app = fs.String("app", "", "the app the key identifies (required, unless --owner)")
+		owner = fs.Bool("owner", false, "make another owner key (full control of the pod) instead of an app key")
+	case "revoke":
+		force = fs.Bool("force", false, "revoke the pod's last owner key too: nobody can then administer the pod until key create --owner makes a new one on the data directory")
 	}
 	if err := parseArgs(fs, args[1:], pos...); err != nil {
 		return err
@@ -615,8 +605,26 @@ func cmdKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *podName == "" {
 		return usageError{"key " + sub + ": --pod is required"}
 	}
-	if app != nil && *app == "" {
-		return usageError{"key create: --app is required"}
+	if app != nil && *app == "" && !*owner {
+		return usageError{"key create: --app is required (or --owner)"}
+	}
+	if *server != "" {
+		if *ownerKey == "" {
+			return usageError{"key " + sub + ": --server needs --key, an owner key of the pod"}
+		}
+		if force != nil && *force {
+			return usageError{"key revoke: --force works on the data directory only: a server never revokes a pod's last owner key"}
+		}
+		root := strings.TrimSuffix(*server, "/") + "/"
+		if !strings.HasSuffix(root, "/"+*podName+"/") && !strings.HasPrefix(strings.TrimPrefix(strings.TrimPrefix(root, "https://"), "http://"), *podName+".") {
+			root += *podName + "/"
+		}
+		var a string
+		var o bool
+		if app != nil {
+			a, o = *app, *owner
+		}
+		return keyRemote(ctx, root, *ownerKey, sub, a, o, fs.Arg(0), stdout)
 	}
 	s, err := c.open()
 	if err != nil {
@@ -628,7 +636,7 @@ func cmdKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	switch sub {
 	case "create":
-		secret, _, err := s.Keys().Create(ctx, *podName, *app, false)
+		secret, _, err := s.Keys().Create(ctx, *podName, *app, *owner)
 		if err != nil {
 			return err
 		}
@@ -639,14 +647,21 @@ func cmdKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		for _, k := range keys {
-			kind := "app"
-			if k.Owner {
-				kind = "owner"
-			}
-			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", k.ID, k.App, kind, k.Created.Format(time.RFC3339))
+			fmt.Fprintln(stdout, keyLine(k.ID, k.App, k.Owner, k.Created, k.LastUsed))
 		}
 	case "revoke":
-		return s.Keys().Revoke(ctx, *podName, fs.Arg(0))
+		if !*force {
+			return s.Keys().Revoke(ctx, *podName, fs.Arg(0))
+		}
+		err := s.Keys().Revoke(ctx, *podName, fs.Arg(0))
+		if errors.Is(err, acl.ErrLastOwnerKey) {
+			if err := s.Keys().ForceRevoke(ctx, *podName, fs.Arg(0)); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "revoked pod %s's last owner key: nobody can administer it until `podserver key create --pod %s --owner` makes a new one\n", *podName, *podName)
+			return nil
+		}
+		return err
 	}
 	return nil
 }

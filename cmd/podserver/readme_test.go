@@ -194,6 +194,11 @@ func TestServeEnvironment(t *testing.T) {
 		{"delivery-per-host", "3", func(c serveConfig) bool { return c.opts.DeliveryPerHost == 3 }},
 		{"delivery-lease", "90s", func(c serveConfig) bool { return c.opts.DeliveryLease == 90*time.Second }},
 		{"node", "node-b", func(c serveConfig) bool { return c.opts.Node == "node-b" }},
+		{"alias", "pods.internal, http://10.0.0.5:8080", func(c serveConfig) bool {
+			return slices.Equal(c.opts.Aliases, []string{"pods.internal", "http://10.0.0.5:8080"})
+		}},
+		{"operator-key", "op_0123456789abcdef", func(c serveConfig) bool { return c.opts.OperatorKey == "op_0123456789abcdef" }},
+		{"open-registration", "true", func(c serveConfig) bool { return c.opts.OpenRegistration }},
 		{"commit-interval", "0", func(c serveConfig) bool { return c.opts.CommitInterval < 0 }},
 		{"log-level", "warn", func(c serveConfig) bool {
 			ctx := context.Background()
