@@ -13,7 +13,6 @@ import (
 	"podserver/rdf"
 )
 
-
 // containerGraph is the listing of container self with members as a
 // Solid client must read it.
 func containerGraph(self string, members []string) []rdf.Quad {
