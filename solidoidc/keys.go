@@ -11,6 +11,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"podserver/expmap"
 	"podserver/netguard"
 )
 
@@ -87,25 +88,9 @@ func (c *keyCache) run(ctx context.Context, iss string, call *keyCall) {
 }
 
 // store caches e within MaxIssuers, evicting expired entries first and
-// then those closest to expiry. c.mu must be held.
+// then those closest to expiry (expmap.MakeRoom). c.mu must be held.
 func (c *keyCache) store(iss string, e issuerKeys) {
-	if _, ok := c.cache[iss]; !ok && len(c.cache) >= c.cfg.MaxIssuers {
-		now := c.cfg.Now()
-		for k, old := range c.cache {
-			if !now.Before(old.expires) {
-				delete(c.cache, k)
-			}
-		}
-		for len(c.cache) >= c.cfg.MaxIssuers {
-			var oldest string
-			for k, old := range c.cache {
-				if oldest == "" || old.expires.Before(c.cache[oldest].expires) {
-					oldest = k
-				}
-			}
-			delete(c.cache, oldest)
-		}
-	}
+	expmap.MakeRoom(c.cache, iss, c.cfg.MaxIssuers, c.cfg.Now(), func(e *issuerKeys) time.Time { return e.expires })
 	c.cache[iss] = &e
 }
 

@@ -2,7 +2,6 @@ package webid
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"podserver/rdf"
@@ -47,13 +46,9 @@ func (r *Resolver) RefreshOIDCIssuers(ctx context.Context, webID string) ([]stri
 }
 
 func (r *Resolver) issuers(ctx context.Context, webID string, refresh bool) ([]string, error) {
-	if err := checkHTTPURL(webID); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadWebID, err)
-	}
-	docURL, _ := splitFragment(webID)
-	res := r.get(ctx, docURL, false)
-	if res.err != nil {
-		return nil, res.err
+	res, docURL, err := r.documentOf(ctx, webID)
+	if err != nil {
+		return nil, err
 	}
 	if refresh && r.opts.Now().Sub(res.fetched) >= r.opts.MinRefreshInterval {
 		if res = r.get(ctx, docURL, true); res.err != nil {

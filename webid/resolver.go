@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"podserver/expmap"
 	"podserver/netguard"
 	"podserver/rdf"
 )
@@ -155,15 +156,22 @@ func NewResolver(opts Options) *Resolver {
 // Profile returns the profile of webID: its inbox and keys, from the cache
 // or by fetching the profile document (webID without its fragment).
 func (r *Resolver) Profile(ctx context.Context, webID string) (*Profile, error) {
+	res, _, err := r.documentOf(ctx, webID)
+	if err != nil {
+		return nil, err
+	}
+	return res.doc.profile(webID)
+}
+
+// documentOf returns the cached or fetched profile document of webID and
+// its URL (webID without its fragment).
+func (r *Resolver) documentOf(ctx context.Context, webID string) (entry, string, error) {
 	if err := checkHTTPURL(webID); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadWebID, err)
+		return entry{}, "", fmt.Errorf("%w: %w", ErrBadWebID, err)
 	}
 	docURL, _ := splitFragment(webID)
 	res := r.get(ctx, docURL, false)
-	if res.err != nil {
-		return nil, res.err
-	}
-	return res.doc.profile(webID)
+	return res, docURL, res.err
 }
 
 // Invalidate drops the cached document of a WebID, key id or document
@@ -222,25 +230,9 @@ func (r *Resolver) run(ctx context.Context, docURL string, c *call) {
 }
 
 // store caches e, evicting expired entries and then the entries closest to
-// expiry to stay within MaxEntries. r.mu must be held.
+// expiry to stay within MaxEntries (expmap.MakeRoom). r.mu must be held.
 func (r *Resolver) store(docURL string, e entry) {
-	if _, ok := r.cache[docURL]; !ok && len(r.cache) >= r.opts.MaxEntries {
-		now := r.opts.Now()
-		for u, old := range r.cache {
-			if !now.Before(old.expires) {
-				delete(r.cache, u)
-			}
-		}
-		for len(r.cache) >= r.opts.MaxEntries {
-			var oldest string
-			for u, old := range r.cache {
-				if oldest == "" || old.expires.Before(r.cache[oldest].expires) {
-					oldest = u
-				}
-			}
-			delete(r.cache, oldest)
-		}
-	}
+	expmap.MakeRoom(r.cache, docURL, r.opts.MaxEntries, r.opts.Now(), func(e *entry) time.Time { return e.expires })
 	r.cache[docURL] = &e
 }
 
