@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"podserver/acl"
+	"podserver/pod"
+	"podserver/podtest"
 	"podserver/publish"
 )
 
@@ -387,5 +389,19 @@ func TestPublishToAlias(t *testing.T) {
 	}
 	if n := countID(allCopies(t, s, "alice", evKeys.alice), r.hdr.Get("Location")); n != 1 {
 		t.Errorf("alice's inbox holds %d copies of the event published to her WebID by alias, want 1", n)
+	}
+}
+
+// A name the operator lists (Options.Aliases, serve --alias) is this
+// server too.
+func TestPublishToListedAlias(t *testing.T) {
+	s := podtest.RunServer(t, pod.Options{Aliases: []string{"pods.internal"}})
+	alias := "http://pods.internal/alice/profile/card#me"
+	r := publishTo(t, s, "producer", evKeys.producer, `{"recipient":"`+alias+`","topic":"realestate/contact#add","data":{"type":"AddAction"}}`)
+	if r.status != http.StatusCreated {
+		t.Fatalf("publish to %s: %d %s", alias, r.status, r.body)
+	}
+	if n := countID(allCopies(t, s, "alice", evKeys.alice), r.hdr.Get("Location")); n != 1 {
+		t.Errorf("alice's inbox holds %d copies of the event published to her WebID by a listed alias, want 1", n)
 	}
 }
