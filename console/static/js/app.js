@@ -9,6 +9,7 @@ import { keysPage } from "./pages/keys.js";
 import { outboxPage } from "./pages/outbox.js";
 import { permissionsPage } from "./pages/permissions.js";
 import { podPage } from "./pages/pod.js";
+import { registerPage, registrationOpen } from "./pages/register.js";
 
 const pages = {
   pod: podPage,
@@ -42,19 +43,21 @@ function show(focusMain) {
   current = { stop() {} };
   nav.hidden = !s;
   who.hidden = !s;
+  const r = route();
+  const ctl = new AbortController();
+  current = { stop: () => ctl.abort() };
   if (!s) {
-    signInPage();
+    if (r.name === "register") registerPage({ main, signIn: registeredSignIn, signal: ctl.signal });
+    else signInPage(ctl.signal);
+    if (focusMain) main.focus({ preventScroll: true });
     return;
   }
   document.getElementById("who-pod").textContent = s.pod;
-  const r = route();
   const page = pages[r.name] || podPage;
   for (const a of nav.querySelectorAll("a")) {
     if (a.dataset.route === r.name) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  const ctl = new AbortController();
-  current = { stop: () => ctl.abort() };
   main.replaceChildren();
   try {
     page({ main, session: s, params: r.params, signal: ctl.signal });
@@ -65,7 +68,52 @@ function show(focusMain) {
   if (focusMain) main.focus({ preventScroll: true });
 }
 
-function signInPage() {
+// signInWith checks that secret is the owner key of the pod at root and,
+// if it is, starts the session. It throws an ApiError saying what is wrong.
+async function signInWith(root, secret) {
+  try {
+    // The key API needs Control of the pod: only its owner key has it.
+    await request(root + "settings/keys/", { key: secret, headers: { Accept: "application/json" } });
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    if (e.status === 401) throw new ApiError(401, `This key is not valid here (${e.message}).`);
+    if (e.status === 403) throw new ApiError(403, "This key is valid but is not this pod's owner key: the console needs the owner key.");
+    if (e.status === 404) throw new ApiError(404, `No pod at ${root} (${e.message}).`);
+    throw e;
+  }
+  const podName = root.replace(/\/$/, "").split("/").pop().split(".")[0];
+  const label = getConfig().podNaming === "subdomain" ? new URL(root).hostname.split(".")[0] : podName;
+  setSession({ pod: label, root, webid: root + "profile/card#me", key: secret });
+}
+
+// registeredSignIn signs in with a pod just registered and shows its page.
+async function registeredSignIn(root, secret) {
+  await signInWith(root, secret);
+  // The hashchange shows the pod page.
+  if (location.hash === "#/pod") show(true);
+  else location.hash = "#/pod";
+}
+
+// offerRegistration adds "Create a pod" under the sign-in form when the
+// server has open registration; form.dataset.registration says what the
+// server answered ("open" or "closed").
+async function offerRegistration(form, signal) {
+  let open;
+  try {
+    open = await registrationOpen(signal);
+  } catch {
+    return; // left the page
+  }
+  if (signal.aborted) return;
+  form.dataset.registration = open ? "open" : "closed";
+  if (!open) return;
+  form.after(h("section", { class: "card narrow", id: "register-offer", "aria-labelledby": "register-offer-title" },
+    h("h2", { id: "register-offer-title" }, "No pod yet?"),
+    h("p", {}, "This server lets anyone create a pod."),
+    h("div", { class: "actions" }, h("a", { href: "#/register", class: "button" }, "Create a pod"))));
+}
+
+function signInPage(signal) {
   document.title = "Sign in · podserver console";
   const status = new Status();
   const podInput = h("input", { type: "text", autocomplete: "off", spellcheck: "false", required: true, placeholder: "alice" });
@@ -94,26 +142,15 @@ function signInPage() {
       return pod.setError(e.message);
     }
     await busy(submit, "Signing in…", status, async () => {
-      try {
-        // The key API needs Control of the pod: only its owner key has it.
-        await request(root + "settings/keys/", { key: secret, headers: { Accept: "application/json" } });
-      } catch (e) {
-        if (!(e instanceof ApiError)) throw e;
-        if (e.status === 401) throw new ApiError(401, `This key is not valid here (${e.message}).`);
-        if (e.status === 403) throw new ApiError(403, "This key is valid but is not this pod's owner key: the console needs the owner key.");
-        if (e.status === 404) throw new ApiError(404, `No pod at ${root} (${e.message}).`);
-        throw e;
-      }
-      const podName = root.replace(/\/$/, "").split("/").pop().split(".")[0];
-      const label = getConfig().podNaming === "subdomain" ? new URL(root).hostname.split(".")[0] : podName;
-      setSession({ pod: label, root, webid: root + "profile/card#me", key: secret });
+      await signInWith(root, secret);
       keyInput.value = "";
-      if (!location.hash.startsWith("#/")) location.hash = "#/pod";
+      if (!location.hash.startsWith("#/") || route().name === "register") location.hash = "#/pod";
       show();
     });
   });
   replace(main, form);
   podInput.focus();
+  offerRegistration(form, signal);
 }
 
 document.getElementById("signout").addEventListener("click", () => {
