@@ -11,11 +11,11 @@ import (
 	"slices"
 	"sync"
 
+	"podserver/httpsig"
 	"podserver/ldp"
 	"podserver/podurl"
 	"podserver/rdf"
 	"podserver/store"
-	"podserver/webid"
 )
 
 // ErrPodExists is returned by CreatePod for a pod that exists.
@@ -287,26 +287,37 @@ func aclDoc(rules ...aclRule) []byte {
 // whatever base URL or pod naming mode the server runs with. It publishes
 // the pod's signing key as <#key>, a Multikey linked from <#me> by
 // sec:assertionMethod, with which receivers verify the pod's signed
-// deliveries.
+// deliveries (the node webid.KeyNode builds, written with sec: names).
+//
+// It is written in the style of rdf.WriteJSONLD: the context's aliases id
+// and type, never @id and @type, and every IRI of a vocabulary the context
+// knows by its term or prefix (schema.org's, the context's @vocab, by the
+// bare name), never in full.
 func profileDoc(name string, pub ed25519.PublicKey) ([]byte, error) {
+	ref := func(iri string) map[string]string { return map[string]string{"id": iri} }
 	d := map[string]any{
 		"@context": rdf.ContextURI,
 		"@graph": []any{
 			map[string]any{
 				"id":                "",
 				"type":              "foaf:PersonalProfileDocument",
-				"foaf:maker":        map[string]string{"id": "#me"},
-				"foaf:primaryTopic": map[string]string{"id": "#me"},
+				"foaf:maker":        ref("#me"),
+				"foaf:primaryTopic": ref("#me"),
 			},
 			map[string]any{
-				"id":                     "#me",
-				"type":                   []string{"foaf:Agent", "schema:Person"},
-				"foaf:name":              name,
-				"inbox":                  "../inbox/",
-				"storage":                "../",
-				webid.SecAssertionMethod: map[string]string{"id": "#key"},
+				"id":                  "#me",
+				"type":                []string{"foaf:Agent", "Person"},
+				"foaf:name":           name,
+				"inbox":               "../inbox/",
+				"storage":             "../",
+				"sec:assertionMethod": ref("#key"),
 			},
-			webid.KeyNode("#key", "#me", pub),
+			map[string]any{
+				"id":                     "#key",
+				"type":                   "sec:Multikey",
+				"sec:controller":         ref("#me"),
+				"sec:publicKeyMultibase": httpsig.PublicKeyMultibase(pub),
+			},
 		},
 	}
 	b, err := json.MarshalIndent(d, "", "  ")
