@@ -1,7 +1,10 @@
 package pod_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 
@@ -56,6 +59,9 @@ func TestConformanceJSONLDMatchesTurtle(t *testing.T) {
 		{"acl", root + ".acl", evKeys.alice},
 		{"container", root, evKeys.alice},
 		{"settings", root + "settings/subscriptions", evKeys.alice},
+		{"profile acl", root + "profile/card.acl", evKeys.alice},
+		{"inbox acl", root + "inbox/.acl", evKeys.alice},
+		{"turtle profile", putTurtleProfile(t, s), evKeys.alice},
 		{"inbox item", item, evKeys.alice},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -192,6 +198,150 @@ func TestConformanceInboxListing(t *testing.T) {
 			}
 			if len(events) != len(items) {
 				t.Errorf("items with their event: %v, want %d", events, len(items))
+			}
+		})
+	}
+}
+
+// turtleProfile is a profile as a client may write it in Turtle: every
+// vocabulary of the WebID profile, which the server converts to JSON-LD
+// with rdf.WriteJSONLD.
+const turtleProfile = `@prefix foaf: <http://xmlns.com/foaf/0.1/> .
+@prefix ldp: <http://www.w3.org/ns/ldp#> .
+@prefix pim: <http://www.w3.org/ns/pim/space#> .
+@prefix schema: <https://schema.org/> .
+@prefix sec: <https://w3id.org/security#> .
+@prefix solid: <http://www.w3.org/ns/solid/terms#> .
+@prefix vcard: <http://www.w3.org/2006/vcard/ns#> .
+<> a foaf:PersonalProfileDocument ; foaf:maker <#me> ; foaf:primaryTopic <#me> .
+<#me> a foaf:Person, schema:Person ; foaf:name "Alice" ; vcard:fn "Alice" ;
+    ldp:inbox <../inbox/> ; pim:storage <../> ; solid:oidcIssuer <https://idp.example/> ;
+    sec:assertionMethod <#key> .
+<#key> a sec:Multikey ; sec:controller <#me> ; sec:publicKeyMultibase "z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH" .
+`
+
+// putTurtleProfile stores turtleProfile in alice's pod and returns its URL.
+func putTurtleProfile(t *testing.T, s *pod.Server) string {
+	t.Helper()
+	u := s.PodRoot("alice") + "profile/turtle-card"
+	r := evDo(t, evReq{method: "PUT", url: u, key: evKeys.alice, body: turtleProfile, ctype: "text/turtle"})
+	if r.status != http.StatusCreated && r.status != http.StatusNoContent && r.status != http.StatusOK {
+		t.Fatalf("PUT %s: %d %s", u, r.status, r.body)
+	}
+	return u
+}
+
+// servedContext fetches the context a served document names (one URL,
+// the server's) and returns the namespace of each of its prefixes (string
+// terms ending in '#' or '/', and @vocab) and the keywords it aliases.
+func servedContext(t *testing.T, url string) (namespaces map[string]string, aliased map[string]bool) {
+	t.Helper()
+	r := evDo(t, evReq{method: "GET", url: url})
+	if r.status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, r.status, r.body)
+	}
+	var doc struct {
+		Context map[string]any `json:"@context"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	namespaces, aliased = map[string]string{}, map[string]bool{}
+	for k, v := range doc.Context {
+		if s, ok := v.(string); ok {
+			switch {
+			case strings.HasPrefix(s, "@"):
+				aliased[s] = true
+			case strings.HasSuffix(s, "#") || strings.HasSuffix(s, "/"):
+				namespaces[k] = s
+			}
+		}
+	}
+	return namespaces, aliased
+}
+
+// jsonldStyle lists what breaks the one style in a compact JSON-LD
+// document (its @context aside): an "@id" or "@type" key the context
+// aliases, and a key or string value that is a full IRI in a namespace the
+// context has a prefix for.
+func jsonldStyle(doc any, namespaces map[string]string, aliased map[string]bool) []string {
+	var out []string
+	full := func(s string) bool {
+		for _, ns := range namespaces {
+			if strings.HasPrefix(s, ns) {
+				return true
+			}
+		}
+		return false
+	}
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if k == "@context" {
+					continue
+				}
+				if aliased[k] {
+					out = append(out, fmt.Sprintf("%s: key %q, which the context aliases", path, k))
+				}
+				if full(k) {
+					out = append(out, fmt.Sprintf("%s: key %q is a full IRI", path, k))
+				}
+				walk(e, path+"/"+k)
+			}
+		case []any:
+			for i, e := range v {
+				walk(e, fmt.Sprintf("%s[%d]", path, i))
+			}
+		case string:
+			if full(v) {
+				out = append(out, fmt.Sprintf("%s: %q is a full IRI", path, v))
+			}
+		}
+	}
+	walk(doc, "")
+	sort.Strings(out)
+	return out
+}
+
+// The JSON-LD the server serves for a pod's documents, stored ones (the
+// profile, the ACLs, the settings) and ones converted from RDF (a
+// container, a profile written as Turtle), has one style: the context's
+// id and type, never @id or @type, and no IRI in full of a vocabulary the
+// context has a prefix for.
+func TestJSONLDOneStyle(t *testing.T) {
+	s := podtest.RunServer(t, pod.Options{})
+	root := s.PodRoot("alice")
+	ctxURL := s.BaseURL() + "/ns/v1"
+	namespaces, aliased := servedContext(t, ctxURL)
+	if !aliased["@id"] || !aliased["@type"] || namespaces["sec"] == "" {
+		t.Fatalf("the served context: aliases %v, prefixes %v", aliased, namespaces)
+	}
+	for _, c := range []struct{ name, url, key string }{
+		{"profile", root + "profile/card", ""},
+		{"acl", root + ".acl", evKeys.alice},
+		{"profile acl", root + "profile/card.acl", evKeys.alice},
+		{"inbox acl", root + "inbox/.acl", evKeys.alice},
+		{"container", root, evKeys.alice},
+		{"settings container", root + "settings/", evKeys.alice},
+		{"settings", root + "settings/subscriptions", evKeys.alice},
+		{"turtle profile", putTurtleProfile(t, s), evKeys.alice},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := evDo(t, evReq{method: "GET", url: c.url, key: c.key, hdr: map[string]string{"Accept": "application/ld+json"}})
+			if r.status != http.StatusOK || !strings.HasPrefix(r.hdr.Get("Content-Type"), "application/ld+json") {
+				t.Fatalf("GET %s: %d %s %s", c.url, r.status, r.hdr.Get("Content-Type"), r.body)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
+				t.Fatalf("GET %s: %v\n%s", c.url, err, r.body)
+			}
+			if doc["@context"] != ctxURL {
+				t.Fatalf("GET %s: @context %v, want %s", c.url, doc["@context"], ctxURL)
+			}
+			if bad := jsonldStyle(doc, namespaces, aliased); len(bad) > 0 {
+				t.Errorf("GET %s: not one style:\n%s\n%s", c.url, strings.Join(bad, "\n"), r.body)
 			}
 		})
 	}

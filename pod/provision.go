@@ -8,14 +8,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
+	"podserver/httpsig"
 	"podserver/ldp"
 	"podserver/podurl"
 	"podserver/rdf"
 	"podserver/store"
-	"podserver/webid"
 )
 
 // ErrPodExists is returned by CreatePod for a pod that exists.
@@ -275,11 +276,77 @@ func aclDoc(rules ...aclRule) []byte {
 		a["acl:mode"] = modes
 		graph = append(graph, a)
 	}
-	b, err := json.MarshalIndent(map[string]any{"@context": rdf.ContextURI, "@graph": graph}, "", "  ")
+	b, err := marshalDoc(map[string]any{"@context": rdf.ContextURI, "@graph": graph})
 	if err != nil {
 		panic(err) // maps of strings always marshal
 	}
-	return append(b, '\n')
+	return b
+}
+
+// marshalDoc writes a provisioned JSON-LD document as rdf.WriteJSONLD
+// writes one: indented by two spaces, each object's @context, id and type
+// first, the other keys sorted.
+func marshalDoc(doc map[string]any) ([]byte, error) {
+	var compact bytes.Buffer
+	if err := writeOrdered(&compact, doc); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, compact.Bytes(), "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}
+
+// writeOrdered writes v as compact JSON, the keys of its objects in
+// marshalDoc's order.
+func writeOrdered(buf *bytes.Buffer, v any) error {
+	var keys []string
+	var get func(string) any
+	switch m := v.(type) {
+	case map[string]any:
+		keys, get = slices.Sorted(maps.Keys(m)), func(k string) any { return m[k] }
+	case map[string]string:
+		keys, get = slices.Sorted(maps.Keys(m)), func(k string) any { return m[k] }
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range m {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeOrdered(buf, e); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+		return nil
+	default:
+		b, err := json.Marshal(v)
+		buf.Write(b)
+		return err
+	}
+	rank := func(k string) int {
+		if i := slices.Index([]string{"@context", "id", "type"}, k); i >= 0 {
+			return i
+		}
+		return 3
+	}
+	slices.SortStableFunc(keys, func(a, b string) int { return rank(a) - rank(b) })
+	buf.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		buf.Write(kb)
+		buf.WriteByte(':')
+		if err := writeOrdered(buf, get(k)); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte('}')
+	return nil
 }
 
 // profileDoc is the WebID profile document of a new pod. Its IRIs are
@@ -287,33 +354,44 @@ func aclDoc(rules ...aclRule) []byte {
 // whatever base URL or pod naming mode the server runs with. It publishes
 // the pod's signing key as <#key>, a Multikey linked from <#me> by
 // sec:assertionMethod, with which receivers verify the pod's signed
-// deliveries.
+// deliveries (the node webid.KeyNode builds, written with sec: names).
+//
+// It is written in the style of rdf.WriteJSONLD: the context's aliases id
+// and type, never @id and @type, and every IRI of a vocabulary the context
+// knows by its term or prefix (schema.org's, the context's @vocab, by the
+// bare name), never in full.
 func profileDoc(name string, pub ed25519.PublicKey) ([]byte, error) {
+	ref := func(iri string) map[string]string { return map[string]string{"id": iri} }
 	d := map[string]any{
 		"@context": rdf.ContextURI,
 		"@graph": []any{
 			map[string]any{
 				"id":                "",
 				"type":              "foaf:PersonalProfileDocument",
-				"foaf:maker":        map[string]string{"id": "#me"},
-				"foaf:primaryTopic": map[string]string{"id": "#me"},
+				"foaf:maker":        ref("#me"),
+				"foaf:primaryTopic": ref("#me"),
 			},
 			map[string]any{
-				"id":                     "#me",
-				"type":                   []string{"foaf:Agent", "schema:Person"},
-				"foaf:name":              name,
-				"inbox":                  "../inbox/",
-				"storage":                "../",
-				webid.SecAssertionMethod: map[string]string{"id": "#key"},
+				"id":                  "#me",
+				"type":                []string{"foaf:Agent", "Person"},
+				"foaf:name":           name,
+				"inbox":               "../inbox/",
+				"storage":             "../",
+				"sec:assertionMethod": ref("#key"),
 			},
-			webid.KeyNode("#key", "#me", pub),
+			map[string]any{
+				"id":                     "#key",
+				"type":                   "sec:Multikey",
+				"sec:controller":         ref("#me"),
+				"sec:publicKeyMultibase": httpsig.PublicKeyMultibase(pub),
+			},
 		},
 	}
-	b, err := json.MarshalIndent(d, "", "  ")
+	b, err := marshalDoc(d)
 	if err != nil {
 		return nil, fmt.Errorf("profile of %s: %w", name, err)
 	}
-	return append(b, '\n'), nil
+	return b, nil
 }
 
 // PodExists reports whether pod name exists.

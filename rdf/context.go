@@ -37,7 +37,8 @@ const (
 	//   - contains: ldp:contains, a set of IRIs (or embedded nodes);
 	//     inbox: ldp:inbox; storage: pim:storage; owner: solid:owner (IRIs).
 	//   - prefixes: pod, ldp, solid, pim, foaf, acl, as, xsd, dcterms, rdf,
-	//     rdfs, vcard, schema.
+	//     rdfs, vcard, schema, sec: every vocabulary of DefaultPrefixes, so
+	//     that WriteJSONLD writes no IRI of them in full.
 	//
 	// ContextURI is the name podserver wrote before it served its own
 	// context, and the one stored documents still use. Nobody outside the

@@ -211,7 +211,10 @@ func guard(f func() error) (err error) {
 }
 
 // WriteJSONLD writes quads as pretty-printed JSON-LD compacted with
-// podserver's context (ContextURI), shaped like hand-written JSON: a blank
+// podserver's context (ContextURI), in one style: the context's aliases id
+// and type, never @id or @type, and every IRI of a vocabulary the context
+// has a term or prefix for (all of DefaultPrefixes) compacted to it, never
+// written in full. It is shaped like hand-written JSON: a blank
 // node used once is written inside the object that uses it, and the output
 // is the same for the same set of quads. Nesting stops at maxWriteNesting
 // levels: deeper blank nodes are written as labelled top-level nodes, and
