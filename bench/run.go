@@ -52,7 +52,19 @@ type Config struct {
 	// load balancer would. Empty: each request goes to the host of its
 	// pod's URL.
 	Nodes []string
+	// StoreSize, if set, returns the bytes the server's store takes now:
+	// called before publishing and once the copies are readable, for
+	// Result.BytesPerCopy.
+	StoreSize func() (int64, error)
 }
+
+// maxLongPolls bounds the inbox long-polls a run holds open at once. Up
+// to it, each watched inbox has a reader of its own, long-polling; past
+// it (a fan-out of thousands) maxLongPolls readers share the inboxes, each
+// polling its share in turn, so a run holds as many connections as that
+// whatever the fan-out, within the process's file limit (the bench's
+// server runs in the same process, holding the other ends).
+const maxLongPolls = 256
 
 // node returns the address the i-th connection or reader dials ("" for
 // the host of the pod's URL).
@@ -135,6 +147,17 @@ type Result struct {
 	// NodePublishes is, with Config.Nodes, the acknowledged publishes
 	// sent to each node, in the order of Config.Nodes.
 	NodePublishes []int64 `json:"node_publishes,omitempty"`
+	// LastCopyP50Ms and LastCopyP99Ms are, over the events whose every
+	// subscriber copy was read, the time from the publish's send to the
+	// read of its last copy: when the whole fan-out was readable.
+	LastCopyP50Ms  float64 `json:"last_copy_p50_ms"`
+	LastCopyP99Ms  float64 `json:"last_copy_p99_ms"`
+	LastCopyEvents int64   `json:"last_copy_events"`
+	// StoreBytes is how much the store grew over the run (with
+	// Config.StoreSize); BytesPerCopy is that per copy written (the
+	// recipient's and the subscribers'), events included.
+	StoreBytes   int64   `json:"store_bytes,omitempty"`
+	BytesPerCopy float64 `json:"bytes_per_copy,omitempty"`
 }
 
 // NewClient returns an HTTP client tuned for conns concurrent connections
@@ -187,23 +210,38 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	// one client per node.
 	readClients := make([]*http.Client, max(1, len(cfg.Nodes)))
 	for i := range readClients {
-		readClients[i] = NewNodeClient(watched+1, cfg.node(i))
+		readClients[i] = NewNodeClient(min(watched, maxLongPolls)+1, cfg.node(i))
 		defer readClients[i].CloseIdleConnections()
 	}
 	readers := 0
 
 	var st stats
+	st.fanout = cfg.Fanout
+	var size0 int64
+	if cfg.StoreSize != nil {
+		var err error
+		if size0, err = cfg.StoreSize(); err != nil {
+			return Result{}, err
+		}
+	}
 	// Readers start at the current end of each inbox, so only this run's
 	// copies count.
 	readCtx, stopReaders := context.WithCancel(ctx)
 	defer stopReaders()
 	var reading sync.WaitGroup
+	shared := watched > maxLongPolls
+	pools := make([][]*watch, maxLongPolls)
 	startReader := func(p Pod, recipient bool) error {
 		c := readClients[readers%len(readClients)]
+		i := readers
 		readers++
 		cursor, err := tail(ctx, c, p)
 		if err != nil {
 			return err
+		}
+		if shared {
+			pools[i%maxLongPolls] = append(pools[i%maxLongPolls], &watch{pod: p, cursor: cursor, recipient: recipient})
+			return nil
 		}
 		reading.Add(1)
 		go func() {
@@ -223,6 +261,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				return Result{}, err
 			}
 		}
+	}
+	for i, pool := range pools {
+		if len(pool) == 0 {
+			continue
+		}
+		c := readClients[i%len(readClients)]
+		reading.Add(1)
+		go func() {
+			defer reading.Done()
+			sweep(readCtx, c, pool, &st)
+		}()
 	}
 
 	perEvent := cfg.copiesPerEvent()
@@ -279,6 +328,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	stopReaders()
 	reading.Wait()
+	var storeBytes int64
+	if cfg.StoreSize != nil {
+		size1, err := cfg.StoreSize()
+		if err != nil {
+			return Result{}, err
+		}
+		storeBytes = size1 - size0
+	}
 
 	var all []time.Duration
 	var perNode []int64
@@ -333,7 +390,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	if n > 0 {
 		res.CPUPerPublishUs = float64(cpu.Microseconds()) / float64(n)
+		if cfg.StoreSize != nil {
+			res.StoreBytes = storeBytes
+			res.BytesPerCopy = float64(storeBytes) / float64(n*int64(1+cfg.Fanout))
+		}
 	}
+	last := st.lastCopies()
+	res.LastCopyEvents = int64(len(last))
+	res.LastCopyP50Ms, res.LastCopyP99Ms = ms(pct(last, 0.50)), ms(pct(last, 0.99))
 	if len(all) > 0 {
 		res.PublishMaxMs = ms(all[len(all)-1])
 	}
@@ -379,6 +443,49 @@ type stats struct {
 	mu       sync.Mutex
 	e2e      []time.Duration
 	firstErr string
+	// fanout is the subscriber copies of each event; events maps an
+	// event's send time (data.sent_ns) to its subscriber copies read so
+	// far and the latest read's latency.
+	fanout int
+	events map[int64]*eventReads
+}
+
+type eventReads struct {
+	n    int
+	last time.Duration
+}
+
+// readCopies records subscriber copies sent at sent, read at now.
+func (st *stats) readCopies(sent []int64, now time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.events == nil {
+		st.events = map[int64]*eventReads{}
+	}
+	for _, ns := range sent {
+		e := st.events[ns]
+		if e == nil {
+			e = &eventReads{}
+			st.events[ns] = e
+		}
+		e.n++
+		e.last = max(e.last, now.Sub(time.Unix(0, ns)))
+	}
+}
+
+// lastCopies returns, sorted, the time to the last subscriber copy of each
+// event all of whose copies were read.
+func (st *stats) lastCopies() []time.Duration {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []time.Duration
+	for _, e := range st.events {
+		if st.fanout > 0 && e.n >= st.fanout {
+			out = append(out, e.last)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // read returns the watched copies read so far.
@@ -601,16 +708,71 @@ func read(ctx context.Context, c *http.Client, sub Pod, cursor string, recipient
 			}
 			continue
 		}
-		if !recipient {
-			for _, sent := range pg.sent {
-				lats = append(lats, now.Sub(time.Unix(0, sent)))
+		lats = took(pg, now, recipient, seen, st, lats)
+		cursor = pg.next
+	}
+}
+
+// took counts the copies of pg, read at now, and appends the end-to-end
+// latencies of subscriber copies to lats.
+func took(pg page, now time.Time, recipient bool, seen *atomic.Int64, st *stats, lats []time.Duration) []time.Duration {
+	if !recipient {
+		for _, sent := range pg.sent {
+			lats = append(lats, now.Sub(time.Unix(0, sent)))
+		}
+		if len(pg.sent) > 0 {
+			st.readCopies(pg.sent, now)
+		}
+	}
+	if pg.items > 0 {
+		storeMax(&st.lastRead, now.UnixNano())
+		seen.Add(int64(pg.items))
+	}
+	return lats
+}
+
+// watch is an inbox a shared reader polls.
+type watch struct {
+	pod       Pod
+	cursor    string
+	recipient bool
+}
+
+// sweep polls the inboxes ws in turn, without long-polling, until ctx
+// ends; after a round that found nothing it pauses briefly.
+func sweep(ctx context.Context, c *http.Client, ws []*watch, st *stats) {
+	var lats []time.Duration
+	defer func() {
+		st.mu.Lock()
+		st.e2e = append(st.e2e, lats...)
+		st.mu.Unlock()
+	}()
+	for ctx.Err() == nil {
+		found := false
+		for _, w := range ws {
+			pg, err := getPage(ctx, c, w.pod, "limit=1000&from="+w.cursor)
+			now := time.Now()
+			if err != nil {
+				if ctx.Err() == nil {
+					st.fail(err.Error())
+					time.Sleep(50 * time.Millisecond)
+				}
+				continue
+			}
+			seen := &st.seen
+			if w.recipient {
+				seen = &st.recipientSeen
+			}
+			lats = took(pg, now, w.recipient, seen, st, lats)
+			found = found || pg.items > 0
+			w.cursor = pg.next
+		}
+		if !found {
+			select {
+			case <-ctx.Done():
+			case <-time.After(10 * time.Millisecond):
 			}
 		}
-		if pg.items > 0 {
-			storeMax(&st.lastRead, now.UnixNano())
-			seen.Add(int64(pg.items))
-		}
-		cursor = pg.next
 	}
 }
 

@@ -139,6 +139,11 @@ const (
 	// notification itself. Its policy (schedule, bound, drops) is the
 	// notify package's (SetPolicy).
 	KindPush = "push"
+	// KindFanout is a fan-out job: the subscriber copies of a published
+	// event still to be written, in batches (see the publish package).
+	// Event and EventID are the event's; Target is the event's storage
+	// path too. Its handler and policy are the publish package's.
+	KindFanout = "fanout"
 )
 
 // Statuses of a Record.

@@ -612,6 +612,7 @@ func (s *Server) purgeRanges(name string) []purgeRange {
 		scoped(store.PrefixMember, path),
 		scoped(store.PrefixInboxDedup, path),
 		scoped(store.PrefixEventID, byPod),
+		scoped(store.PrefixFanout, path),
 		scoped(store.PrefixOutbox, byPod),
 		scoped(store.PrefixDeliveryIndex, "E", path),
 		scoped(store.PrefixDeliveryIndex, "D", byPod),

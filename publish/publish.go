@@ -46,6 +46,14 @@ type Config struct {
 	// pod's settings documents only after they change. Without it every
 	// publish reads them to check their versions.
 	Watch *store.Watch
+	// FanoutThreshold is the most subscriber inboxes an event's copies
+	// are written to in the publish's own transaction (default
+	// DefaultFanoutThreshold; negative: no bound). Past it they are
+	// written after the answer by a fan-out job (fanout.go).
+	FanoutThreshold int
+	// FanoutBatch is the copies a fan-out job writes per transaction
+	// (default DefaultFanoutBatch).
+	FanoutBatch int
 }
 
 // Service publishes events: POST <pod>/publish/, and the local deliveries
@@ -54,6 +62,7 @@ type Service struct {
 	cfg      Config
 	settings *settingsCache
 	bufs     sync.Pool
+	jobs     jobWaits
 }
 
 // New returns a Service and registers its local delivery with cfg.Queue.
@@ -67,9 +76,17 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.FanoutThreshold == 0 {
+		cfg.FanoutThreshold = DefaultFanoutThreshold
+	}
+	if cfg.FanoutBatch <= 0 {
+		cfg.FanoutBatch = DefaultFanoutBatch
+	}
 	s := &Service{cfg: cfg, settings: newSettingsCache(cfg.URLs, cfg.Logger, cfg.Watch)}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	cfg.Queue.HandleLocal(deliver.KindInbox, s.deliverLocal)
+	cfg.Queue.HandleLocal(deliver.KindFanout, s.fanoutBatch)
+	cfg.Queue.SetPolicy(deliver.KindFanout, fanoutPolicy())
 	if cfg.Remote && cfg.Client != nil {
 		cfg.Queue.HandleRemote(deliver.KindWebhook, s.deliverWebhook)
 	} else {
@@ -109,6 +126,14 @@ type planned struct {
 	existing bool // a retry of a stored event
 	results  []delivery
 	records  []deliver.Record
+
+	// job is the fan-out job writing the subscriber copies after the
+	// answer (fanout.go; Seq 0: none); queued the copies it has yet to
+	// write.
+	job    deliver.Record
+	queued int
+	// waiter waits for job with ?wait.
+	waiter *jobWait
 }
 
 // delivery is the per-target outcome reported with ?wait.
@@ -211,7 +236,17 @@ func (s *Service) Publish(c *gin.Context, r *ldp.Request) error {
 		p.path = ldp.StoragePath(pod, "publish/"+p.id)
 		p.body = p.ev.appendStored(make([]byte, 0, len(p.ev.Raw)+len(p.url)*2+len(agent)+96), p.url, agent, pr.App, now)
 		p.due = p.ev.Due(now)
+		if wait > 0 && s.fansOut(p, now) {
+			p.waiter = s.jobs.add(p.path)
+		}
 	}
+	defer func() {
+		for i := range plan {
+			if w := plan[i].waiter; w != nil {
+				s.jobs.remove(plan[i].path, w)
+			}
+		}
+	}()
 	created := false
 	err = s.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		created = false
@@ -303,6 +338,7 @@ func (e conflictError) Error() string { return e.msg }
 // reports whether it created the event (false for a safe retry).
 func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bool, error) {
 	p.existing, p.results, p.records = false, p.results[:0], p.records[:0]
+	p.job, p.queued = deliver.Record{}, 0
 	var ek []byte
 	if p.ev.ClientID != "" {
 		ek = eventIDKey(pod, p.id)
@@ -357,15 +393,23 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 			}
 		}
 	} else if len(p.targets) > 0 {
-		copies := make([]inbox.Copy, len(p.targets))
-		for i, t := range p.targets {
+		direct := p.targets
+		if s.fansOut(p, now) {
+			var subs []Target
+			direct, subs = splitSubscribers(p.targets)
+			if err := s.queueFanout(tx, pod, p, subs, now); err != nil {
+				return false, err
+			}
+		}
+		copies := make([]inbox.Copy, len(direct))
+		for i, t := range direct {
 			copies[i] = inbox.Copy{Inbox: t.Target, EventID: p.url, Body: p.body, NewEvent: p.ev.ClientID == "", InboxExists: true}
 		}
 		res, err := s.cfg.Inboxes.AppendAll(tx, copies, now)
 		if err != nil {
 			return false, err
 		}
-		for i, t := range p.targets {
+		for i, t := range direct {
 			status := statusDelivered
 			if !res[i].Added {
 				status = statusDuplicate
@@ -393,6 +437,9 @@ func (s *Service) awaitDelayed(ctx context.Context, plan []planned, wait time.Du
 	defer cancel()
 	for i := range plan {
 		p := &plan[i]
+		if p.queued > 0 && p.waiter != nil {
+			p.queued = s.jobs.wait(ctx, p.waiter, p.queued)
+		}
 		for _, rec := range p.records {
 			res := s.cfg.Queue.Wait(ctx, rec)
 			var d *delivery
@@ -444,6 +491,21 @@ func (s *Service) respond(c *gin.Context, pod string, plan []planned, array, cre
 			b = inbox.AppendJSONString(b, plan[i].url)
 		}
 		b = append(b, ']')
+	}
+	// "copies" only when a fan-out job took some: a smaller fan-out is
+	// written before the answer, which stays as it was.
+	queued, jobs := 0, false
+	for i := range plan {
+		queued += plan[i].queued
+		jobs = jobs || plan[i].job.Seq != 0
+	}
+	switch {
+	case queued > 0:
+		b = append(b, `,"copies":{"status":"queued","queued":`...)
+		b = strconv.AppendInt(b, int64(queued), 10)
+		b = append(b, '}')
+	case jobs:
+		b = append(b, `,"copies":{"status":"done"}`...)
 	}
 	if waited {
 		if array {

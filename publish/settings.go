@@ -238,9 +238,20 @@ func (c *settingsCache) plan(e *subsEntry, topic string) *topicPlan {
 		return p
 	}
 	p = &topicPlan{}
+	// One pass over the items with a set per list: computing the plan of
+	// a topic with 10,000 subscribers stays linear.
+	seen := map[string]struct{}{}
+	add := func(list []string, kind byte, s string) []string {
+		k := string(kind) + s
+		if _, dup := seen[k]; dup {
+			return list
+		}
+		seen[k] = struct{}{}
+		return append(list, s)
+	}
 	for _, it := range e.subs.Subscribers(topic) {
 		if ib := c.inboxOf(it); ib != "" {
-			p.local = appendUnique(p.local, ib)
+			p.local = add(p.local, 'l', ib)
 			continue
 		}
 		switch {
@@ -248,7 +259,7 @@ func (c *settingsCache) plan(e *subsEntry, topic string) *topicPlan {
 			p.hooks = append(p.hooks, it)
 		case it.Agent != "":
 			if _, _, local := c.urls.PodOfURL(it.Agent); !local {
-				p.remote = appendUnique(p.remote, it.Agent)
+				p.remote = add(p.remote, 'r', it.Agent)
 			}
 		}
 	}
@@ -330,15 +341,6 @@ func (c *settingsCache) storeLimits(pod string, e limitsEntry) {
 	}
 	c.limits[pod] = e
 	c.mu.Unlock()
-}
-
-func appendUnique(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
 }
 
 // exists reports whether the container at path exists, remembering a yes.

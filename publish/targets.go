@@ -78,12 +78,31 @@ func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target,
 // MsgNotAuthorized (403).
 func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLocal func(msg string) error) ([]Target, error) {
 	var out []Target
+	// seen indexes out once it is long (a topic with thousands of
+	// subscribers): a linear search per target would make routing
+	// quadratic in the fan-out.
+	var seen map[kindTarget]struct{}
 	add := func(t Target) {
-		for _, x := range out {
-			if x.Kind == t.Kind && x.Target == t.Target {
-				return
+		if seen == nil {
+			for _, x := range out {
+				if x.Kind == t.Kind && x.Target == t.Target {
+					return
+				}
 			}
+			out = append(out, t)
+			if len(out) >= linearBound {
+				seen = make(map[kindTarget]struct{}, 2*len(out))
+				for _, x := range out {
+					seen[kindTarget{x.Kind, x.Target}] = struct{}{}
+				}
+			}
+			return
 		}
+		k := kindTarget{t.Kind, t.Target}
+		if _, dup := seen[k]; dup {
+			return
+		}
+		seen[k] = struct{}{}
 		out = append(out, t)
 	}
 	var routed [2]*subsEntry
@@ -125,6 +144,13 @@ func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLo
 	}
 	return out, nil
 }
+
+// linearBound is the list length past which duplicates are found with a
+// map rather than by searching the list.
+const linearBound = 32
+
+// kindTarget identifies a Target for deduplication.
+type kindTarget struct{ kind, target string }
 
 // eachSubscriberTarget calls fn with each place the settings e of pod send
 // an event of topic to besides the pod's own inbox: its local subscribers'

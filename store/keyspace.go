@@ -45,6 +45,11 @@ const (
 	// PrefixItemSender: "j" + inbox item path -> who delivered an item
 	// stored as sent (JSON {"agent", "instrument"}). Owner: inbox.
 	PrefixItemSender = "j"
+	// PrefixFanout: "F" + event path + 0x00 + batch(4) -> the inbox
+	// paths (newline-separated) of one batch of a fan-out job: the
+	// subscriber copies of a published event not yet written. A batch's
+	// key goes in the transaction that writes its copies. Owner: publish.
+	PrefixFanout = "F"
 	// PrefixDelivery: "d" + due time (unix ms, 8) + seq(8) -> delivery
 	// record. The durable delivery queue, ordered by due time. Owner: deliver.
 	PrefixDelivery = "d"

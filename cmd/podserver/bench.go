@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"time"
 
@@ -132,6 +134,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 
 	var setup bench.Setup
 	var nodeAddrs []string // with --nodes > 1: where requests go
+	var storeSize func() (int64, error)
 	switch {
 	case *target != "":
 		if *setupFile == "" {
@@ -178,6 +181,18 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	default:
+		if *data == "" && !*inMemory {
+			tmp, err := os.MkdirTemp("", "podserver-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			*data = tmp
+		}
+		if !*inMemory {
+			dir := *data
+			storeSize = func() (int64, error) { return dirSize(dir) }
+		}
 		s, stopS, err := startBenchServer(*data, *inMemory, false, "", stderr)
 		if err != nil {
 			return err
@@ -217,7 +232,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	res, err := bench.Run(ctx, bench.Config{
 		Setup: setup, Duration: *duration, Connections: *conns, Fanout: *fanout, Progress: stderr,
-		Remote: *remote, DrainTimeout: *drain, Rate: *rate, Nodes: nodeAddrs,
+		Remote: *remote, DrainTimeout: *drain, Rate: *rate, Nodes: nodeAddrs, StoreSize: storeSize,
 	})
 	if err != nil {
 		return err
@@ -260,6 +275,12 @@ func printBench(w io.Writer, res bench.Result) {
 		drained = fmt.Sprintf("NOT DRAINED: %d of %d copies readable after %.0f ms", res.CopiesRead, res.CopiesWant, res.DrainMs)
 	}
 	fmt.Fprintf(w, "queue lag:       max %d copies, %d at the end; %s\n", res.LagMax, res.LagEnd, drained)
+	if res.LastCopyEvents > 0 {
+		fmt.Fprintf(w, "last copy:       p50 %.2f ms, p99 %.2f ms from send until an event's last subscriber copy was read (%d events)\n", res.LastCopyP50Ms, res.LastCopyP99Ms, res.LastCopyEvents)
+	}
+	if res.StoreBytes != 0 {
+		fmt.Fprintf(w, "storage:         %d bytes more on disk, %.0f bytes per copy written\n", res.StoreBytes, res.BytesPerCopy)
+	}
 	fmt.Fprintf(w, "process CPU:     %.1fs, %.0f µs per publish\n", res.ProcessCPUS, res.CPUPerPublishUs)
 	if len(res.NodePublishes) > 0 {
 		fmt.Fprintf(w, "per node:        %v publishes\n", res.NodePublishes)
@@ -389,4 +410,26 @@ func startBenchNodes(storeURL string, n int, stderr io.Writer) ([]*pod.Server, f
 		fmt.Fprintf(stderr, "bench: node %d at %s, base URL %s, store in PostgreSQL\n", i, s.Addr(), base)
 	}
 	return servers, stop, nil
+}
+
+// dirSize returns the bytes the files under dir take.
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bench: size of %s: %w", dir, err)
+	}
+	return n, nil
 }
