@@ -69,12 +69,14 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		},
 	})
 	e.pub = publish.New(publish.Config{
-		Store:        s.st,
-		URLs:         s.urls,
-		Inboxes:      e.inboxes,
-		Queue:        e.queue,
-		Logger:       s.log,
-		MaxBodyBytes: s.opts.MaxBodyBytes,
+		FanoutThreshold: s.opts.FanoutThreshold,
+		FanoutBatch:     s.opts.FanoutBatch,
+		Store:           s.st,
+		URLs:            s.urls,
+		Inboxes:         e.inboxes,
+		Queue:           e.queue,
+		Logger:          s.log,
+		MaxBodyBytes:    s.opts.MaxBodyBytes,
 		// Delivery to other servers: signed LDN through the durable queue.
 		// Private and loopback targets are refused at dial time unless
 		// Options.AllowPrivateTargets.

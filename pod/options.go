@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"podserver/podurl"
+	"podserver/publish"
 )
 
 // Pod naming modes.
@@ -84,6 +85,12 @@ type Options struct {
 	// name takes its own delivery leases back at once. Every node must
 	// have its own.
 	Node string
+	// FanoutThreshold is the most subscriber inboxes whose copies a
+	// publish writes before it answers (default 64; negative: no bound);
+	// past it a durable fan-out job writes them after the answer, in
+	// batches of FanoutBatch (default 512).
+	FanoutThreshold int
+	FanoutBatch     int
 	// DeliveryPerHost bounds the concurrent delivery attempts to one
 	// target host (default 64), so a slow or dead target never delays
 	// deliveries to others.
@@ -127,6 +134,12 @@ type Options struct {
 	// Default: 9 memtables + 4 MiB (292 MiB).
 	DiskReserve int64
 }
+
+// The defaults of Options.FanoutThreshold and FanoutBatch.
+const (
+	DefaultFanoutThreshold = publish.DefaultFanoutThreshold
+	DefaultFanoutBatch     = publish.DefaultFanoutBatch
+)
 
 // DefaultCommitInterval is the default Options.CommitInterval.
 const DefaultCommitInterval = 3 * time.Millisecond

@@ -199,6 +199,8 @@ func TestServeEnvironment(t *testing.T) {
 		}},
 		{"operator-key", "op_0123456789abcdef", func(c serveConfig) bool { return c.opts.OperatorKey == "op_0123456789abcdef" }},
 		{"open-registration", "true", func(c serveConfig) bool { return c.opts.OpenRegistration }},
+		{"fanout-threshold", "8", func(c serveConfig) bool { return c.opts.FanoutThreshold == 8 }},
+		{"fanout-batch", "5", func(c serveConfig) bool { return c.opts.FanoutBatch == 5 }},
 		{"commit-interval", "0", func(c serveConfig) bool { return c.opts.CommitInterval < 0 }},
 		{"log-level", "warn", func(c serveConfig) bool {
 			ctx := context.Background()
