@@ -202,7 +202,7 @@ func Configure(ctx context.Context, c *http.Client, s Setup, fanout int) error {
 		if err != nil {
 			return err
 		}
-		req.Header.Set("Content-Type", "application/ld+json")
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("x-api-key", user.Key)
 		resp, err := c.Do(req)
 		if err != nil {
