@@ -95,7 +95,7 @@ func readSenders(rd store.Reader, inbox string, items []Item) error {
 func first(rd store.Reader, inbox string, seq uint64) (Item, bool, error) {
 	var it Item
 	found := false
-	err := ldp.ScanChildren(rd, inbox, ItemName(seq), func(p string, m ldp.Meta, _ []byte) error {
+	err := ldp.ScanChildrenMeta(rd, inbox, ItemName(seq), func(p string, m ldp.Meta) error {
 		s, ok := ParseItemName(p[len(inbox):])
 		if !ok {
 			return nil

@@ -22,6 +22,11 @@ const (
 	// sequence-named containers such as inboxes, see ldp.AppendSeqMember).
 	// Owner: ldp.
 	PrefixMember = "m"
+	// PrefixBody: "b" + "d" + sha256(body) -> a resource body stored once
+	// for every record that references it (inbox items: the copies of one
+	// event); "b" + "n" + the same hash -> how many records reference it
+	// (8 bytes). The last record released deletes both. Owner: ldp.
+	PrefixBody = "b"
 	// PrefixPod: "p" + pod name -> pod record (JSON). Owner: ldp.
 	PrefixPod = "p"
 	// PrefixKey: "k" + sha256(API key) -> key record. Owner: acl.
