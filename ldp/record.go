@@ -1,7 +1,6 @@
 package ldp
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,12 +15,14 @@ import (
 //	store.PrefixResource + path           -> record: encoded Meta, then the body
 //	                                         (or the body's size and reference)
 //	store.PrefixMember + container + 0x00 + member seq (8 bytes) -> child path
-//	store.PrefixBody + "d" + sha256(body) -> a shared body
-//	store.PrefixBody + "n" + sha256(body) -> how many records reference it (8 bytes)
+//	store.PrefixBody + "d" + body seq (8 bytes) -> a shared body
+//	store.PrefixBody + "n" + body seq (8 bytes) -> how many records reference it (8 bytes) + sha256(body)
+//	store.PrefixBody + "h" + sha256(body) -> body seq (8 bytes)
 //
 // A record holds its body inline, or (written by AppendSeqMemberShared) a
-// reference to a shared body: the body is stored once under its SHA-256
-// and counted, so that a thousand copies of one event cost one body.
+// reference to a shared body (its seq): the body is stored once for every
+// record of the same bytes, and counted, so that a thousand copies of one
+// event cost one body.
 // Reading a record resolves the reference (one point read); replacing or
 // deleting the record releases it, and the last release deletes the body.
 
@@ -53,11 +54,11 @@ type Meta struct {
 func (m Meta) ETag() string { return `"` + strconv.FormatUint(m.Version, 36) + `"` }
 
 // The record formats: the body inline, or a shared body's size and
-// reference (sha256 of the body, refLen bytes).
+// reference (the body's seq, refLen bytes).
 const (
 	recordFormat       = 1
 	recordFormatShared = 2
-	refLen             = sha256.Size
+	refLen             = 8
 )
 
 func resourceKey(p string) []byte {

@@ -11,88 +11,124 @@ import (
 )
 
 // Shared bodies: a body that many records hold (the copies of one event in
-// a thousand inboxes) is stored once, under its SHA-256, with a count of
-// the records that reference it. See record.go for the keys.
+// a thousand inboxes) is stored once, under a sequence number taken when
+// it is first stored, so that bodies stored one after the other sit side
+// by side in the keyspace, as the records referencing them do (an inbox
+// page reads its bodies from neighbouring keys). An index by SHA-256 finds
+// the body of equal bytes; a count of the records referencing it says when
+// to delete it. See record.go for the keys.
 
 // SharedBody is a body to store by reference: NewSharedBody hashes it once
 // for every record appended with it.
 type SharedBody struct {
-	ref  [refLen]byte
+	sum  [sha256.Size]byte
 	body []byte
 }
 
 // NewSharedBody returns body ready to be referenced by records.
 func NewSharedBody(body []byte) *SharedBody {
-	return &SharedBody{ref: sha256.Sum256(body), body: body}
+	return &SharedBody{sum: sha256.Sum256(body), body: body}
 }
 
 // Bytes returns the body.
 func (b *SharedBody) Bytes() []byte { return b.body }
 
-func bodyKey(ref []byte) []byte {
-	k := make([]byte, 0, len(store.PrefixBody)+1+len(ref))
+// The second byte of the shared body keys.
+const (
+	bodyData  = 'd' // + seq(8) -> body
+	bodyCount = 'n' // + seq(8) -> references (8) + sha256(body)
+	bodyIndex = 'h' // + sha256(body) -> seq(8)
+)
+
+func bodyKey(kind byte, id []byte) []byte {
+	k := make([]byte, 0, len(store.PrefixBody)+1+len(id))
 	k = append(k, store.PrefixBody...)
-	k = append(k, 'd')
-	return append(k, ref...)
+	k = append(k, kind)
+	return append(k, id...)
 }
 
-func bodyCountKey(ref []byte) []byte {
-	k := make([]byte, 0, len(store.PrefixBody)+1+len(ref))
-	k = append(k, store.PrefixBody...)
-	k = append(k, 'n')
-	return append(k, ref...)
-}
-
-// bodyRefs returns how many records reference the shared body ref.
-func bodyRefs(rd store.Reader, ref []byte) (uint64, error) {
-	v, err := rd.Get(bodyCountKey(ref))
+// bodyRefs returns how many records reference the shared body ref, and
+// the body's SHA-256.
+func bodyRefs(rd store.Reader, ref []byte) (uint64, []byte, error) {
+	v, err := rd.Get(bodyKey(bodyCount, ref))
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
+		return 0, nil, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read body references: %w", err)
+		return 0, nil, fmt.Errorf("read body references: %w", err)
 	}
-	if len(v) != 8 {
-		return 0, fmt.Errorf("%w: bad body reference count", errCorrupt)
+	if len(v) != 8+sha256.Size {
+		return 0, nil, fmt.Errorf("%w: bad body reference count", errCorrupt)
 	}
-	return store.Uint64(v), nil
+	return store.Uint64(v), v[8:], nil
+}
+
+// findBody returns the reference of the stored body of b's bytes, nil if
+// there is none.
+func findBody(rd store.Reader, b *SharedBody) ([]byte, error) {
+	v, err := rd.Get(bodyKey(bodyIndex, b.sum[:]))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read body index: %w", err)
+	}
+	if len(v) != refLen {
+		return nil, fmt.Errorf("%w: bad body index entry", errCorrupt)
+	}
+	return v, nil
 }
 
 // acquireBody counts one more reference to b, storing the body when it is
-// the first. A transaction appending many copies reads the count from its
-// own pending writes after the first, and writes it once.
-func acquireBody(tx store.Txn, b *SharedBody) error {
-	n, err := bodyRefs(tx, b.ref[:])
+// the first, and returns the body's reference. A transaction appending
+// many copies reads the index and count from its own pending writes after
+// the first, and writes the count once.
+func acquireBody(tx store.Txn, b *SharedBody) ([]byte, error) {
+	ref, err := findBody(tx, b)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if n == 0 {
-		if err := tx.Set(bodyKey(b.ref[:]), b.body); err != nil {
-			return err
+	n := uint64(0)
+	if ref != nil {
+		if n, _, err = bodyRefs(tx, ref); err != nil {
+			return nil, err
+		}
+	} else {
+		ref = store.AppendUint64(nil, tx.NextSeq())
+		if err := tx.Set(bodyKey(bodyData, ref), b.body); err != nil {
+			return nil, err
+		}
+		if err := tx.Set(bodyKey(bodyIndex, b.sum[:]), ref); err != nil {
+			return nil, err
 		}
 	}
-	return tx.Set(bodyCountKey(b.ref[:]), store.AppendUint64(nil, n+1))
+	return ref, tx.Set(bodyKey(bodyCount, ref), append(store.AppendUint64(nil, n+1), b.sum[:]...))
 }
 
 // releaseBody removes one reference to the shared body ref, and the body
 // with the last.
 func releaseBody(tx store.Txn, ref []byte) error {
-	n, err := bodyRefs(tx, ref)
+	n, sum, err := bodyRefs(tx, ref)
 	if err != nil {
 		return err
 	}
-	if n <= 1 {
-		if err := tx.Delete(bodyKey(ref)); err != nil {
+	if n > 1 {
+		return tx.Set(bodyKey(bodyCount, ref), append(store.AppendUint64(nil, n-1), sum...))
+	}
+	if sum != nil {
+		if err := tx.Delete(bodyKey(bodyIndex, sum)); err != nil {
 			return err
 		}
-		return tx.Delete(bodyCountKey(ref))
 	}
-	return tx.Set(bodyCountKey(ref), store.AppendUint64(nil, n-1))
+	if err := tx.Delete(bodyKey(bodyData, ref)); err != nil {
+		return err
+	}
+	return tx.Delete(bodyKey(bodyCount, ref))
 }
 
 // resolveBody returns the shared body ref.
 func resolveBody(rd store.Reader, ref []byte) ([]byte, error) {
-	v, err := rd.Get(bodyKey(ref))
+	v, err := rd.Get(bodyKey(bodyData, ref))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: missing shared body", errCorrupt)
 	}
@@ -100,17 +136,18 @@ func resolveBody(rd store.Reader, ref []byte) ([]byte, error) {
 }
 
 // AppendSeqMemberShared is AppendSeqMember with the body stored by
-// reference: the record holds the body's size and SHA-256, and the body is
-// stored once for every record that references it (counted, so deleting
+// reference: the record holds the body's size and reference, and the body
+// is stored once for every record of the same bytes (counted, so deleting
 // or replacing the last such record deletes it). Reads (Get,
 // ScanChildren) resolve the reference and see the body as stored.
 func AppendSeqMemberShared(tx store.Txn, c string, seq uint64, contentType string, body *SharedBody, now time.Time) (string, Meta, error) {
 	p := c + SeqName(seq)
 	m := Meta{ContentType: contentType, Version: seq, Created: now, Modified: now, Size: int64(len(body.body))}
-	if err := acquireBody(tx, body); err != nil {
+	ref, err := acquireBody(tx, body)
+	if err != nil {
 		return "", m, fmt.Errorf("store %s: %w", p, err)
 	}
-	return p, m, tx.Set(resourceKey(p), encodeSharedRecord(m, body.ref[:]))
+	return p, m, tx.Set(resourceKey(p), encodeSharedRecord(m, ref))
 }
 
 // ShareBody rewrites the record at p, when it holds its body inline, to
@@ -133,18 +170,22 @@ func ShareBody(tx store.Txn, p string) (bool, error) {
 	if ref != nil || IsContainer(p) {
 		return false, nil
 	}
-	b := NewSharedBody(body)
-	if err := acquireBody(tx, b); err != nil {
+	ref, err = acquireBody(tx, NewSharedBody(body))
+	if err != nil {
 		return false, fmt.Errorf("share %s: %w", p, err)
 	}
-	return true, tx.Set(resourceKey(p), encodeSharedRecord(m, b.ref[:]))
+	return true, tx.Set(resourceKey(p), encodeSharedRecord(m, ref))
 }
 
 // BodyRefs returns how many records reference body as a shared body (0
 // when it is not stored): for tests and storage reports.
 func BodyRefs(rd store.Reader, body []byte) (uint64, error) {
-	ref := sha256.Sum256(body)
-	return bodyRefs(rd, ref[:])
+	ref, err := findBody(rd, NewSharedBody(body))
+	if err != nil || ref == nil {
+		return 0, err
+	}
+	n, _, err := bodyRefs(rd, ref)
+	return n, err
 }
 
 // PurgeKey deletes key in tx, whatever package owns it; when it is a
@@ -167,4 +208,99 @@ func PurgeKey(tx store.Txn, key []byte) error {
 		}
 	}
 	return tx.Delete(key)
+}
+
+// Child is a stored direct child of a container, as ReadChildren returns
+// it.
+type Child struct {
+	Path string
+	Meta Meta
+	// Body is the child's body (a copy), a shared body resolved.
+	Body []byte
+}
+
+// ReadChildren returns up to limit of the children ScanChildren finds from
+// startName that keep accepts (nil: all), with their bodies, and whether
+// another accepted child follows them. It resolves the shared bodies of
+// the page together: bodies stored one after the other lie side by side,
+// so one ordered scan over them reads most of them (a point read each
+// finds the rest), which keeps an inbox page about as fast as with its
+// bodies inline.
+func ReadChildren(rd store.Reader, c, startName string, limit int, keep func(p string) bool) ([]Child, bool, error) {
+	var out []Child
+	var shared []int  // indexes in out of the children with a shared body
+	var refs []uint64 // their references
+	more := false
+	err := scanChildren(rd, c, startName, func(p string, m Meta, body, ref []byte) error {
+		if keep != nil && !keep(p) {
+			return nil
+		}
+		if len(out) == limit {
+			more = true
+			return store.ErrStop
+		}
+		ch := Child{Path: p, Meta: m}
+		if ref != nil {
+			shared = append(shared, len(out))
+			refs = append(refs, store.Uint64(ref))
+		} else {
+			ch.Body = append([]byte{}, body...)
+		}
+		out = append(out, ch)
+		return nil
+	})
+	if err != nil || len(refs) == 0 {
+		return out, more, err
+	}
+	bodies, err := readBodies(rd, refs)
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", c, err)
+	}
+	for i, j := range shared {
+		out[j].Body = bodies[refs[i]]
+	}
+	return out, more, nil
+}
+
+// readBodies returns the shared bodies refs name: those that lie between
+// the least and the greatest with few others between them by one ordered
+// scan, the others by a point read each.
+func readBodies(rd store.Reader, refs []uint64) (map[uint64][]byte, error) {
+	want := make(map[uint64]bool, len(refs))
+	lo, hi := refs[0], refs[0]
+	for _, r := range refs {
+		want[r] = true
+		lo, hi = min(lo, r), max(hi, r)
+	}
+	got := make(map[uint64][]byte, len(want))
+	prefix := bodyKey(bodyData, nil)
+	budget := 2*len(want) + 16 // keys the scan may read before giving up
+	err := rd.Scan(prefix, store.AppendUint64(bodyKey(bodyData, nil), lo), false, func(k, v []byte) error {
+		r := store.Uint64(k[len(prefix):])
+		if r > hi || budget == 0 {
+			return store.ErrStop
+		}
+		budget--
+		if want[r] {
+			got[r] = append([]byte{}, v...)
+			if len(got) == len(want) {
+				return store.ErrStop
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for r := range want {
+		if _, ok := got[r]; ok {
+			continue
+		}
+		b, err := resolveBody(rd, store.AppendUint64(nil, r))
+		if err != nil {
+			return nil, err
+		}
+		got[r] = b
+	}
+	return got, nil
 }
