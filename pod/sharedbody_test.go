@@ -12,6 +12,7 @@ import (
 	"podserver/inbox"
 	"podserver/ldp"
 	"podserver/pod"
+	"podserver/podtest"
 	"podserver/store"
 )
 
@@ -19,7 +20,16 @@ import (
 // bodies): deleting the event or some copies leaves the others readable,
 // and the body goes with the last copy.
 func TestSharedCopiesOutliveEventAndOtherCopies(t *testing.T) {
-	s, _ := evServer(t, "")
+	t.Run("badger", func(t *testing.T) {
+		s, _ := evServer(t, "")
+		sharedCopiesLifecycle(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		sharedCopiesLifecycle(t, podtest.RunServer(t, pod.Options{StoreURL: pgCluster.URL(t)}))
+	})
+}
+
+func sharedCopiesLifecycle(t *testing.T, s *pod.Server) {
 	r := publishTo(t, s, "producer", evKeys.producer, seedEvent(s))
 	if r.status != http.StatusCreated {
 		t.Fatal(r.status, r.body)
