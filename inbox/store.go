@@ -265,7 +265,12 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 		var err error
 		if c.Sender == nil {
 			if shared == nil || !bytes.Equal(shared.Bytes(), c.Body) {
-				shared = ldp.NewSharedBody(c.Body)
+				if c.NewEvent {
+					// The body holds the event's new id: stored nowhere yet.
+					shared = ldp.NewFreshSharedBody(c.Body)
+				} else {
+					shared = ldp.NewSharedBody(c.Body)
+				}
 			}
 			p, _, err = ldp.AppendSeqMemberShared(tx, c.Inbox, seq, ldp.MediaJSONLD, shared, ib.arrival(now))
 		} else {

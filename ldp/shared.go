@@ -23,11 +23,29 @@ import (
 type SharedBody struct {
 	sum  [sha256.Size]byte
 	body []byte
+	// fresh: the bytes are stored nowhere yet (see NewFreshSharedBody).
+	fresh bool
+	// ref is the body's reference once stored or found, for the next
+	// records of the same transaction.
+	ref []byte
 }
 
-// NewSharedBody returns body ready to be referenced by records.
+// NewSharedBody returns body ready to be referenced by records of one
+// transaction: the first finds the stored body of the same bytes, if any,
+// or stores it.
 func NewSharedBody(body []byte) *SharedBody {
 	return &SharedBody{sum: sha256.Sum256(body), body: body}
+}
+
+// NewFreshSharedBody is NewSharedBody for bytes the caller knows are new
+// to the store (they hold an identifier made in this transaction): the
+// first record stores them without looking for them first. Should they be
+// stored already, they are stored again, which costs room, not
+// correctness.
+func NewFreshSharedBody(body []byte) *SharedBody {
+	b := NewSharedBody(body)
+	b.fresh = true
+	return b
 }
 
 // Bytes returns the body.
@@ -84,16 +102,23 @@ func findBody(rd store.Reader, b *SharedBody) ([]byte, error) {
 // many copies reads the index and count from its own pending writes after
 // the first, and writes the count once.
 func acquireBody(tx store.Txn, b *SharedBody) ([]byte, error) {
-	ref, err := findBody(tx, b)
-	if err != nil {
-		return nil, err
+	ref := b.ref
+	var err error
+	if ref == nil && !b.fresh {
+		if ref, err = findBody(tx, b); err != nil {
+			return nil, err
+		}
 	}
 	n := uint64(0)
 	if ref != nil {
 		if n, _, err = bodyRefs(tx, ref); err != nil {
 			return nil, err
 		}
-	} else {
+		if n == 0 {
+			ref = nil // not stored (any more): store it anew
+		}
+	}
+	if ref == nil {
 		ref = store.AppendUint64(nil, tx.NextSeq())
 		if err := tx.Set(bodyKey(bodyData, ref), b.body); err != nil {
 			return nil, err
@@ -102,6 +127,7 @@ func acquireBody(tx store.Txn, b *SharedBody) ([]byte, error) {
 			return nil, err
 		}
 	}
+	b.ref = ref
 	return ref, tx.Set(bodyKey(bodyCount, ref), append(store.AppendUint64(nil, n+1), b.sum[:]...))
 }
 
@@ -116,8 +142,14 @@ func releaseBody(tx store.Txn, ref []byte) error {
 		return tx.Set(bodyKey(bodyCount, ref), append(store.AppendUint64(nil, n-1), sum...))
 	}
 	if sum != nil {
-		if err := tx.Delete(bodyKey(bodyIndex, sum)); err != nil {
-			return err
+		// The index may name another body of the same bytes (stored
+		// fresh): it is left to that one.
+		if v, err := tx.Get(bodyKey(bodyIndex, sum)); err == nil && bytes.Equal(v, ref) {
+			if err := tx.Delete(bodyKey(bodyIndex, sum)); err != nil {
+				return err
+			}
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("read body index: %w", err)
 		}
 	}
 	if err := tx.Delete(bodyKey(bodyData, ref)); err != nil {
@@ -262,6 +294,10 @@ func ReadChildren(rd store.Reader, c, startName string, limit int, keep func(p s
 	return out, more, nil
 }
 
+// pointReads is how many shared bodies readBodies reads by point reads
+// rather than by a scan.
+const pointReads = 4
+
 // readBodies returns the shared bodies refs name: those that lie between
 // the least and the greatest with few others between them by one ordered
 // scan, the others by a point read each.
@@ -275,20 +311,23 @@ func readBodies(rd store.Reader, refs []uint64) (map[uint64][]byte, error) {
 	got := make(map[uint64][]byte, len(want))
 	prefix := bodyKey(bodyData, nil)
 	budget := 2*len(want) + 16 // keys the scan may read before giving up
-	err := rd.Scan(prefix, store.AppendUint64(bodyKey(bodyData, nil), lo), false, func(k, v []byte) error {
-		r := store.Uint64(k[len(prefix):])
-		if r > hi || budget == 0 {
-			return store.ErrStop
-		}
-		budget--
-		if want[r] {
-			got[r] = append([]byte{}, v...)
-			if len(got) == len(want) {
+	var err error
+	if len(want) > pointReads { // a few point reads cost less than a scan
+		err = rd.Scan(prefix, store.AppendUint64(bodyKey(bodyData, nil), lo), false, func(k, v []byte) error {
+			r := store.Uint64(k[len(prefix):])
+			if r > hi || budget == 0 {
 				return store.ErrStop
 			}
-		}
-		return nil
-	})
+			budget--
+			if want[r] {
+				got[r] = append([]byte{}, v...)
+				if len(got) == len(want) {
+					return store.ErrStop
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -91,3 +91,77 @@ func TestReadChildrenSharedBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Bytes stored twice as fresh bodies: each record reads its body whichever
+// copy goes first, and both bodies go with their last records.
+func TestFreshSharedBodyStoredTwice(t *testing.T) {
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Now()
+	body := []byte(`{"same":1}`)
+	var p []string
+	update := func(fn func(tx store.Txn) error) {
+		t.Helper()
+		if err := st.Update(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update(func(tx store.Txn) error {
+		if err := CreatePod(tx, "a", now); err != nil {
+			return err
+		}
+		if err := EnsureContainer(tx, "/a/in/", now); err != nil {
+			return err
+		}
+		for range 2 {
+			m, _, err := AppendSeqMemberShared(tx, "/a/in/", tx.NextSeq(), MediaJSONLD, NewFreshSharedBody(body), now)
+			if err != nil {
+				return err
+			}
+			p = append(p, m)
+		}
+		return nil
+	})
+	check := func(live []string, wantBodies int) {
+		t.Helper()
+		err := st.View(ctx, func(rd store.Reader) error {
+			for _, x := range live {
+				if res, err := Get(rd, x); err != nil || !bytes.Equal(res.Body, body) {
+					t.Errorf("%s: %v", x, err)
+				}
+			}
+			n := 0
+			err := rd.Scan([]byte(store.PrefixBody+"d"), nil, false, func(_, _ []byte) error { n++; return nil })
+			if n != wantBodies {
+				t.Errorf("%d bodies stored, want %d", n, wantBodies)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(p, 2)
+	// A third record of the bytes finds one of them.
+	update(func(tx store.Txn) error {
+		m, _, err := AppendSeqMemberShared(tx, "/a/in/", tx.NextSeq(), MediaJSONLD, NewSharedBody(body), now)
+		p = append(p, m)
+		return err
+	})
+	check(p, 2)
+	for i := range p {
+		update(func(tx store.Txn) error { return Delete(tx, p[i], Preconditions{}) })
+		check(p[i+1:], map[int]int{0: 1, 1: 1, 2: 0}[i])
+	}
+	n := 0
+	err = st.View(ctx, func(rd store.Reader) error {
+		return rd.Scan([]byte(store.PrefixBody), nil, false, func(_, _ []byte) error { n++; return nil })
+	})
+	if err != nil || n != 0 {
+		t.Errorf("%d shared body keys left: %v", n, err)
+	}
+}
