@@ -68,8 +68,14 @@
 // (ldp.SeqName), written with ldp.AppendSeqMember: an inbox is a
 // sequence-named container, listed by a scan of its records in arrival
 // order, with no membership keys (items stored before that change still
-// have theirs, which are harmless and go with the item). Besides them, this
-// package owns:
+// have theirs, which are harmless and go with the item). The copies the
+// server writes (no Sender) hold their body by reference
+// (ldp.AppendSeqMemberShared): an event's body is stored once whatever its
+// fan-out, resolved on every read (GET, the listing: ldp.ReadChildren),
+// and deleted with the last item referencing it (DELETE of an item, or of
+// its pod). Items stored as sent keep their body inline, as did every item
+// stored before; those are read as ever, and an item the event comes to
+// again is converted (ldp.ShareBody). Besides them, this package owns:
 //
 //	store.PrefixEventCopies + event id -> (uvarint len(inbox), inbox, item seq (8))...
 //

@@ -46,19 +46,17 @@ func List(rd store.Reader, inbox string, from uint64, limit int) (Page, error) {
 	if from > 0 {
 		start = ItemName(from)
 	}
-	err := ldp.ScanChildren(rd, inbox, start, func(p string, m ldp.Meta, body []byte) error {
-		seq, ok := ParseItemName(p[len(inbox):])
-		if !ok {
-			return nil // not an item the server named: not listed
-		}
-		if len(pg.Items) == limit {
-			pg.More = true
-			return store.ErrStop
-		}
-		pg.Items = append(pg.Items, Item{Path: p, Seq: seq, Arrived: m.Created, Body: append([]byte(nil), body...)})
+	isItem := func(p string) bool {
+		_, ok := ParseItemName(p[len(inbox):])
+		return ok // items the server did not name are not listed
+	}
+	children, more, err := ldp.ReadChildren(rd, inbox, start, limit, isItem)
+	for _, ch := range children {
+		seq, _ := ParseItemName(ch.Path[len(inbox):])
+		pg.Items = append(pg.Items, Item{Path: ch.Path, Seq: seq, Arrived: ch.Meta.Created, Body: ch.Body})
 		pg.Next = seq + 1
-		return nil
-	})
+	}
+	pg.More = more
 	if err != nil || len(pg.Items) == 0 {
 		return pg, err
 	}
@@ -95,7 +93,7 @@ func readSenders(rd store.Reader, inbox string, items []Item) error {
 func first(rd store.Reader, inbox string, seq uint64) (Item, bool, error) {
 	var it Item
 	found := false
-	err := ldp.ScanChildren(rd, inbox, ItemName(seq), func(p string, m ldp.Meta, _ []byte) error {
+	err := ldp.ScanChildrenMeta(rd, inbox, ItemName(seq), func(p string, m ldp.Meta) error {
 		s, ok := ParseItemName(p[len(inbox):])
 		if !ok {
 			return nil

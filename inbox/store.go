@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -199,6 +200,12 @@ type Appended struct {
 // into distinct inboxes, recording them all under the event's one copies
 // entry: a publish writes one dedup key whatever its fan-out. It returns an
 // outcome per copy, in order.
+//
+// A copy the server writes whole (no Sender) is stored by reference
+// (ldp.AppendSeqMemberShared): its body once for every copy of the same
+// bytes, in this call, in other calls (a fan-out in batches) and in other
+// events, counted, and gone with the last copy. A copy stored as sent
+// (with a Sender: one item per delivery) holds its body inline.
 func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended, error) {
 	out := make([]Appended, len(cs))
 	if len(cs) == 0 {
@@ -217,6 +224,7 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 		}
 	}
 	grew := false
+	var shared *ldp.SharedBody
 	for i, c := range cs {
 		if c.EventID != id {
 			return nil, fmt.Errorf("inbox: AppendAll of copies of %q and %q", id, c.EventID)
@@ -230,6 +238,11 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 				return nil, fmt.Errorf("inbox: read %s: %w", c.Inbox, err)
 			}
 			if ok {
+				// The event came again: its item is touched, so an item
+				// stored before shared bodies gets its body shared now.
+				if _, err := ldp.ShareBody(tx, item); err != nil && !errors.Is(err, ldp.ErrNotFound) {
+					return nil, fmt.Errorf("inbox: convert %s: %w", item, err)
+				}
 				out[i] = Appended{Item: item}
 				continue
 			}
@@ -248,7 +261,21 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 			}
 		}
 		seq := tx.NextSeq()
-		p, _, err := ldp.AppendSeqMember(tx, c.Inbox, seq, ldp.MediaJSONLD, c.Body, ib.arrival(now))
+		var p string
+		var err error
+		if c.Sender == nil {
+			if shared == nil || !bytes.Equal(shared.Bytes(), c.Body) {
+				if c.NewEvent {
+					// The body holds the event's new id: stored nowhere yet.
+					shared = ldp.NewFreshSharedBody(c.Body)
+				} else {
+					shared = ldp.NewSharedBody(c.Body)
+				}
+			}
+			p, _, err = ldp.AppendSeqMemberShared(tx, c.Inbox, seq, ldp.MediaJSONLD, shared, ib.arrival(now))
+		} else {
+			p, _, err = ldp.AppendSeqMember(tx, c.Inbox, seq, ldp.MediaJSONLD, c.Body, ib.arrival(now))
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -93,7 +93,7 @@ func ListSeqNamed(rd store.Reader, c string, from uint64, limit int) ([]Member, 
 	}
 	var out []Member
 	var next uint64
-	err := ScanChildren(rd, c, start, func(p string, _ Meta, _ []byte) error {
+	err := ScanChildrenMeta(rd, c, start, func(p string, _ Meta) error {
 		seq, ok := ParseSeqName(p[len(c):])
 		if !ok {
 			return nil
@@ -119,15 +119,35 @@ func EnsureContainer(tx store.Txn, c string, now time.Time) error {
 
 // ScanChildren calls fn for the stored direct children of container c whose
 // names are >= startName, in ascending name order, with each child's
-// metadata and body (valid only during the call). Nested resources and
-// auxiliary resources (ACLs) are skipped. fn returns store.ErrStop to end
-// the scan early.
+// metadata and body (valid only during the call; a shared body is
+// resolved). Nested resources and auxiliary resources (ACLs) are skipped.
+// fn returns store.ErrStop to end the scan early.
 //
 // For a container whose member names sort in creation order (names derived
 // from a fixed-width sequence number), this lists the members with their
 // bodies in one ordered scan instead of a listing scan plus a point read per
-// member.
+// member (plus one per shared body).
 func ScanChildren(rd store.Reader, c, startName string, fn func(p string, m Meta, body []byte) error) error {
+	return scanChildren(rd, c, startName, func(p string, m Meta, body, ref []byte) error {
+		if ref != nil {
+			var err error
+			if body, err = resolveBody(rd, ref); err != nil {
+				return fmt.Errorf("read %s: %w", p, err)
+			}
+		}
+		return fn(p, m, body)
+	})
+}
+
+// ScanChildrenMeta is ScanChildren for the children's metadata only: it
+// reads no shared body.
+func ScanChildrenMeta(rd store.Reader, c, startName string, fn func(p string, m Meta) error) error {
+	return scanChildren(rd, c, startName, func(p string, m Meta, _, _ []byte) error { return fn(p, m) })
+}
+
+// scanChildren is ScanChildren giving each record's inline body or its
+// shared body reference, unresolved.
+func scanChildren(rd store.Reader, c, startName string, fn func(p string, m Meta, body, ref []byte) error) error {
 	prefix := resourceKey(c)
 	var start []byte
 	if startName != "" {
@@ -138,10 +158,10 @@ func ScanChildren(rd store.Reader, c, startName string, fn func(p string, m Meta
 		if len(name) == 0 || bytes.IndexByte(name, '/') >= 0 || bytes.HasSuffix(name, []byte(".acl")) {
 			return nil
 		}
-		m, body, err := decodeRecord(v)
+		m, body, ref, err := decodeRecord(v)
 		if err != nil {
 			return fmt.Errorf("read %s%s: %w", c, name, err)
 		}
-		return fn(string(k[len(store.PrefixResource):]), m, body)
+		return fn(string(k[len(store.PrefixResource):]), m, body, ref)
 	})
 }

@@ -26,7 +26,7 @@ func ResourceChange(c store.Change) (Change, Meta, error) {
 	if c.Deleted {
 		return Change{Kind: Deleted, Path: p}, Meta{}, nil
 	}
-	m, _, err := decodeRecord(c.Value)
+	m, _, _, err := decodeRecord(c.Value)
 	if err != nil {
 		return Change{}, Meta{}, fmt.Errorf("decode %s: %w", p, err)
 	}

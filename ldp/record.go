@@ -13,8 +13,19 @@ import (
 // Key layout (owned by this package):
 //
 //	store.PrefixResource + path           -> record: encoded Meta, then the body
+//	                                         (or the body's size and reference)
 //	store.PrefixMember + container + 0x00 + member seq (8 bytes) -> child path
+//	store.PrefixBody + "d" + body seq (8 bytes) -> a shared body
+//	store.PrefixBody + "n" + body seq (8 bytes) -> how many records reference it (8 bytes) + sha256(body)
+//	store.PrefixBody + "h" + sha256(body) -> body seq (8 bytes)
 //
+// A record holds its body inline, or (written by AppendSeqMemberShared) a
+// reference to a shared body (its seq): the body is stored once for every
+// record of the same bytes, and counted, so that a thousand copies of one
+// event cost one body.
+// Reading a record resolves the reference (one point read); replacing or
+// deleting the record releases it, and the last release deletes the body.
+
 // A resource's Meta.Member is the seq of its membership key, so deleting a
 // resource removes its membership entry with one point delete, and listing a
 // container in creation order is one prefix scan. Auxiliary resources (.acl)
@@ -42,7 +53,13 @@ type Meta struct {
 // ETag returns the strong entity tag of the stored representation.
 func (m Meta) ETag() string { return `"` + strconv.FormatUint(m.Version, 36) + `"` }
 
-const recordFormat = 1
+// The record formats: the body inline, or a shared body's size and
+// reference (the body's seq, refLen bytes).
+const (
+	recordFormat       = 1
+	recordFormatShared = 2
+	refLen             = 8
+)
 
 func resourceKey(p string) []byte {
 	return append([]byte(store.PrefixResource), p...)
@@ -73,13 +90,28 @@ func encodeRecord(m Meta, body []byte) []byte {
 	return append(b, body...)
 }
 
+// encodeSharedRecord lays out a record whose body is the shared body ref
+// of size bytes: format byte, the fields of encodeRecord, the size, the ref.
+func encodeSharedRecord(m Meta, ref []byte) []byte {
+	b := make([]byte, 0, 1+6*binary.MaxVarintLen64+len(m.ContentType)+len(ref))
+	b = append(b, recordFormatShared)
+	b = binary.AppendUvarint(b, m.Version)
+	b = binary.AppendVarint(b, m.Created.UnixNano())
+	b = binary.AppendVarint(b, m.Modified.UnixNano())
+	b = binary.AppendUvarint(b, m.Member)
+	b = binary.AppendUvarint(b, uint64(len(m.ContentType)))
+	b = append(b, m.ContentType...)
+	b = binary.AppendUvarint(b, uint64(m.Size))
+	return append(b, ref...)
+}
+
 var errCorrupt = errors.New("ldp: corrupt resource record")
 
-// decodeRecord parses a record. The body aliases b.
-func decodeRecord(b []byte) (Meta, []byte, error) {
-	var m Meta
-	if len(b) == 0 || b[0] != recordFormat {
-		return m, nil, errCorrupt
+// decodeRecord parses a record. The body, or for a record of a shared body
+// its reference (ref != nil, body nil), aliases b.
+func decodeRecord(b []byte) (m Meta, body, ref []byte, err error) {
+	if len(b) == 0 || (b[0] != recordFormat && b[0] != recordFormatShared) {
+		return m, nil, nil, errCorrupt
 	}
 	i := 1
 	uv := func() uint64 {
@@ -112,10 +144,18 @@ func decodeRecord(b []byte) (Meta, []byte, error) {
 	m.Member = uv()
 	ctLen := uv()
 	if i < 0 || uint64(len(b)-i) < ctLen {
-		return m, nil, fmt.Errorf("%w: truncated", errCorrupt)
+		return m, nil, nil, fmt.Errorf("%w: truncated", errCorrupt)
 	}
 	m.ContentType = string(b[i : i+int(ctLen)])
-	body := b[i+int(ctLen):]
+	i += int(ctLen)
+	if b[0] == recordFormatShared {
+		m.Size = int64(uv())
+		if i < 0 || len(b)-i != refLen {
+			return m, nil, nil, fmt.Errorf("%w: bad body reference", errCorrupt)
+		}
+		return m, nil, b[i:], nil
+	}
+	body = b[i:]
 	m.Size = int64(len(body))
-	return m, body, nil
+	return m, body, nil, nil
 }

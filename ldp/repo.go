@@ -125,20 +125,34 @@ func (r *Repo) Get(ctx context.Context, p string) (*Resource, error) {
 	return res, err
 }
 
-// Get reads the resource at p within a transaction.
+// Get reads the resource at p within a transaction (resolving a shared
+// body: see AppendSeqMemberShared).
 func Get(rd store.Reader, p string) (*Resource, error) {
+	res, ref, err := getRecord(rd, p)
+	if err != nil || ref == nil {
+		return res, err
+	}
+	if res.Body, err = resolveBody(rd, ref); err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	return res, nil
+}
+
+// getRecord reads the record at p: the resource, without its body when
+// the record references a shared body, and that reference.
+func getRecord(rd store.Reader, p string) (*Resource, []byte, error) {
 	v, err := rd.Get(resourceKey(p))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
+		return nil, nil, fmt.Errorf("read %s: %w", p, err)
 	}
-	m, body, err := decodeRecord(v)
+	m, body, ref, err := decodeRecord(v)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
+		return nil, nil, fmt.Errorf("read %s: %w", p, err)
 	}
-	return &Resource{Path: p, Meta: m, Body: body}, nil
+	return &Resource{Path: p, Meta: m, Body: body}, ref, nil
 }
 
 // Exists reports whether p exists.
@@ -179,7 +193,7 @@ func CreateRoot(tx store.Txn, root string, now time.Time) error {
 // body, creating missing intermediate containers. A container path creates
 // the container (body must be empty). It returns whether p was created.
 func Put(tx store.Txn, p, contentType string, body []byte, now time.Time, pc Preconditions) (created bool, m Meta, err error) {
-	old, err := Get(tx, p)
+	old, oldRef, err := getRecord(tx, p)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return false, m, err
 	}
@@ -221,6 +235,11 @@ func Put(tx store.Txn, p, contentType string, body []byte, now time.Time, pc Pre
 	}
 	if IsContainer(p) {
 		m.ContentType = ""
+	}
+	if oldRef != nil {
+		if err := releaseBody(tx, oldRef); err != nil {
+			return false, m, fmt.Errorf("replace %s: %w", p, err)
+		}
 	}
 	m.Size = int64(len(body))
 	return !exists, m, tx.Set(resourceKey(p), encodeRecord(m, body))
@@ -327,10 +346,11 @@ func SanitizeSlug(slug string) string {
 	return strings.TrimSuffix(s, ".acl")
 }
 
-// Delete removes the resource at p and its ACL document. Deleting a
+// Delete removes the resource at p and its ACL document (and its reference
+// to a shared body, the body with the last reference). Deleting a
 // container with members fails with ErrNotEmpty.
 func Delete(tx store.Txn, p string, pc Preconditions) error {
-	old, err := Get(tx, p)
+	old, ref, err := getRecord(tx, p)
 	if errors.Is(err, ErrNotFound) {
 		if pc.IfMatch != "" {
 			return ErrPrecondition
@@ -354,7 +374,7 @@ func Delete(tx store.Txn, p string, pc Preconditions) error {
 		}
 		if empty {
 			// Members appended with AppendSeqMember have no membership key.
-			if err := ScanChildren(tx, p, "", func(string, Meta, []byte) error { return stop(nil, nil) }); err != nil {
+			if err := ScanChildrenMeta(tx, p, "", func(string, Meta) error { return stop(nil, nil) }); err != nil {
 				return err
 			}
 		}
@@ -370,6 +390,11 @@ func Delete(tx store.Txn, p string, pc Preconditions) error {
 	if !IsAuxiliary(p) {
 		if err := tx.Delete(resourceKey(ACLPath(p))); err != nil {
 			return err
+		}
+	}
+	if ref != nil {
+		if err := releaseBody(tx, ref); err != nil {
+			return fmt.Errorf("delete %s: %w", p, err)
 		}
 	}
 	return tx.Delete(resourceKey(p))

@@ -733,7 +733,7 @@ func (s *Server) purgeRange(ctx context.Context, r purgeRange) error {
 						}
 						continue
 					}
-					if err := tx.Delete(k); err != nil {
+					if err := ldp.PurgeKey(tx, k); err != nil {
 						return err
 					}
 				}

@@ -22,6 +22,13 @@ const (
 	// sequence-named containers such as inboxes, see ldp.AppendSeqMember).
 	// Owner: ldp.
 	PrefixMember = "m"
+	// PrefixBody: "b" + "d" + seq(8) -> a resource body stored once for
+	// every record that references it (inbox items: the copies of one
+	// event), stored under a seq taken when it is first stored; "b" + "n"
+	// + seq(8) -> how many records reference it (8 bytes) + sha256(body);
+	// "b" + "h" + sha256(body) -> seq(8), to find the body of equal bytes.
+	// The last record released deletes all three. Owner: ldp.
+	PrefixBody = "b"
 	// PrefixPod: "p" + pod name -> pod record (JSON). Owner: ldp.
 	PrefixPod = "p"
 	// PrefixKey: "k" + sha256(API key) -> key record. Owner: acl.
