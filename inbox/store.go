@@ -76,6 +76,20 @@ func findHolder(v []byte, inbox string) (string, bool, error) {
 	return "", false, nil
 }
 
+// holderIndex maps each inbox of an encoded copiesKey value to its item.
+func holderIndex(v []byte) (map[string]string, error) {
+	m := map[string]string{}
+	for len(v) > 0 {
+		h, rest, err := nextHolder(v)
+		if err != nil {
+			return nil, err
+		}
+		m[h.inbox] = h.inbox + ItemName(h.seq)
+		v = rest
+	}
+	return m, nil
+}
+
 // nextHolder decodes the first entry of an encoded copiesKey value.
 func nextHolder(v []byte) (holder, []byte, error) {
 	n, k := binary.Uvarint(v)
@@ -224,13 +238,29 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 		}
 	}
 	grew := false
+	// A batch of a large fan-out looks its inboxes up in an index of the
+	// entry, not by scanning the entry once per copy.
+	var index map[string]string
+	if len(cs) > 8 && len(entry) > 0 {
+		var err error
+		if index, err = holderIndex(entry); err != nil {
+			return nil, fmt.Errorf("inbox: read copies of %s: %w", id, err)
+		}
+	}
 	var shared *ldp.SharedBody
 	for i, c := range cs {
 		if c.EventID != id {
 			return nil, fmt.Errorf("inbox: AppendAll of copies of %q and %q", id, c.EventID)
 		}
 		if id != "" && !c.NewEvent {
-			item, ok, err := findHolder(entry, c.Inbox)
+			var item string
+			var ok bool
+			var err error
+			if index != nil {
+				item, ok = index[c.Inbox]
+			} else {
+				item, ok, err = findHolder(entry, c.Inbox)
+			}
 			if err == nil && !ok {
 				item, ok, err = legacyHolds(tx, c.Inbox, id)
 			}
@@ -290,6 +320,9 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 		}
 		if ck != nil {
 			entry = appendHolder(entry, holder{inbox: c.Inbox, seq: seq})
+			if index != nil {
+				index[c.Inbox] = c.Inbox + ItemName(seq)
+			}
 			grew = true
 		}
 		out[i] = Appended{Item: p, Added: true}
