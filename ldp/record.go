@@ -80,27 +80,26 @@ func memberKey(container string, seq uint64) []byte {
 // type, then the body.
 func encodeRecord(m Meta, body []byte) []byte {
 	b := make([]byte, 0, 1+5*binary.MaxVarintLen64+len(m.ContentType)+len(body))
-	b = append(b, recordFormat)
+	return append(appendRecordHead(b, recordFormat, m), body...)
+}
+
+// appendRecordHead appends a record's format byte, uvarint fields and
+// content type to b.
+func appendRecordHead(b []byte, format byte, m Meta) []byte {
+	b = append(b, format)
 	b = binary.AppendUvarint(b, m.Version)
 	b = binary.AppendVarint(b, m.Created.UnixNano())
 	b = binary.AppendVarint(b, m.Modified.UnixNano())
 	b = binary.AppendUvarint(b, m.Member)
 	b = binary.AppendUvarint(b, uint64(len(m.ContentType)))
-	b = append(b, m.ContentType...)
-	return append(b, body...)
+	return append(b, m.ContentType...)
 }
 
 // encodeSharedRecord lays out a record whose body is the shared body ref
 // of size bytes: format byte, the fields of encodeRecord, the size, the ref.
 func encodeSharedRecord(m Meta, ref []byte) []byte {
 	b := make([]byte, 0, 1+6*binary.MaxVarintLen64+len(m.ContentType)+len(ref))
-	b = append(b, recordFormatShared)
-	b = binary.AppendUvarint(b, m.Version)
-	b = binary.AppendVarint(b, m.Created.UnixNano())
-	b = binary.AppendVarint(b, m.Modified.UnixNano())
-	b = binary.AppendUvarint(b, m.Member)
-	b = binary.AppendUvarint(b, uint64(len(m.ContentType)))
-	b = append(b, m.ContentType...)
+	b = appendRecordHead(b, recordFormatShared, m)
 	b = binary.AppendUvarint(b, uint64(m.Size))
 	return append(b, ref...)
 }
