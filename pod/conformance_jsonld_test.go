@@ -2,9 +2,7 @@ package pod_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"testing"
 
@@ -240,69 +238,11 @@ func servedContext(t *testing.T, url string) (namespaces map[string]string, alia
 	if r.status != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", url, r.status, r.body)
 	}
-	var doc struct {
-		Context map[string]any `json:"@context"`
-	}
-	if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
+	namespaces, aliased, err := rdf.ContextVocabulary([]byte(r.body))
+	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	namespaces, aliased = map[string]string{}, map[string]bool{}
-	for k, v := range doc.Context {
-		if s, ok := v.(string); ok {
-			switch {
-			case strings.HasPrefix(s, "@"):
-				aliased[s] = true
-			case strings.HasSuffix(s, "#") || strings.HasSuffix(s, "/"):
-				namespaces[k] = s
-			}
-		}
-	}
 	return namespaces, aliased
-}
-
-// jsonldStyle lists what breaks the one style in a compact JSON-LD
-// document (its @context aside): an "@id" or "@type" key the context
-// aliases, and a key or string value that is a full IRI in a namespace the
-// context has a prefix for.
-func jsonldStyle(doc any, namespaces map[string]string, aliased map[string]bool) []string {
-	var out []string
-	full := func(s string) bool {
-		for _, ns := range namespaces {
-			if strings.HasPrefix(s, ns) {
-				return true
-			}
-		}
-		return false
-	}
-	var walk func(v any, path string)
-	walk = func(v any, path string) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, e := range v {
-				if k == "@context" {
-					continue
-				}
-				if aliased[k] {
-					out = append(out, fmt.Sprintf("%s: key %q, which the context aliases", path, k))
-				}
-				if full(k) {
-					out = append(out, fmt.Sprintf("%s: key %q is a full IRI", path, k))
-				}
-				walk(e, path+"/"+k)
-			}
-		case []any:
-			for i, e := range v {
-				walk(e, fmt.Sprintf("%s[%d]", path, i))
-			}
-		case string:
-			if full(v) {
-				out = append(out, fmt.Sprintf("%s: %q is a full IRI", path, v))
-			}
-		}
-	}
-	walk(doc, "")
-	sort.Strings(out)
-	return out
 }
 
 // The JSON-LD the server serves for a pod's documents, stored ones (the
@@ -340,7 +280,7 @@ func TestJSONLDOneStyle(t *testing.T) {
 			if doc["@context"] != ctxURL {
 				t.Fatalf("GET %s: @context %v, want %s", c.url, doc["@context"], ctxURL)
 			}
-			if bad := jsonldStyle(doc, namespaces, aliased); len(bad) > 0 {
+			if bad := rdf.StyleViolations(doc, namespaces, aliased); len(bad) > 0 {
 				t.Errorf("GET %s: not one style:\n%s\n%s", c.url, strings.Join(bad, "\n"), r.body)
 			}
 		})

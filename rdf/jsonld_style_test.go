@@ -3,82 +3,18 @@ package rdf
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"sort"
 	"strings"
 	"testing"
 )
 
-// contextVocab reads podserver's context as served (ContextDocument): the
-// namespace of each prefix (a string term ending in '#' or '/', and
-// @vocab), and the keywords it aliases.
+// contextVocab reads podserver's context as served (ContextDocument).
 func contextVocab(t *testing.T) (namespaces map[string]string, aliased map[string]bool) {
 	t.Helper()
-	var doc struct {
-		Context map[string]any `json:"@context"`
-	}
-	if err := json.Unmarshal(ContextDocument(), &doc); err != nil {
+	namespaces, aliased, err := ContextVocabulary(ContextDocument())
+	if err != nil {
 		t.Fatal(err)
 	}
-	namespaces, aliased = map[string]string{}, map[string]bool{}
-	for k, v := range doc.Context {
-		s, ok := v.(string)
-		if !ok {
-			continue
-		}
-		switch {
-		case strings.HasPrefix(s, "@"):
-			aliased[s] = true
-		case strings.HasSuffix(s, "#") || strings.HasSuffix(s, "/"):
-			namespaces[k] = s
-		}
-	}
 	return namespaces, aliased
-}
-
-// styleViolations walks a compact JSON-LD document (not its @context) and
-// lists every "@id" or "@type" key the context aliases, and every key or
-// string value that is a full IRI in a namespace the context has a prefix
-// for.
-func styleViolations(doc any, namespaces map[string]string, aliased map[string]bool) []string {
-	var out []string
-	full := func(s string) bool {
-		for _, ns := range namespaces {
-			if strings.HasPrefix(s, ns) {
-				return true
-			}
-		}
-		return false
-	}
-	var walk func(v any, path string)
-	walk = func(v any, path string) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, e := range v {
-				if k == "@context" {
-					continue
-				}
-				if aliased[k] {
-					out = append(out, fmt.Sprintf("%s: key %q, the context aliases it", path, k))
-				}
-				if full(k) {
-					out = append(out, fmt.Sprintf("%s: key %q is a full IRI", path, k))
-				}
-				walk(e, path+"/"+k)
-			}
-		case []any:
-			for i, e := range v {
-				walk(e, fmt.Sprintf("%s[%d]", path, i))
-			}
-		case string:
-			if full(v) {
-				out = append(out, fmt.Sprintf("%s: %q is a full IRI", path, v))
-			}
-		}
-	}
-	walk(doc, "")
-	sort.Strings(out)
-	return out
 }
 
 // The context has a prefix for every vocabulary the Turtle writer has one
@@ -145,7 +81,7 @@ func TestWriteJSONLDOneStyle(t *testing.T) {
 		if err := json.Unmarshal(out, &v); err != nil {
 			t.Fatal(err)
 		}
-		if bad := styleViolations(v, namespaces, aliased); len(bad) > 0 {
+		if bad := StyleViolations(v, namespaces, aliased); len(bad) > 0 {
 			t.Errorf("base %q: not one style:\n%s\n%s", base, strings.Join(bad, "\n"), out)
 		}
 		if testing.Verbose() {
@@ -169,7 +105,7 @@ func TestStyleViolationsFinds(t *testing.T) {
 	if err := json.Unmarshal([]byte(doc), &v); err != nil {
 		t.Fatal(err)
 	}
-	if bad := styleViolations(v, namespaces, aliased); len(bad) != 3 {
+	if bad := StyleViolations(v, namespaces, aliased); len(bad) != 3 {
 		t.Errorf("found %d, want 3 (@id, a full key, a full IRI value):\n%s", len(bad), strings.Join(bad, "\n"))
 	}
 }
