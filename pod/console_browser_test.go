@@ -68,16 +68,7 @@ func conPublish(t testing.TB, s *pod.Server, recipient, topic string, data map[s
 // crm's inbox; the pages fit a phone. Set PODSERVER_UPDATE_SCREENSHOT=1 to
 // write docs/console.png.
 func TestConsoleBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test: skipped with -short")
-	}
-	bin := chromiumPath()
-	if bin == "" {
-		if os.Getenv("PODSERVER_BROWSER_TESTS") == "1" {
-			t.Fatal("PODSERVER_BROWSER_TESTS=1 but Chromium is not installed (apt-get install chromium, or set PODSERVER_CHROMIUM)")
-		}
-		t.Skip("Chromium is not installed (apt-get install chromium); PODSERVER_BROWSER_TESTS=1 makes this a failure")
-	}
+	bin := needChromium(t)
 	began := time.Now()
 	last := began
 	s := podtest.RunServer(t, pod.Options{})

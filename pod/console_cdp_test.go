@@ -22,6 +22,24 @@ import (
 	"time"
 )
 
+// needChromium returns the Chromium binary for a browser test, or skips
+// the test when there is none (a failure with PODSERVER_BROWSER_TESTS=1)
+// and with -short.
+func needChromium(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+	bin := chromiumPath()
+	if bin == "" {
+		if os.Getenv("PODSERVER_BROWSER_TESTS") == "1" {
+			t.Fatal("PODSERVER_BROWSER_TESTS=1 but Chromium is not installed (apt-get install chromium, or set PODSERVER_CHROMIUM)")
+		}
+		t.Skip("Chromium is not installed (apt-get install chromium); PODSERVER_BROWSER_TESTS=1 makes this a failure")
+	}
+	return bin
+}
+
 // chromiumPath returns the Chromium binary to test with, or "".
 func chromiumPath() string {
 	if p := os.Getenv("PODSERVER_CHROMIUM"); p != "" {

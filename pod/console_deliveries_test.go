@@ -67,16 +67,7 @@ func (h *hookServer) count(name string) int {
 // sign-in form; the ACL editor says where it will save, says when it has,
 // and keeps the order of the rules; inbox cards show the event's source.
 func TestConsoleDeliveries(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test: skipped with -short")
-	}
-	bin := chromiumPath()
-	if bin == "" {
-		if os.Getenv("PODSERVER_BROWSER_TESTS") == "1" {
-			t.Fatal("PODSERVER_BROWSER_TESTS=1 but Chromium is not installed (apt-get install chromium, or set PODSERVER_CHROMIUM)")
-		}
-		t.Skip("Chromium is not installed (apt-get install chromium); PODSERVER_BROWSER_TESTS=1 makes this a failure")
-	}
+	bin := needChromium(t)
 	hook := newHookServer(t)
 	hookURL := hook.URL + "/cb"
 	// A failed delivery waits an hour: only Retry now brings it forward.

@@ -3,7 +3,6 @@ package pod_test
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,16 +15,7 @@ import (
 // there is none (a failure with PODSERVER_BROWSER_TESTS=1).
 func conBrowser(t *testing.T) *cdpPage {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test: skipped with -short")
-	}
-	bin := chromiumPath()
-	if bin == "" {
-		if os.Getenv("PODSERVER_BROWSER_TESTS") == "1" {
-			t.Fatal("PODSERVER_BROWSER_TESTS=1 but Chromium is not installed (apt-get install chromium, or set PODSERVER_CHROMIUM)")
-		}
-		t.Skip("Chromium is not installed (apt-get install chromium); PODSERVER_BROWSER_TESTS=1 makes this a failure")
-	}
+	bin := needChromium(t)
 	return startChromium(t, bin).newPage(t)
 }
 

@@ -3,8 +3,6 @@ package pod_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -13,30 +11,11 @@ import (
 	"podserver/pod"
 )
 
-// demoDo sends one request to the demo server and returns the status and
-// body.
+// demoDo is conDo without the response headers.
 func demoDo(t *testing.T, method, url, key, ctype, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("x-api-key", key)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	status, _, b := conDo(t, method, url, key, ctype, body)
+	return status, b
 }
 
 // TestDemoReset: ResetDemo, which serve --demo runs on every start, puts
