@@ -34,6 +34,10 @@ type Request struct {
 	Agent string
 	// Origin is the request's Origin header, "" if it had none.
 	Origin string
+	// ClientID is the client the agent's credential names (a Solid-OIDC
+	// token's client_id), "" when it names none (API keys, HTTP
+	// signatures, anonymous requests).
+	ClientID string
 }
 
 // Evaluator decides Web Access Control requests. It reads ACL documents
@@ -62,6 +66,11 @@ type Request struct {
 //     the request has no Origin header or its Origin is one of them
 //     (compared case-insensitively, ignoring a trailing "/"); authorizations
 //     without acl:origin apply whatever the origin.
+//   - Client rule: an authorization that lists acl:client applies only when
+//     the request's client id is one of them (compared exactly); a request
+//     without a client id is never one of them. Authorizations without
+//     acl:client apply whatever the client. The client rule, the origin
+//     rule and the agent rules must all hold (see the package doc).
 //   - The modes granted are the union of the applying authorizations'
 //     modes; Write implies Append.
 type Evaluator struct {
@@ -115,26 +124,27 @@ func (e *Evaluator) Effective(ctx context.Context, resourceURL, rootURL string) 
 }
 
 // Allowed returns the modes req.Agent has on req.ResourceURL from
-// req.Origin, with implied modes added. On error it returns no modes.
+// req.Origin through req.ClientID, with implied modes added. On error it
+// returns no modes.
 func (e *Evaluator) Allowed(ctx context.Context, req Request) (Mode, error) {
 	_, auths, _, err := e.Effective(ctx, req.ResourceURL, req.RootURL)
 	if err != nil {
 		return 0, err
 	}
-	return e.grant(ctx, auths, req.Agent, req.Origin)
+	return e.grant(ctx, auths, req)
 }
 
-// Modes returns the modes of req.Agent (user) and of an anonymous agent with
-// the same Origin (public), for the WAC-Allow header.
+// Modes returns the modes of req (user) and of an anonymous request, with
+// no client, from the same Origin (public), for the WAC-Allow header.
 func (e *Evaluator) Modes(ctx context.Context, req Request) (user, public Mode, err error) {
 	_, auths, _, err := e.Effective(ctx, req.ResourceURL, req.RootURL)
 	if err != nil {
 		return 0, 0, err
 	}
-	if user, err = e.grant(ctx, auths, req.Agent, req.Origin); err != nil {
+	if user, err = e.grant(ctx, auths, req); err != nil {
 		return 0, 0, err
 	}
-	public, err = e.grant(ctx, auths, "", req.Origin)
+	public, err = e.grant(ctx, auths, Request{Origin: req.Origin})
 	return user, public, err
 }
 
@@ -221,17 +231,19 @@ func selectAuths(auths []Authorization, target string, inherited bool) []Authori
 	return out
 }
 
-// grant returns the union of the modes of the authorizations that apply to
-// agent ("" for anonymous) from origin ("" for none), with implied modes.
-// grant returns the modes auths give agent from origin, with implied modes.
-// Group documents are read only for authorizations that would add modes
-// and apply to nobody else, at most once each per call.
-func (e *Evaluator) grant(ctx context.Context, auths []Authorization, agent, origin string) (Mode, error) {
+// grant returns the union of the modes of the authorizations of auths that
+// apply to req's agent ("" for anonymous) from its origin ("" for none)
+// through its client ("" for none), with implied modes. Only the agent,
+// origin and client of req are read. Group documents are read only for
+// authorizations that would add modes and apply to nobody else, at most
+// once each per call.
+func (e *Evaluator) grant(ctx context.Context, auths []Authorization, req Request) (Mode, error) {
+	agent := req.Agent
 	var m Mode
 	var member map[string]bool
 	for i := range auths {
 		a := &auths[i]
-		if !originAllowed(a, origin) || m.Grants(a.Modes) {
+		if !originAllowed(a, req.Origin) || !clientAllowed(a, req.ClientID) || m.Grants(a.Modes) {
 			continue
 		}
 		if applies(a, agent) {
@@ -267,6 +279,12 @@ func originAllowed(a *Authorization, origin string) bool {
 	return len(a.Origins) == 0 || origin == "" || slices.ContainsFunc(a.Origins, func(o string) bool {
 		return sameOrigin(o, origin)
 	})
+}
+
+// clientAllowed applies the client rule to a: a client-restricted
+// authorization needs a request made through one of its clients.
+func clientAllowed(a *Authorization, client string) bool {
+	return len(a.Clients) == 0 || client != "" && slices.Contains(a.Clients, client)
 }
 
 // applies reports whether a names agent, or a class agent belongs to.

@@ -23,6 +23,7 @@ const (
 	aclAgentClass    = NamespaceACL + "agentClass"
 	aclAgentGroup    = NamespaceACL + "agentGroup"
 	aclOrigin        = NamespaceACL + "origin"
+	aclClient        = NamespaceACL + "client"
 	aclAccessTo      = NamespaceACL + "accessTo"
 	aclDefault       = NamespaceACL + "default"
 	aclDefaultForNew = NamespaceACL + "defaultForNew"
@@ -60,8 +61,13 @@ type Authorization struct {
 	AgentClasses []string
 	// Groups lists the acl:agentGroup groups (vcard:Group IRIs) whose
 	// members it applies to.
-	Groups   []string
-	Origins  []string
+	Groups  []string
+	Origins []string
+	// Clients lists the acl:client client ids (Solid-OIDC client_id
+	// values: a Client ID Document's URL, or an id an identity provider
+	// registered) the authorization is restricted to; empty means every
+	// client (see Evaluator).
+	Clients  []string
 	AccessTo []string
 	Default  []string
 	Modes    Mode
@@ -69,9 +75,14 @@ type Authorization struct {
 
 // ParseACL reads the authorizations of an ACL document: every subject typed
 // acl:Authorization, with acl:agent, acl:agentClass, acl:origin,
-// acl:accessTo, acl:default (or the legacy acl:defaultForNew) and acl:mode
-// (acl:Read, acl:Write, acl:Append, acl:Control). Quads of every graph are
-// read.
+// acl:client, acl:accessTo, acl:default (or the legacy acl:defaultForNew)
+// and acl:mode (acl:Read, acl:Write, acl:Append, acl:Control). Quads of
+// every graph are read.
+//
+// An acl:client value is an IRI (a Client ID Document) or a plain string
+// literal (an identity provider's opaque client id, which as a Turtle IRI
+// would resolve against the document's URL); other literals and blank
+// nodes are an error wrapping ErrInvalidACL.
 //
 // acl:agentGroup values are kept in Groups. Unknown modes and other
 // predicates are ignored. Authorizations
@@ -130,6 +141,15 @@ func ParseACL(quads []rdf.Quad) ([]Authorization, error) {
 			continue
 		case aclAgentGroup:
 			list = &a.Groups
+		case aclClient:
+			v, ok := clientID(q.O)
+			if !ok {
+				return nil, notClient(id, q)
+			}
+			if !slices.Contains(a.Clients, v) {
+				a.Clients = append(a.Clients, v)
+			}
+			continue
 		default:
 			continue
 		}
@@ -147,7 +167,9 @@ func ParseACL(quads []rdf.Quad) ([]Authorization, error) {
 
 // BuildACL returns the quads of an ACL document holding auths, in the
 // default graph; ParseACL(BuildACL(auths)) gives auths back (for
-// authorizations that grant something). An empty ID becomes a blank node.
+// authorizations that grant something). An empty ID becomes a blank node;
+// a client id that is an absolute IRI is written as an IRI, any other as a
+// string literal.
 func BuildACL(auths []Authorization) []rdf.Quad {
 	var quads []rdf.Quad
 	for i, a := range auths {
@@ -175,6 +197,13 @@ func BuildACL(auths []Authorization) []rdf.Quad {
 		}
 		for _, v := range a.Origins {
 			add(aclOrigin, v)
+		}
+		for _, v := range a.Clients {
+			o := rdf.IRI(v)
+			if !isAbsoluteIRI(v) {
+				o = rdf.Literal(v, "")
+			}
+			quads = append(quads, rdf.Quad{S: s, P: rdf.IRI(aclClient), O: o})
 		}
 		for _, v := range a.AccessTo {
 			add(aclAccessTo, v)
@@ -217,6 +246,47 @@ func modeOf(iri string) Mode {
 		return Control
 	}
 	return 0
+}
+
+// clientID returns the client id an acl:client object names: an IRI, or
+// the lexical form of a plain string literal.
+func clientID(t rdf.Term) (string, bool) {
+	switch {
+	case t.Kind == rdf.KindIRI:
+		return t.Value, true
+	case t.Kind == rdf.KindLiteral && t.Datatype == rdf.XSDString && t.Value != "":
+		return t.Value, true
+	}
+	return "", false
+}
+
+// isAbsoluteIRI reports whether v starts with a URI scheme and ":".
+func isAbsoluteIRI(v string) bool {
+	for i, c := range v {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func notClient(id string, q rdf.Quad) error {
+	kind := "a blank node"
+	switch {
+	case q.O.Kind != rdf.KindLiteral:
+	case q.O.Datatype == rdf.XSDString:
+		kind = "an empty string"
+	case q.O.Lang != "":
+		kind = "a language-tagged string"
+	default:
+		kind = "a literal of type " + q.O.Datatype
+	}
+	return fmt.Errorf("%w: authorization %s: acl:client must be an IRI or a non-empty string, not %s", ErrInvalidACL, id, kind)
 }
 
 func notIRI(id string, q rdf.Quad) error {

@@ -38,6 +38,12 @@ type Principal struct {
 	Owner bool
 	// KeyID is the public id of the key used.
 	KeyID string
+	// ClientID is the client (the app acting for Agent) the credential
+	// names: a Solid-OIDC token's client_id. It is "" for API keys, HTTP
+	// signatures and anonymous requests. Like Agent it is a property of the
+	// credential, so a request copied without its Principal (the public
+	// half of WAC-Allow) has none; acl:client rules match it.
+	ClientID string
 }
 
 // Anonymous reports whether p is unauthenticated.

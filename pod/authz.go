@@ -54,6 +54,7 @@ func (a authorizer) Modes(ctx context.Context, r *ldp.Request, p string) (acl.Mo
 		RootURL:     r.Target.Root,
 		Agent:       pr.Agent,
 		Origin:      r.Origin,
+		ClientID:    pr.ClientID,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("evaluate access to %s: %w", p, err)

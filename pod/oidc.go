@@ -120,7 +120,7 @@ func (o *oidcAuth) authenticate(c *gin.Context) (ldp.Principal, error) {
 	o.accepted.Inc()
 	c.Set("agent", id.WebID)
 	c.Set("client_id", id.ClientID)
-	return ldp.Principal{Agent: id.WebID}, nil
+	return ldp.Principal{Agent: id.WebID, ClientID: id.ClientID}, nil
 }
 
 // requestURL is the URL the client addressed, for the proof's htu: the

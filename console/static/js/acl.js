@@ -46,15 +46,16 @@ export function parseNTriples(text) {
 const key = (t) => (t.iri !== undefined ? t.iri : t.blank !== undefined ? "_:" + t.blank : null);
 
 // parseRules returns the acl:Authorization rules of a document's triples:
-// {id, agents, classes, origins, accessTo, defaults, modes: Set of names,
-// other: [predicate IRIs kept as they are]}.
+// {id, agents, classes, origins, clients, accessTo, defaults, groups,
+// modes: Set of names}. clients are acl:client ids: IRIs, or string
+// literals (opaque ids an identity provider registered).
 export function parseRules(triples) {
   const rules = new Map();
   for (const t of triples) {
     if (t.p.iri === RDF_TYPE && t.o.iri === ACL + "Authorization") {
       const id = key(t.s);
       if (id && !rules.has(id)) {
-        rules.set(id, { id, agents: [], classes: [], origins: [], accessTo: [], defaults: [], modes: new Set(), groups: [] });
+        rules.set(id, { id, agents: [], classes: [], origins: [], clients: [], accessTo: [], defaults: [], modes: new Set(), groups: [] });
       }
     }
   }
@@ -64,8 +65,14 @@ export function parseRules(triples) {
   };
   for (const t of triples) {
     const r = rules.get(key(t.s));
-    if (!r || !t.p.iri || !t.p.iri.startsWith(ACL) || t.o.iri === undefined) continue;
+    if (!r || !t.p.iri || !t.p.iri.startsWith(ACL)) continue;
     const name = t.p.iri.slice(ACL.length);
+    if (name === "client") {
+      const c = t.o.iri !== undefined ? t.o.iri : t.o.literal;
+      if (c && !r.clients.includes(c)) r.clients.push(c);
+      continue;
+    }
+    if (t.o.iri === undefined) continue;
     if (name === "mode") {
       if (t.o.iri.startsWith(ACL)) {
         const m = t.o.iri.slice(ACL.length);
@@ -102,6 +109,12 @@ export function relativeTo(base, iri, root) {
   return rel + frag;
 }
 
+// clientTerm writes a client id as the server does: an absolute IRI as an
+// IRI, anything else (an opaque id) as a string.
+export function clientTerm(c) {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(c) ? { "@id": c } : c;
+}
+
 // buildDocument returns the JSON-LD ACL document holding rules, for the
 // ACL at aclURL in the pod at root.
 export function buildDocument(rules, aclURL, root) {
@@ -114,6 +127,7 @@ export function buildDocument(rules, aclURL, root) {
     if (r.classes.length) node["acl:agentClass"] = r.classes.map((c) => ({ "@id": c }));
     if (r.groups.length) node["acl:agentGroup"] = r.groups.map(ref);
     if (r.origins.length) node["acl:origin"] = r.origins.map((o) => ({ "@id": o }));
+    if (r.clients.length) node["acl:client"] = r.clients.map(clientTerm);
     if (r.accessTo.length) node["acl:accessTo"] = r.accessTo.map(ref);
     if (r.defaults.length) node["acl:default"] = r.defaults.map(ref);
     node["acl:mode"] = MODES.filter((m) => r.modes.has(m)).map((m) => ({ "@id": "acl:" + m }));

@@ -1,7 +1,8 @@
 // Access control page: pick a resource or container, see its effective ACL
 // (its own, or the one it inherits from the nearest ancestor container that
 // has one, saying which), and edit authorizations: agents, agent classes,
-// origins; Read, Write, Append, Control; this resource and/or its children.
+// origins, clients (acl:client: the Solid-OIDC apps a rule is limited to);
+// Read, Write, Append, Control; this resource and/or its children.
 // The editor refuses to save a document that takes Control away from the
 // owner (the server would still let the owner key in, but nothing else).
 
@@ -42,9 +43,10 @@ function who(r) {
     else parts.push(c);
   }
   for (const a of r.agents) parts.push(podOfWebID(a) ? `${podOfWebID(a)} (${a})` : a);
-  for (const g of r.groups) parts.push(`group ${g} (not supported: grants nothing)`);
+  for (const g of r.groups) parts.push(`group ${g}`);
   let s = parts.join(", ") || "nobody";
   if (r.origins.length) s += ` — from apps at ${r.origins.join(", ")}`;
+  if (r.clients.length) s += ` — only through the apps (client ids) ${r.clients.join(", ")}`;
   return s;
 }
 
@@ -156,7 +158,7 @@ export function accessPage({ main, session, params, signal }) {
           // Start from what applies now, as rules of its own.
           const rules = applicable.map((r) => ({
             ...r, id: "", modes: new Set(r.modes), accessTo: [url], defaults: isContainer ? [url] : [],
-            agents: [...r.agents], classes: [...r.classes], origins: [...r.origins], groups: [...r.groups],
+            agents: [...r.agents], classes: [...r.classes], origins: [...r.origins], clients: [...r.clients], groups: [...r.groups],
           }));
           replace(editor, ownEditor({ url, aclURL, isContainer, rules, etag: "", exists: false }));
         });
@@ -210,6 +212,10 @@ export function accessPage({ main, session, params, signal }) {
       originsIn.value = r.origins.join("\n");
       const agentsF = field("Agents (WebIDs, one per line)", agentsIn);
       const originsF = field("Only from apps at these origins (optional, one per line)", originsIn);
+      const clientsIn = h("textarea", { rows: "1", spellcheck: "false", autocomplete: "off" });
+      clientsIn.value = r.clients.join("\n");
+      const clientsF = field("Only through these apps (Solid-OIDC client ids, optional, one per line)", clientsIn,
+        "An app's Client ID Document URL, or the id its identity provider gave it. Requests through other apps, and with API keys, do not get this rule.");
       const checkbox = (label, checked, onchange) => {
         const c = h("input", { type: "checkbox", id: id("c"), checked });
         c.addEventListener("change", () => onchange(c.checked));
@@ -230,6 +236,9 @@ export function accessPage({ main, session, params, signal }) {
         const bad = r.origins.filter((o) => !isAbsoluteHTTP(o));
         originsF.setError(bad.length ? `Not an origin such as https://app.example: ${bad.join(", ")}` : "");
       });
+      clientsIn.addEventListener("input", () => {
+        r.clients = clientsIn.value.split(/\s+/).filter(Boolean);
+      });
       const remove = h("button", { type: "button", class: "danger", "aria-label": `Remove rule ${i + 1}` }, "Remove rule");
       remove.addEventListener("click", () => {
         drafts.splice(i, 1);
@@ -243,6 +252,7 @@ export function accessPage({ main, session, params, signal }) {
           checkbox("Everyone (foaf:Agent, also anonymous)", r.classes.includes(FOAF_AGENT), (on) => toggle(r.classes, FOAF_AGENT, on)),
           checkbox("Any signed-in agent (acl:AuthenticatedAgent)", r.classes.includes(AUTHENTICATED), (on) => toggle(r.classes, AUTHENTICATED, on))),
         originsF.el,
+        clientsF.el,
         h("fieldset", { class: "inline" }, h("legend", {}, "May"),
           MODES.map((m) => checkbox(m, r.modes.has(m), (on) => (on ? r.modes.add(m) : r.modes.delete(m))))),
         h("fieldset", { class: "inline" }, h("legend", {}, "Applies to"),
@@ -252,14 +262,14 @@ export function accessPage({ main, session, params, signal }) {
     }
 
     addBtn.addEventListener("click", () => {
-      drafts.push({ id: "", agents: [], classes: [], origins: [], accessTo: [url], defaults: isContainer ? [url] : [], modes: new Set(["Read"]), groups: [] });
+      drafts.push({ id: "", agents: [], classes: [], origins: [], clients: [], accessTo: [url], defaults: isContainer ? [url] : [], modes: new Set(["Read"]), groups: [] });
       render();
       const last = list.lastElementChild;
       if (last) last.querySelector("textarea").focus();
     });
 
     fixBtn.addEventListener("click", () => {
-      drafts.unshift({ id: "", agents: [session.webid], classes: [], origins: [], accessTo: [url], defaults: isContainer ? [url] : [], modes: new Set(MODES), groups: [] });
+      drafts.unshift({ id: "", agents: [session.webid], classes: [], origins: [], clients: [], accessTo: [url], defaults: isContainer ? [url] : [], modes: new Set(MODES), groups: [] });
       fixBtn.hidden = true;
       st.clear();
       render();
