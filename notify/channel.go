@@ -31,7 +31,9 @@ type record struct {
 	App    string `json:"app,omitempty"`
 	Owner  bool   `json:"owner,omitempty"`
 	KeyID  string `json:"keyId,omitempty"`
-	Origin string `json:"origin,omitempty"`
+	// ClientID is the creator's Solid-OIDC client id, for acl:client rules.
+	ClientID string `json:"clientId,omitempty"`
+	Origin   string `json:"origin,omitempty"`
 	// SendTo is the URL of push channels; Secret signs webhook requests.
 	SendTo string `json:"sendTo,omitempty"`
 	Secret string `json:"secret,omitempty"`
@@ -47,7 +49,7 @@ type record struct {
 }
 
 func (r *record) principal() ldp.Principal {
-	return ldp.Principal{Agent: r.Agent, Pod: r.KeyPod, App: r.App, Owner: r.Owner, KeyID: r.KeyID}
+	return ldp.Principal{Agent: r.Agent, Pod: r.KeyPod, App: r.App, Owner: r.Owner, KeyID: r.KeyID, ClientID: r.ClientID}
 }
 
 // principalKey identifies what authorization depends on: channels with the
@@ -57,7 +59,7 @@ func (r *record) principalKey() string {
 	if r.Owner {
 		owner = "1"
 	}
-	return strings.Join([]string{r.Agent, r.KeyPod, r.App, owner, r.Origin}, "\x00")
+	return strings.Join([]string{r.Agent, r.KeyPod, r.App, owner, r.Origin, r.ClientID}, "\x00")
 }
 
 func channelKey(id string) []byte {

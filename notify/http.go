@@ -275,7 +275,7 @@ func (n *Notifier) subscribe(c *gin.Context, r *ldp.Request, t channelType) erro
 	}
 	rec := record{
 		ID: newID(), Type: t.name, Pod: pod, Path: topic,
-		Agent: pr.Agent, KeyPod: pr.Pod, App: pr.App, Owner: pr.Owner, KeyID: pr.KeyID, Origin: r.Origin,
+		Agent: pr.Agent, KeyPod: pr.Pod, App: pr.App, Owner: pr.Owner, KeyID: pr.KeyID, ClientID: pr.ClientID, Origin: r.Origin,
 		SendTo: req.SendTo, StartAt: req.StartAt, EndAt: endAt, Rate: req.Rate, State: req.State,
 		Accept: req.Accept, Media: media, Created: now,
 	}

@@ -101,3 +101,43 @@ func TestSolidOIDCClientRestriction(t *testing.T) {
 		t.Errorf("anonymous GET: %d %s", r.status, r.body)
 	}
 }
+
+// TestSolidOIDCClientRestrictionNotifications: a notification channel made
+// with a token keeps the token's client id, so a subscriber that may read
+// the topic only through a client-restricted rule (acl:client) is notified
+// of its changes; before the channel kept it, every notification was
+// refused.
+func TestSolidOIDCClientRestrictionNotifications(t *testing.T) {
+	iss := oidctest.NewIssuer(t)
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
+	base := s.BaseURL()
+	remote := profileServer(t, map[string]string{"/carol/card": "@prefix solid: <http://www.w3.org/ns/solid/terms#> .\n<#me> solid:oidcIssuer <" + iss.URL + "> .\n"})
+	carol := remote.URL + "/carol/card#me"
+	const appA = "https://app.example/id"
+	doc := base + "/alice/watched/doc"
+	if r := do(t, base, call{method: "PUT", path: "/alice/watched/doc", key: aliceKey, ctype: "text/plain", body: "v1"}); r.status != 201 {
+		t.Fatalf("PUT doc: %d %s", r.status, r.body)
+	}
+	aclDoc := `@prefix acl: <http://www.w3.org/ns/auth/acl#> .
+<#app> a acl:Authorization; acl:agent <` + carol + `>; acl:client <` + appA + `>;
+    acl:accessTo <doc>; acl:mode acl:Read.
+`
+	if r := do(t, base, call{method: "PUT", path: "/alice/watched/doc.acl", key: aliceKey, ctype: "text/turtle", body: aclDoc}); r.status != 201 {
+		t.Fatalf("PUT acl: %d %s", r.status, r.body)
+	}
+	hook := ntStartHook(t, "127.0.0.1:0")
+	sub := base + "/alice/.notifications/webhook/"
+	key := oidctest.NewKey(t)
+	tok := iss.Token(t, time.Now(), carol, key, oidctest.Claims{"client_id": appA, "aud": []string{"solid", appA}})
+	proof := oidctest.Proof(t, key, "POST", sub, tok, time.Now(), nil)
+	body := `{"@context": ["` + ntContext + `"], "type": "WebhookChannel2023", "topic": "` + doc + `", "sendTo": "` + hook.url() + `"}`
+	if r := do(t, base, call{method: "POST", path: sub, ctype: "application/ld+json", body: body,
+		hdr: map[string]string{"Authorization": "DPoP " + tok, "DPoP": proof}}); r.status != 200 {
+		t.Fatalf("subscribe with a token for the listed client: %d %s", r.status, r.body)
+	}
+	if r := do(t, base, call{method: "PUT", path: "/alice/watched/doc", key: aliceKey, ctype: "text/plain", body: "v2"}); r.status != 204 {
+		t.Fatalf("PUT doc again: %d %s", r.status, r.body)
+	}
+	m := ntParse(t, hook.next(t, 5*time.Second).body)
+	ntExpect(t, m, "Update", doc, "")
+}
