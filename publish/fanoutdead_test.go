@@ -133,3 +133,44 @@ func TestFanoutJobFailsForGood(t *testing.T) {
 		}
 	}
 }
+
+// keysLeft counts the keys under each of the job's prefixes: batches,
+// queue entries, outbox entries and delivery indexes.
+func keysLeft(t *testing.T, st store.Store) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	err := st.View(context.Background(), func(rd store.Reader) error {
+		for _, p := range []string{store.PrefixFanout, store.PrefixDelivery, store.PrefixOutbox, store.PrefixDeliveryIndex} {
+			err := rd.Scan([]byte(p), nil, false, func(_, _ []byte) error { out[p]++; return nil })
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A job whose event is deleted before it runs ends without a trace: no
+// batch, queue, outbox or index key of it is left.
+func TestFanoutEventDeletedLeavesNothing(t *testing.T) {
+	st := fanoutPods(t)
+	h, q := fanoutServer(t, st, 5, false)
+	loc, _ := fanoutPublish(t, h, "")
+	if left := keysLeft(t, st); left[store.PrefixFanout] == 0 || left[store.PrefixDelivery] != 1 {
+		t.Fatalf("the queued job's keys: %v", left)
+	}
+	path := ldp.StoragePath("producer", "publish/"+loc[strings.LastIndexByte(loc, '/')+1:])
+	if err := st.Update(context.Background(), func(tx store.Txn) error { return ldp.Delete(tx, path, ldp.Preconditions{}) }); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	_, q2 := fanoutServer(t, st, 5, true)
+	eventually(t, "the job ends", func() bool { p, _ := q2.Depth(); return p == 0 })
+	if left := keysLeft(t, st); len(left) != 0 {
+		t.Errorf("keys left by the job of a deleted event: %v", left)
+	}
+}
