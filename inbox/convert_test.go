@@ -244,25 +244,27 @@ func sharedBodyKey(t *testing.T, st store.Store) []byte {
 	return key
 }
 
-// The bytes a store holds before and after the conversion, for a sample
-// of 1 KB events copied into 100 inboxes each (go test ./inbox -run
-// ConvertBytes -v).
+// The bytes a store holds before and after the conversion, for samples
+// of 1 KB events each copied into 3 and into 100 inboxes (go test ./inbox
+// -run ConvertBytes -v).
 func TestConvertBytes(t *testing.T) {
-	src := newOldStore(t, 20, 100, 1000)
-	dst, err := store.Open(store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct{ events, fanout int }{{100, 3}, {20, 100}} {
+		src := newOldStore(t, tc.events, tc.fanout, 1000)
+		dst, err := store.Open(store.Options{InMemory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = dst.Close() })
+		stats, err := storecopy.Copy(context.Background(), dst, src.st, storecopy.Options{Convert: ShareStoredCopies})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stats.Converted != int64(tc.events*tc.fanout) || stats.ConvertedBytes >= stats.Bytes {
+			t.Fatalf("converted %d items: %d bytes, %d before", stats.Converted, stats.ConvertedBytes, stats.Bytes)
+		}
+		t.Logf("%d events x %d copies of ~1 KB: %d keys, %d bytes before, %d after (%.1f%%)", tc.events, tc.fanout,
+			stats.Keys, stats.Bytes, stats.ConvertedBytes, 100*float64(stats.ConvertedBytes)/float64(stats.Bytes))
 	}
-	t.Cleanup(func() { _ = dst.Close() })
-	stats, err := storecopy.Copy(context.Background(), dst, src.st, storecopy.Options{Convert: ShareStoredCopies})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stats.Converted != 2000 || stats.ConvertedBytes*4 > stats.Bytes {
-		t.Fatalf("converted %d items: %d bytes, %d before", stats.Converted, stats.ConvertedBytes, stats.Bytes)
-	}
-	t.Logf("20 events x 100 copies of ~1 KB: %d keys, %d bytes before, %d after (%.1f%%)",
-		stats.Keys, stats.Bytes, stats.ConvertedBytes, 100*float64(stats.ConvertedBytes)/float64(stats.Bytes))
 }
 
 // samePage reports whether two listing pages hold the same.
