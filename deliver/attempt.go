@@ -132,7 +132,8 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	var re *RetryError
 	var pe permanentError
 	outcome := OutcomeRetry
-	schedule, transient := q.schedule(r.Kind), q.policy(r.Kind).Transient
+	pol := q.policy(r.Kind)
+	schedule, transient := q.schedule(r.Kind), pol.Transient
 	switch {
 	case errors.As(ae.err, &pe), r.Attempts > len(schedule):
 		r.Status = StatusDead
@@ -142,19 +143,37 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	default:
 		r.Due = now.Add(jitter(schedule[r.Attempts-1]))
 	}
+	kept := !transient || pol.Dead != nil // a dead letter is kept
+	failed := r
 	err = q.cfg.Store.Update(ctx, func(tx store.Txn) error {
+		r = failed
 		if err := q.take(tx, old); err != nil {
 			return err
 		}
-		if r.Status == StatusDead {
+		listed := !transient
+		switch {
+		case r.Status == StatusDead:
 			if err := leaveChannel(tx, r); err != nil {
 				return err
 			}
-			if transient {
-				return nil // dropped
+			if !kept {
+				return remove(tx, r) // dropped, its event index entry too
+			}
+			if pol.Dead != nil {
+				if err := pol.Dead(tx, &r); err != nil {
+					return err
+				}
+			}
+			listed = true
+		case !listed && pol.Dead != nil:
+			// A retried dead letter stays listed until it leaves the
+			// queue.
+			var err error
+			if listed, err = isListed(tx, r); err != nil {
+				return err
 			}
 		}
-		return put(tx, r, !transient)
+		return put(tx, r, listed)
 	})
 	if err != nil {
 		if errors.Is(err, errGone) {
@@ -168,7 +187,7 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	if outcome == OutcomeDead {
 		q.dmu.Lock()
 		q.pending--
-		if !transient {
+		if kept {
 			q.dead++
 		}
 		q.dmu.Unlock()
@@ -176,7 +195,7 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	} else {
 		requeue = dueKey(r.Due, r.Seq)
 	}
-	if outcome == OutcomeDead && transient {
+	if outcome == OutcomeDead && !kept {
 		q.cfg.Logger.Warn("deliver: dropped", "kind", r.Kind, "seq", r.Seq, "target", r.Target, "channel", r.Channel, "id", r.EventID, "attempts", r.Attempts, "err", r.LastError)
 	} else {
 		q.cfg.Logger.Warn("deliver: attempt failed", "seq", r.Seq, "target", r.Target, "attempts", r.Attempts, "status", r.Status, "err", r.LastError)
@@ -244,6 +263,15 @@ func (q *Queue) lost(r Record, outcome string) {
 		q.cfg.Logger.Warn("deliver: lease lost during the attempt, outcome dropped", "seq", r.Seq, "target", r.Target, "outcome", outcome, "leaseUntil", r.hold.Until)
 	}
 	q.settled(r)
+}
+
+// isListed reports whether r has an outbox entry.
+func isListed(tx store.Txn, r Record) (bool, error) {
+	_, err := tx.Get(outboxKey(r.Pod, r.Seq))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // leaveChannel removes, in tx, the channel index entry of r, which leaves

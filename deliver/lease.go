@@ -224,6 +224,7 @@ func (q *Queue) reclaim() {
 func (q *Queue) Poke() {
 	q.shared.Store(true)
 	q.kick()
+	q.changedNow()
 }
 
 // Node returns the name this queue holds its leases in (Config.Node).

@@ -43,6 +43,11 @@ func (q *Queue) Retry(tx store.Txn, pod string, seq uint64) (Record, error) {
 	r.Status = StatusPending
 	r.Attempts = 0
 	r.Due = q.cfg.Now().UTC().Truncate(time.Millisecond)
+	if revive := q.policy(r.Kind).Revive; revive != nil {
+		if err := revive(tx, &r); err != nil {
+			return r, err
+		}
+	}
 	if err := put(tx, r, true); err != nil {
 		return r, err
 	}

@@ -22,6 +22,18 @@ type Policy struct {
 	// one that fails for good is logged and dropped instead of kept as a
 	// dead letter.
 	Transient bool
+	// Dead, when set, is called in the transaction that records a record
+	// of the kind as failed for good, after its queue entry is removed:
+	// it may end state the kind keeps elsewhere in the store and move
+	// what a retry needs into the record (Payload). The record is then
+	// kept as a dead letter, listed in its pod's outbox, even for a
+	// Transient kind (which it otherwise drops); once retried, such a
+	// record stays listed until it leaves the queue.
+	Dead func(tx store.Txn, r *Record) error
+	// Revive, when set, is called in the transaction of Retry, which
+	// makes a dead letter of the kind pending again: it may restore
+	// what Dead moved into the record.
+	Revive func(tx store.Txn, r *Record) error
 	// MaxPerChannel bounds the pending records of one Record.Channel (0:
 	// no bound): Offer drops the records beyond it.
 	MaxPerChannel int

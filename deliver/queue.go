@@ -204,6 +204,7 @@ type Queue struct {
 	waiters    map[uint64][]chan Result
 	recent     map[uint64]Result // the last maxRecent answered attempts
 	recentSeqs []uint64
+	changed    chan struct{} // closed at the next change (see Changed)
 	started    bool
 	closeOnce  sync.Once
 

@@ -34,8 +34,12 @@
 // listed in the outbox; delivered ones removed; ones that fail for good
 // logged and dropped instead of kept as dead letters). Push notifications
 // (KindPush) are such records, offered without a transaction of their
-// own (Offer). The retry rule (ResponseError, RetryAfter), the jitter and
-// the dead-letter view (the outbox) are the same for every kind.
+// own (Offer). A Transient kind with Policy.Dead (fan-out jobs) keeps its
+// records that fail for good as dead letters after all, the state it
+// keeps elsewhere ended in the same transaction, and Policy.Revive brings
+// that state back when the owner retries one. The retry rule
+// (ResponseError, RetryAfter), the jitter and the dead-letter view (the
+// outbox) are the same for every kind.
 //
 // # State machine
 //
@@ -44,7 +48,7 @@
 //	pending --failed with a RetryError (Retry-After)-----> pending, due = now + After
 //	pending --failed, attempts > len(schedule)-----------> dead (only the "o" entry is kept)
 //	pending --failed with a Permanent error--------------> dead
-//	dead, of a Transient kind----------------------------> (removed, logged: dropped)
+//	dead, of a Transient kind without Policy.Dead--------> (removed, logged: dropped)
 //	delivered, of a Transient kind-----------------------> (removed)
 //	dead    --Retry by the owner-------------------------> pending, due now, attempts 0
 //	pending --RetryNow by the owner (not while leased)---> pending, due now, attempts kept

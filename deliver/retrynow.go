@@ -64,7 +64,8 @@ func (q *Queue) RetryNow(tx store.Txn, pod string, seq uint64) (Record, error) {
 		return r, err
 	}
 	cur.Due = now
-	if err := put(tx, cur, !q.policy(cur.Kind).Transient); err != nil {
+	// Listed: it was read from the outbox.
+	if err := put(tx, cur, true); err != nil {
 		return r, err
 	}
 	key := dueKey(cur.Due, cur.Seq)

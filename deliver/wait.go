@@ -38,6 +38,35 @@ func (q *Queue) finish(seq uint64, res Result) {
 	for _, w := range ws {
 		w <- res
 	}
+	q.changedNow()
+}
+
+// Changed returns a channel that is closed at the next change of the
+// queue this node learns of: the end of an attempt made here, whatever
+// its outcome, and each Poke (another node wrote a queue record, or the
+// change feed may have missed changes). It is for waiters on work whose
+// progress they read from the store, such as a fan-out job that another
+// node may be running (Wait learns only of this node's attempts): take
+// the channel, read the store, and wait on the channel while the read
+// shows the work unfinished. A change made between the read and the wait
+// is not missed, since the channel was taken before the read.
+func (q *Queue) Changed() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.changed == nil {
+		q.changed = make(chan struct{})
+	}
+	return q.changed
+}
+
+// changedNow closes the channel Changed returned, if any.
+func (q *Queue) changedNow() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.changed != nil {
+		close(q.changed)
+		q.changed = nil
+	}
 }
 
 // Wait returns the outcome of r's first attempt (r as Enqueue returned it),

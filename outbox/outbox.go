@@ -17,6 +17,7 @@ import (
 	"podserver/apierr"
 	"podserver/deliver"
 	"podserver/ldp"
+	"podserver/publish"
 	"podserver/store"
 )
 
@@ -50,6 +51,11 @@ import (
 // its next attempt is made at once instead of when its retry schedule says
 // (hours, after a few failures). A record a node is attempting right now
 // is left alone (409); one that was delivered is replayed instead (409).
+//
+// A fan-out job (kind "fanout": the subscriber copies of an event with
+// many, written after the publish's answer) is listed only once it failed
+// for good, as a dead letter whose target is the event and whose "copies"
+// counts the copies it did not write; its retry writes them.
 
 // Outbox statuses in answers: a dead record is "failed".
 const (
@@ -72,6 +78,9 @@ type outboxJSON struct {
 	Delivered  time.Time `json:"delivered,omitzero"`
 	LastError  string    `json:"lastError,omitempty"`
 	LastStatus int       `json:"lastStatus,omitempty"`
+	// Copies is, for a failed fan-out job, the subscriber copies it did
+	// not write (its target is the event).
+	Copies int `json:"copies,omitempty"`
 }
 
 func (h *Handler) outboxView(r *ldp.Request, rec deliver.Record) outboxJSON {
@@ -80,9 +89,12 @@ func (h *Handler) outboxView(r *ldp.Request, rec deliver.Record) outboxJSON {
 		EventID: rec.EventID, Target: rec.Target, Status: outboxPending, Attempts: rec.Attempts, Created: rec.Created,
 		LastError: rec.LastError, LastStatus: rec.LastStatus, Delivered: rec.Delivered,
 	}
-	if rec.Kind == deliver.KindInbox {
+	switch rec.Kind {
+	case deliver.KindInbox:
 		pod, _ := ldp.SplitStoragePath(rec.Target)
 		v.Target = h.urls.PodRoot(pod) + "inbox/"
+	case deliver.KindFanout:
+		v.Target, v.Copies = rec.EventID, publish.FanoutCopies(rec)
 	}
 	switch rec.Status {
 	case deliver.StatusDead:

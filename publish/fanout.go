@@ -24,7 +24,6 @@ package publish
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -192,8 +191,9 @@ func (s *Service) dropFanout(tx store.Txn, r deliver.Record, prefix []byte) erro
 }
 
 // jobWaits tracks, for ?wait, the fan-out jobs this node's publishes wait
-// for, by event path. Only the node that runs a job's batches learns of
-// them: a waiter on another node waits until its deadline.
+// for, by event path, and ends the wait at once when this node ends the
+// job; a job another node runs is followed through the store
+// (fanoutwait.go).
 type jobWaits struct {
 	mu sync.Mutex
 	m  map[string]*jobWait
@@ -243,19 +243,6 @@ func (j *jobWaits) done(event string) {
 		close(w.done)
 		delete(j.m, event)
 	}
-}
-
-// wait waits until w's job, of queued copies, ended or ctx is done, and
-// returns the copies still queued.
-func (j *jobWaits) wait(ctx context.Context, w *jobWait, queued int) int {
-	select {
-	case <-w.done:
-		return 0
-	case <-ctx.Done():
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return max(0, queued-w.written)
 }
 
 // fansOut reports whether the copies of p go to more subscriber inboxes

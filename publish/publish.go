@@ -86,7 +86,7 @@ func New(cfg Config) *Service {
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	cfg.Queue.HandleLocal(deliver.KindInbox, s.deliverLocal)
 	cfg.Queue.HandleLocal(deliver.KindFanout, s.fanoutBatch)
-	cfg.Queue.SetPolicy(deliver.KindFanout, fanoutPolicy())
+	cfg.Queue.SetPolicy(deliver.KindFanout, s.jobPolicy())
 	if cfg.Remote && cfg.Client != nil {
 		cfg.Queue.HandleRemote(deliver.KindWebhook, s.deliverWebhook)
 	} else {
@@ -129,9 +129,10 @@ type planned struct {
 
 	// job is the fan-out job writing the subscriber copies after the
 	// answer (fanout.go; Seq 0: none); queued the copies it has yet to
-	// write.
+	// write; failed that it failed for good (fanoutdead.go).
 	job    deliver.Record
 	queued int
+	failed bool
 	// waiter waits for job with ?wait.
 	waiter *jobWait
 }
@@ -438,7 +439,7 @@ func (s *Service) awaitDelayed(ctx context.Context, plan []planned, wait time.Du
 	for i := range plan {
 		p := &plan[i]
 		if p.queued > 0 && p.waiter != nil {
-			p.queued = s.jobs.wait(ctx, p.waiter, p.queued)
+			s.awaitJob(ctx, p)
 		}
 		for _, rec := range p.records {
 			res := s.cfg.Queue.Wait(ctx, rec)
@@ -494,12 +495,24 @@ func (s *Service) respond(c *gin.Context, pod string, plan []planned, array, cre
 	}
 	// "copies" only when a fan-out job took some: a smaller fan-out is
 	// written before the answer, which stays as it was.
-	queued, jobs := 0, false
+	queued, jobs, failed := 0, false, 0
 	for i := range plan {
-		queued += plan[i].queued
+		if plan[i].failed {
+			failed += plan[i].queued
+		} else {
+			queued += plan[i].queued
+		}
 		jobs = jobs || plan[i].job.Seq != 0
 	}
 	switch {
+	case failed > 0:
+		b = append(b, `,"copies":{"status":"failed","failed":`...)
+		b = strconv.AppendInt(b, int64(failed), 10)
+		if queued > 0 {
+			b = append(b, `,"queued":`...)
+			b = strconv.AppendInt(b, int64(queued), 10)
+		}
+		b = append(b, '}')
 	case queued > 0:
 		b = append(b, `,"copies":{"status":"queued","queued":`...)
 		b = strconv.AppendInt(b, int64(queued), 10)

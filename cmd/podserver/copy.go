@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"podserver/inbox"
 	"podserver/store"
 	"podserver/store/pgstore"
 	"podserver/store/storecopy"
@@ -22,7 +23,7 @@ import (
 // backup file from a Badger directory on the copy command line.
 const backupSuffix = ".podbackup"
 
-const copyHelp = `Usage: podserver copy --from SRC --to DST [--force]
+const copyHelp = `Usage: podserver copy --from SRC --to DST [--force] [--convert=false]
 
 Copy a whole store, from one consistent snapshot of SRC, into DST. SRC and
 DST are each one of:
@@ -35,7 +36,12 @@ DST are each one of:
 
 A Badger directory can be copied only while no server holds it; a PostgreSQL
 store is copied online. DST must be empty (a missing directory or file is),
-unless --force, which replaces what it holds.`
+unless --force, which replaces what it holds.
+
+Into a store (not a backup file), inbox items written before shared bodies
+(each copy of an event holding the event's body) are converted to reference
+one stored body per event, each reading as before, byte for byte and with
+its ETag; --convert=false copies them as they are.`
 
 // endpoint is one side of a copy.
 type endpoint struct {
@@ -117,6 +123,7 @@ func cmdCopy(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	from := fs.String("from", "", "the source: a Badger directory, a postgres:// URL or a *"+backupSuffix+" file")
 	to := fs.String("to", "", "the destination: a Badger directory, a postgres:// URL or a *"+backupSuffix+" file")
 	force := fs.Bool("force", false, "replace what the destination holds instead of refusing a non-empty one")
+	conv := fs.Bool("convert", true, "convert inbox items of the layout before shared bodies (into a store only)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -137,7 +144,11 @@ func cmdCopy(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	st, err := runCopy(ctx, src, dst, storecopy.Options{Overwrite: *force})
+	opts := storecopy.Options{Overwrite: *force}
+	if *conv {
+		opts.Convert = inbox.ShareStoredCopies
+	}
+	st, err := runCopy(ctx, src, dst, opts)
 	if err != nil {
 		if errors.Is(err, storecopy.ErrNotEmpty) {
 			return fmt.Errorf("%w; --force replaces its contents", err)
@@ -150,6 +161,10 @@ func cmdCopy(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "copied %d keys, %d bytes, sequence %d, from %s to %s in %.2fs (%.0f keys/s, %.1f MB/s)\n",
 		st.Keys, st.Bytes, st.Seq, src, dst, secs, float64(st.Keys)/secs, float64(st.Bytes)/1e6/secs)
+	if st.Converted > 0 {
+		fmt.Fprintf(stdout, "converted %d inbox items to shared bodies: %d bytes of keys and values, %d before\n",
+			st.Converted, st.ConvertedBytes, st.Bytes)
+	}
 	return nil
 }
 

@@ -184,7 +184,8 @@ func Verify(ctx context.Context, path string) (Stats, error) {
 // sequence over. It verifies the whole file (as Verify) before it writes
 // anything to dst, so a corrupt or truncated file leaves dst untouched;
 // the file is read a second time to write it, and checked again. dst must
-// implement Sequenced and, unless opts.Overwrite, be empty.
+// implement Sequenced and, unless opts.Overwrite, be empty. opts.Convert
+// runs after the data is written, as for Copy.
 func Restore(ctx context.Context, dst store.Store, path string, opts Options) (Stats, error) {
 	var st Stats
 	dstSeq, err := sequenced(dst, "destination")
@@ -229,7 +230,7 @@ func Restore(ctx context.Context, dst store.Store, path string, opts Options) (S
 	if err := dstSeq.EnsureSeqAbove(ctx, st.Seq); err != nil {
 		return st, fmt.Errorf("storecopy: carry the sequence over: %w", err)
 	}
-	return st, nil
+	return st, convert(ctx, dst, opts, &st)
 }
 
 func openFile(path string) (*os.File, int64, error) {

@@ -17,6 +17,11 @@
 // source's (Sequenced), read after the snapshot so that it covers every
 // sequence number in the copied keys.
 //
+// A copy or restore into a store may convert data of an older layout on
+// the way (Options.Convert): the destination is rewritten after the copy,
+// by a function its caller passes in, since only the packages owning a
+// layout know it. A backup file holds the keys as they are.
+//
 // This package imports only package store; its caller opens the stores.
 package storecopy
 
@@ -67,6 +72,11 @@ type Options struct {
 	// BatchKeys and BatchBytes bound one Update of the destination (0:
 	// DefaultBatchKeys, DefaultBatchBytes).
 	BatchKeys, BatchBytes int
+	// Convert, when set, rewrites data of an older layout in the
+	// destination store of a copy or restore (not of a backup), once the
+	// data is written and the sequence carried over, so it may take
+	// sequence numbers. It returns how many records it converted.
+	Convert func(ctx context.Context, dst store.Store) (int64, error)
 }
 
 // Stats says what a copy, backup, restore or verification handled.
@@ -80,6 +90,10 @@ type Stats struct {
 	// Cleared counts the keys of the destination deleted first
 	// (Options.Overwrite).
 	Cleared int64
+	// Converted counts the records Options.Convert converted; when it
+	// converted any, ConvertedBytes is the key and value bytes the
+	// destination's data holds after it (Bytes before).
+	Converted, ConvertedBytes int64
 }
 
 // Copy copies every key of src into dst and carries the sequence over;
@@ -120,7 +134,36 @@ func Copy(ctx context.Context, dst, src store.Store, opts Options) (Stats, error
 	if err := dstSeq.EnsureSeqAbove(ctx, st.Seq); err != nil {
 		return st, fmt.Errorf("storecopy: carry the sequence over: %w", err)
 	}
-	return st, nil
+	return st, convert(ctx, dst, opts, &st)
+}
+
+// convert runs opts.Convert on dst, if set, and records what it did in
+// st.
+func convert(ctx context.Context, dst store.Store, opts Options, st *Stats) error {
+	if opts.Convert == nil {
+		return nil
+	}
+	n, err := opts.Convert(ctx, dst)
+	st.Converted = n
+	if err != nil {
+		return fmt.Errorf("storecopy: convert the destination: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	err = dst.View(ctx, func(r store.Reader) error {
+		return r.Scan(nil, nil, false, func(k, v []byte) error {
+			if isMeta(k) {
+				return store.ErrStop
+			}
+			st.ConvertedBytes += int64(len(k) + len(v))
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("storecopy: measure the converted destination: %w", err)
+	}
+	return nil
 }
 
 // sequenced returns s as Sequenced, or an error naming its type.
