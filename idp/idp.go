@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,6 +80,9 @@ type Config struct {
 	PageHeaders func(http.Header)
 	// StyleURL is the stylesheet of the pages (the console's).
 	StyleURL string
+	// LogoutURL is where the end-session endpoint sends a browser whose
+	// app named no post_logout_redirect_uri (default: the issuer).
+	LogoutURL string
 	// AccessTokenTTL, RefreshTokenTTL, KeyLifetime and KeyPublishAhead
 	// default to 1h, 30 days, 30 days and 15 minutes.
 	AccessTokenTTL  time.Duration
@@ -191,13 +195,14 @@ func New(cfg Config) (*Provider, error) {
 	}
 	var cryptoKey [32]byte // opaque tokens are never issued: access tokens are JWTs
 	o, err := op.NewProvider(&op.Config{
-		CryptoKey:             cryptoKey,
-		CodeMethodS256:        true,
-		AuthMethodPost:        true,
-		GrantTypeRefreshToken: true,
-		SupportedUILocales:    []language.Tag{language.English},
-		SupportedScopes:       []string{"openid", ScopeWebID, "offline_access"},
-		SupportedClaims:       append(append([]string(nil), op.DefaultSupportedClaims...), "webid", "cnf"),
+		CryptoKey:                cryptoKey,
+		CodeMethodS256:           true,
+		DefaultLogoutRedirectURI: cmp.Or(cfg.LogoutURL, cfg.Issuer),
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		SupportedUILocales:       []language.Tag{language.English},
+		SupportedScopes:          []string{"openid", ScopeWebID, "offline_access"},
+		SupportedClaims:          append(append([]string(nil), op.DefaultSupportedClaims...), "webid", "cnf"),
 	}, &storage{p}, op.StaticIssuer(cfg.Issuer), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("idp: %w", err)

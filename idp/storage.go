@@ -626,4 +626,3 @@ func (p *Provider) Cut(ctx context.Context, pod, clientID string) error {
 	b, _ := p.now().MarshalText()
 	return p.cfg.Store.Update(ctx, func(tx store.Txn) error { return tx.Set(key(kindCut, pod, clientID), b) })
 }
-

@@ -51,6 +51,7 @@ func newIDP(s *Server) (*idp.Provider, error) {
 			webconsole.SetSecurityHeaders(h, webconsole.Info{BaseURL: s.BaseURL(), PodNaming: s.urls.Mode()})
 		},
 		StyleURL:        webconsole.Path + "style.css",
+		LogoutURL:       s.ConsoleURL(),
 		AccessTokenTTL:  s.opts.OIDCAccessTokenTTL,
 		KeyLifetime:     s.opts.OIDCKeyLifetime,
 		KeyPublishAhead: s.opts.OIDCKeyPublishAhead,
