@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -311,4 +312,247 @@ func TestIDPCodeFlow(t *testing.T) {
 		})
 	}
 	_ = s
+}
+
+// TestIDPRefusals: each refused request with its reason.
+func TestIDPRefusals(t *testing.T) {
+	_, base := idpServer(t)
+	app := newIDPApp(t, base)
+	owner := url.Values{"pod": {"alice"}, "key": {aliceKey}}
+	const v = "verifier-0123456789-0123456789-0123456789-abc"
+
+	t.Run("wrong PKCE verifier", func(t *testing.T) {
+		app.t = t
+		code := app.login(v, owner)
+		if r := app.exchange(code, v+"x"); r.status != 400 || r.Error != "invalid_grant" {
+			t.Fatalf("%+v", r)
+		}
+	})
+	t.Run("reused code", func(t *testing.T) {
+		app.t = t
+		code := app.login(v, owner)
+		if r := app.exchange(code, v); r.status != 200 {
+			t.Fatalf("first use: %+v", r)
+		}
+		if r := app.exchange(code, v); r.status != 400 || r.Error != "invalid_grant" {
+			t.Fatalf("reuse: %+v", r)
+		}
+	})
+	t.Run("no DPoP proof", func(t *testing.T) {
+		app.t = t
+		code := app.login(v, owner)
+		r := app.token(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rpRedirect}, "code_verifier": {v}}, nil, "")
+		if r.status != 400 || r.Error != "invalid_dpop_proof" {
+			t.Fatalf("%+v", r)
+		}
+	})
+	t.Run("proof for another URL", func(t *testing.T) {
+		app.t = t
+		code := app.login(v, owner)
+		r := app.token(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rpRedirect}, "code_verifier": {v}}, &app.key, "https://elsewhere.example/token")
+		if r.status != 400 || r.Error != "invalid_dpop_proof" || !strings.Contains(r.Desc, "htu") {
+			t.Fatalf("%+v", r)
+		}
+	})
+	t.Run("no PKCE", func(t *testing.T) {
+		app.t = t
+		q := url.Values{"client_id": {app.clientID}, "redirect_uri": {rpRedirect}, "response_type": {"code"}, "scope": {"openid webid"}}
+		r := app.get(base + "/.oidc/auth?" + q.Encode())
+		loc := r.hdr.Get("Location")
+		if r.status != 302 || !strings.Contains(loc, "error=invalid_request") || !strings.Contains(loc, "PKCE") {
+			t.Fatalf("%d %s", r.status, loc)
+		}
+	})
+	t.Run("redirect_uri not registered", func(t *testing.T) {
+		app.t = t
+		r := app.authorize(v, "http://127.0.0.1:9/other")
+		if r.status == 200 && strings.Contains(r.body, "Log in") || r.status == 302 {
+			t.Fatalf("unregistered redirect_uri got a login page or redirect: %d %s", r.status, r.body)
+		}
+		if !strings.Contains(r.body, "redirect_uri") {
+			t.Fatalf("no reason: %d %s", r.status, r.body)
+		}
+	})
+	t.Run("CSRF token missing or wrong", func(t *testing.T) {
+		app.t = t
+		page := app.authorize(v, rpRedirect)
+		id, csrf := formFields(t, page.body)
+		for _, bad := range []string{"", "x" + csrf} {
+			r := app.postForm(base+"/.oidc/login", url.Values{"id": {id}, "csrf": {bad}, "pod": {"alice"}, "key": {aliceKey}})
+			if r.status != 403 || !strings.Contains(r.body, "security token") {
+				t.Fatalf("csrf %q: %d %s", bad, r.status, r.body)
+			}
+		}
+		// Without the cookie (another browser), the form's token alone fails.
+		r := idpPost(t, base+"/.oidc/login", "application/x-www-form-urlencoded", url.Values{"id": {id}, "csrf": {csrf}, "pod": {"alice"}, "key": {aliceKey}}.Encode(), nil)
+		if r.status != 403 {
+			t.Fatalf("no cookie: %d %s", r.status, r.body)
+		}
+	})
+	t.Run("wrong password and the rate limit", func(t *testing.T) {
+		app.t = t
+		page := app.authorize(v, rpRedirect)
+		id, csrf := formFields(t, page.body)
+		var last reply
+		for i := range 12 {
+			last = app.postForm(base+"/.oidc/login", url.Values{"id": {id}, "csrf": {csrf}, "pod": {"bob"}, "password": {"wrong password " + string(rune('a'+i))}})
+			if i < 10 && (last.status != 401 || !strings.Contains(last.body, "wrong")) {
+				t.Fatalf("attempt %d: %d %s", i, last.status, last.body)
+			}
+		}
+		if last.status != 429 || last.hdr.Get("Retry-After") == "" {
+			t.Fatalf("after 12 failures: %d %s", last.status, last.body)
+		}
+		// The right password is refused too while the pod is limited.
+		r := app.postForm(base+"/.oidc/login", url.Values{"id": {id}, "csrf": {csrf}, "pod": {"bob"}, "password": {pod.DemoPassword}})
+		if r.status != 429 {
+			t.Fatalf("right password while limited: %d", r.status)
+		}
+		m := do(t, base, call{method: "GET", path: "/metrics"})
+		if !strings.Contains(m.body, `podserver_idp_logins_total{result="rate_limited"}`) || !strings.Contains(m.body, `podserver_idp_logins_total{result="failed"} 10`) {
+			t.Fatalf("metrics: %s", m.body)
+		}
+	})
+	t.Run("Client ID Document with mismatching client_id", func(t *testing.T) {
+		app.t = t
+		docs := map[string]string{}
+		srv := httptestServer(t, docs)
+		docs["/good"] = `{"@context": ["https://www.w3.org/ns/solid/oidc-context.jsonld"], "client_id": "` + srv + `/good", "client_name": "Doc app", "redirect_uris": ["` + rpRedirect + `"]}`
+		docs["/bad"] = `{"@context": ["https://www.w3.org/ns/solid/oidc-context.jsonld"], "client_id": "` + srv + `/other", "redirect_uris": ["` + rpRedirect + `"]}`
+		good := *app
+		good.clientID = srv + "/good"
+		if r := good.authorize(v, rpRedirect); r.status != 200 || !strings.Contains(r.body, "Doc app") {
+			t.Fatalf("good document: %d %s", r.status, r.body)
+		}
+		bad := *app
+		bad.clientID = srv + "/bad"
+		// op answers the authorize request with a generic "unable to
+		// retrieve client" (the check's reason is logged).
+		if r := bad.authorize(v, rpRedirect); r.status != 400 || strings.Contains(r.body, "Log in") || !strings.Contains(r.body, "client") {
+			t.Fatalf("bad document: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// httptestServer serves docs (path -> JSON-LD) on loopback.
+func httptestServer(t *testing.T, docs map[string]string) string {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		d, ok := docs[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/ld+json")
+		_, _ = io.WriteString(w, d)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestIDPClientCredentials: a client made with the owner API gets
+// DPoP-bound tokens acting as the pod's WebID; deleting it refuses them
+// at once.
+func TestIDPClientCredentials(t *testing.T) {
+	_, base := idpServer(t)
+	doc := base + "/alice/private/doc"
+	r := do(t, base, call{method: "POST", path: "/alice/settings/clients/", key: aliceKey, ctype: "application/json", body: `{"name": "backup script"}`})
+	var cl struct {
+		ID, URL, Name, Webid, Secret string
+	}
+	_ = json.Unmarshal([]byte(r.body), &cl)
+	if r.status != 201 || cl.Secret == "" || cl.ID == "" || r.hdr.Get("Location") != cl.URL || !strings.HasSuffix(cl.Webid, "/alice/profile/card#me") {
+		t.Fatalf("create client: %d %s", r.status, r.body)
+	}
+	if r := do(t, base, call{method: "POST", path: "/alice/settings/clients/", key: bobKey, ctype: "application/json", body: `{"name": "x"}`}); r.status != 403 && r.status != 401 {
+		t.Fatalf("bob creates a client of alice's: %d", r.status)
+	}
+	if r := do(t, base, call{method: "GET", path: "/alice/settings/clients/", key: aliceKey}); r.status != 200 || !strings.Contains(r.body, cl.ID) || strings.Contains(r.body, cl.Secret) {
+		t.Fatalf("list clients: %d %s", r.status, r.body)
+	}
+	app := &idpApp{t: t, base: base, key: oidctest.NewKey(t)}
+	cc := func(secret string) tokenReply {
+		req := url.Values{"grant_type": {"client_credentials"}, "client_id": {cl.ID}, "client_secret": {secret}, "scope": {"webid"}}
+		return app.token(req, &app.key, "")
+	}
+	if r := cc("wrong"); r.status != 401 && r.status != 400 {
+		t.Fatalf("wrong secret: %+v", r)
+	}
+	tok := cc(cl.Secret)
+	if tok.status != 200 || tok.Type != "DPoP" || tok.Access == "" {
+		t.Fatalf("client credentials: %+v", tok)
+	}
+	if r := app.read(doc, tok.Access); r.status != 200 || r.body != "alice only" {
+		t.Fatalf("read: %d %s", r.status, r.body)
+	}
+	if r := do(t, base, call{method: "GET", path: "/alice/settings/clients/", key: aliceKey}); !strings.Contains(r.body, "lastUsed") {
+		t.Fatalf("lastUsed not set: %s", r.body)
+	}
+	if r := do(t, base, call{method: "DELETE", path: "/alice/settings/clients/" + cl.ID, key: aliceKey}); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	wantRefused(t, "token of a deleted client", app.read(doc, tok.Access), "deleted")
+	if r := cc(cl.Secret); r.status == 200 {
+		t.Fatalf("deleted client got a token: %+v", r)
+	}
+}
+
+// TestIDPAppsAPI: the consent is listed and withdrawing it refuses the
+// app's tokens at once.
+func TestIDPAppsAPI(t *testing.T) {
+	_, base := idpServer(t)
+	app := newIDPApp(t, base)
+	const v = "verifier-0123456789-0123456789-0123456789-abc"
+	tok := app.exchange(app.login(v, url.Values{"pod": {"alice"}, "key": {aliceKey}}), v)
+	doc := base + "/alice/private/doc"
+	if r := app.read(doc, tok.Access); r.status != 200 {
+		t.Fatalf("read: %d %s", r.status, r.body)
+	}
+	r := do(t, base, call{method: "GET", path: "/alice/settings/apps/", key: aliceKey})
+	var list struct {
+		Apps []struct{ ID, ClientID, Name string } `json:"apps"`
+	}
+	_ = json.Unmarshal([]byte(r.body), &list)
+	if r.status != 200 || len(list.Apps) != 1 || list.Apps[0].ClientID != app.clientID || list.Apps[0].Name != "Test app" {
+		t.Fatalf("apps: %d %s", r.status, r.body)
+	}
+	if r := do(t, base, call{method: "DELETE", path: "/alice/settings/apps/" + list.Apps[0].ID, key: aliceKey}); r.status != 204 {
+		t.Fatalf("delete app: %d %s", r.status, r.body)
+	}
+	wantRefused(t, "token of a withdrawn app", app.read(doc, tok.Access), "withdrew")
+	if r := app.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.Refresh}}, &app.key, ""); r.status != 400 {
+		t.Fatalf("refresh after withdrawal: %+v", r)
+	}
+}
+
+// TestIDPTwoServers: a WebID of server B logs in at B and reads on A what
+// A's ACL grants it; a WebID not granted is refused.
+func TestIDPTwoServers(t *testing.T) {
+	_, baseA := idpServer(t)
+	_, baseB := idpServer(t)
+	docA := baseA + "/alice/shared/doc"
+	if r := do(t, baseA, call{method: "PUT", path: "/alice/shared/doc", key: aliceKey, ctype: "text/plain", body: "for B's bob"}); r.status != 201 {
+		t.Fatalf("PUT: %d %s", r.status, r.body)
+	}
+	bobB := baseB + "/bob/profile/card#me"
+	acl := `{"@context": {"acl": "http://www.w3.org/ns/auth/acl#"}, "@graph": [{"@id": "#read", "@type": "acl:Authorization",
+		"acl:agent": {"@id": "` + bobB + `"}, "acl:accessTo": {"@id": "` + docA + `"}, "acl:mode": {"@id": "acl:Read"}}]}`
+	if r := do(t, baseA, call{method: "PUT", path: "/alice/shared/doc.acl", key: aliceKey, ctype: "application/ld+json", body: acl}); r.status != 201 {
+		t.Fatalf("PUT acl: %d %s", r.status, r.body)
+	}
+	const v = "verifier-0123456789-0123456789-0123456789-abc"
+	for _, tc := range []struct {
+		pod  string
+		want int
+	}{{"bob", 200}, {"alice", 403}} {
+		app := newIDPApp(t, baseB)
+		tok := app.exchange(app.login(v, url.Values{"pod": {tc.pod}, "password": {pod.DemoPassword}}), v)
+		if tok.status != 200 {
+			t.Fatalf("token at B: %+v", tok)
+		}
+		if r := app.read(docA, tok.Access); r.status != tc.want {
+			t.Fatalf("%s of B reads on A: want %d, got %d %s", tc.pod, tc.want, r.status, r.body)
+		}
+	}
 }
