@@ -26,6 +26,7 @@ type signingKey struct {
 	JWK     json.RawMessage `json:"jwk"`
 	Created time.Time       `json:"created"`
 	Active  time.Time       `json:"active"`
+	Seq     uint64          `json:"seq"`
 	priv    *ecdsa.PrivateKey
 }
 
@@ -120,6 +121,7 @@ func (k *keyRing) load(ctx context.Context, force bool) ([]signingKey, error) {
 			if err != nil {
 				return err
 			}
+			sk.Seq = tx.NextSeq()
 			return putJSON(tx, append(key(kindKey), keyID(sk)...), sk)
 		})
 		if err != nil {
@@ -155,9 +157,9 @@ func (k *keyRing) retired(keys []signingKey, now time.Time) []signingKey {
 	return out
 }
 
-func keyID(sk signingKey) []byte {
-	return append(store.AppendUint64(nil, uint64(sk.Created.UnixMilli())), sk.KID...)
-}
+// keyID is the store key of sk after the prefix: its sequence number, so
+// keys list in creation order.
+func keyID(sk signingKey) []byte { return store.AppendUint64(nil, sk.Seq) }
 
 // newSigningKey makes an ES256 key created at now; a key that succeeds
 // another signs only after publishAhead.

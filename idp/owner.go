@@ -193,7 +193,7 @@ func (p *Provider) Apps(ctx context.Context, pod string) ([]App, error) {
 			if err := json.Unmarshal(v, &c); err != nil {
 				return err
 			}
-			out = append(out, App{ID: c.ID, ClientID: c.ClientID, Name: c.Name, ClientURI: c.ClientURI, Scopes: c.Scopes, Created: c.Created, LastUsed: c.LastUsed})
+			out = append(out, App(c))
 			return nil
 		})
 	})

@@ -15,7 +15,7 @@ import (
 // Prefix is the store prefix of the identity provider's state
 // (store.PrefixIDP). The second byte names the record kind:
 //
-//	"I" "k" + created(unix ms, 8) + kid    -> signing key (JSON, private JWK)
+//	"I" "k" + seq(8)                       -> signing key (JSON, private JWK)
 //	"I" "a" + auth request id              -> auth request (JSON)
 //	"I" "C" + sha256(code)                 -> auth request id (single use)
 //	"I" "r" + sha256(refresh token)        -> refresh token (JSON)
