@@ -55,7 +55,9 @@ export function passwordPage({ main, session, signal }) {
       status.ok(done || "");
       render(json);
     } catch (e) {
-      if (!signal.aborted) status.error(e);
+      if (signal.aborted) return;
+      replace(state, h("span", { class: "muted" }, "Unknown: the server did not say."));
+      status.error(e);
     }
   }
 
