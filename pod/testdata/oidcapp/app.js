@@ -229,6 +229,9 @@ async function finishLogin(params) {
   sessionStorage.removeItem(pendingKey);
   history.replaceState(null, "", location.pathname);
   if (!p) throw new Error("no login in progress");
+  // The log of the steps before the redirect went with that page.
+  record("discovery", "ok", p.config.issuer);
+  record("client", "ok", p.clientId);
   if (params.get("state") !== p.state) throw new Error("state differs");
   if (params.get("error")) throw new Error(`${params.get("error")}: ${params.get("error_description") || ""}`);
   const res = await dpopFetch("POST", p.config.token_endpoint, {

@@ -49,7 +49,7 @@ export function appsPage({ main, session, signal }) {
       const name = a.clientUri
         ? h("a", { href: safeHref(a.clientUri), rel: "noopener noreferrer", target: "_blank" }, appLabel(a))
         : h("strong", {}, appLabel(a));
-      return h("tr", { dataset: { app: a.id } },
+      return h("tr", { dataset: { app: a.id, clientId: a.clientId || "" } },
         h("td", {}, name),
         h("td", { "data-label": "Client id", class: "url" }, h("code", {}, a.clientId || "")),
         h("td", { "data-label": "Scopes" }, (a.scopes || []).map((s) => h("span", { class: "badge" }, s))),

@@ -69,10 +69,17 @@ export function passwordPage({ main, session, signal }) {
     } else {
       replace(state, h("span", { class: "muted" }, "No password is set: logging in to apps takes the owner key."));
     }
-    document.getElementById("password-form-title").textContent = set ? "Change the password" : "Set a password";
-    saveBtn.textContent = set ? "Change password" : "Set password";
     removeCard.hidden = !set;
     showRemove();
+    labels();
+  }
+
+  // labels names the form for the state shown (after busy() has put the
+  // button's old label back).
+  function labels() {
+    const set = state.dataset.set === "true";
+    document.getElementById("password-form-title").textContent = set ? "Change the password" : "Set a password";
+    saveBtn.textContent = set ? "Change password" : "Set password";
   }
 
   function showRemove() {
@@ -114,7 +121,7 @@ export function passwordPage({ main, session, signal }) {
       pwIn.value = "";
       againIn.value = "";
       await load(was ? "Changed the password." : "Set the password.");
-    });
+    }).then(labels);
   });
 
   load();
