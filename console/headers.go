@@ -62,3 +62,8 @@ func validHost(host string) bool {
 	}
 	return true
 }
+
+// SetSecurityHeaders sets the console's security headers on h, for other
+// server pages that share its look (the identity provider's login and
+// consent pages, which then widen form-action to where they post).
+func SetSecurityHeaders(h http.Header, info Info) { setSecurityHeaders(h, info) }

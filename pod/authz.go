@@ -114,6 +114,13 @@ func (s *Server) validateWrite(ctx context.Context, r *ldp.Request, p, mt string
 // document sees the subscriptions without their "secret" members, and a
 // secret never leaves the server through a read by anyone else.
 func (s *Server) redact(r *ldp.Request, res *ldp.Resource) ([]byte, bool) {
+	if _, rel := ldp.SplitStoragePath(res.Path); rel == profilePath && res.Meta.ContentType == ldp.MediaJSONLD {
+		// Every profile names this server's issuer (solid:oidcIssuer).
+		if out, ok := withIssuer(res.Body, s.Issuer()); ok {
+			return out, true
+		}
+		return nil, false
+	}
 	pr := r.Principal
 	if pr.Owner && pr.Pod == r.Target.Pod {
 		return nil, false

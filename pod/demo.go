@@ -64,6 +64,11 @@ func (s *Server) demo(ctx context.Context, reset bool) ([]DemoKey, error) {
 		if err := s.ProvisionPod(ctx, p.Name, p.OwnerKey); err != nil {
 			return nil, err
 		}
+		// The demo pods log in at the identity provider with a public
+		// password (DemoPassword), like their public keys.
+		if err := s.idp.SetPassword(ctx, p.Name, DemoPassword); err != nil {
+			return nil, fmt.Errorf("demo password of %s: %w", p.Name, err)
+		}
 		if existed && reset {
 			if err := s.resetPodContent(ctx, p.Name); err != nil {
 				return nil, fmt.Errorf("demo: reset %s: %w", p.Name, err)

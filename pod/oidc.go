@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"podserver/apierr"
+	"podserver/idp"
 	"podserver/ldp"
 	"podserver/netguard"
 	"podserver/replay"
@@ -40,6 +41,9 @@ type oidcAuth struct {
 	asURI    string
 	refused  *prometheus.CounterVec
 	accepted prometheus.Counter
+	// fetcher fetches issuers' documents, profiles and Client ID
+	// Documents (the identity provider's).
+	fetcher *netguard.Fetcher
 
 	// local caches the issuers of this server's profile documents by
 	// document URL (aliases resolve subjects differently), with the version they were read at: a read of the
@@ -70,6 +74,7 @@ func newOIDC(s *Server) (*oidcAuth, error) {
 	fetcher := netguard.NewFetcher(client, netguard.FetchLimits{})
 	o := &oidcAuth{
 		s:        s,
+		fetcher:  fetcher,
 		local:    map[string]localIssuers{},
 		profiles: webid.NewResolver(webid.Options{Fetcher: fetcher, MaxProfileBytes: maxOIDCDocumentBytes}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -117,11 +122,31 @@ func (o *oidcAuth) authenticate(c *gin.Context) (ldp.Principal, error) {
 		}
 		return ldp.Principal{}, err
 	}
+	if id.Issuer == o.s.Issuer() {
+		// This server's own token: revocation, logout and withdrawn
+		// consents apply at once (the store says, on every node).
+		if err := o.s.idp.CheckToken(r.Context(), id.TokenID); err != nil {
+			var rv *idp.ErrRevoked
+			if !errors.As(err, &rv) {
+				return ldp.Principal{}, err
+			}
+			e := &solidoidc.Error{Code: solidoidc.CodeInvalidToken, Reason: reasonRevoked, Description: strings.TrimPrefix(rv.Error(), "idp: ")}
+			o.refused.WithLabelValues(string(e.Reason)).Inc()
+			o.s.log.InfoContext(r.Context(), "solid-oidc token refused", "request_id", c.GetString("request_id"),
+				"reason", string(e.Reason), "err", err)
+			return ldp.Principal{}, apierr.Wrap(http.StatusUnauthorized, msgTokenRefused+e.Description, err).
+				With("WWW-Authenticate", solidoidc.Challenge(e, o.asURI))
+		}
+	}
 	o.accepted.Inc()
 	c.Set("agent", id.WebID)
 	c.Set("client_id", id.ClientID)
 	return ldp.Principal{Agent: id.WebID}, nil
 }
+
+// reasonRevoked is the refusal reason of a token of this server's
+// identity provider that was revoked (or whose grant was).
+const reasonRevoked solidoidc.Reason = "token_revoked"
 
 // requestURL is the URL the client addressed, for the proof's htu: the
 // server's scheme, the Host header when it names this server (an alias,
@@ -169,7 +194,12 @@ func (o *oidcAuth) issuers(ctx context.Context, webID string, refresh bool) ([]s
 			o.local[doc] = li
 			o.mu.Unlock()
 		}
-		return slices.Clone(li.issuers[webID]), nil
+		out := slices.Clone(li.issuers[webID])
+		if rel == profilePath {
+			// Served profiles name this server's issuer (withIssuer).
+			out = append(out, o.s.Issuer())
+		}
+		return out, nil
 	}
 	if refresh {
 		return o.profiles.RefreshOIDCIssuers(ctx, webID)

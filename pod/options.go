@@ -66,6 +66,14 @@ type Options struct {
 	// by default: targets are checked after DNS resolution. Tests and the
 	// demo turn it on.
 	AllowPrivateTargets bool
+	// OIDCAccessTokenTTL is the lifetime of the access tokens the
+	// server's identity provider issues (default 1h).
+	OIDCAccessTokenTTL time.Duration
+	// OIDCKeyLifetime is how long the identity provider signs with one
+	// key before it rotates (default 30 days); OIDCKeyPublishAhead is how
+	// long a new key is published before it signs (default 15 minutes).
+	OIDCKeyLifetime     time.Duration
+	OIDCKeyPublishAhead time.Duration
 	// RetrySchedule is the wait after each failed delivery attempt to
 	// another server or a webhook (default 5s, 5m, 30m, 2h, 5h, 10h, 10h);
 	// a delivery is dead after len(RetrySchedule)+1 failures.

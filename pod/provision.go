@@ -616,6 +616,23 @@ func (s *Server) purgeRanges(name string) []purgeRange {
 		scoped(store.PrefixOutbox, byPod),
 		scoped(store.PrefixDeliveryIndex, "E", path),
 		scoped(store.PrefixDeliveryIndex, "D", byPod),
+		// The identity provider's: the pod's password, client-credentials
+		// clients and their index, consents and cuts (package idp).
+		{prefix: []byte(store.PrefixIDP + "w" + name), pick: func(k, _ []byte) [][]byte {
+			if string(k) == store.PrefixIDP+"w"+name {
+				return [][]byte{k}
+			}
+			return nil
+		}},
+		scoped(store.PrefixIDP, "c", byPod),
+		scoped(store.PrefixIDP, "g", byPod),
+		scoped(store.PrefixIDP, "v", byPod),
+		{prefix: []byte(store.PrefixIDP + "i"), pick: func(k, v []byte) [][]byte {
+			if string(v) == name {
+				return [][]byte{k}
+			}
+			return nil
+		}},
 		// The delivery queue: the pod's pending deliveries.
 		{prefix: []byte(store.PrefixDelivery), pick: func(k, v []byte) [][]byte {
 			var r struct {

@@ -187,7 +187,7 @@ func (s *Server) dispatch(c *gin.Context) error {
 		return err
 	}
 	req := &ldp.Request{Target: t, Principal: pr, Origin: c.GetHeader("Origin")}
-	for _, route := range []func(*gin.Context, *ldp.Request) (bool, error){s.keysAPI, s.nt.route, s.ev.route} {
+	for _, route := range []func(*gin.Context, *ldp.Request) (bool, error){s.keysAPI, s.idpAPI, s.nt.route, s.ev.route} {
 		if done, err := route(c, req); done || err != nil {
 			return err
 		}
@@ -210,7 +210,7 @@ func serveContext(c *gin.Context, doc []byte) {
 // serveTop serves server-level paths outside pods.
 func (s *Server) serveTop(c *gin.Context) error {
 	c.Set("route", routeTop)
-	for _, route := range []func(*gin.Context) (bool, error){s.con.top, s.nt.top, s.adm.top} {
+	for _, route := range []func(*gin.Context) (bool, error){s.con.top, s.nt.top, s.adm.top, s.idpTop} {
 		if done, err := route(c); done || err != nil {
 			return err
 		}

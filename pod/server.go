@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"podserver/acl"
+	"podserver/idp"
 	"podserver/inbox"
 	"podserver/ldp"
 	"podserver/netguard"
@@ -54,6 +55,7 @@ type Server struct {
 	nt    *notifier
 	con   *console
 	oidc  *oidcAuth
+	idp   *idp.Provider
 	pods  podCache // pods known to be active
 	adm   *admin
 	// signing caches pods' Ed25519 signing keys (pod name ->
@@ -153,6 +155,13 @@ func New(opts Options) (s *Server, err error) {
 		_ = st.Close()
 		return nil, err
 	}
+	if s.idp, err = newIDP(s); err != nil {
+		s.ev.close()
+		s.nt.close()
+		_ = st.Close()
+		return nil, err
+	}
+	s.oidc.asURI = s.Issuer()
 	s.engine = s.routes()
 	s.wired.Store(true)
 	if s.adm, err = newAdmin(s); err != nil {

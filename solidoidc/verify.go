@@ -143,6 +143,9 @@ type Identity struct {
 	Expiry time.Time
 	// JKT is the thumbprint of the key the token is bound to.
 	JKT string
+	// TokenID is the token's jti ("" when it has none): an issuer that
+	// keeps its tokens' state (this server's, package idp) checks it.
+	TokenID string
 }
 
 // HasToken reports whether r carries a Solid-OIDC token, that is an
@@ -185,12 +188,12 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, requestURL strin
 	case !strings.EqualFold(scheme, "DPoP") || token == "":
 		return nil, &Error{Code: CodeInvalidRequest, Reason: ReasonMalformed, Description: "the Authorization header is not DPoP <token>"}
 	}
-	proofs := r.Header.Values("DPoP")
-	if len(proofs) != 1 || strings.Contains(proofs[0], ",") {
-		return nil, &Error{Code: CodeInvalidProof, Reason: ReasonMalformed, Description: "send exactly one DPoP proof header"}
+	proof, err := oneProof(r)
+	if err != nil {
+		return nil, err
 	}
 	now := v.cfg.Now()
-	pc, jkt, err := v.checkProof(proofs[0], r.Method, requestURL, token, now)
+	pc, jkt, err := v.checkProof(proof, r.Method, requestURL, token, now)
 	if err != nil {
 		return nil, err
 	}
@@ -200,19 +203,56 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, requestURL strin
 	}
 	// Last, as it writes to the store: only a request that passed every
 	// other check records its jti.
-	until := pc.IssuedAt.Time().Add(v.cfg.ProofMaxAge + time.Second)
-	fresh, err := v.cfg.Nonces.Add(ctx, "dpop "+jkt+" "+pc.ID, now, until)
-	if err != nil {
-		return nil, fmt.Errorf("solidoidc: record proof id: %w", err)
-	}
-	if !fresh {
-		return nil, proofErr(ReasonProofReplay, "the DPoP proof was used before: make a new proof for each request", nil)
+	if err := v.recordProof(ctx, pc, jkt, now); err != nil {
+		return nil, err
 	}
 	return id, nil
 }
 
+// VerifyProof checks the DPoP proof of a request that carries no access
+// token (a token endpoint's, RFC 9449 section 5): the same checks as
+// Verify's, without ath, and the same replay cache. It returns the RFC
+// 7638 thumbprint of the proof's key, to which the issued tokens are bound.
+func (v *Verifier) VerifyProof(ctx context.Context, r *http.Request, requestURL string) (string, error) {
+	proof, err := oneProof(r)
+	if err != nil {
+		return "", err
+	}
+	now := v.cfg.Now()
+	pc, jkt, err := v.checkProof(proof, r.Method, requestURL, "", now)
+	if err != nil {
+		return "", err
+	}
+	if err := v.recordProof(ctx, pc, jkt, now); err != nil {
+		return "", err
+	}
+	return jkt, nil
+}
+
+// oneProof returns r's DPoP proof, refusing none or several.
+func oneProof(r *http.Request) (string, error) {
+	proofs := r.Header.Values("DPoP")
+	if len(proofs) != 1 || strings.Contains(proofs[0], ",") {
+		return "", &Error{Code: CodeInvalidProof, Reason: ReasonMalformed, Description: "send exactly one DPoP proof header"}
+	}
+	return proofs[0], nil
+}
+
+// recordProof records the proof's jti for its window, refusing a replay.
+func (v *Verifier) recordProof(ctx context.Context, pc *proofClaims, jkt string, now time.Time) error {
+	until := pc.IssuedAt.Time().Add(v.cfg.ProofMaxAge + time.Second)
+	fresh, err := v.cfg.Nonces.Add(ctx, "dpop "+jkt+" "+pc.ID, now, until)
+	if err != nil {
+		return fmt.Errorf("solidoidc: record proof id: %w", err)
+	}
+	if !fresh {
+		return proofErr(ReasonProofReplay, "the DPoP proof was used before: make a new proof for each request", nil)
+	}
+	return nil
+}
+
 // checkProof verifies the DPoP proof and returns its claims and the
-// thumbprint of its key.
+// thumbprint of its key. An empty token skips the ath check (VerifyProof).
 func (v *Verifier) checkProof(proof, method, requestURL, token string, now time.Time) (*proofClaims, string, error) {
 	jws, err := jwt.ParseSigned(proof, Algs)
 	if err != nil {
@@ -249,9 +289,11 @@ func (v *Verifier) checkProof(proof, method, requestURL, token string, now time.
 	if iat := pc.IssuedAt.Time(); iat.After(now.Add(v.cfg.ClockSkew)) || iat.Before(now.Add(-v.cfg.ProofMaxAge)) {
 		return nil, "", proofErr(ReasonProofTime, "the DPoP proof's iat is outside the accepted window", nil)
 	}
-	sum := sha256.Sum256([]byte(token))
-	if pc.ATH == "" || subtle.ConstantTimeCompare([]byte(pc.ATH), []byte(base64.RawURLEncoding.EncodeToString(sum[:]))) != 1 {
-		return nil, "", proofErr(ReasonProofATH, "the DPoP proof's ath is missing or not the access token's hash", nil)
+	if token != "" {
+		sum := sha256.Sum256([]byte(token))
+		if pc.ATH == "" || subtle.ConstantTimeCompare([]byte(pc.ATH), []byte(base64.RawURLEncoding.EncodeToString(sum[:]))) != 1 {
+			return nil, "", proofErr(ReasonProofATH, "the DPoP proof's ath is missing or not the access token's hash", nil)
+		}
 	}
 	tp, err := h.JSONWebKey.Thumbprint(crypto.SHA256)
 	if err != nil {
@@ -300,7 +342,7 @@ func (v *Verifier) checkToken(ctx context.Context, token, jkt string, now time.T
 	if err := v.checkProfile(ctx, tc.WebID, iss); err != nil {
 		return nil, err
 	}
-	return &Identity{WebID: tc.WebID, ClientID: tc.ClientID, Issuer: iss, Expiry: tc.Expiry.Time(), JKT: jkt}, nil
+	return &Identity{WebID: tc.WebID, ClientID: tc.ClientID, Issuer: iss, Expiry: tc.Expiry.Time(), JKT: jkt, TokenID: tc.ID}, nil
 }
 
 // checkClaims checks aud, the times, webid and cnf.jkt.

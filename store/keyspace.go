@@ -86,6 +86,12 @@ const (
 	// PrefixOperator: "O" + "key" -> sha256(operator key), the key of the
 	// operator API (/admin/). Owner: pod.
 	PrefixOperator = "O"
+	// PrefixIDP: "I" + kind byte + ... -> the identity provider's state:
+	// signing keys, auth requests, codes, refresh and access tokens,
+	// clients, consents and passwords (the kinds are listed in package
+	// idp's Prefix). A pod's password, clients and consents are under
+	// "I" + kind + pod + 0x00. Owner: idp.
+	PrefixIDP = "I"
 	// prefixMeta: "\xff" + name -> store-internal metadata (the sequence).
 	prefixMeta = "\xff"
 )

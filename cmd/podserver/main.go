@@ -481,6 +481,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, k := range keys {
 			fmt.Fprintf(stdout, "demo key: pod=%s app=%s key=%s\n", k.Pod, k.App, k.Key)
 		}
+		fmt.Fprintf(stdout, "demo login password (every demo pod, Solid-OIDC login page): %s\n", pod.DemoPassword)
 	}
 	if k := s.FirstOperatorKey(); k != "" {
 		fmt.Fprintf(stderr, "operator key (the /admin/ API; shown once, stored hashed): %s\n", k)

@@ -1,0 +1,42 @@
+// Package idp is podserver's Solid-OIDC identity provider for the pods it
+// hosts: one issuer per server (the base URL with a trailing slash), built
+// on zitadel/oidc's op package (discovery, authorize, token, PKCE,
+// refresh, revocation, end session, userinfo, JWKS) and go-jose.
+//
+// # What it adds to op
+//
+//   - DPoP (RFC 9449) at the token endpoint: the proof is checked by
+//     solidoidc.Verifier.VerifyProof before op sees the request; its key's
+//     thumbprint travels in the context to the storage, so access tokens
+//     carry cnf.jkt, refresh tokens of public clients are bound to it, and
+//     the answer says token_type DPoP. A request without a proof is
+//     refused with invalid_dpop_proof.
+//   - Access tokens are ES256 JWTs with aud ["solid", client_id], webid,
+//     client_id and jti; ID tokens carry webid and sub = WebID.
+//   - Dynamic registration (RFC 7591, /.oidc/reg), Client ID Documents (a
+//     client_id that is an https or loopback URL, fetched through netguard,
+//     JSON-LD, client_id equal to its URL, cached five minutes) and
+//     client-credentials clients of a pod (acting as its WebID).
+//   - The login page (pod name with owner key or password, argon2id) and
+//     the consent page, in the console's style and headers, CSRF-safe (a
+//     per-auth-request token in the form and in a SameSite=Strict cookie),
+//     with failed logins limited per pod and per client IP (per node).
+//
+// # State
+//
+// Everything lives in the server's store under Prefix (store.PrefixIDP),
+// so nodes sharing a PostgreSQL store act as one issuer and a restart
+// loses nothing: signing keys (rotated after KeyLifetime; a new key is
+// published KeyPublishAhead before it signs; an old one stays published
+// until the tokens it signed expired), auth requests, single-use codes
+// (hashed), refresh tokens (hashed; rotated on use; the reuse of a rotated
+// one revokes its family), access-token records (by jti), clients,
+// consents, passwords and "cuts" (every token of a client for a pod issued
+// before a logout, a withdrawn consent or a deleted client is revoked).
+//
+// CheckToken is the resource server's check of this issuer's tokens: it
+// reads the store on every request, so revocation applies at once on
+// every node.
+//
+// Logs and metrics never hold a token, code, password or secret.
+package idp

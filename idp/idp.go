@@ -1,0 +1,289 @@
+package idp
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"podserver/netguard"
+	"podserver/store"
+)
+
+// Paths of the provider, relative to the issuer (the server's base URL).
+const (
+	PathDiscovery = "/.well-known/openid-configuration"
+	PathPrefix    = "/.oidc/"
+	PathJWKS      = PathPrefix + "jwks"
+	PathAuth      = PathPrefix + "auth"
+	PathToken     = PathPrefix + "token"
+	PathReg       = PathPrefix + "reg"
+	PathRevoke    = PathPrefix + "revoke"
+	PathEndSess   = PathPrefix + "session/end"
+	PathUserinfo  = PathPrefix + "userinfo"
+	PathLogin     = PathPrefix + "login"
+	PathConsent   = PathPrefix + "consent"
+)
+
+// Scopes the provider knows; webid is Solid-OIDC's.
+const ScopeWebID = "webid"
+
+// Pods is what the provider needs of the server's pods.
+type Pods interface {
+	// WebID returns the WebID of pod's owner.
+	WebID(pod string) string
+	// PodOfWebID returns the pod whose owner webID is, when it is one of
+	// this server's.
+	PodOfWebID(webID string) (string, bool)
+	// Active returns nil when pod exists and is enabled.
+	Active(ctx context.Context, pod string) error
+	// OwnerKey reports whether secret is an owner key of pod.
+	OwnerKey(ctx context.Context, pod, secret string) (bool, error)
+}
+
+// ProofVerifier checks the DPoP proof of a token request and returns the
+// thumbprint of its key (solidoidc.Verifier.VerifyProof).
+type ProofVerifier interface {
+	VerifyProof(ctx context.Context, r *http.Request, requestURL string) (string, error)
+}
+
+// Config configures a Provider. Store, Issuer, Pods and Proofs are
+// required.
+type Config struct {
+	// Store keeps every piece of state (Prefix), so nodes sharing it act
+	// as one issuer and a restart loses nothing.
+	Store store.Store
+	// Issuer is the server's base URL with a trailing slash.
+	Issuer string
+	// Pods looks pods and owner keys up.
+	Pods Pods
+	// Proofs checks DPoP proofs at the token endpoint.
+	Proofs ProofVerifier
+	// Fetcher fetches Client ID Documents; nil refuses URL client ids.
+	Fetcher *netguard.Fetcher
+	// Logger logs; never a token, code, password or secret.
+	Logger *slog.Logger
+	// Registerer registers the metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// PageHeaders sets the security headers of the login and consent
+	// pages (the console's); the provider then sets its own
+	// Content-Security-Policy with form-action widened as it needs.
+	PageHeaders func(http.Header)
+	// StyleURL is the stylesheet of the pages (the console's).
+	StyleURL string
+	// LogoutURL is where the end-session endpoint sends a browser whose
+	// app named no post_logout_redirect_uri (default: the issuer).
+	LogoutURL string
+	// AccessTokenTTL, RefreshTokenTTL, KeyLifetime and KeyPublishAhead
+	// default to 1h, 30 days, 30 days and 15 minutes.
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	KeyLifetime     time.Duration
+	KeyPublishAhead time.Duration
+	// LoginAttempts is how many failed logins a pod, and a client IP,
+	// may make per LoginWindow (default 10 and 15 minutes; a client IP
+	// gets three times as many).
+	LoginAttempts int
+	LoginWindow   time.Duration
+	// PasswordTime and PasswordMemory are the argon2id parameters of new
+	// password hashes (default 2 passes, 19 MiB).
+	PasswordTime   uint32
+	PasswordMemory uint32
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) maxTokenLifetime() time.Duration {
+	return max(c.AccessTokenTTL, time.Hour) // ID tokens live an hour
+}
+
+// Provider is the identity provider. It is safe for concurrent use.
+type Provider struct {
+	cfg     Config
+	op      *op.Provider
+	handler http.Handler
+	keys    keyRing
+	docs    docCache
+	limits  *limiter
+	met     metrics
+	log     *slog.Logger
+}
+
+// metrics are the provider's Prometheus metrics.
+type metrics struct {
+	logins   *prometheus.CounterVec
+	issued   *prometheus.CounterVec
+	failures *prometheus.CounterVec
+}
+
+// New returns the provider of cfg.
+func New(cfg Config) (*Provider, error) {
+	if cfg.Store == nil || cfg.Pods == nil || cfg.Proofs == nil || !strings.HasSuffix(cfg.Issuer, "/") {
+		return nil, errors.New("idp: Config needs a Store, Pods, Proofs and an Issuer ending in /")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.AccessTokenTTL, time.Hour)
+	def(&cfg.RefreshTokenTTL, 30*24*time.Hour)
+	def(&cfg.KeyLifetime, 30*24*time.Hour)
+	def(&cfg.KeyPublishAhead, 15*time.Minute)
+	def(&cfg.LoginWindow, 15*time.Minute)
+	if cfg.LoginAttempts <= 0 {
+		cfg.LoginAttempts = 10
+	}
+	if cfg.PasswordTime == 0 {
+		cfg.PasswordTime = 2
+	}
+	if cfg.PasswordMemory == 0 {
+		cfg.PasswordMemory = 19 * 1024
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PageHeaders == nil {
+		cfg.PageHeaders = func(http.Header) {}
+	}
+	p := &Provider{cfg: cfg, log: cfg.Logger, limits: newLimiter(cfg.LoginAttempts, cfg.LoginWindow)}
+	p.keys.p = p
+	p.docs.entries = map[string]docEntry{}
+	p.met = metrics{
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podserver_idp_logins_total",
+			Help: "Logins at the identity provider's login page, by result.",
+		}, []string{"result"}),
+		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podserver_idp_tokens_issued_total",
+			Help: "Access tokens issued by the identity provider, by grant type.",
+		}, []string{"grant"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podserver_idp_token_failures_total",
+			Help: "Token requests refused by the identity provider, by reason (the OAuth error code).",
+		}, []string{"reason"}),
+	}
+	if cfg.Registerer != nil {
+		for _, c := range []prometheus.Collector{p.met.logins, p.met.issued, p.met.failures} {
+			if err := cfg.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("idp: metrics: %w", err)
+			}
+		}
+	}
+	opts := []op.Option{
+		op.WithCustomEndpoints(op.NewEndpoint(PathAuth), op.NewEndpoint(PathToken), op.NewEndpoint(PathUserinfo),
+			op.NewEndpoint(PathRevoke), op.NewEndpoint(PathEndSess), op.NewEndpoint(PathJWKS)),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathPrefix + "introspect")),
+		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint(PathPrefix + "device")),
+		// The server's own CORS middleware answers for every path.
+		op.WithCORSOptions(nil),
+	}
+	if strings.HasPrefix(cfg.Issuer, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	var cryptoKey [32]byte // opaque tokens are never issued: access tokens are JWTs
+	o, err := op.NewProvider(&op.Config{
+		CryptoKey:                cryptoKey,
+		CodeMethodS256:           true,
+		DefaultLogoutRedirectURI: cmp.Or(cfg.LogoutURL, cfg.Issuer),
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		SupportedUILocales:       []language.Tag{language.English},
+		SupportedScopes:          []string{"openid", ScopeWebID, "offline_access"},
+		SupportedClaims:          append(append([]string(nil), op.DefaultSupportedClaims...), "webid", "cnf"),
+	}, &storage{p}, op.StaticIssuer(cfg.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("idp: %w", err)
+	}
+	p.op = o
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathDiscovery, p.discovery)
+	mux.Handle(PathJWKS, o)
+	mux.Handle(PathAuth, o)
+	mux.Handle(PathAuth+"/callback", o)
+	mux.HandleFunc(PathToken, p.token)
+	mux.HandleFunc(PathReg, p.register)
+	mux.Handle(PathRevoke, o)
+	mux.Handle(PathEndSess, o)
+	mux.HandleFunc(PathUserinfo, p.userinfo)
+	mux.HandleFunc(PathLogin, p.login)
+	mux.HandleFunc(PathConsent, p.consent)
+	p.handler = mux
+	return p, nil
+}
+
+// Owns reports whether the provider serves path.
+func Owns(path string) bool {
+	return path == PathDiscovery || strings.HasPrefix(path, PathPrefix)
+}
+
+// ServeHTTP serves the provider's endpoints (see Owns).
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	p.handler.ServeHTTP(w, r)
+}
+
+// Issuer returns the issuer identifier.
+func (p *Provider) Issuer() string { return p.cfg.Issuer }
+
+func (p *Provider) now() time.Time { return p.cfg.Now() }
+
+// url returns the absolute URL of path.
+func (p *Provider) url(path string) string { return strings.TrimSuffix(p.cfg.Issuer, "/") + path }
+
+// limiter counts failed logins per key in fixed windows, in memory (per
+// node: an attacker spreading attempts over n nodes gets n times the
+// budget).
+type limiter struct {
+	max    int
+	window time.Duration
+	mu     sync.Mutex
+	counts map[string]limitEntry
+}
+
+type limitEntry struct {
+	n     int
+	start time.Time
+}
+
+// maxLimited bounds the limiter's map; it is emptied when full.
+const maxLimited = 100000
+
+func newLimiter(n int, window time.Duration) *limiter {
+	return &limiter{max: n, window: window, counts: map[string]limitEntry{}}
+}
+
+// blocked reports whether key reached max failures in its window.
+func (l *limiter) blocked(key string, max int, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.counts[key]
+	return now.Sub(e.start) < l.window && e.n >= max
+}
+
+// fail counts a failure of key.
+func (l *limiter) fail(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.counts) >= maxLimited {
+		clear(l.counts)
+	}
+	e := l.counts[key]
+	if now.Sub(e.start) >= l.window {
+		e = limitEntry{start: now}
+	}
+	e.n++
+	l.counts[key] = e
+}
