@@ -412,7 +412,9 @@ func TestConsoleBrowser(t *testing.T) {
 // browser app test, oidc_browser_test.go, revokes one there).
 func TestConsoleBrowserLogins(t *testing.T) {
 	bin := needChromium(t)
-	s := podtest.RunServer(t, pod.Options{})
+	// AllowPrivateTargets: the resource server fetches even this server's
+	// own JWKS through netguard, and the test server is on loopback.
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
 	b := startChromium(t, bin)
 	p := b.newPage(t)
 	root := s.PodRoot("alice")
