@@ -88,7 +88,9 @@ func runNodeLogin(t testing.TB, env map[string]string) (nodeLogin, error) {
 // Deleting the client then makes the same login fail.
 func TestOIDCNodeClientCredentials(t *testing.T) {
 	needOIDCNode(t)
-	s := podtest.RunServer(t, pod.Options{})
+	// AllowPrivateTargets: the resource server fetches even this server's
+	// own JWKS through netguard, and the test server is on loopback.
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
 	root := s.PodRoot("alice")
 	secretText := fmt.Sprintf("alice's private note %d\n", time.Now().UnixNano())
 	readURL := root + "private/node-read.txt"
