@@ -15,6 +15,7 @@ import (
 	"podserver/pod"
 	"podserver/podtest"
 	"podserver/publish"
+	"podserver/solidoidc/oidctest"
 )
 
 // Demo keys (fixtures/demo.json).
@@ -374,7 +375,7 @@ func TestConsoleBrowser(t *testing.T) {
 	signIn(p, "alice", conAliceKey)
 	p.waitText("h1", "Keys")
 	p.viewport(390, 844, true)
-	for _, page := range []string{"pod", "permissions", "access", "keys", "inbox", "outbox"} {
+	for _, page := range []string{"pod", "permissions", "access", "keys", "apps", "clients", "password", "inbox", "outbox"} {
 		p.navigate(console + "#/" + page)
 		p.waitFor(page+" to load", `find("h1") && !find(".status.busy")`)
 		var w struct{ Scroll, Inner int }
@@ -400,6 +401,147 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestConsoleBrowserLogins drives the console pages of issue 17 in
+// headless Chromium: alice removes, sets and changes her login password
+// (the server's state follows each step); creates client credentials
+// whose secret is shown once and works for a DPoP-bound client_credentials
+// token that reads her private resource; deletes them, and that token and
+// the secret stop working at once. The Apps page lists no app yet (the
+// browser app test, oidc_browser_test.go, revokes one there).
+func TestConsoleBrowserLogins(t *testing.T) {
+	bin := needChromium(t)
+	// AllowPrivateTargets: the resource server fetches even this server's
+	// own JWKS through netguard, and the test server is on loopback.
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
+	b := startChromium(t, bin)
+	p := b.newPage(t)
+	root := s.PodRoot("alice")
+	check := func(name string) {
+		t.Helper()
+		dialogs, problems := p.takeProblems()
+		for _, d := range dialogs {
+			t.Errorf("%s: a JavaScript dialog opened: %s", name, d)
+		}
+		for _, pr := range problems {
+			t.Errorf("%s: %s", name, pr)
+		}
+	}
+	passwordState := func() (set bool, updated string) {
+		t.Helper()
+		st, _, body := conDo(t, "GET", root+"settings/password", conAliceKey, "", "")
+		var v struct {
+			Set     bool   `json:"set"`
+			Updated string `json:"updated"`
+		}
+		if err := json.Unmarshal([]byte(body), &v); st != http.StatusOK || err != nil {
+			t.Fatalf("GET settings/password: %d %s (%v)", st, body, err)
+		}
+		return v.Set, v.Updated
+	}
+	p.navigate(s.ConsoleURL())
+	signIn(p, "alice", conAliceKey)
+	p.waitText("h1", "Pod alice")
+
+	// Password: remove (the demo pods have one), set, change; never shown
+	// back.
+	p.click(`a[data-route="password"]`, "")
+	p.waitFor("the password state", `document.querySelector("#password-state[data-set]")`)
+	if set, _ := passwordState(); set {
+		p.waitText("#password-state", "A password is set")
+		p.click("button", "Remove password")
+		p.click("button", "Yes, remove")
+		p.waitText(".status", "Removed the password.")
+	}
+	p.waitText("#password-state", "No password is set")
+	if set, _ := passwordState(); set {
+		t.Fatal("the password is still set after Remove")
+	}
+	p.fill("label=New password", "too short")
+	p.waitText(".field-error", "Use at least 12 characters")
+	p.fill("label=New password", "alice's first passphrase")
+	p.fill("label=New password again", "alice's other passphrase")
+	p.click("button", "Set password")
+	p.waitText(".field-error", "The two passwords differ")
+	if set, _ := passwordState(); set {
+		t.Fatal("a refused form set the password")
+	}
+	p.fill("label=New password again", "alice's first passphrase")
+	p.click("button", "Set password")
+	p.waitText(".status", "Set the password.")
+	p.waitText("#password-state", "A password is set")
+	set, first := passwordState()
+	if !set || first == "" {
+		t.Fatalf("after setting: set %v, updated %q", set, first)
+	}
+	if strings.Contains(mustText(p, "main"), "alice's first passphrase") {
+		t.Error("the page shows the password")
+	}
+	time.Sleep(1100 * time.Millisecond) // so "updated" (RFC 3339, seconds) moves
+	p.fill("label=New password", "alice's second passphrase")
+	p.fill("label=New password again", "alice's second passphrase")
+	p.click("button", "Change password")
+	p.waitText(".status", "Changed the password.")
+	if set, second := passwordState(); !set || second == first {
+		t.Errorf("after changing: set %v, updated %q (was %q)", set, second, first)
+	}
+	check("password")
+
+	// Client credentials: the secret once, then it works until deleted.
+	note := fmt.Sprintf("for the client %d\n", time.Now().UnixNano())
+	noteURL := root + "private/console-client.txt"
+	if st, _, body := conDo(t, "PUT", noteURL, conAliceKey, "text/plain", note); st != http.StatusCreated && st != http.StatusNoContent {
+		t.Fatalf("put %s: %d %s", noteURL, st, body)
+	}
+	p.click(`a[data-route="clients"]`, "")
+	p.waitText("#clients-empty", "No client credentials yet")
+	p.waitText("#clients-issuer", issuerOf(s))
+	p.click("button", "Create client")
+	p.waitText(".field-error", "Enter a name")
+	p.fill("label=Name", "nightly backup")
+	p.click("button", "Create client")
+	p.waitFor("the new secret", `find("#new-client-secret")`)
+	p.waitText("#clients-table", "nightly backup")
+	p.waitText("button", "Copy secret")
+	var made struct{ ID, Secret string }
+	p.eval(`({id: document.querySelector("#new-client-id").textContent, secret: document.querySelector("#new-client-secret").textContent})`, &made)
+	if made.ID == "" || made.Secret == "" {
+		t.Fatalf("new client: %+v", made)
+	}
+	if strings.Contains(mustText(p, "#clients-table"), made.Secret) {
+		t.Error("the table shows the secret")
+	}
+	_, _, list := conDo(t, "GET", root+"settings/clients/", conAliceKey, "", "")
+	if !strings.Contains(list, made.ID) || !strings.Contains(list, "nightly backup") || strings.Contains(list, made.Secret) {
+		t.Errorf("GET settings/clients/ after the console made one: %s", list)
+	}
+	key := oidctest.NewKey(t)
+	st, token, body := clientCredentials(t, s, key, made.ID, made.Secret)
+	if st != http.StatusOK {
+		t.Fatalf("client_credentials with the console's secret: %d %s", st, body)
+	}
+	if st, _, body := dpopDo(t, key, "GET", noteURL, token, "", "", nil); st != http.StatusOK || body != note {
+		t.Errorf("read with the client's token: %d %q, want 200 %q", st, body, note)
+	}
+	p.click("button", "Done")
+	p.waitFor("the secret to go", `!find("#new-client-secret")`)
+	p.click(`button[aria-label="Delete the client nightly backup"]`, "")
+	p.click("button", "Yes, delete")
+	p.waitText(".status", "its tokens no longer work")
+	p.waitText("#clients-empty", "No client credentials yet")
+	if st, _, body := dpopDo(t, key, "GET", noteURL, token, "", "", nil); st != http.StatusUnauthorized {
+		t.Errorf("the deleted client's token: %d %s, want 401", st, body)
+	}
+	if st, _, body := clientCredentials(t, s, oidctest.NewKey(t), made.ID, made.Secret); st == http.StatusOK {
+		t.Errorf("client_credentials of a deleted client: %d %s", st, body)
+	}
+	check("clients")
+
+	// Apps: none allowed yet.
+	p.click(`a[data-route="apps"]`, "")
+	p.waitText("#apps-empty", "No app has been allowed")
+	check("apps")
 }
 
 // mustText returns the text of the element matching sel.

@@ -4,9 +4,12 @@
 import { ApiError, getConfig, getSession, loadConfig, podRoot, request, setSession } from "./api.js";
 import { Status, busy, field, h, replace } from "./dom.js";
 import { accessPage } from "./pages/access.js";
+import { appsPage } from "./pages/apps.js";
+import { clientsPage } from "./pages/clients.js";
 import { inboxPage } from "./pages/inbox.js";
 import { keysPage } from "./pages/keys.js";
 import { outboxPage } from "./pages/outbox.js";
+import { passwordPage } from "./pages/password.js";
 import { permissionsPage } from "./pages/permissions.js";
 import { podPage } from "./pages/pod.js";
 import { registerPage, registrationOpen } from "./pages/register.js";
@@ -16,6 +19,9 @@ const pages = {
   permissions: permissionsPage,
   access: accessPage,
   keys: keysPage,
+  apps: appsPage,
+  clients: clientsPage,
+  password: passwordPage,
   inbox: inboxPage,
   outbox: outboxPage,
 };

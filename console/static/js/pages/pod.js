@@ -34,6 +34,9 @@ export function podPage({ main, session, signal }) {
         h("li", {}, link("#/permissions", "Permissions"), " — who may publish which topics to this pod, and who subscribes"),
         h("li", {}, link("#/access", "Access control"), " — who may read and write resources and containers"),
         h("li", {}, link("#/keys", "Keys"), " — API keys of the apps that act for this pod"),
+        h("li", {}, link("#/apps", "Apps"), " — Solid apps you allowed to log in as this pod's WebID"),
+        h("li", {}, link("#/clients", "Clients"), " — client credentials for scripts that log in with Solid-OIDC"),
+        h("li", {}, link("#/password", "Password"), " — the password of the login page Solid apps send you to"),
         h("li", {}, link("#/inbox", "Inbox"), " — events delivered to this pod, live"),
         h("li", {}, link("#/outbox", "Outbox"), " — deliveries this pod sends"))),
   );
