@@ -65,6 +65,21 @@ func (k *keyRing) current(ctx context.Context) ([]signingKey, error) {
 	return keys, nil
 }
 
+// PublicKeys returns the published signing keys as public JWKs: what
+// the JWKS endpoint serves, for this server's own resource server to
+// verify its tokens without fetching its own JWKS over the network.
+func (p *Provider) PublicKeys(ctx context.Context) ([]jose.JSONWebKey, error) {
+	keys, err := p.keys.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]jose.JSONWebKey, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, jose.JSONWebKey{Key: &k.priv.PublicKey, KeyID: k.KID, Algorithm: string(jose.ES256), Use: "sig"})
+	}
+	return out, nil
+}
+
 // Rotate makes a new signing key now (published at once, signing after
 // the publish-ahead delay), whatever the age of the current one.
 func (p *Provider) Rotate(ctx context.Context) error {

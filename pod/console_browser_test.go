@@ -412,9 +412,9 @@ func TestConsoleBrowser(t *testing.T) {
 // browser app test, oidc_browser_test.go, revokes one there).
 func TestConsoleBrowserLogins(t *testing.T) {
 	bin := needChromium(t)
-	// AllowPrivateTargets: the resource server fetches even this server's
-	// own JWKS through netguard, and the test server is on loopback.
-	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
+	// No AllowPrivateTargets: the server verifies its own tokens with its
+	// own keys, with no fetch, though its base URL is on loopback.
+	s := podtest.RunServer(t, pod.Options{})
 	b := startChromium(t, bin)
 	p := b.newPage(t)
 	root := s.PodRoot("alice")

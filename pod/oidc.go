@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"podserver/apierr"
@@ -90,6 +91,7 @@ func newOIDC(s *Server) (*oidcAuth, error) {
 		Fetcher:          fetcher,
 		Nonces:           replay.New(s.st),
 		Issuers:          o.issuers,
+		LocalKeys:        o.localKeys,
 		MaxDocumentBytes: maxOIDCDocumentBytes,
 	})
 	if err != nil {
@@ -98,6 +100,18 @@ func newOIDC(s *Server) (*oidcAuth, error) {
 	o.v = v
 	s.reg.MustRegister(o.refused, o.accepted)
 	return o, nil
+}
+
+// localKeys returns this server's own signing keys (its identity
+// provider's, read from the store) for tokens it issued: they verify
+// without a fetch, so a server on a loopback or private base URL accepts
+// its own tokens without Options.AllowPrivateTargets.
+func (o *oidcAuth) localKeys(ctx context.Context, iss string) ([]jose.JSONWebKey, bool, error) {
+	if o.s.idp == nil || iss != o.s.idp.Issuer() {
+		return nil, false, nil
+	}
+	keys, err := o.s.idp.PublicKeys(ctx)
+	return keys, true, err
 }
 
 // authenticate verifies the Solid-OIDC token and proof of c's request

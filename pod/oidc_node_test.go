@@ -88,9 +88,9 @@ func runNodeLogin(t testing.TB, env map[string]string) (nodeLogin, error) {
 // Deleting the client then makes the same login fail.
 func TestOIDCNodeClientCredentials(t *testing.T) {
 	needOIDCNode(t)
-	// AllowPrivateTargets: the resource server fetches even this server's
-	// own JWKS through netguard, and the test server is on loopback.
-	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
+	// No AllowPrivateTargets: the server verifies its own tokens with its
+	// own keys, with no fetch, though its base URL is on loopback.
+	s := podtest.RunServer(t, pod.Options{})
 	root := s.PodRoot("alice")
 	secretText := fmt.Sprintf("alice's private note %d\n", time.Now().UnixNano())
 	readURL := root + "private/node-read.txt"

@@ -20,7 +20,7 @@ const (
 	ReasonProofURL        Reason = "proof_htu"             // htu is not the request URL
 	ReasonProofTime       Reason = "proof_iat"             // iat missing or outside the window
 	ReasonProofReplay     Reason = "proof_replay"          // jti seen before
-	ReasonProofATH        Reason = "proof_ath"             // ath missing or not the token's hash
+	ReasonProofATH        Reason = "proof_ath"             // ath not the token's hash
 	ReasonTokenMalformed  Reason = "token_malformed"       // token not a JWS, claims unreadable
 	ReasonTokenAlg        Reason = "token_alg"             // token alg none, symmetric or unsupported
 	ReasonTokenIssuer     Reason = "token_issuer"          // iss missing, not https, discovery mismatch
