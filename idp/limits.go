@@ -28,8 +28,15 @@ type limitRecord struct {
 	Start time.Time `json:"start"`
 }
 
-// podCounter and ipCounter are the keys of the counters of a login.
-func podCounter(pod string) []byte { return key(kindLimit, "pod", pod) }
+// podCounter and ipCounter are the keys of the counters of a login. A
+// pod name longer than any pod's (the form allows 8 KiB) is counted by
+// its hash, so keys stay small.
+func podCounter(pod string) []byte {
+	if len(pod) > 256 {
+		pod = "#" + hashed(pod)
+	}
+	return key(kindLimit, "pod", pod)
+}
 
 func ipCounter(ip string) []byte { return key(kindLimit, "ip", addrKey(ip)) }
 
