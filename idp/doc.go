@@ -20,7 +20,15 @@
 //   - The login page (pod name with owner key or password, argon2id) and
 //     the consent page, in the console's style and headers, CSRF-safe (a
 //     per-auth-request token in the form and in a SameSite=Strict cookie),
-//     with failed logins limited per pod and per client IP (per node).
+//     with failed logins limited per pod and per client address (an IPv6
+//     address by its /64), counted in the store so that every node sees
+//     the same counts. An app the owner allowed before for the same WebID
+//     and no fewer scopes is not asked again (unless it sends
+//     prompt=consent); withdrawing it asks again.
+//   - A code exchanged twice revokes the tokens its first exchange gave
+//     (the tokens of an auth request form the family named by its id).
+//   - The userinfo endpoint checks the token and its DPoP proof as the
+//     resource server does (ProofVerifier.Verify) and refuses Bearer.
 //
 // # State
 //
@@ -31,8 +39,15 @@
 // until the tokens it signed expired), auth requests, single-use codes
 // (hashed), refresh tokens (hashed; rotated on use; the reuse of a rotated
 // one revokes its family), access-token records (by jti), clients,
-// consents, passwords and "cuts" (every token of a client for a pod issued
-// before a logout, a withdrawn consent or a deleted client is revoked).
+// consents, passwords, failed-login counters and "cuts" (every token of a
+// client for a pod issued before a logout, a withdrawn consent or a
+// deleted client is revoked).
+//
+// Records that stop mattering at a known time (auth requests, codes,
+// access-token records, refresh tokens used or not, revoked families,
+// cuts, counters) are indexed by that time ("I" "x", written in the same
+// transaction) and deleted by Sweep, which RunSweeper runs periodically
+// in bounded batches; several nodes sweeping at once is harmless.
 //
 // CheckToken is the resource server's check of this issuer's tokens: it
 // reads the store on every request, so revocation applies at once on

@@ -143,12 +143,49 @@ func algNames() []string {
 	return out
 }
 
-// userinfo serves op's userinfo endpoint to DPoP-bound tokens too (op
-// reads the Bearer scheme only).
+// userinfo serves op's userinfo endpoint to DPoP-bound tokens of this
+// issuer: the token and its proof are checked as the resource server
+// checks them (Config.Proofs.Verify: htm, htu, iat, jti, ath, cnf.jkt),
+// then revocation (CheckToken); Bearer is refused, since every access
+// token this issuer makes is DPoP-bound. op then answers, reading the
+// token as Bearer (the only scheme it knows).
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
-	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "DPoP") {
-		r = r.Clone(r.Context())
-		r.Header.Set("Authorization", "Bearer "+tok)
+	ctx := r.Context()
+	id, err := p.cfg.Proofs.Verify(ctx, r, p.url(PathUserinfo))
+	var e *solidoidc.Error
+	switch {
+	case errors.As(err, &e):
+	case err != nil:
+		p.log.ErrorContext(ctx, "idp: userinfo token check failed", "err", err)
+		writeOAuthError(w, http.StatusServiceUnavailable, "server_error", "the token cannot be checked now")
+		return
+	case id.Issuer != p.cfg.Issuer:
+		e = &solidoidc.Error{Code: solidoidc.CodeInvalidToken, Reason: solidoidc.ReasonTokenIssuer, Description: "the access token is not this issuer's"}
+	default:
+		if err := p.CheckToken(ctx, id.TokenID); err != nil {
+			var rv *ErrRevoked
+			if !errors.As(err, &rv) {
+				p.log.ErrorContext(ctx, "idp: userinfo token check failed", "err", err)
+				writeOAuthError(w, http.StatusServiceUnavailable, "server_error", "the token cannot be checked now")
+				return
+			}
+			e = &solidoidc.Error{Code: solidoidc.CodeInvalidToken, Reason: "token_revoked", Description: strings.TrimPrefix(rv.Error(), "idp: ")}
+		}
 	}
+	if e != nil {
+		p.met.failures.WithLabelValues("userinfo_" + string(e.Code)).Inc()
+		p.log.InfoContext(ctx, "idp: userinfo request refused", "reason", string(e.Reason))
+		status := http.StatusUnauthorized
+		if e.Code == solidoidc.CodeInvalidRequest {
+			status = http.StatusBadRequest
+		}
+		w.Header().Set("WWW-Authenticate", solidoidc.Challenge(e, ""))
+		writeOAuthError(w, status, e.Code, e.Description)
+		return
+	}
+	_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	r = r.Clone(ctx)
+	r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
+	r.Header.Del("DPoP")
 	p.op.ServeHTTP(w, r)
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/text/language"
 
 	"podserver/netguard"
+	"podserver/solidoidc"
 	"podserver/store"
 )
 
@@ -50,10 +50,15 @@ type Pods interface {
 	OwnerKey(ctx context.Context, pod, secret string) (bool, error)
 }
 
-// ProofVerifier checks the DPoP proof of a token request and returns the
-// thumbprint of its key (solidoidc.Verifier.VerifyProof).
+// ProofVerifier checks DPoP proofs: solidoidc.Verifier is one.
 type ProofVerifier interface {
+	// VerifyProof checks the proof of a token request and returns the
+	// thumbprint of its key.
 	VerifyProof(ctx context.Context, r *http.Request, requestURL string) (string, error)
+	// Verify checks a request's DPoP-bound access token and its proof
+	// (htm, htu, iat, jti, ath, cnf.jkt), as a resource server does; the
+	// userinfo endpoint uses it. Bearer is refused.
+	Verify(ctx context.Context, r *http.Request, requestURL string) (*solidoidc.Identity, error)
 }
 
 // Config configures a Provider. Store, Issuer, Pods and Proofs are
@@ -98,12 +103,23 @@ type Config struct {
 	// password hashes (default 2 passes, 19 MiB).
 	PasswordTime   uint32
 	PasswordMemory uint32
+	// SweepInterval is how often RunSweeper deletes expired records
+	// (default 5 minutes).
+	SweepInterval time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
 
 func (c *Config) maxTokenLifetime() time.Duration {
 	return max(c.AccessTokenTTL, time.Hour) // ID tokens live an hour
+}
+
+// maxGrantLifetime is how long a token issued now may still be used:
+// the longest of a refresh token's and an access token's life, plus the
+// resource server's clock skew. A revocation record (a family's, a cut)
+// matters no longer.
+func (c *Config) maxGrantLifetime() time.Duration {
+	return max(c.RefreshTokenTTL, c.AccessTokenTTL) + skew
 }
 
 // Provider is the identity provider. It is safe for concurrent use.
@@ -113,7 +129,6 @@ type Provider struct {
 	handler http.Handler
 	keys    keyRing
 	docs    docCache
-	limits  *limiter
 	met     metrics
 	log     *slog.Logger
 }
@@ -123,6 +138,7 @@ type metrics struct {
 	logins   *prometheus.CounterVec
 	issued   *prometheus.CounterVec
 	failures *prometheus.CounterVec
+	swept    prometheus.Counter
 }
 
 // New returns the provider of cfg.
@@ -140,6 +156,7 @@ func New(cfg Config) (*Provider, error) {
 	def(&cfg.KeyLifetime, 30*24*time.Hour)
 	def(&cfg.KeyPublishAhead, 15*time.Minute)
 	def(&cfg.LoginWindow, 15*time.Minute)
+	def(&cfg.SweepInterval, 5*time.Minute)
 	if cfg.LoginAttempts <= 0 {
 		cfg.LoginAttempts = 10
 	}
@@ -158,7 +175,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.PageHeaders == nil {
 		cfg.PageHeaders = func(http.Header) {}
 	}
-	p := &Provider{cfg: cfg, log: cfg.Logger, limits: newLimiter(cfg.LoginAttempts, cfg.LoginWindow)}
+	p := &Provider{cfg: cfg, log: cfg.Logger}
 	p.keys.p = p
 	p.docs.entries = map[string]docEntry{}
 	p.met = metrics{
@@ -174,9 +191,13 @@ func New(cfg Config) (*Provider, error) {
 			Name: "podserver_idp_token_failures_total",
 			Help: "Token requests refused by the identity provider, by reason (the OAuth error code).",
 		}, []string{"reason"}),
+		swept: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podserver_idp_expired_records_deleted_total",
+			Help: "Expired records of the identity provider (auth requests, codes, token records, counters) deleted by the sweep.",
+		}),
 	}
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{p.met.logins, p.met.issued, p.met.failures} {
+		for _, c := range []prometheus.Collector{p.met.logins, p.met.issued, p.met.failures, p.met.swept} {
 			if err := cfg.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("idp: metrics: %w", err)
 			}
@@ -242,48 +263,3 @@ func (p *Provider) now() time.Time { return p.cfg.Now() }
 
 // url returns the absolute URL of path.
 func (p *Provider) url(path string) string { return strings.TrimSuffix(p.cfg.Issuer, "/") + path }
-
-// limiter counts failed logins per key in fixed windows, in memory (per
-// node: an attacker spreading attempts over n nodes gets n times the
-// budget).
-type limiter struct {
-	max    int
-	window time.Duration
-	mu     sync.Mutex
-	counts map[string]limitEntry
-}
-
-type limitEntry struct {
-	n     int
-	start time.Time
-}
-
-// maxLimited bounds the limiter's map; it is emptied when full.
-const maxLimited = 100000
-
-func newLimiter(n int, window time.Duration) *limiter {
-	return &limiter{max: n, window: window, counts: map[string]limitEntry{}}
-}
-
-// blocked reports whether key reached max failures in its window.
-func (l *limiter) blocked(key string, max int, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.counts[key]
-	return now.Sub(e.start) < l.window && e.n >= max
-}
-
-// fail counts a failure of key.
-func (l *limiter) fail(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.counts) >= maxLimited {
-		clear(l.counts)
-	}
-	e := l.counts[key]
-	if now.Sub(e.start) >= l.window {
-		e = limitEntry{start: now}
-	}
-	e.n++
-	l.counts[key] = e
-}

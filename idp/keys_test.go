@@ -10,6 +10,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"podserver/solidoidc"
 	"podserver/store"
 )
 
@@ -25,6 +26,9 @@ func (noPods) PodOfWebID(string) (string, bool)                                 
 func (noPods) Active(context.Context, string) error                                 { return nil }
 func (noPods) OwnerKey(context.Context, string, string) (bool, error)               { return false, nil }
 func (noProofs) VerifyProof(context.Context, *http.Request, string) (string, error) { return "", nil }
+func (noProofs) Verify(context.Context, *http.Request, string) (*solidoidc.Identity, error) {
+	return nil, &solidoidc.Error{Code: solidoidc.CodeInvalidToken, Reason: solidoidc.ReasonBearer, Description: "no verifier in this test"}
+}
 
 type noPods struct{}
 type noProofs struct{}

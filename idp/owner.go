@@ -155,7 +155,6 @@ func (p *Provider) Clients(ctx context.Context, pod string) ([]ClientInfo, error
 // DeleteClient deletes a client-credentials client of pod; every token
 // issued to it stops working at once.
 func (p *Provider) DeleteClient(ctx context.Context, pod, id string) error {
-	b, _ := p.now().MarshalText()
 	return p.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		ok, err := has(tx, key(kindCC, pod, id))
 		if err != nil {
@@ -169,7 +168,7 @@ func (p *Provider) DeleteClient(ctx context.Context, pod, id string) error {
 				return err
 			}
 		}
-		return tx.Set(key(kindCut, pod, id), b)
+		return p.cutTx(tx, pod, id)
 	})
 }
 
@@ -204,7 +203,6 @@ func (p *Provider) Apps(ctx context.Context, pod string) ([]App, error) {
 // DeleteApp withdraws a consent: every access and refresh token of the
 // app for pod's WebID stops working at once.
 func (p *Provider) DeleteApp(ctx context.Context, pod, id string) error {
-	b, _ := p.now().MarshalText()
 	return p.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		var c consentRecord
 		ok, err := getJSON(tx, key(kindConsent, pod, id), &c)
@@ -217,7 +215,7 @@ func (p *Provider) DeleteApp(ctx context.Context, pod, id string) error {
 		if err := tx.Delete(key(kindConsent, pod, id)); err != nil {
 			return err
 		}
-		return tx.Set(key(kindCut, pod, c.ClientID), b)
+		return p.cutTx(tx, pod, c.ClientID)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,7 +162,10 @@ func (p *Provider) setCSRF(w http.ResponseWriter, a *authRequest) {
 }
 
 // login serves the login page: a pod name with the pod's password or an
-// owner key. Failures are counted per pod and per client IP.
+// owner key. Failures are counted per pod and per client address, in the
+// store (limits.go). When the owner allowed the app before for the same
+// WebID and no fewer scopes, the app gets its code at once; otherwise the
+// consent page follows.
 func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	a, c, ok := p.pageRequest(w, r)
 	if !ok {
@@ -176,41 +180,79 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	pod := strings.TrimSpace(r.PostForm.Get("pod"))
 	password, ownerKey := r.PostForm.Get("password"), r.PostForm.Get("key")
 	pg.Pod = pod
+	ctx := r.Context()
 	now := p.now()
-	ip := clientIP(r)
-	if p.limits.blocked("pod "+pod, p.cfg.LoginAttempts, now) || p.limits.blocked("ip "+ip, 3*p.cfg.LoginAttempts, now) {
+	counters := [][]byte{podCounter(pod), ipCounter(clientIP(r))}
+	blocked, err := p.limited(ctx, now, counters, []int{p.cfg.LoginAttempts, 3 * p.cfg.LoginAttempts})
+	if err != nil {
+		p.log.ErrorContext(ctx, "idp: login counters", "err", err)
+		p.render(w, http.StatusServiceUnavailable, page{Kind: "error", Title: "Login failed", Error: "Try again."}, "")
+		return
+	}
+	if blocked {
 		p.met.logins.WithLabelValues("rate_limited").Inc()
 		w.Header().Set("Retry-After", "60")
 		pg.Error = "Too many failed logins: wait a few minutes and try again."
 		p.render(w, http.StatusTooManyRequests, pg, a.RedirectURI)
 		return
 	}
-	amr, err := p.checkLogin(r.Context(), pod, password, ownerKey)
+	amr, err := p.checkLogin(ctx, pod, password, ownerKey)
 	if err != nil {
-		p.limits.fail("pod "+pod, now)
-		p.limits.fail("ip "+ip, now)
+		if cerr := p.countFailure(ctx, now, counters...); cerr != nil {
+			p.log.ErrorContext(ctx, "idp: count a failed login", "err", cerr)
+		}
 		p.met.logins.WithLabelValues("failed").Inc()
-		p.log.InfoContext(r.Context(), "idp: login failed", "pod", pod, "client_id", a.ClientID, "err", err)
+		p.log.InfoContext(ctx, "idp: login failed", "pod", pod, "client_id", a.ClientID, "err", err)
 		pg.Error = "The pod name, password or owner key is wrong."
 		p.render(w, http.StatusUnauthorized, pg, a.RedirectURI)
 		return
 	}
-	err = p.cfg.Store.Update(r.Context(), func(tx store.Txn) error {
+	remembered := false
+	err = p.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		var cur authRequest
 		ok, err := getJSON(tx, key(kindAuth, a.ID), &cur)
 		if err != nil || !ok {
 			return errors.Join(err, errors.New("idp: auth request gone"))
 		}
 		cur.Pod, cur.WebID, cur.AuthTime, cur.AMR = pod, p.cfg.Pods.WebID(pod), now, amr
+		// An app the owner allowed before, for no fewer scopes, is not
+		// asked again (unless it asks for the consent prompt).
+		if !slices.Contains(cur.Prompt, oidc.PromptConsent) {
+			var cr consentRecord
+			ok, err := getJSON(tx, key(kindConsent, pod, appID(cur.ClientID)), &cr)
+			if err != nil {
+				return err
+			}
+			if ok && cr.ClientID == cur.ClientID && subset(cur.Scopes, cr.Scopes) {
+				cur.Consented, remembered = true, true
+			}
+		}
+		*a = cur
 		return putJSON(tx, key(kindAuth, a.ID), cur)
 	})
 	if err != nil {
-		p.log.ErrorContext(r.Context(), "idp: login", "err", err)
+		p.log.ErrorContext(ctx, "idp: login", "err", err)
 		p.render(w, http.StatusInternalServerError, page{Kind: "error", Title: "Login failed", Error: "Try again."}, "")
 		return
 	}
 	p.met.logins.WithLabelValues("success").Inc()
+	if remembered {
+		p.met.logins.WithLabelValues("consent_remembered").Inc()
+		r = r.WithContext(op.ContextWithIssuer(ctx, p.cfg.Issuer))
+		op.AuthResponse(a, p.op, w, r)
+		return
+	}
 	http.Redirect(w, r, PathConsent+"?id="+url.QueryEscape(a.ID), http.StatusSeeOther)
+}
+
+// subset reports whether every scope of want is in have.
+func subset(want, have []string) bool {
+	for _, s := range want {
+		if !slices.Contains(have, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkLogin checks a pod's credentials and returns the auth methods.

@@ -17,9 +17,9 @@ import (
 //
 //	"I" "k" + seq(8)                       -> signing key (JSON, private JWK)
 //	"I" "a" + auth request id              -> auth request (JSON)
-//	"I" "C" + sha256(code)                 -> auth request id (single use)
+//	"I" "C" + sha256(code)                 -> code (JSON: auth request id, used)
 //	"I" "r" + sha256(refresh token)        -> refresh token (JSON)
-//	"I" "y" + family                       -> "" while a token family is revoked
+//	"I" "y" + family                       -> revocation time of a token family
 //	"I" "t" + jti                          -> access token (JSON)
 //	"I" "d" + client id                    -> registered client (JSON)
 //	"I" "i" + client id                    -> pod of a client-credentials client
@@ -28,6 +28,9 @@ import (
 //	"I" "w" + pod                          -> password (JSON, argon2id hash)
 //	"I" "v" + pod + 0x00 + client id       -> time before which every token
 //	                                          of the client for the pod is revoked
+//	"I" "l" + "pod"|"ip" + 0x00 + name     -> failed-login counter (limits.go)
+//	"I" "x" + time(8) + key                -> "": key is due for deletion
+//	                                          (expiry index, expiry.go)
 const Prefix = store.PrefixIDP
 
 // Record kinds (the second byte of a key).

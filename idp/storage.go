@@ -36,6 +36,7 @@ type authRequest struct {
 	ResponseMode  oidc.ResponseMode        `json:"rm,omitempty"`
 	Challenge     string                   `json:"cc"`
 	ChallengeMeth oidc.CodeChallengeMethod `json:"ccm"`
+	Prompt        []string                 `json:"prompt,omitempty"`
 	CSRF          string                   `json:"csrf"`
 	Expires       time.Time                `json:"exp"`
 	// Set by the login page.
@@ -129,9 +130,15 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		ID: randomID(16), ClientID: req.ClientID, RedirectURI: req.RedirectURI, Scopes: req.Scopes,
 		State: req.State, Nonce: req.Nonce, ResponseType: req.ResponseType, ResponseMode: req.ResponseMode,
 		Challenge: req.CodeChallenge, ChallengeMeth: req.CodeChallengeMethod, CSRF: randomID(24),
-		Expires: s.p.now().Add(authTTL),
+		Prompt: req.Prompt, Expires: s.p.now().Add(authTTL),
 	}
-	if err := s.st().Update(ctx, func(tx store.Txn) error { return putJSON(tx, key(kindAuth, a.ID), a) }); err != nil {
+	err := s.st().Update(ctx, func(tx store.Txn) error {
+		if err := putJSON(tx, key(kindAuth, a.ID), a); err != nil {
+			return err
+		}
+		return expiring(tx, key(kindAuth, a.ID), a.Expires)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -155,26 +162,48 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	return s.authRequest(ctx, id)
 }
 
+// codeRecord is a code (stored under its hash): the auth request it
+// answers, and whether it was exchanged. A used code is kept until its
+// auth request would have expired, so that a replay is seen.
+type codeRecord struct {
+	ID      string    `json:"id"`
+	Used    bool      `json:"used,omitempty"`
+	Expires time.Time `json:"exp"`
+}
+
 // AuthRequestByCode consumes code: a code is used once, whatever the
-// outcome of the exchange.
+// outcome of the exchange. A code used before is a replay (RFC 6749
+// section 4.1.2, RFC 9700 section 4.5.3): every token issued from it is
+// revoked (the tokens of an auth request form the family named by its
+// id) and the exchange is refused.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	var id string
+	var c codeRecord
+	replayed := false
 	err := s.st().Update(ctx, func(tx store.Txn) error {
 		k := key(kindCode, hashed(code))
-		b, err := tx.Get(k)
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound{"code"}
-		}
+		ok, err := getJSON(tx, k, &c)
 		if err != nil {
 			return err
 		}
-		id = string(b)
-		return tx.Delete(k)
+		if !ok {
+			return notFound{"code"}
+		}
+		if c.Used {
+			replayed = true
+			return s.revokeFamilyTx(tx, c.ID)
+		}
+		c.Used = true
+		return putJSON(tx, k, c)
 	})
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.authRequest(ctx, id)
+	if replayed {
+		s.p.met.failures.WithLabelValues("code_replay").Inc()
+		s.p.log.WarnContext(ctx, "idp: authorization code used twice; the tokens issued from it are revoked")
+		return nil, oidc.ErrInvalidGrant().WithDescription("the code was used before: the tokens issued from it are revoked")
+	}
+	a, err := s.authRequest(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -184,21 +213,44 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	return a, nil
 }
 
-// SaveAuthCode stores code's hash for the auth request.
+// SaveAuthCode stores code's hash for the auth request, until the auth
+// request expires.
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	return s.st().Update(ctx, func(tx store.Txn) error { return tx.Set(key(kindCode, hashed(code)), []byte(id)) })
+	return s.st().Update(ctx, func(tx store.Txn) error {
+		exp := s.p.now().Add(authTTL)
+		var a authRequest
+		if ok, err := getJSON(tx, key(kindAuth, id), &a); err != nil {
+			return err
+		} else if ok {
+			exp = a.Expires
+		}
+		k := key(kindCode, hashed(code))
+		if err := putJSON(tx, k, codeRecord{ID: id, Expires: exp}); err != nil {
+			return err
+		}
+		return expiring(tx, k, exp)
+	})
 }
 
 // DeleteAuthRequest deletes the auth request.
 func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
-	return s.st().Update(ctx, func(tx store.Txn) error { return tx.Delete(key(kindAuth, id)) })
+	return s.st().Update(ctx, func(tx store.Txn) error {
+		var a authRequest
+		ok, err := getJSON(tx, key(kindAuth, id), &a)
+		if err != nil || !ok {
+			return err
+		}
+		return deleteExpiring(tx, key(kindAuth, id), a.Expires)
+	})
 }
 
 // grantOf returns what the token record of req holds.
 func (s *storage) grantOf(req op.TokenRequest) (rec tokenRecord, grant string, err error) {
 	switch r := req.(type) {
 	case *authRequest:
-		return tokenRecord{Pod: r.Pod, ClientID: r.ClientID, Consent: true}, "authorization_code", nil
+		// The auth request's id names the family of the tokens issued
+		// from its code, so a replay of the code revokes them.
+		return tokenRecord{Pod: r.Pod, ClientID: r.ClientID, Family: r.ID, Consent: true}, "authorization_code", nil
 	case *refreshRequest:
 		return tokenRecord{Pod: r.rec.Pod, ClientID: r.rec.ClientID, Family: r.rec.Family, Consent: true}, "refresh_token", nil
 	case *ccRequest:
@@ -207,10 +259,14 @@ func (s *storage) grantOf(req op.TokenRequest) (rec tokenRecord, grant string, e
 	return tokenRecord{}, "", oidc.ErrUnsupportedGrantType()
 }
 
-// putToken records a new access token in tx and returns its jti.
+// putToken records a new access token in tx, until its exp plus the
+// resource server's clock skew, and returns its jti.
 func (s *storage) putToken(tx store.Txn, rec tokenRecord) (string, error) {
 	jti := randomID(16)
-	return jti, putJSON(tx, key(kindToken, jti), rec)
+	if err := putJSON(tx, key(kindToken, jti), rec); err != nil {
+		return "", err
+	}
+	return jti, expiring(tx, key(kindToken, jti), rec.Expires.Add(skew))
 }
 
 // CreateAccessToken records an access token (code flow without
@@ -257,7 +313,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	var rr refreshRecord
 	switch r := req.(type) {
 	case *authRequest:
-		rr = refreshRecord{Family: randomID(16), Pod: r.Pod, WebID: r.WebID, ClientID: r.ClientID, Scopes: r.Scopes,
+		rr = refreshRecord{Family: r.ID, Pod: r.Pod, WebID: r.WebID, ClientID: r.ClientID, Scopes: r.Scopes,
 			AMR: r.AMR, AuthTime: r.AuthTime}
 	case *refreshRequest:
 		rr = r.rec
@@ -297,7 +353,12 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		if err := s.touch(tx, rec, now); err != nil {
 			return err
 		}
+		// A refresh token's record, used or not, goes when the token
+		// expires: a reuse after that can obtain nothing either way.
 		if err := putJSON(tx, key(kindRefresh, hashed(refresh)), rr); err != nil {
+			return err
+		}
+		if err := expiring(tx, key(kindRefresh, hashed(refresh)), rr.Expires); err != nil {
 			return err
 		}
 		var err error
@@ -398,7 +459,23 @@ func has(r store.Reader, k []byte) (bool, error) {
 }
 
 func (s *storage) revokeFamily(ctx context.Context, family string) error {
-	return s.st().Update(ctx, func(tx store.Txn) error { return tx.Set(key(kindFamily, family), nil) })
+	return s.st().Update(ctx, func(tx store.Txn) error { return s.revokeFamilyTx(tx, family) })
+}
+
+// revokeFamilyTx marks family revoked, until the last token it may hold
+// expired: no token joins a revoked family, and its latest one was issued
+// before now.
+func (s *storage) revokeFamilyTx(tx store.Txn, family string) error {
+	k := key(kindFamily, family)
+	if ok, err := has(tx, k); err != nil || ok {
+		return err
+	}
+	now := s.p.now()
+	b, _ := now.MarshalText()
+	if err := tx.Set(k, b); err != nil {
+		return err
+	}
+	return expiring(tx, k, now.Add(s.p.cfg.maxGrantLifetime()))
 }
 
 // TerminateSession (logout) cuts every token of the client for the user.
@@ -424,7 +501,7 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 			if rec.ClientID != clientID {
 				return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 			}
-			return tx.Delete(key(kindToken, tokenOrID))
+			return deleteExpiring(tx, key(kindToken, tokenOrID), rec.Expires.Add(skew))
 		})
 	} else {
 		var rec refreshRecord
@@ -623,6 +700,26 @@ func cutOf(r store.Reader, pod, clientID string) (time.Time, error) {
 // Cut revokes every access and refresh token issued so far to clientID
 // for pod's WebID (logout, a withdrawn consent, a deleted client).
 func (p *Provider) Cut(ctx context.Context, pod, clientID string) error {
-	b, _ := p.now().MarshalText()
-	return p.cfg.Store.Update(ctx, func(tx store.Txn) error { return tx.Set(key(kindCut, pod, clientID), b) })
+	return p.cfg.Store.Update(ctx, func(tx store.Txn) error { return p.cutTx(tx, pod, clientID) })
+}
+
+// cutTx records a cut of clientID for pod at now, kept until every token
+// it revokes expired (the previous cut's index entry moves).
+func (p *Provider) cutTx(tx store.Txn, pod, clientID string) error {
+	now := p.now()
+	k := key(kindCut, pod, clientID)
+	old, err := cutOf(tx, pod, clientID)
+	if err != nil {
+		return err
+	}
+	if !old.IsZero() {
+		if err := unindex(tx, k, old.Add(p.cfg.maxGrantLifetime())); err != nil {
+			return err
+		}
+	}
+	b, _ := now.MarshalText()
+	if err := tx.Set(k, b); err != nil {
+		return err
+	}
+	return expiring(tx, k, now.Add(p.cfg.maxGrantLifetime()))
 }

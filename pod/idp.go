@@ -305,3 +305,36 @@ func (s *Server) clientView(r *ldp.Request, cl idp.ClientInfo) gin.H {
 	}
 	return v
 }
+
+// idpSweeper runs the identity provider's sweep of expired records
+// (idp.Provider.RunSweeper) while the server serves.
+type idpSweeper struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startSweeper starts the sweep; Shutdown stops it (stopSweeper).
+func (s *Server) startSweeper() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.sweep = idpSweeper{cancel: cancel, done: done}
+	s.mu.Unlock()
+	go func() {
+		defer close(done)
+		s.idp.RunSweeper(ctx)
+	}()
+}
+
+// stopSweeper stops the sweep and waits for it (a no-op when it never
+// started).
+func (s *Server) stopSweeper() {
+	s.mu.Lock()
+	sw := s.sweep
+	s.sweep = idpSweeper{}
+	s.mu.Unlock()
+	if sw.cancel != nil {
+		sw.cancel()
+		<-sw.done
+	}
+}

@@ -118,18 +118,30 @@ func formFields(t *testing.T, page string) (id, csrf string) {
 // authorize starts a code flow with a PKCE verifier and returns the
 // login page.
 func (a *idpApp) authorize(verifier, redirect string) reply {
+	return a.authorizeScope(verifier, redirect, "openid webid offline_access")
+}
+
+func (a *idpApp) authorizeScope(verifier, redirect, scope string) reply {
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{"client_id": {a.clientID}, "redirect_uri": {redirect}, "response_type": {"code"},
-		"scope": {"openid webid offline_access"}, "state": {"st8"},
+		"scope": {scope}, "state": {"st8"},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
 	return a.get(a.base + "/.oidc/auth?" + q.Encode())
 }
 
-// login runs authorize, the login form (fields) and the consent, and
-// returns the code.
+// login runs authorize, the login form (fields) and, when the provider
+// asks, the consent, and returns the code.
 func (a *idpApp) login(verifier string, fields url.Values) string {
 	a.t.Helper()
-	page := a.authorize(verifier, rpRedirect)
+	code, _ := a.loginScopes(verifier, fields, "openid webid offline_access")
+	return code
+}
+
+// loginScopes is login asking for scope; it reports whether the consent
+// page was shown (false: the owner's earlier consent was remembered).
+func (a *idpApp) loginScopes(verifier string, fields url.Values, scope string) (string, bool) {
+	a.t.Helper()
+	page := a.authorizeScope(verifier, rpRedirect, scope)
 	if page.status != 200 || !strings.Contains(page.body, "Test app") {
 		a.t.Fatalf("login page: %d %s", page.status, page.body)
 	}
@@ -139,17 +151,21 @@ func (a *idpApp) login(verifier string, fields url.Values) string {
 	id, csrf := formFields(a.t, page.body)
 	fields.Set("id", id)
 	fields.Set("csrf", csrf)
-	consent := a.postForm(a.base+"/.oidc/login", fields)
-	if consent.status != 200 || !strings.Contains(consent.body, "Test app") || !strings.Contains(consent.body, "/profile/card#me") {
-		a.t.Fatalf("consent page: %d %s", consent.status, consent.body)
+	done := a.postForm(a.base+"/.oidc/login", fields)
+	asked := done.status != 302
+	if asked {
+		consent := done
+		if consent.status != 200 || !strings.Contains(consent.body, "Test app") || !strings.Contains(consent.body, "/profile/card#me") {
+			a.t.Fatalf("consent page: %d %s", consent.status, consent.body)
+		}
+		id, csrf = formFields(a.t, consent.body)
+		done = a.postForm(a.base+"/.oidc/consent", url.Values{"id": {id}, "csrf": {csrf}, "decision": {"allow"}})
 	}
-	id, csrf = formFields(a.t, consent.body)
-	done := a.postForm(a.base+"/.oidc/consent", url.Values{"id": {id}, "csrf": {csrf}, "decision": {"allow"}})
 	loc, _ := url.Parse(done.hdr.Get("Location"))
 	if done.status != 302 || loc == nil || loc.Query().Get("code") == "" || loc.Query().Get("state") != "st8" {
 		a.t.Fatalf("consent answer: %d %v %s", done.status, done.hdr, done.body)
 	}
-	return loc.Query().Get("code")
+	return loc.Query().Get("code"), asked
 }
 
 // tokenReply is a token endpoint answer.

@@ -66,10 +66,11 @@ type Server struct {
 	// urls is the server's pod URL scheme, fixed by New.
 	urls podurl.Scheme
 
-	mu   sync.Mutex
-	srv  *http.Server
-	ln   net.Listener // bound by New (port 0) or Start
-	done chan error
+	mu    sync.Mutex
+	sweep idpSweeper // the identity provider's sweep, while serving
+	srv   *http.Server
+	ln    net.Listener // bound by New (port 0) or Start
+	done  chan error
 }
 
 // New opens the store and builds a Server. It does not serve yet, and
@@ -267,6 +268,7 @@ func (s *Server) Start() error {
 		}
 		s.done <- err
 	}()
+	s.startSweeper()
 	s.log.Info("listening", "addr", ln.Addr().String(), "base_url", s.BaseURL())
 	return nil
 }
@@ -354,8 +356,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	// Purges stop first: they resume at the next start.
+	// Purges and the sweep stop first: they resume at the next start.
 	s.adm.close()
+	s.stopSweeper()
 	// The notifier first: the delivery queue, closed with the events,
 	// stores the push notifications it was handed.
 	s.nt.close()

@@ -477,10 +477,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			_ = shutdown(s)
 			return fmt.Errorf("demo: %w", err)
 		}
-		fmt.Fprintln(stderr, "demo keys below are public, for this demo only: never use them for real data")
+		fmt.Fprintln(stderr, "demo keys and password below are public, for this demo only: never use them for real data")
+		var pods []string
 		for _, k := range keys {
 			fmt.Fprintf(stdout, "demo key: pod=%s app=%s key=%s\n", k.Pod, k.App, k.Key)
+			if !slices.Contains(pods, k.Pod) {
+				pods = append(pods, k.Pod)
+			}
 		}
+		fmt.Fprintf(stdout, "demo password: pods=%s password=%s\n", strings.Join(pods, ","), pod.DemoPassword)
 	}
 	if k := s.FirstOperatorKey(); k != "" {
 		fmt.Fprintf(stderr, "operator key (the /admin/ API; shown once, stored hashed): %s\n", k)
@@ -488,6 +493,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "listening on %s\n", s.BaseURL())
 	if cfg.demo {
 		fmt.Fprintf(stdout, "console: %s (sign in with a pod name and its owner key)\n", s.ConsoleURL())
+		fmt.Fprintf(stdout, "Solid-OIDC issuer: %s (apps log in with a pod name and the demo password, or its owner key)\n", s.Issuer())
 	}
 	<-ctx.Done()
 	log.Info("shutting down")

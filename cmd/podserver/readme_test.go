@@ -59,12 +59,13 @@ func readmeBlock(t *testing.T, intro string) []string {
 }
 
 // TestServeDemoOutput: serve --demo prints exactly the lines the README
-// shows, one per demo key, then "listening on" and "console:", with the
-// port it listens on in place of 8080.
+// shows, one per demo key, the demo password (pod.DemoPassword), then
+// "listening on", "console:" and the Solid-OIDC issuer, with the port it
+// listens on in place of 8080.
 func TestServeDemoOutput(t *testing.T) {
 	want := readmeBlock(t, "`serve --demo` prints one line per demo key")
-	if len(want) != 7 {
-		t.Fatalf("README's serve --demo block has %d lines, want 7: %q", len(want), want)
+	if len(want) != 9 {
+		t.Fatalf("README's serve --demo block has %d lines, want 9: %q", len(want), want)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -89,16 +90,19 @@ func TestServeDemoOutput(t *testing.T) {
 	if len(got) != len(want) {
 		t.Fatalf("serve --demo printed %q; want %d lines like %q (stderr %s)", got, len(want), want, stderr.String())
 	}
-	m := regexp.MustCompile(`^listening on http://localhost:(\d+)$`).FindStringSubmatch(got[5])
+	m := regexp.MustCompile(`^listening on http://localhost:(\d+)$`).FindStringSubmatch(got[6])
 	if m == nil || m[1] == "0" {
-		t.Fatalf("listening line %q: want http://localhost:PORT", got[5])
+		t.Fatalf("listening line %q: want http://localhost:PORT", got[6])
+	}
+	if !strings.Contains(got[5], "password="+pod.DemoPassword) || !strings.Contains(got[8], "http://localhost:"+m[1]+"/ ") {
+		t.Errorf("no demo password or issuer: %q", got)
 	}
 	for i := range want {
 		if w := strings.ReplaceAll(want[i], "localhost:8080", "localhost:"+m[1]); got[i] != w {
 			t.Errorf("line %d: got %q, want %q", i+1, got[i], w)
 		}
 	}
-	if !strings.Contains(stderr.String(), "demo keys below are public") {
+	if !strings.Contains(stderr.String(), "demo keys and password below are public") {
 		t.Errorf("stderr lacks the warning that the demo keys are public: %s", stderr.String())
 	}
 }
