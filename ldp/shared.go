@@ -182,6 +182,60 @@ func AppendSeqMemberShared(tx store.Txn, c string, seq uint64, contentType strin
 	return p, m, tx.Set(resourceKey(p), encodeSharedRecord(m, ref))
 }
 
+// AppendMemberShared is AppendMember with the body stored by reference,
+// as AppendSeqMemberShared stores it: a resource whose copies elsewhere
+// reference the same body (an event and its inbox copies) has its bytes
+// stored once for all of them, and deleting it leaves the copies theirs.
+func AppendMemberShared(tx store.Txn, c, name string, seq uint64, contentType string, body *SharedBody, now time.Time) (string, Meta, error) {
+	p := c + name
+	m := Meta{ContentType: contentType, Version: seq, Created: now, Modified: now, Member: seq, Size: int64(len(body.body))}
+	if err := tx.Set(memberKey(c, seq), []byte(p)); err != nil {
+		return "", m, err
+	}
+	ref, err := acquireBody(tx, body)
+	if err != nil {
+		return "", m, fmt.Errorf("store %s: %w", p, err)
+	}
+	return p, m, tx.Set(resourceKey(p), encodeSharedRecord(m, ref))
+}
+
+// GetShared returns the body of the resource at p as a SharedBody that
+// records of tx can reference: when p references a shared body, that one,
+// found without hashing or looking its bytes up; when p holds its body
+// inline, its bytes, stored by reference by the first record that
+// references them (as NewSharedBody). It is ErrNotFound when p does not
+// exist.
+func GetShared(tx store.Txn, p string) (*SharedBody, error) {
+	v, err := tx.Get(resourceKey(p))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	_, body, ref, err := decodeRecord(v)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if ref == nil {
+		return NewSharedBody(bytes.Clone(body)), nil
+	}
+	n, sum, err := bodyRefs(tx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("read %s: %w: shared body not counted", p, errCorrupt)
+	}
+	body, err = resolveBody(tx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	b := &SharedBody{body: body, ref: bytes.Clone(ref)}
+	copy(b.sum[:], sum)
+	return b, nil
+}
+
 // ShareBody rewrites the record at p, when it holds its body inline, to
 // reference the body as a shared body instead (as AppendSeqMemberShared
 // stores it), keeping its metadata and entity tag: the conversion of a
