@@ -45,6 +45,12 @@ type Config struct {
 	// DrainTimeout bounds the wait, after publishing, for the copies not
 	// yet read (default 5s).
 	DrainTimeout time.Duration
+	// ReadInterval, if > 0, is the least time between the starts of two
+	// rounds of a shared reader (past 256 watched inboxes) over its
+	// inboxes, as a client polling every ReadInterval would; 0 polls
+	// again at once after a round that found copies. Polling at once
+	// takes every core the server leaves idle.
+	ReadInterval time.Duration
 	// Nodes, if set, are the host:port addresses of the nodes that all
 	// serve the setup's pods under one base URL (nodes sharing a store):
 	// publishing connection c and reader r connect to Nodes[c%len(Nodes)]
@@ -270,7 +276,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		reading.Add(1)
 		go func() {
 			defer reading.Done()
-			sweep(readCtx, c, pool, &st)
+			sweep(readCtx, c, pool, &st, cfg.ReadInterval)
 		}()
 	}
 
@@ -739,8 +745,9 @@ type watch struct {
 }
 
 // sweep polls the inboxes ws in turn, without long-polling, until ctx
-// ends; after a round that found nothing it pauses briefly.
-func sweep(ctx context.Context, c *http.Client, ws []*watch, st *stats) {
+// ends; after a round that found nothing it pauses briefly, and a round
+// starts at least interval after the previous one.
+func sweep(ctx context.Context, c *http.Client, ws []*watch, st *stats, interval time.Duration) {
 	var lats []time.Duration
 	defer func() {
 		st.mu.Lock()
@@ -749,6 +756,7 @@ func sweep(ctx context.Context, c *http.Client, ws []*watch, st *stats) {
 	}()
 	for ctx.Err() == nil {
 		found := false
+		round := time.Now()
 		for _, w := range ws {
 			pg, err := getPage(ctx, c, w.pod, "limit=1000&from="+w.cursor)
 			now := time.Now()
@@ -767,10 +775,14 @@ func sweep(ctx context.Context, c *http.Client, ws []*watch, st *stats) {
 			found = found || pg.items > 0
 			w.cursor = pg.next
 		}
+		pause := interval - time.Since(round)
 		if !found {
+			pause = max(pause, 10*time.Millisecond)
+		}
+		if pause > 0 {
 			select {
 			case <-ctx.Done():
-			case <-time.After(10 * time.Millisecond):
+			case <-time.After(pause):
 			}
 		}
 	}

@@ -28,5 +28,5 @@ func IsBackground(ctx context.Context) bool {
 // ones are waiting, and at most BackgroundAlone when none are.
 const (
 	BackgroundWithForeground = 1
-	BackgroundAlone          = 4
+	BackgroundAlone          = 1
 )
