@@ -45,6 +45,12 @@ type Config struct {
 	// DrainTimeout bounds the wait, after publishing, for the copies not
 	// yet read (default 5s).
 	DrainTimeout time.Duration
+	// Warmup, if set, publishes one event to each user before the run,
+	// and waits (?wait=60) until its copies are written: the first
+	// publish to a recipient reads and parses its settings (with 10,000
+	// subscriptions, tens of milliseconds), which a run then does not
+	// count. The readers start after it, so its copies are not read.
+	Warmup bool
 	// ReadInterval, if > 0, is the least time between the starts of two
 	// rounds of a shared reader (past 256 watched inboxes) over its
 	// inboxes, as a client polling every ReadInterval would; 0 polls
@@ -223,6 +229,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	var st stats
 	st.fanout = cfg.Fanout
+	if cfg.Warmup {
+		if err := warmup(ctx, cfg); err != nil {
+			return Result{}, err
+		}
+	}
 	var size0 int64
 	if cfg.StoreSize != nil {
 		var err error
@@ -584,6 +595,38 @@ func publishLoop(ctx context.Context, cfg Config, conn int, t0 time.Time, seq *a
 		}
 	}
 	return lats
+}
+
+// warmup publishes one event to each user, from the producers in turn,
+// each answered once all its copies are written (?wait=60).
+func warmup(ctx context.Context, cfg Config) error {
+	s := cfg.Setup
+	conns := make([]*wireConn, len(s.Producers))
+	for i, p := range s.Producers {
+		w, err := newWireConn(p.Root, cfg.node(i))
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		conns[i] = w
+	}
+	for i, user := range s.Users {
+		p := s.Producers[i%len(s.Producers)]
+		u, err := url.Parse(p.Root)
+		if err != nil {
+			return fmt.Errorf("bench: producer root %q: %w", p.Root, err)
+		}
+		body := `{"recipient":"` + user.WebID() + `","topic":"` + Topic + `","data":{"type":"BenchWarmup"}}`
+		resp, err := conns[i%len(conns)].Post(ctx, u.EscapedPath()+"publish/?wait=60",
+			[]string{"Content-Type: application/json", "X-Api-Key: " + p.Key}, []byte(body))
+		if err != nil {
+			return fmt.Errorf("bench: warm-up: %w", err)
+		}
+		if resp.Status != http.StatusCreated {
+			return fmt.Errorf("bench: warm-up: %d %.512s", resp.Status, resp.Body)
+		}
+	}
+	return nil
 }
 
 // sleepUntil waits until t; false if ctx ends first or its deadline is
