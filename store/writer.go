@@ -91,8 +91,9 @@ type request struct {
 // Ordering: requests run in the order the writer dequeues them (FIFO),
 // except background requests (WithBackground), which run after the
 // ordinary requests dequeued with them and at most a few per batch (see
-// schedule); a batch commits before the next batch starts, and within a batch the Badger
-// transactions commit in order, so commit order equals run order.
+// schedule); a batch commits before the next batch starts, and within a
+// batch the Badger transactions commit in order, so commit order equals
+// run order.
 //
 // Sequence: NextSeq hands out w.seq+1 on the writer goroutine, so numbers
 // are strictly increasing in run order, which is commit order. A function
