@@ -45,6 +45,18 @@ type Config struct {
 	// DrainTimeout bounds the wait, after publishing, for the copies not
 	// yet read (default 5s).
 	DrainTimeout time.Duration
+	// Warmup, if set, publishes one event to each user before the run,
+	// and waits (?wait=60) until its copies are written: the first
+	// publish to a recipient reads and parses its settings (with 10,000
+	// subscriptions, tens of milliseconds), which a run then does not
+	// count. The readers start after it, so its copies are not read.
+	Warmup bool
+	// ReadInterval, if > 0, is the least time between the starts of two
+	// rounds of a shared reader (past 256 watched inboxes) over its
+	// inboxes, as a client polling every ReadInterval would; 0 polls
+	// again at once after a round that found copies. Polling at once
+	// takes every core the server leaves idle.
+	ReadInterval time.Duration
 	// Nodes, if set, are the host:port addresses of the nodes that all
 	// serve the setup's pods under one base URL (nodes sharing a store):
 	// publishing connection c and reader r connect to Nodes[c%len(Nodes)]
@@ -217,6 +229,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	var st stats
 	st.fanout = cfg.Fanout
+	if cfg.Warmup {
+		if err := warmup(ctx, cfg); err != nil {
+			return Result{}, err
+		}
+	}
 	var size0 int64
 	if cfg.StoreSize != nil {
 		var err error
@@ -270,7 +287,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		reading.Add(1)
 		go func() {
 			defer reading.Done()
-			sweep(readCtx, c, pool, &st)
+			sweep(readCtx, c, pool, &st, cfg.ReadInterval)
 		}()
 	}
 
@@ -580,6 +597,38 @@ func publishLoop(ctx context.Context, cfg Config, conn int, t0 time.Time, seq *a
 	return lats
 }
 
+// warmup publishes one event to each user, from the producers in turn,
+// each answered once all its copies are written (?wait=60).
+func warmup(ctx context.Context, cfg Config) error {
+	s := cfg.Setup
+	conns := make([]*wireConn, len(s.Producers))
+	for i, p := range s.Producers {
+		w, err := newWireConn(p.Root, cfg.node(i))
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		conns[i] = w
+	}
+	for i, user := range s.Users {
+		p := s.Producers[i%len(s.Producers)]
+		u, err := url.Parse(p.Root)
+		if err != nil {
+			return fmt.Errorf("bench: producer root %q: %w", p.Root, err)
+		}
+		body := `{"recipient":"` + user.WebID() + `","topic":"` + Topic + `","data":{"type":"BenchWarmup"}}`
+		resp, err := conns[i%len(conns)].Post(ctx, u.EscapedPath()+"publish/?wait=60",
+			[]string{"Content-Type: application/json", "X-Api-Key: " + p.Key}, []byte(body))
+		if err != nil {
+			return fmt.Errorf("bench: warm-up: %w", err)
+		}
+		if resp.Status != http.StatusCreated {
+			return fmt.Errorf("bench: warm-up: %d %.512s", resp.Status, resp.Body)
+		}
+	}
+	return nil
+}
+
 // sleepUntil waits until t; false if ctx ends first or its deadline is
 // not after t (so a paced run sends no event due at or after its end,
 // however late the deadline's timer fires).
@@ -739,8 +788,9 @@ type watch struct {
 }
 
 // sweep polls the inboxes ws in turn, without long-polling, until ctx
-// ends; after a round that found nothing it pauses briefly.
-func sweep(ctx context.Context, c *http.Client, ws []*watch, st *stats) {
+// ends; after a round that found nothing it pauses briefly, and a round
+// starts at least interval after the previous one.
+func sweep(ctx context.Context, c *http.Client, ws []*watch, st *stats, interval time.Duration) {
 	var lats []time.Duration
 	defer func() {
 		st.mu.Lock()
@@ -749,6 +799,7 @@ func sweep(ctx context.Context, c *http.Client, ws []*watch, st *stats) {
 	}()
 	for ctx.Err() == nil {
 		found := false
+		round := time.Now()
 		for _, w := range ws {
 			pg, err := getPage(ctx, c, w.pod, "limit=1000&from="+w.cursor)
 			now := time.Now()
@@ -767,10 +818,14 @@ func sweep(ctx context.Context, c *http.Client, ws []*watch, st *stats) {
 			found = found || pg.items > 0
 			w.cursor = pg.next
 		}
+		pause := interval - time.Since(round)
 		if !found {
+			pause = max(pause, 10*time.Millisecond)
+		}
+		if pause > 0 {
 			select {
 			case <-ctx.Done():
-			case <-time.After(10 * time.Millisecond):
+			case <-time.After(pause):
 			}
 		}
 	}

@@ -84,7 +84,11 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 		// Exactly once: the record leaves the queue in the transaction
 		// that delivers it, so of two nodes attempting it at once only
 		// one commits (the other's transaction finds it gone).
-		err = q.cfg.Store.Update(ctx, func(tx store.Txn) error {
+		uctx := ctx
+		if q.policy(r.Kind).Background {
+			uctx = store.WithBackground(ctx)
+		}
+		err = q.cfg.Store.Update(uctx, func(tx store.Txn) error {
 			if err := q.take(tx, r); err != nil {
 				return err
 			}

@@ -37,6 +37,9 @@ type Policy struct {
 	// MaxPerChannel bounds the pending records of one Record.Channel (0:
 	// no bound): Offer drops the records beyond it.
 	MaxPerChannel int
+	// Background runs the attempts of a local kind as background updates
+	// (store.WithBackground): after the updates clients wait for.
+	Background bool
 }
 
 // SetPolicy sets the policy of kind. Call it before Start.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"sync"
 
 	"podserver/rdf"
 )
@@ -138,12 +139,53 @@ func flatMembers(body []byte) ([]member, bool) {
 	return ms, true
 }
 
-// appendEntry appends the listing entry of item it, whose URL is u.
-func appendEntry(b []byte, u string, it Item) []byte {
+// flatCache remembers which bodies of server-written copies can be listed
+// flat: the copies of one event in a thousand inboxes hold the same bytes,
+// and deciding it parses the whole body. It is bounded by the bytes of
+// its keys, and emptied when full. The zero value is ready; nil caches
+// nothing.
+type flatCache struct {
+	mu    sync.Mutex
+	m     map[string]bool
+	bytes int
+}
+
+// Bounds of a flatCache: the bytes of all its keys, and of one.
+const (
+	flatCacheBytes = 4 << 20
+	flatCacheBody  = 64 << 10
+)
+
+// flat reports whether body, a copy the server wrote whole (no Sender, no
+// "@context"), is listed flat (flatMembers).
+func (fc *flatCache) flat(body []byte) bool {
+	if fc == nil || len(body) > flatCacheBody {
+		_, ok := flatMembers(body)
+		return ok
+	}
+	fc.mu.Lock()
+	ok, hit := fc.m[string(body)]
+	fc.mu.Unlock()
+	if hit {
+		return ok
+	}
+	_, ok = flatMembers(body)
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.m == nil || fc.bytes+len(body) > flatCacheBytes {
+		fc.m, fc.bytes = map[string]bool{}, 0
+	}
+	fc.m[string(body)] = ok
+	fc.bytes += len(body)
+	return ok
+}
+
+// appendEntry appends the listing entry of item it, whose URL is u; fc,
+// if not nil, caches the shape of server-written copies.
+func appendEntry(b []byte, u string, it Item, fc *flatCache) []byte {
 	b = append(b, `{"url":`...)
 	b = AppendJSONString(b, u)
-	ms, flat := flatMembers(it.Body)
-	if flat && it.Sender == nil && !bytes.Contains(it.Body, []byte(`"@context"`)) {
+	if it.Sender == nil && !bytes.Contains(it.Body, []byte(`"@context"`)) && fc.flat(it.Body) {
 		// A copy the server wrote whole: its members as stored.
 		if body := bytes.TrimSpace(it.Body); len(body) > 2 {
 			b = append(b, ',')
@@ -151,6 +193,7 @@ func appendEntry(b []byte, u string, it Item) []byte {
 		}
 		return append(b, '}')
 	}
+	ms, flat := flatMembers(it.Body)
 	received := it.Arrived.UTC().Format(receivedLayout)
 	if !flat {
 		if it.Sender != nil {

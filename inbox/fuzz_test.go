@@ -49,7 +49,7 @@ func FuzzCheckNotification(f *testing.F) {
 			t.Fatalf("id %q, document's %v", id, v)
 		}
 		const item = "https://p.example/alice/inbox/0000000000000001"
-		entry := appendEntry(nil, item, Item{Body: body, Sender: sender})
+		entry := appendEntry(nil, item, Item{Body: body, Sender: sender}, nil)
 		var e map[string]any
 		if err := json.Unmarshal(entry, &e); err != nil {
 			t.Fatalf("entry is not a JSON object: %v: %s", err, entry)

@@ -60,6 +60,7 @@ type Config struct {
 type Handler struct {
 	cfg  Config
 	bufs sync.Pool
+	flat flatCache
 }
 
 // NewHandler returns a Handler.
@@ -245,7 +246,7 @@ func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq lis
 			b = AppendJSONString(b, u)
 			continue
 		}
-		b = appendEntry(b, u, it)
+		b = appendEntry(b, u, it, &h.flat)
 	}
 	b = append(b, `],"next":`...)
 	b = AppendJSONString(b, next)

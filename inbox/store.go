@@ -31,9 +31,48 @@ func Path(pod string) string { return ldp.StoragePath(pod, "inbox/") }
 // and their items: one key per event, written once by a publish whatever
 // its fan-out.
 func copiesKey(eventID string) []byte {
-	k := make([]byte, 0, len(store.PrefixEventCopies)+len(eventID))
+	k := make([]byte, 0, len(store.PrefixEventCopies)+len(eventID)+5)
 	k = append(k, store.PrefixEventCopies...)
 	return append(k, eventID...)
+}
+
+// copiesPartPrefix is the prefix of the parts of eventID's copies entry:
+// copiesKey + 0x00 (an event id, a URL, holds no 0x00).
+func copiesPartPrefix(eventID string) []byte {
+	return append(copiesKey(eventID), 0)
+}
+
+// copiesPartKey is the key of part part of eventID's copies entry: the
+// copies of one batch of a fan-out job (AppendPart), so that a batch
+// writes its own holders instead of rewriting the whole entry.
+func copiesPartKey(eventID string, part uint32) []byte {
+	return binary.BigEndian.AppendUint32(copiesPartPrefix(eventID), part)
+}
+
+// readCopies returns the holders of eventID recorded in its copies entry
+// and all its parts, concatenated.
+func readCopies(rd store.Reader, eventID string) ([]byte, error) {
+	v, err := rd.Get(copiesKey(eventID))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	err = rd.Scan(copiesPartPrefix(eventID), nil, false, func(_, p []byte) error {
+		v = append(v, p...)
+		return nil
+	})
+	return v, err
+}
+
+// anyLegacy reports whether the store holds any legacyDedupKey at all: a
+// store created since copiesKey has none, and appending many copies then
+// skips looking each up.
+func anyLegacy(rd store.Reader) (bool, error) {
+	found := false
+	err := rd.Scan([]byte(store.PrefixInboxDedup), nil, false, func(_, _ []byte) error {
+		found = true
+		return store.ErrStop
+	})
+	return found, err
 }
 
 // legacyDedupKey is the per-inbox key of data written before copiesKey:
@@ -79,15 +118,20 @@ func findHolder(v []byte, inbox string) (string, bool, error) {
 // holderIndex maps each inbox of an encoded copiesKey value to its item.
 func holderIndex(v []byte) (map[string]string, error) {
 	m := map[string]string{}
+	return m, addHolders(m, v)
+}
+
+// addHolders adds the holders of an encoded copiesKey value to m.
+func addHolders(m map[string]string, v []byte) error {
 	for len(v) > 0 {
 		h, rest, err := nextHolder(v)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m[h.inbox] = h.inbox + ItemName(h.seq)
 		v = rest
 	}
-	return m, nil
+	return nil
 }
 
 // nextHolder decodes the first entry of an encoded copiesKey value.
@@ -187,6 +231,10 @@ type Copy struct {
 	// InboxExists says the caller knows the inbox container exists (a
 	// pod's inbox/ cannot be deleted), so it is not looked up.
 	InboxExists bool
+	// Shared, if set, is Body as a stored shared body (the event
+	// resource's own, ldp.SharedBodyOf): a copy the server writes whole
+	// references it instead of looking its bytes up.
+	Shared *ldp.SharedBody
 }
 
 // Append stores c as a new item of its inbox, unless the inbox already
@@ -221,29 +269,83 @@ type Appended struct {
 // events, counted, and gone with the last copy. A copy stored as sent
 // (with a Sender: one item per delivery) holds its body inline.
 func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended, error) {
+	return ib.appendCopies(tx, cs, nil, now)
+}
+
+// AppendPart is AppendAll for one batch of a fan-out job: the copies are
+// recorded under part part of the event's copies entry, a key of the
+// batch's own, so that no batch rewrites the holders of the others. The
+// caller guarantees that the inboxes of different parts are distinct (the
+// job's batches split one de-duplicated list): a copy is looked up in the
+// event's copies entry (the copies written otherwise) and in part part,
+// not in the other parts. Every reader (Holders, Holds, AppendAll) reads
+// all the parts.
+func (ib *Inboxes) AppendPart(tx store.Txn, cs []Copy, part uint32, now time.Time) ([]Appended, error) {
+	return ib.appendCopies(tx, cs, copiesPartKey(cs[0].EventID, part), now)
+}
+
+// appendCopies is AppendAll (pk nil) and AppendPart (pk the part's key).
+func (ib *Inboxes) appendCopies(tx store.Txn, cs []Copy, pk []byte, now time.Time) ([]Appended, error) {
 	out := make([]Appended, len(cs))
 	if len(cs) == 0 {
 		return out, nil
 	}
 	id := cs[0].EventID
-	var ck, entry []byte
+	if pk != nil && (id == "" || cs[0].NewEvent) {
+		return nil, fmt.Errorf("inbox: AppendPart of copies of %q, a new event or none", id)
+	}
+	// wk is the key recording the copies written here, entry its value;
+	// known the holders recorded elsewhere (lookup only).
+	var wk, entry, known []byte
+	legacy := false
 	if id != "" {
-		ck = copiesKey(id)
+		wk = copiesKey(id)
 		if !cs[0].NewEvent {
-			v, err := tx.Get(ck)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
+			var err error
+			if pk == nil {
+				if entry, err = tx.Get(wk); errors.Is(err, store.ErrNotFound) {
+					err = nil
+				}
+				if err == nil {
+					err = tx.Scan(copiesPartPrefix(id), nil, false, func(_, p []byte) error {
+						known = append(known, p...)
+						return nil
+					})
+				}
+			} else {
+				if known, err = tx.Get(wk); errors.Is(err, store.ErrNotFound) {
+					err = nil
+				}
+				wk = pk
+				if err == nil {
+					if entry, err = tx.Get(wk); errors.Is(err, store.ErrNotFound) {
+						err = nil
+					}
+				}
+			}
+			if err != nil {
 				return nil, fmt.Errorf("inbox: read copies of %s: %w", id, err)
 			}
-			entry = v
+			// Data written before the copies entries has per-inbox
+			// keys: looked up one by one, unless the store has none.
+			legacy = true
+			if len(cs) > 1 {
+				if legacy, err = anyLegacy(tx); err != nil {
+					return nil, fmt.Errorf("inbox: read copies of %s: %w", id, err)
+				}
+			}
 		}
 	}
 	grew := false
 	// A batch of a large fan-out looks its inboxes up in an index of the
-	// entry, not by scanning the entry once per copy.
+	// holders, not by scanning them once per copy.
 	var index map[string]string
-	if len(cs) > 8 && len(entry) > 0 {
+	if len(cs) > 8 && len(entry)+len(known) > 0 {
 		var err error
-		if index, err = holderIndex(entry); err != nil {
+		if index, err = holderIndex(entry); err == nil {
+			err = addHolders(index, known)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("inbox: read copies of %s: %w", id, err)
 		}
 	}
@@ -258,10 +360,10 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 			var err error
 			if index != nil {
 				item, ok = index[c.Inbox]
-			} else {
-				item, ok, err = findHolder(entry, c.Inbox)
+			} else if item, ok, err = findHolder(entry, c.Inbox); err == nil && !ok {
+				item, ok, err = findHolder(known, c.Inbox)
 			}
-			if err == nil && !ok {
+			if err == nil && !ok && legacy {
 				item, ok, err = legacyHolds(tx, c.Inbox, id)
 			}
 			if err != nil {
@@ -294,7 +396,9 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 		var p string
 		var err error
 		if c.Sender == nil {
-			if shared == nil || !bytes.Equal(shared.Bytes(), c.Body) {
+			if c.Shared != nil {
+				shared = c.Shared
+			} else if shared == nil || !bytes.Equal(shared.Bytes(), c.Body) {
 				if c.NewEvent {
 					// The body holds the event's new id: stored nowhere yet.
 					shared = ldp.NewFreshSharedBody(c.Body)
@@ -318,7 +422,7 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 				return nil, err
 			}
 		}
-		if ck != nil {
+		if wk != nil {
 			entry = appendHolder(entry, holder{inbox: c.Inbox, seq: seq})
 			if index != nil {
 				index[c.Inbox] = c.Inbox + ItemName(seq)
@@ -328,7 +432,7 @@ func (ib *Inboxes) AppendAll(tx store.Txn, cs []Copy, now time.Time) ([]Appended
 		out[i] = Appended{Item: p, Added: true}
 	}
 	if grew {
-		if err := tx.Set(ck, entry); err != nil {
+		if err := tx.Set(wk, entry); err != nil {
 			return nil, err
 		}
 	}
@@ -341,14 +445,12 @@ type Holder struct {
 	Inbox, Item string
 }
 
-// Holders returns the inboxes that received a copy of eventID, in the order
-// they received it, as the event's copies entry records them. Copies stored
+// Holders returns the inboxes that received a copy of eventID, as the
+// event's copies entry and its parts record them: in the order they
+// received it within each (the entry's first, then the parts' in order). Copies stored
 // before that entry existed are not listed; Holds finds them.
 func Holders(rd store.Reader, eventID string) ([]Holder, error) {
-	v, err := rd.Get(copiesKey(eventID))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
+	v, err := readCopies(rd, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -379,8 +481,8 @@ func legacyHolds(rd store.Reader, inbox, eventID string) (string, bool, error) {
 // Holds returns the path of inbox's item holding eventID, if any (the item
 // may have been deleted since).
 func Holds(rd store.Reader, inbox, eventID string) (string, bool, error) {
-	v, err := rd.Get(copiesKey(eventID))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	v, err := readCopies(rd, eventID)
+	if err != nil {
 		return "", false, err
 	}
 	item, ok, err := findHolder(v, inbox)

@@ -1,6 +1,7 @@
 package ldp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -126,6 +127,10 @@ func DeletePodRecord(tx store.Txn, name string) error {
 // PodExists reports whether pod name exists. A pod being deleted does not
 // (PodDeleting); a disabled one does.
 func PodExists(rd store.Reader, name string) (bool, error) {
+	v, err := rd.Get(podKey(name))
+	if err == nil && !bytes.Contains(v, []byte(PodDeleting)) {
+		return true, nil // not being deleted: no need to decode it
+	}
 	p, err := GetPod(rd, name)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil

@@ -100,8 +100,10 @@ func findBody(rd store.Reader, b *SharedBody) ([]byte, error) {
 // acquireBody counts one more reference to b, storing the body when it is
 // the first, and returns the body's reference. A transaction appending
 // many copies reads the index and count from its own pending writes after
-// the first, and writes the count once.
-func acquireBody(tx store.Txn, b *SharedBody) ([]byte, error) {
+// the first, and writes the count once. A body stored anew is numbered
+// seq when not 0 (a number of the store's sequence that no other body
+// has: the record's own), else by the next number of the sequence.
+func acquireBody(tx store.Txn, b *SharedBody, seq uint64) ([]byte, error) {
 	ref := b.ref
 	var err error
 	if ref == nil && !b.fresh {
@@ -119,7 +121,10 @@ func acquireBody(tx store.Txn, b *SharedBody) ([]byte, error) {
 		}
 	}
 	if ref == nil {
-		ref = store.AppendUint64(nil, tx.NextSeq())
+		if seq == 0 {
+			seq = tx.NextSeq()
+		}
+		ref = store.AppendUint64(nil, seq)
 		if err := tx.Set(bodyKey(bodyData, ref), b.body); err != nil {
 			return nil, err
 		}
@@ -175,11 +180,69 @@ func resolveBody(rd store.Reader, ref []byte) ([]byte, error) {
 func AppendSeqMemberShared(tx store.Txn, c string, seq uint64, contentType string, body *SharedBody, now time.Time) (string, Meta, error) {
 	p := c + SeqName(seq)
 	m := Meta{ContentType: contentType, Version: seq, Created: now, Modified: now, Size: int64(len(body.body))}
-	ref, err := acquireBody(tx, body)
+	ref, err := acquireBody(tx, body, 0)
 	if err != nil {
 		return "", m, fmt.Errorf("store %s: %w", p, err)
 	}
 	return p, m, tx.Set(resourceKey(p), encodeSharedRecord(m, ref))
+}
+
+// AppendMemberShared is AppendMember with the body stored by reference,
+// as AppendSeqMemberShared stores it: a resource whose copies elsewhere
+// reference the same body (an event and its inbox copies) has its bytes
+// stored once for all of them, and deleting it leaves the copies theirs.
+// seq must come from tx.NextSeq, as for AppendMember: a body stored anew
+// is numbered by it.
+func AppendMemberShared(tx store.Txn, c, name string, seq uint64, contentType string, body *SharedBody, now time.Time) (string, Meta, error) {
+	p := c + name
+	m := Meta{ContentType: contentType, Version: seq, Created: now, Modified: now, Member: seq, Size: int64(len(body.body))}
+	if err := tx.Set(memberKey(c, seq), []byte(p)); err != nil {
+		return "", m, err
+	}
+	// A body stored anew takes the resource's number, seq: the store's
+	// sequence moves on as it did when the body was inline.
+	ref, err := acquireBody(tx, body, seq)
+	if err != nil {
+		return "", m, fmt.Errorf("store %s: %w", p, err)
+	}
+	return p, m, tx.Set(resourceKey(p), encodeSharedRecord(m, ref))
+}
+
+// GetShared returns the body of the resource at p as a SharedBody that
+// records of tx can reference: when p references a shared body, that one,
+// found without hashing or looking its bytes up; when p holds its body
+// inline, its bytes, stored by reference by the first record that
+// references them (as NewSharedBody). It is ErrNotFound when p does not
+// exist.
+func GetShared(tx store.Txn, p string) (*SharedBody, error) {
+	v, err := tx.Get(resourceKey(p))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	_, body, ref, err := decodeRecord(v)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if ref == nil {
+		return NewSharedBody(bytes.Clone(body)), nil
+	}
+	n, sum, err := bodyRefs(tx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("read %s: %w: shared body not counted", p, errCorrupt)
+	}
+	body, err = resolveBody(tx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	b := &SharedBody{body: body, ref: bytes.Clone(ref)}
+	copy(b.sum[:], sum)
+	return b, nil
 }
 
 // ShareBody rewrites the record at p, when it holds its body inline, to
@@ -202,7 +265,7 @@ func ShareBody(tx store.Txn, p string) (bool, error) {
 	if ref != nil || IsContainer(p) {
 		return false, nil
 	}
-	ref, err = acquireBody(tx, NewSharedBody(body))
+	ref, err = acquireBody(tx, NewSharedBody(body), 0)
 	if err != nil {
 		return false, fmt.Errorf("share %s: %w", p, err)
 	}

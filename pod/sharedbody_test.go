@@ -51,19 +51,24 @@ func sharedCopiesLifecycle(t *testing.T, s *pod.Server) {
 		t.Fatal(aliceGet.status, bobGet.status)
 	}
 	stored := storedBody(t, s, "bob", bobItem)
-	// alice's and bob's copies, and those of the topic's subscribers.
+	// The event resource itself, alice's and bob's copies, and those of
+	// the topic's subscribers: the event's bytes are stored once.
 	refs := bodyRefs(t, s, stored)
-	if refs < 2 || refs != uint64(len(holders(t, s, event))) {
-		t.Fatalf("the event's body has %d references, for %d copies", refs, len(holders(t, s, event)))
+	if refs < 3 || refs != uint64(len(holders(t, s, event)))+1 {
+		t.Fatalf("the event's body has %d references, for the event and %d copies", refs, len(holders(t, s, event)))
 	}
 
 	// Deleting the event leaves its copies.
 	if d := evDo(t, evReq{method: "DELETE", url: event, key: evKeys.producerOwner}); d.status != http.StatusNoContent {
 		t.Fatalf("DELETE event: %d %s", d.status, d.body)
 	}
-	if g := evDo(t, evReq{method: "GET", url: aliceItem, key: evKeys.alice}); g.status != http.StatusOK || g.body != aliceGet.body {
+	if g := evDo(t, evReq{method: "GET", url: aliceItem, key: evKeys.alice}); g.status != http.StatusOK || g.body != aliceGet.body || g.hdr.Get("ETag") != aliceGet.hdr.Get("ETag") {
 		t.Errorf("alice's copy after the event's delete: %d %s", g.status, g.body)
 	}
+	if n := bodyRefs(t, s, stored); n != refs-1 {
+		t.Fatalf("%d references after the event's delete, want %d", n, refs-1)
+	}
+	refs--
 	// Deleting one copy leaves the other.
 	if d := evDo(t, evReq{method: "DELETE", url: aliceItem, key: evKeys.alice}); d.status != http.StatusNoContent {
 		t.Fatalf("DELETE alice's copy: %d %s", d.status, d.body)

@@ -19,11 +19,14 @@ package publish
 // in one transaction: a batch is written exactly once, and a crash between
 // two batches resumes at the next. Each copy still goes through AppendAll
 // (NewEvent false), so an inbox holds one copy per event id whatever
-// happened. A subscriber pod deleted meanwhile is skipped; an event deleted
+// happened: each batch records its copies under a part of the event's
+// copies entry (inbox.AppendPart) instead of rewriting the whole entry. A
+// subscriber pod deleted meanwhile is skipped; an event deleted
 // meanwhile ends its job, dropping the batches not yet written.
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"sync"
@@ -38,15 +41,17 @@ import (
 // Defaults of Config.FanoutThreshold and Config.FanoutBatch.
 const (
 	DefaultFanoutThreshold = 64
-	DefaultFanoutBatch     = 512
+	DefaultFanoutBatch     = 256
 )
 
 // fanoutPolicy is the queue policy of fan-out jobs: not listed in any
 // outbox, retried soon after a failure (the store's, as a job has no
-// other reason to fail).
+// other reason to fail), and run as background updates, so that the
+// publishes queued meanwhile go first.
 func fanoutPolicy() deliver.Policy {
 	return deliver.Policy{
-		Transient: true,
+		Transient:  true,
+		Background: true,
 		Schedule: []time.Duration{
 			time.Second, 5 * time.Second, 30 * time.Second, 5 * time.Minute, 30 * time.Minute,
 			2 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour,
@@ -118,13 +123,14 @@ func (s *Service) fanoutBatch(tx store.Txn, r deliver.Record, now time.Time) err
 		tx.OnCommit(func() { s.jobs.done(r.Event) })
 		return nil
 	}
-	ev, err := ldp.Get(tx, r.Event)
+	ev, err := ldp.GetShared(tx, r.Event)
 	if errors.Is(err, ldp.ErrNotFound) {
 		return s.dropFanout(tx, r, prefix)
 	}
 	if err != nil {
 		return err
 	}
+	part := binary.BigEndian.Uint32(keys[0][len(prefix):])
 	paths := strings.Split(string(first), "\n")
 	copies := make([]inbox.Copy, 0, len(paths))
 	for _, ib := range paths {
@@ -139,10 +145,14 @@ func (s *Service) fanoutBatch(tx store.Txn, r deliver.Record, now time.Time) err
 		if !ok {
 			continue // deleted since the publish
 		}
-		copies = append(copies, inbox.Copy{Inbox: ib, EventID: r.EventID, Body: ev.Body, InboxExists: true})
+		copies = append(copies, inbox.Copy{Inbox: ib, EventID: r.EventID, Body: ev.Bytes(), Shared: ev, InboxExists: true})
 	}
-	if _, err := s.cfg.Inboxes.AppendAll(tx, copies, now); err != nil {
-		return err
+	// Each batch records its copies under a part of the event's copies
+	// entry of its own: the batches split one de-duplicated inbox list.
+	if len(copies) > 0 {
+		if _, err := s.cfg.Inboxes.AppendPart(tx, copies, part, now); err != nil {
+			return err
+		}
 	}
 	if err := tx.Delete(keys[0]); err != nil {
 		return err

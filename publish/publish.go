@@ -362,7 +362,15 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 	}
 	// The pod's publish/ exists: route checked it, and it cannot be deleted.
 	container := ldp.StoragePath(pod, "publish/")
-	if _, _, err := ldp.AppendMember(tx, container, p.id, tx.NextSeq(), ldp.MediaJSONLD, p.body, now); err != nil {
+	// The event's body is stored once, for the event resource and every
+	// copy: the resource references it as its copies do.
+	var body *ldp.SharedBody
+	if p.ev.ClientID == "" {
+		body = ldp.NewFreshSharedBody(p.body) // holds the id just made
+	} else {
+		body = ldp.NewSharedBody(p.body)
+	}
+	if _, _, err := ldp.AppendMemberShared(tx, container, p.id, tx.NextSeq(), ldp.MediaJSONLD, body, now); err != nil {
 		return false, err
 	}
 	if ek != nil {
@@ -404,7 +412,7 @@ func (s *Service) write(tx store.Txn, pod string, p *planned, now time.Time) (bo
 		}
 		copies := make([]inbox.Copy, len(direct))
 		for i, t := range direct {
-			copies[i] = inbox.Copy{Inbox: t.Target, EventID: p.url, Body: p.body, NewEvent: p.ev.ClientID == "", InboxExists: true}
+			copies[i] = inbox.Copy{Inbox: t.Target, EventID: p.url, Body: p.body, Shared: body, NewEvent: p.ev.ClientID == "", InboxExists: true}
 		}
 		res, err := s.cfg.Inboxes.AppendAll(tx, copies, now)
 		if err != nil {
@@ -599,14 +607,14 @@ func (s *Service) appendDeliveries(b []byte, pod string, p *planned) []byte {
 // deliverLocal is the delivery queue's handler for local inboxes: it copies
 // the stored event into the target inbox (once per event id).
 func (s *Service) deliverLocal(tx store.Txn, r deliver.Record, now time.Time) error {
-	res, err := ldp.Get(tx, r.Event)
+	body, err := ldp.GetShared(tx, r.Event)
 	if errors.Is(err, ldp.ErrNotFound) {
 		return fmt.Errorf("the event %s was deleted before delivery", r.EventID)
 	}
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: r.Target, EventID: r.EventID, Body: res.Body}, now); err != nil {
+	if _, _, err := s.cfg.Inboxes.Append(tx, inbox.Copy{Inbox: r.Target, EventID: r.EventID, Body: body.Bytes(), Shared: body}, now); err != nil {
 		if errors.Is(err, inbox.ErrNoInbox) {
 			// A pod's inbox goes only with the pod: retrying cannot help.
 			return deliver.Permanent(errors.New("the target pod does not exist"))

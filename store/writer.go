@@ -29,7 +29,9 @@ type request struct {
 	ctx   context.Context
 	fn    func(Txn) error
 	state atomic.Int32
-	done  chan struct{} // closed by the writer once err is final
+	// background: made with a WithBackground context.
+	background bool
+	done       chan struct{} // closed by the writer once err is final
 
 	// Set on the writer goroutine before done is closed.
 	err      error
@@ -86,9 +88,12 @@ type request struct {
 // journaling filesystems (ext4, xfs) make unnecessary in practice (the
 // file's first sync commits its creation) but POSIX does not promise.
 //
-// Ordering: requests run in the order the writer dequeues them (FIFO); a
-// batch commits before the next batch starts, and within a batch the Badger
-// transactions commit in order, so commit order equals run order.
+// Ordering: requests run in the order the writer dequeues them (FIFO),
+// except background requests (WithBackground), which run after the
+// ordinary requests dequeued with them and at most a few per batch (see
+// schedule); a batch commits before the next batch starts, and within a
+// batch the Badger transactions commit in order, so commit order equals
+// run order.
 //
 // Sequence: NextSeq hands out w.seq+1 on the writer goroutine, so numbers
 // are strictly increasing in run order, which is commit order. A function
@@ -161,7 +166,7 @@ func (w *writer) update(ctx context.Context, fn func(Txn) error) error {
 	w.admitted.Add(1)
 	w.mu.Unlock()
 
-	r := &request{ctx: ctx, fn: fn, done: make(chan struct{})}
+	r := &request{ctx: ctx, fn: fn, done: make(chan struct{}), background: IsBackground(ctx)}
 	select {
 	case w.reqs <- r:
 	case <-ctx.Done():
@@ -196,22 +201,54 @@ func (w *writer) close() {
 func (w *writer) run() {
 	defer close(w.done)
 	batch := make([]*request, 0, w.maxBatch)
+	var deferred []*request // background requests taken and not yet run, in order
 	pace := time.NewTimer(time.Hour)
 	pace.Stop()
 	var last time.Time // when the previous batch started
 	lastSize := 0      // and how many requests it held
 	for {
-		select {
-		case r := <-w.reqs:
-			batch = append(batch[:0], r)
-			batch = w.fill(batch, pace, last, lastSize)
-			last, lastSize = time.Now(), len(batch)
-			w.runBatch(batch)
-			clear(batch)
-		case <-w.stop:
-			return
+		batch = batch[:0]
+		if len(deferred) == 0 {
+			select {
+			case r := <-w.reqs:
+				batch = append(batch, r)
+			case <-w.stop:
+				return
+			}
+		}
+		batch = w.fill(batch, pace, last, lastSize)
+		batch, deferred = schedule(batch, deferred)
+		last, lastSize = time.Now(), len(batch)
+		w.runBatch(batch)
+		clear(batch)
+	}
+}
+
+// schedule returns the requests of the next batch: the ordinary requests
+// taken, in order, then the first background requests waiting (see
+// WithBackground), BackgroundWithForeground of them when ordinary ones
+// are in the batch and BackgroundAlone otherwise; and the background
+// requests left waiting. So a background update waits behind the ordinary
+// ones queued meanwhile, and ordinary updates wait behind a bounded amount
+// of background work.
+func schedule(taken, deferred []*request) (batch, left []*request) {
+	batch = taken[:0]
+	for _, r := range taken {
+		if r.background {
+			deferred = append(deferred, r)
+		} else {
+			batch = append(batch, r)
 		}
 	}
+	n := BackgroundAlone
+	if len(batch) > 0 {
+		n = BackgroundWithForeground
+	}
+	n = min(n, len(deferred))
+	batch = append(batch, deferred[:n]...)
+	left = append(deferred[:0], deferred[n:]...)
+	clear(deferred[len(left):])
+	return batch, left
 }
 
 // fill adds the queued requests to batch, up to maxBatch. When the previous

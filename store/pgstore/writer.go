@@ -50,17 +50,22 @@ type batch struct {
 }
 
 // run is the writer goroutine: it takes the queued requests as one batch,
-// runs it and answers its callers, until Close.
+// runs it and answers its callers, until Close. Background requests
+// (store.WithBackground) wait in deferred for their turn (see take).
 func (s *Store) run() {
 	defer close(s.wdone)
+	var deferred []*request
 	for {
 		var first *request
-		select {
-		case first = <-s.reqs:
-		case <-s.stop:
-			return
+		if len(deferred) == 0 {
+			select {
+			case first = <-s.reqs:
+			case <-s.stop:
+				return
+			}
 		}
-		b := s.take(first)
+		var b []*request
+		b, deferred = s.take(first, deferred)
 		if len(b) == 0 {
 			continue
 		}
@@ -71,32 +76,63 @@ func (s *Store) run() {
 	}
 }
 
-// take returns first and the requests queued behind it, up to maxBatch,
-// leaving out those whose callers gave up.
-func (s *Store) take(first *request) []*request {
-	b := make([]*request, 0, s.maxBatch)
-	add := func(r *request) {
+// take returns the next batch: first (if not nil) and the requests queued
+// behind it, up to maxBatch, leaving out those whose callers gave up, with
+// the background requests among them set aside in deferred; then the
+// first background requests of deferred, store.BackgroundWithForeground
+// of them when the batch holds ordinary requests and
+// store.BackgroundAlone otherwise. It returns the batch and the
+// background requests left waiting.
+func (s *Store) take(first *request, deferred []*request) (b, left []*request) {
+	b = make([]*request, 0, s.maxBatch)
+	add := func(r *request) bool {
 		if r.ctx.Err() != nil {
 			if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
 				r.err = r.ctx.Err()
 				close(r.done)
 			}
-			return
+			return false
 		}
 		if r.state.CompareAndSwap(stateQueued, stateRunning) {
 			b = append(b, r)
+			return true
+		}
+		return false
+	}
+	taken := 0
+	sort := func(r *request) {
+		taken++
+		if store.IsBackground(r.ctx) {
+			deferred = append(deferred, r)
+		} else {
+			add(r)
 		}
 	}
-	add(first)
-	for len(b) < s.maxBatch {
+	if first != nil {
+		sort(first)
+	}
+collect:
+	for taken < s.maxBatch {
 		select {
 		case r := <-s.reqs:
-			add(r)
+			sort(r)
 		default:
-			return b
+			break collect
 		}
 	}
-	return b
+	n := store.BackgroundAlone
+	if len(b) > 0 {
+		n = store.BackgroundWithForeground
+	}
+	i := 0
+	for ; i < len(deferred) && n > 0; i++ {
+		if add(deferred[i]) {
+			n--
+		}
+	}
+	left = append(deferred[:0], deferred[i:]...)
+	clear(deferred[len(left):])
+	return b, left
 }
 
 // runBatch runs the requests in one transaction, again after a
