@@ -85,7 +85,7 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 		// that delivers it, so of two nodes attempting it at once only
 		// one commits (the other's transaction finds it gone).
 		uctx := ctx
-		if q.policy(r.Kind).Background {
+		if bg := q.policy(r.Kind).Background; bg != nil && bg(r, now) {
 			uctx = store.WithBackground(ctx)
 		}
 		err = q.cfg.Store.Update(uctx, func(tx store.Txn) error {

@@ -37,9 +37,10 @@ type Policy struct {
 	// MaxPerChannel bounds the pending records of one Record.Channel (0:
 	// no bound): Offer drops the records beyond it.
 	MaxPerChannel int
-	// Background runs the attempts of a local kind as background updates
-	// (store.WithBackground): after the updates clients wait for.
-	Background bool
+	// Background, when set, says whether an attempt of a local kind at
+	// now runs as a background update (store.WithBackground: after the
+	// updates clients wait for) or as an ordinary one, in arrival order.
+	Background func(r Record, now time.Time) bool
 }
 
 // SetPolicy sets the policy of kind. Call it before Start.

@@ -71,6 +71,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 	e.pub = publish.New(publish.Config{
 		FanoutThreshold: s.opts.FanoutThreshold,
 		FanoutBatch:     s.opts.FanoutBatch,
+		FanoutLag:       s.opts.FanoutLag,
 		Store:           s.st,
 		URLs:            s.urls,
 		Inboxes:         e.inboxes,

@@ -96,9 +96,12 @@ type Options struct {
 	// FanoutThreshold is the most subscriber inboxes whose copies a
 	// publish writes before it answers (default 64; negative: no bound);
 	// past it a durable fan-out job writes them after the answer, in
-	// batches of FanoutBatch (default 512).
+	// batches of FanoutBatch (default 256). A job's batches yield to
+	// publishes for FanoutLag after its publish (default 2s; negative:
+	// never), then queue with them in arrival order (backpressure).
 	FanoutThreshold int
 	FanoutBatch     int
+	FanoutLag       time.Duration
 	// DeliveryPerHost bounds the concurrent delivery attempts to one
 	// target host (default 64), so a slow or dead target never delays
 	// deliveries to others.
@@ -147,6 +150,7 @@ type Options struct {
 const (
 	DefaultFanoutThreshold = publish.DefaultFanoutThreshold
 	DefaultFanoutBatch     = publish.DefaultFanoutBatch
+	DefaultFanoutLag       = publish.DefaultFanoutLag
 )
 
 // DefaultCommitInterval is the default Options.CommitInterval.

@@ -38,20 +38,29 @@ import (
 	"podserver/store"
 )
 
-// Defaults of Config.FanoutThreshold and Config.FanoutBatch.
+// Defaults of Config.FanoutThreshold, Config.FanoutBatch and
+// Config.FanoutLag.
 const (
 	DefaultFanoutThreshold = 64
 	DefaultFanoutBatch     = 256
+	DefaultFanoutLag       = 2 * time.Second
 )
 
 // fanoutPolicy is the queue policy of fan-out jobs: not listed in any
 // outbox, retried soon after a failure (the store's, as a job has no
-// other reason to fail), and run as background updates, so that the
-// publishes queued meanwhile go first.
-func fanoutPolicy() deliver.Policy {
+// other reason to fail), and, while the job's event is younger than lag,
+// run as background updates, so that the publishes queued meanwhile go
+// first. An older job's batches queue with the publishes in arrival
+// order: publishers then wait for the copies already promised, so the
+// copies pending stay bounded by what lag's worth of writing clears
+// (backpressure), instead of growing for as long as publishers outpace
+// the writer.
+func fanoutPolicy(lag time.Duration) deliver.Policy {
 	return deliver.Policy{
-		Transient:  true,
-		Background: true,
+		Transient: true,
+		Background: func(r deliver.Record, now time.Time) bool {
+			return now.Sub(r.Created) < lag
+		},
 		Schedule: []time.Duration{
 			time.Second, 5 * time.Second, 30 * time.Second, 5 * time.Minute, 30 * time.Minute,
 			2 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour,

@@ -219,3 +219,31 @@ func TestFanoutEventDeleted(t *testing.T) {
 		t.Fatalf("the next event's copies: %v, want 1 each", n)
 	}
 }
+
+// TestFanoutPolicyLag: a job's batches run as background updates while its
+// event is younger than the lag, then in arrival order with publishes
+// (backpressure); a negative lag never yields.
+func TestFanoutPolicyLag(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		lag  time.Duration
+		age  time.Duration
+		want bool
+	}{
+		{2 * time.Second, 0, true},
+		{2 * time.Second, 1999 * time.Millisecond, true},
+		{2 * time.Second, 2 * time.Second, false},
+		{2 * time.Second, time.Hour, false},
+		{-1, 0, false},
+	}
+	for _, tt := range tests {
+		bg := fanoutPolicy(tt.lag).Background
+		if got := bg(deliver.Record{Created: now.Add(-tt.age)}, now); got != tt.want {
+			t.Errorf("lag %v, age %v: background %v, want %v", tt.lag, tt.age, got, tt.want)
+		}
+	}
+	s := &Service{cfg: Config{FanoutLag: time.Second}}
+	if bg := s.jobPolicy().Background; bg == nil || bg(deliver.Record{Created: now}, now.Add(2*time.Second)) {
+		t.Error("jobPolicy does not use Config.FanoutLag")
+	}
+}

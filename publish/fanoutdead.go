@@ -23,7 +23,7 @@ import (
 // jobPolicy returns the queue policy of s's fan-out jobs: fanoutPolicy,
 // with a job that fails for good kept as a dead letter.
 func (s *Service) jobPolicy() deliver.Policy {
-	p := fanoutPolicy()
+	p := fanoutPolicy(s.cfg.FanoutLag)
 	p.Dead, p.Revive = s.fanoutDead, s.fanoutRevive
 	return p
 }

@@ -54,6 +54,10 @@ type Config struct {
 	// FanoutBatch is the copies a fan-out job writes per transaction
 	// (default DefaultFanoutBatch).
 	FanoutBatch int
+	// FanoutLag is how long after its publish a fan-out job's batches
+	// yield to publishes (default DefaultFanoutLag; negative: never);
+	// after it they queue with publishes in arrival order (fanoutPolicy).
+	FanoutLag time.Duration
 }
 
 // Service publishes events: POST <pod>/publish/, and the local deliveries
@@ -78,6 +82,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.FanoutThreshold == 0 {
 		cfg.FanoutThreshold = DefaultFanoutThreshold
+	}
+	if cfg.FanoutLag == 0 {
+		cfg.FanoutLag = DefaultFanoutLag
 	}
 	if cfg.FanoutBatch <= 0 {
 		cfg.FanoutBatch = DefaultFanoutBatch

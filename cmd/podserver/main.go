@@ -405,6 +405,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	memTable := fs.String("memtable-size", "", "the store's memtable size, e.g. 64MiB; the largest transaction is 15% of it (default 32MiB)")
 	fanoutThreshold := fs.Int("fanout-threshold", pod.DefaultFanoutThreshold, "the most subscriber inboxes whose copies a publish writes before it answers; past it a durable job writes them after the answer (negative: no bound)")
 	fanoutBatch := fs.Int("fanout-batch", pod.DefaultFanoutBatch, "copies a fan-out job writes per transaction")
+	fanoutLag := fs.Duration("fanout-lag", pod.DefaultFanoutLag, "how long after its publish a fan-out job's copies yield to publishes; then publishers wait for them (backpressure)")
 	aliases := fs.String("alias", "", "other names of this server, comma-separated hosts or base URLs (e.g. pods.internal,10.0.0.5:8080): WebIDs naming it by them are local; localhost and 127.0.0.1 need no listing")
 	operatorKey := fs.String("operator-key", "", "the operator key of the /admin/ API (at least 16 characters; stored hashed); default: one made at first start and printed once")
 	openRegistration := fs.Bool("open-registration", false, "let anyone create a pod (POST /admin/register, and a page in the console), rate-limited")
@@ -449,7 +450,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval),
 		DiskReserve: reserve, MemTableSize: memTableSize,
 		Aliases: aliasList, OperatorKey: *operatorKey, OpenRegistration: *openRegistration,
-		FanoutThreshold: *fanoutThreshold, FanoutBatch: *fanoutBatch}}, nil
+		FanoutThreshold: *fanoutThreshold, FanoutBatch: *fanoutBatch, FanoutLag: *fanoutLag}}, nil
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -205,6 +205,7 @@ func TestServeEnvironment(t *testing.T) {
 		{"open-registration", "true", func(c serveConfig) bool { return c.opts.OpenRegistration }},
 		{"fanout-threshold", "8", func(c serveConfig) bool { return c.opts.FanoutThreshold == 8 }},
 		{"fanout-batch", "5", func(c serveConfig) bool { return c.opts.FanoutBatch == 5 }},
+		{"fanout-lag", "750ms", func(c serveConfig) bool { return c.opts.FanoutLag == 750*time.Millisecond }},
 		{"commit-interval", "0", func(c serveConfig) bool { return c.opts.CommitInterval < 0 }},
 		{"log-level", "warn", func(c serveConfig) bool {
 			ctx := context.Background()
