@@ -96,9 +96,9 @@ type Options struct {
 	// FanoutThreshold is the most subscriber inboxes whose copies a
 	// publish writes before it answers (default 64; negative: no bound);
 	// past it a durable fan-out job writes them after the answer, in
-	// batches of FanoutBatch (default 256). A job's batches yield to
-	// publishes for FanoutLag after its publish (default 2s; negative:
-	// never), then queue with them in arrival order (backpressure).
+	// batches of FanoutBatch (default 256), which queue with publishes in
+	// arrival order (backpressure), or with FanoutLag > 0 yield to them
+	// for that long after their publish.
 	FanoutThreshold int
 	FanoutBatch     int
 	FanoutLag       time.Duration
@@ -150,7 +150,6 @@ type Options struct {
 const (
 	DefaultFanoutThreshold = publish.DefaultFanoutThreshold
 	DefaultFanoutBatch     = publish.DefaultFanoutBatch
-	DefaultFanoutLag       = publish.DefaultFanoutLag
 )
 
 // DefaultCommitInterval is the default Options.CommitInterval.

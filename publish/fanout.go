@@ -38,29 +38,29 @@ import (
 	"podserver/store"
 )
 
-// Defaults of Config.FanoutThreshold, Config.FanoutBatch and
-// Config.FanoutLag.
+// Defaults of Config.FanoutThreshold and Config.FanoutBatch.
 const (
 	DefaultFanoutThreshold = 64
 	DefaultFanoutBatch     = 256
-	DefaultFanoutLag       = 2 * time.Second
 )
 
 // fanoutPolicy is the queue policy of fan-out jobs: not listed in any
-// outbox, retried soon after a failure (the store's, as a job has no
-// other reason to fail), and, while the job's event is younger than lag,
-// run as background updates, so that the publishes queued meanwhile go
-// first. An older job's batches queue with the publishes in arrival
-// order: publishers then wait for the copies already promised, so the
-// copies pending stay bounded by what lag's worth of writing clears
-// (backpressure), instead of growing for as long as publishers outpace
-// the writer.
+// outbox, and retried soon after a failure (the store's, as a job has no
+// other reason to fail). Its batches queue with publishes in arrival
+// order, so publishers that outpace the copies wait for them
+// (backpressure) and the backlog stays small. With a positive lag, a
+// batch whose event is younger than lag runs as a background update
+// instead, after the publishes queued meanwhile: lower publish latency
+// in bursts, for fewer copies written per second while publishes wait
+// (the store puts one background update in a commit beside them).
 func fanoutPolicy(lag time.Duration) deliver.Policy {
+	var background func(deliver.Record, time.Time) bool
+	if lag > 0 {
+		background = func(r deliver.Record, now time.Time) bool { return now.Sub(r.Created) < lag }
+	}
 	return deliver.Policy{
-		Transient: true,
-		Background: func(r deliver.Record, now time.Time) bool {
-			return now.Sub(r.Created) < lag
-		},
+		Transient:  true,
+		Background: background,
 		Schedule: []time.Duration{
 			time.Second, 5 * time.Second, 30 * time.Second, 5 * time.Minute, 30 * time.Minute,
 			2 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour,

@@ -221,8 +221,8 @@ func TestFanoutEventDeleted(t *testing.T) {
 }
 
 // TestFanoutPolicyLag: a job's batches run as background updates while its
-// event is younger than the lag, then in arrival order with publishes
-// (backpressure); a negative lag never yields.
+// event is younger than a positive lag, then in arrival order with
+// publishes (backpressure); a lag of 0 (the default) or less never yields.
 func TestFanoutPolicyLag(t *testing.T) {
 	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -234,10 +234,17 @@ func TestFanoutPolicyLag(t *testing.T) {
 		{2 * time.Second, 1999 * time.Millisecond, true},
 		{2 * time.Second, 2 * time.Second, false},
 		{2 * time.Second, time.Hour, false},
+		{0, 0, false},
 		{-1, 0, false},
 	}
 	for _, tt := range tests {
 		bg := fanoutPolicy(tt.lag).Background
+		if bg == nil {
+			if tt.want {
+				t.Errorf("lag %v: no background function", tt.lag)
+			}
+			continue
+		}
 		if got := bg(deliver.Record{Created: now.Add(-tt.age)}, now); got != tt.want {
 			t.Errorf("lag %v, age %v: background %v, want %v", tt.lag, tt.age, got, tt.want)
 		}

@@ -55,8 +55,8 @@ type Config struct {
 	// (default DefaultFanoutBatch).
 	FanoutBatch int
 	// FanoutLag is how long after its publish a fan-out job's batches
-	// yield to publishes (default DefaultFanoutLag; negative: never);
-	// after it they queue with publishes in arrival order (fanoutPolicy).
+	// yield to publishes; after it, and by default (0), they queue with
+	// publishes in arrival order (fanoutPolicy).
 	FanoutLag time.Duration
 }
 
@@ -82,9 +82,6 @@ func New(cfg Config) *Service {
 	}
 	if cfg.FanoutThreshold == 0 {
 		cfg.FanoutThreshold = DefaultFanoutThreshold
-	}
-	if cfg.FanoutLag == 0 {
-		cfg.FanoutLag = DefaultFanoutLag
 	}
 	if cfg.FanoutBatch <= 0 {
 		cfg.FanoutBatch = DefaultFanoutBatch
