@@ -187,21 +187,11 @@ func (s *Service) fanoutBatch(tx store.Txn, r deliver.Record, now time.Time) err
 // dropFanout ends the job of r, whose event was deleted: the batches not
 // yet written go.
 func (s *Service) dropFanout(tx store.Txn, r deliver.Record, prefix []byte) error {
-	var keys [][]byte
-	left := 0
-	err := tx.Scan(prefix, nil, false, func(k, v []byte) error {
-		keys = append(keys, bytes.Clone(k))
-		left += bytes.Count(v, []byte{'\n'}) + 1
-		return nil
-	})
+	paths, err := takeBatches(tx, prefix)
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		if err := tx.Delete(k); err != nil {
-			return err
-		}
-	}
+	left := countPaths(paths)
 	tx.OnCommit(func() {
 		s.cfg.Logger.Info("publish: event deleted during its fan-out: the copies left are dropped", "event", r.EventID, "dropped", left)
 		s.jobs.done(r.Event)

@@ -34,9 +34,20 @@ const fanoutMediaType = "text/plain"
 // fanoutDead ends the job of r, which failed for good: in tx, its
 // batches not yet written go, and the inboxes they name move into r.
 func (s *Service) fanoutDead(tx store.Txn, r *deliver.Record) error {
+	left, err := takeBatches(tx, fanoutPrefix(r.Event))
+	if err != nil {
+		return err
+	}
+	r.Payload, r.MediaType = left, fanoutMediaType
+	return nil
+}
+
+// takeBatches deletes, in tx, the batches under a job's prefix not yet
+// written, and returns the inbox paths they held, newline-separated.
+func takeBatches(tx store.Txn, prefix []byte) ([]byte, error) {
 	var keys [][]byte
 	var left []byte
-	err := tx.Scan(fanoutPrefix(r.Event), nil, false, func(k, v []byte) error {
+	err := tx.Scan(prefix, nil, false, func(k, v []byte) error {
 		keys = append(keys, bytes.Clone(k))
 		if len(left) > 0 && len(v) > 0 {
 			left = append(left, '\n')
@@ -45,15 +56,14 @@ func (s *Service) fanoutDead(tx store.Txn, r *deliver.Record) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, k := range keys {
 		if err := tx.Delete(k); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	r.Payload, r.MediaType = left, fanoutMediaType
-	return nil
+	return left, nil
 }
 
 // fanoutRevive writes the inboxes r, a dead job retried, holds back into
@@ -91,8 +101,16 @@ func (s *Service) fanoutRevive(tx store.Txn, r *deliver.Record) error {
 // FanoutCopies returns how many inbox copies the dead fan-out job r
 // holds back (0 for another record): for the outbox's view.
 func FanoutCopies(r deliver.Record) int {
-	if r.Kind != deliver.KindFanout || len(r.Payload) == 0 {
+	if r.Kind != deliver.KindFanout {
 		return 0
 	}
-	return bytes.Count(r.Payload, []byte{'\n'}) + 1
+	return countPaths(r.Payload)
+}
+
+// countPaths counts the newline-separated inbox paths in b.
+func countPaths(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	return bytes.Count(b, []byte{'\n'}) + 1
 }
