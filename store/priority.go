@@ -30,3 +30,38 @@ const (
 	BackgroundWithForeground = 1
 	BackgroundAlone          = 1
 )
+
+// ScheduleBatch is a writer's batching rule for background updates, for
+// every backend: of the requests taken from the queue, in order, the
+// ordinary ones that admit accepts form the batch and the background ones
+// join deferred (those taken earlier and not yet run); then the first of
+// deferred that admit accepts are added, BackgroundWithForeground of them
+// when the batch holds ordinary requests and BackgroundAlone otherwise.
+// admit is called once per request that would join the batch (a backend
+// drops there a request whose caller gave up). It returns the batch, which
+// reuses taken's array, and the background requests left waiting, which
+// reuse deferred's.
+func ScheduleBatch[R any](taken, deferred []R, background, admit func(R) bool) (batch, left []R) {
+	batch = taken[:0]
+	for _, r := range taken {
+		if background(r) {
+			deferred = append(deferred, r)
+		} else if admit(r) {
+			batch = append(batch, r)
+		}
+	}
+	n := BackgroundAlone
+	if len(batch) > 0 {
+		n = BackgroundWithForeground
+	}
+	i := 0
+	for ; i < len(deferred) && n > 0; i++ {
+		if admit(deferred[i]) {
+			batch = append(batch, deferred[i])
+			n--
+		}
+	}
+	left = append(deferred[:0], deferred[i:]...)
+	clear(deferred[len(left):])
+	return batch, left
+}

@@ -91,7 +91,7 @@ type request struct {
 // Ordering: requests run in the order the writer dequeues them (FIFO),
 // except background requests (WithBackground), which run after the
 // ordinary requests dequeued with them and at most a few per batch (see
-// schedule); a batch commits before the next batch starts, and within a
+// ScheduleBatch); a batch commits before the next batch starts, and within a
 // batch the Badger transactions commit in order, so commit order equals
 // run order.
 //
@@ -217,39 +217,18 @@ func (w *writer) run() {
 			}
 		}
 		batch = w.fill(batch, pace, last, lastSize)
-		batch, deferred = schedule(batch, deferred)
+		batch, deferred = ScheduleBatch(batch, deferred, isBackground, admitAll)
 		last, lastSize = time.Now(), len(batch)
 		w.runBatch(batch)
 		clear(batch)
 	}
 }
 
-// schedule returns the requests of the next batch: the ordinary requests
-// taken, in order, then the first background requests waiting (see
-// WithBackground), BackgroundWithForeground of them when ordinary ones
-// are in the batch and BackgroundAlone otherwise; and the background
-// requests left waiting. So a background update waits behind the ordinary
-// ones queued meanwhile, and ordinary updates wait behind a bounded amount
-// of background work.
-func schedule(taken, deferred []*request) (batch, left []*request) {
-	batch = taken[:0]
-	for _, r := range taken {
-		if r.background {
-			deferred = append(deferred, r)
-		} else {
-			batch = append(batch, r)
-		}
-	}
-	n := BackgroundAlone
-	if len(batch) > 0 {
-		n = BackgroundWithForeground
-	}
-	n = min(n, len(deferred))
-	batch = append(batch, deferred[:n]...)
-	left = append(deferred[:0], deferred[n:]...)
-	clear(deferred[len(left):])
-	return batch, left
-}
+func isBackground(r *request) bool { return r.background }
+
+// admitAll admits every request: runBatch drops those whose callers gave
+// up.
+func admitAll(*request) bool { return true }
 
 // fill adds the queued requests to batch, up to maxBatch. When the previous
 // batch held concurrent requests and started less than minInterval ago, it

@@ -77,62 +77,40 @@ func (s *Store) run() {
 }
 
 // take returns the next batch: first (if not nil) and the requests queued
-// behind it, up to maxBatch, leaving out those whose callers gave up, with
-// the background requests among them set aside in deferred; then the
-// first background requests of deferred, store.BackgroundWithForeground
-// of them when the batch holds ordinary requests and
-// store.BackgroundAlone otherwise. It returns the batch and the
-// background requests left waiting.
+// behind it, up to maxBatch, scheduled with the background requests
+// waiting in deferred by store.ScheduleBatch, leaving out those whose
+// callers gave up. It returns the batch and the background requests left
+// waiting.
 func (s *Store) take(first *request, deferred []*request) (b, left []*request) {
-	b = make([]*request, 0, s.maxBatch)
-	add := func(r *request) bool {
-		if r.ctx.Err() != nil {
-			if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
-				r.err = r.ctx.Err()
-				close(r.done)
-			}
-			return false
-		}
-		if r.state.CompareAndSwap(stateQueued, stateRunning) {
-			b = append(b, r)
-			return true
-		}
-		return false
-	}
-	taken := 0
-	sort := func(r *request) {
-		taken++
-		if store.IsBackground(r.ctx) {
-			deferred = append(deferred, r)
-		} else {
-			add(r)
-		}
-	}
+	taken := make([]*request, 0, s.maxBatch)
 	if first != nil {
-		sort(first)
+		taken = append(taken, first)
 	}
 collect:
-	for taken < s.maxBatch {
+	for len(taken) < s.maxBatch {
 		select {
 		case r := <-s.reqs:
-			sort(r)
+			taken = append(taken, r)
 		default:
 			break collect
 		}
 	}
-	n := store.BackgroundAlone
-	if len(b) > 0 {
-		n = store.BackgroundWithForeground
-	}
-	i := 0
-	for ; i < len(deferred) && n > 0; i++ {
-		if add(deferred[i]) {
-			n--
+	return store.ScheduleBatch(taken, deferred, isBackground, admit)
+}
+
+func isBackground(r *request) bool { return store.IsBackground(r.ctx) }
+
+// admit marks r running, unless its caller gave up (r is then abandoned
+// with its context's error) or it is no longer queued.
+func admit(r *request) bool {
+	if r.ctx.Err() != nil {
+		if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
+			r.err = r.ctx.Err()
+			close(r.done)
 		}
+		return false
 	}
-	left = append(deferred[:0], deferred[i:]...)
-	clear(deferred[len(left):])
-	return b, left
+	return r.state.CompareAndSwap(stateQueued, stateRunning)
 }
 
 // runBatch runs the requests in one transaction, again after a
