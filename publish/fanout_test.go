@@ -71,6 +71,12 @@ func fanoutServer(t *testing.T, st store.Store, threshold int, start bool) (http
 		q.Start()
 	}
 	t.Cleanup(q.Close)
+	return producerPublish(s), q
+}
+
+// producerPublish serves POST producer/publish/ through s, as the
+// producer's "publisher" app.
+func producerPublish(s *Service) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.NoRoute(apierr.Handle(nil, func(c *gin.Context) error {
@@ -80,7 +86,7 @@ func fanoutServer(t *testing.T, st store.Store, threshold int, start bool) (http
 		}
 		return s.Publish(c, r)
 	}))
-	return e, q
+	return e
 }
 
 func fanoutPublish(t *testing.T, h http.Handler, query string) (loc, body string) {

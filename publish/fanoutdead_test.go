@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
-	"podserver/apierr"
 	"podserver/deliver"
 	"podserver/inbox"
 	"podserver/ldp"
@@ -46,16 +43,7 @@ func failingJobs(t *testing.T, st store.Store, ok int, broken func() bool) (http
 	})
 	q.Start()
 	t.Cleanup(q.Close)
-	gin.SetMode(gin.ReleaseMode)
-	e := gin.New()
-	e.NoRoute(apierr.Handle(nil, func(c *gin.Context) error {
-		r := &ldp.Request{
-			Target:    ldp.Target{Pod: "producer", Path: ldp.StoragePath("producer", "publish/"), Root: hBase + "producer/"},
-			Principal: ldp.Principal{Pod: "producer", Agent: testURLs(hBase).WebID("producer"), App: "publisher"},
-		}
-		return s.Publish(c, r)
-	}))
-	return e, q
+	return producerPublish(s), q
 }
 
 // eventRecords returns producer's outbox records of the event at path.
