@@ -19,10 +19,14 @@ type write struct {
 // writeSet is a set of buffered writes, at most one per key.
 type writeSet struct {
 	m map[string]write
-	// sorted holds the keys of m in ascending order, or is nil when a key
-	// was added since it was built. A rebuild allocates a new slice, so a
-	// scan in progress can keep using the old one.
+	// sorted holds keys of m in ascending order once a scan has asked for
+	// them (built); added holds the keys put since, not in sorted. A scan
+	// sorts only added and merges it into a new slice, so a writer that
+	// scans between its puts pays for its new keys, not for all of them
+	// again, and a scan in progress can keep using the old slice.
 	sorted []string
+	added  []string
+	built  bool
 }
 
 func newWriteSet() *writeSet {
@@ -30,8 +34,8 @@ func newWriteSet() *writeSet {
 }
 
 func (ws *writeSet) put(k string, w write) {
-	if _, ok := ws.m[k]; !ok {
-		ws.sorted = nil
+	if _, ok := ws.m[k]; !ok && ws.built {
+		ws.added = append(ws.added, k)
 	}
 	ws.m[k] = w
 }
@@ -49,13 +53,18 @@ func (ws *writeSet) keysIn(lo, hi []byte) []string {
 	if len(ws.m) == 0 {
 		return nil
 	}
-	if ws.sorted == nil {
+	switch {
+	case !ws.built:
 		sorted := make([]string, 0, len(ws.m))
 		for k := range ws.m {
 			sorted = append(sorted, k)
 		}
 		slices.Sort(sorted)
-		ws.sorted = sorted
+		ws.sorted, ws.built = sorted, true
+	case len(ws.added) > 0:
+		slices.Sort(ws.added)
+		ws.sorted = mergeSorted(ws.sorted, ws.added)
+		ws.added = ws.added[:0]
 	}
 	i, _ := slices.BinarySearch(ws.sorted, string(lo))
 	j := len(ws.sorted)
@@ -66,6 +75,21 @@ func (ws *writeSet) keysIn(lo, hi []byte) []string {
 		return nil
 	}
 	return ws.sorted[i:j:j]
+}
+
+// mergeSorted returns a new slice holding the ascending, disjoint a and b
+// in ascending order.
+func mergeSorted(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] < b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
 }
 
 // overlay is a Reader showing the writes of ws on top of base. The writer
