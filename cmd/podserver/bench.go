@@ -85,7 +85,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	drain := fs.Duration("drain", 0, "after publishing, how long to wait at most for the copies still on their way (default 5s, with --remote 2m)")
 	conns := fs.Int("connections", 64, "concurrent publishing connections")
 	warm := fs.Bool("warmup", false, "before the run, publish one event to each user and wait until its copies are written (the first publish to a recipient parses its settings), so the run measures publishing with warm caches")
-	readInterval := fs.Duration("read-interval", 0, "past 256 watched inboxes, the least time between two rounds of a shared reader over its inboxes (0: poll again at once after a round that found copies)")
+	readInterval := fs.Duration("read-interval", 100*time.Millisecond, "past 256 watched inboxes, the least time between two rounds of a shared reader over its inboxes, as a client polling that often (0: poll again at once after a round that found copies, which takes every core the server leaves idle)")
 	rate := fs.Float64("rate", 0, "pace publishing to at most this many events/s in all (0: as fast as the connections go)")
 	fanout := fs.Int("fanout", 3, "subscriber inboxes each event reaches (besides the recipient's)")
 	producers := fs.Int("producers", 4, "producer pods")
