@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"podserver/inbox"
-	"podserver/ldp"
 	"podserver/pod"
 	"podserver/podtest"
 	"podserver/store"
@@ -27,27 +25,7 @@ func TestClusterFanoutWaitOtherNode(t *testing.T) {
 	a, b := podtest.RunServer(t, opts), podtest.RunServer(t, opts)
 	pod.CloseQueue(a)
 
-	// alice's topic d/t: producer publishes, sub0... subscribe.
-	items := []string{`{"type":"Subscription","agent":"` + a.WebID("producer") + `","publishes":["d/t"]}`}
-	now := time.Now()
-	err := a.Store().Update(context.Background(), func(tx store.Txn) error {
-		for i := range subs {
-			name := fmt.Sprintf("sub%d", i)
-			if err := ldp.CreatePod(tx, name, now); err != nil {
-				return err
-			}
-			if _, _, err := ldp.Put(tx, inbox.Path(name), "", nil, now, ldp.Preconditions{}); err != nil {
-				return err
-			}
-			items = append(items, `{"type":"Subscription","agent":"`+a.WebID(name)+`","subscribes":["d/t"]}`)
-		}
-		doc := `{"version":"1","items":[` + strings.Join(items, ",") + `]}`
-		_, _, err := ldp.Put(tx, ldp.StoragePath("alice", "settings/subscriptions"), ldp.MediaJSON, []byte(doc), now, ldp.Preconditions{})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fanoutSubscribers(t, a, subs)
 
 	ev := `{"recipient":"` + a.WebID("alice") + `","topic":"d/t","data":{"type":"AddAction"}}`
 	r := evDo(t, evReq{method: "POST", url: at(a, a.PodRoot("producer")+"publish/?wait=30"), key: evKeys.producer, ctype: "application/json", body: ev})
@@ -58,7 +36,7 @@ func TestClusterFanoutWaitOtherNode(t *testing.T) {
 		t.Fatalf("the ?wait answer does not report the copies done: %s", r.body)
 	}
 	loc := r.hdr.Get("Location")
-	err = b.Store().View(context.Background(), func(rd store.Reader) error {
+	err := b.Store().View(context.Background(), func(rd store.Reader) error {
 		for i := range subs {
 			pg, err := inbox.List(rd, inbox.Path(fmt.Sprintf("sub%d", i)), 0, 100)
 			if err != nil {

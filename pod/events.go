@@ -69,15 +69,18 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		},
 	})
 	e.pub = publish.New(publish.Config{
-		FanoutThreshold: s.opts.FanoutThreshold,
-		FanoutBatch:     s.opts.FanoutBatch,
-		FanoutLag:       s.opts.FanoutLag,
-		Store:           s.st,
-		URLs:            s.urls,
-		Inboxes:         e.inboxes,
-		Queue:           e.queue,
-		Logger:          s.log,
-		MaxBodyBytes:    s.opts.MaxBodyBytes,
+		FanoutThreshold:  s.opts.FanoutThreshold,
+		FanoutBatch:      s.opts.FanoutBatch,
+		FanoutLag:        s.opts.FanoutLag,
+		FanoutMaxPending: s.opts.FanoutMaxPending,
+		OnFanoutWritten:  s.metrics.fanoutWritten,
+		OnBacklogFull:    s.metrics.backlogFull.Inc,
+		Store:            s.st,
+		URLs:             s.urls,
+		Inboxes:          e.inboxes,
+		Queue:            e.queue,
+		Logger:           s.log,
+		MaxBodyBytes:     s.opts.MaxBodyBytes,
 		// Delivery to other servers: signed LDN through the durable queue.
 		// Private and loopback targets are refused at dial time unless
 		// Options.AllowPrivateTargets.
@@ -85,6 +88,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		Client: e.client,
 		Watch:  s.settings,
 	})
+	registerFanoutPending(s.reg, e.pub)
 	e.remote = remote.New(remote.Config{
 		Store:         s.st,
 		Client:        e.client,

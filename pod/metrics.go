@@ -1,6 +1,8 @@
 package pod
 
 import (
+	"context"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"podserver/deliver"
+	"podserver/publish"
 	"podserver/store"
 )
 
@@ -25,6 +28,13 @@ type metrics struct {
 	// delivery (queued deliveries only; inline local copies are not
 	// records).
 	deliveryLatency prometheus.Histogram
+	// fanoutCopies counts the copies fan-out jobs wrote on this node;
+	// fanoutJob is the time from a publish to the last copy of its job.
+	fanoutCopies prometheus.Counter
+	fanoutJob    prometheus.Histogram
+	// backlogFull counts publishes refused because the fan-out backlog
+	// was full.
+	backlogFull prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -52,8 +62,21 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help:    "Time from a queued delivery's creation to its successful delivery.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 300, 3600, 36000},
 		}),
+		fanoutCopies: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podserver_fanout_copies_written_total",
+			Help: "Subscriber copies written by fan-out jobs on this node (after the publish's answer).",
+		}),
+		fanoutJob: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "podserver_fanout_job_seconds",
+			Help:    "Time from a publish to the last copy its fan-out job wrote, for jobs whose last batch this node wrote.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600},
+		}),
+		backlogFull: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podserver_fanout_backlog_full_total",
+			Help: "Publishes refused with 503 because the fan-out backlog stayed above --fanout-max-pending.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.batch, m.attempts, m.deliveryLatency)
+	reg.MustRegister(m.requests, m.latency, m.batch, m.attempts, m.deliveryLatency, m.fanoutCopies, m.fanoutJob, m.backlogFull)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -67,10 +90,34 @@ func (m *metrics) deliveryAttempt(r deliver.Record, outcome string, latency time
 	}
 }
 
+// fanoutWritten records a fan-out batch this node committed
+// (publish.Config.OnFanoutWritten).
+func (m *metrics) fanoutWritten(copies int, last bool, sincePublish time.Duration) {
+	m.fanoutCopies.Add(float64(copies))
+	if last {
+		m.fanoutJob.Observe(sincePublish.Seconds())
+	}
+}
+
+// registerFanoutPending exports the copies fan-out jobs have yet to write
+// in the whole store, read at scrape time (at most every 100 ms).
+func registerFanoutPending(reg *prometheus.Registry, p *publish.Service) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "podserver_fanout_pending_copies",
+		Help: "Subscriber copies fan-out jobs have yet to write, across every node of the store (dead letters not counted).",
+	}, func() float64 {
+		n, err := p.FanoutPending(context.Background())
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}))
+}
+
 // targetHost is the metrics label of r's target: its URL's host, "local"
-// for an inbox of this server.
+// for an inbox of this server (a copy, or a fan-out job's batch).
 func targetHost(r deliver.Record) string {
-	if r.Kind == deliver.KindInbox {
+	if r.Kind == deliver.KindInbox || r.Kind == deliver.KindFanout {
 		return "local"
 	}
 	u, err := url.Parse(r.Target)

@@ -102,6 +102,11 @@ type Options struct {
 	FanoutThreshold int
 	FanoutBatch     int
 	FanoutLag       time.Duration
+	// FanoutMaxPending bounds the copies fan-out jobs have yet to write,
+	// across every node of the store (default DefaultFanoutMaxPending;
+	// negative: no bound). A publish that would queue more waits up to 10
+	// seconds for the backlog to fall, then gets 503 with Retry-After.
+	FanoutMaxPending int
 	// DeliveryPerHost bounds the concurrent delivery attempts to one
 	// target host (default 64), so a slow or dead target never delays
 	// deliveries to others.
@@ -146,10 +151,12 @@ type Options struct {
 	DiskReserve int64
 }
 
-// The defaults of Options.FanoutThreshold and FanoutBatch.
+// The defaults of Options.FanoutThreshold, FanoutBatch and
+// FanoutMaxPending.
 const (
-	DefaultFanoutThreshold = publish.DefaultFanoutThreshold
-	DefaultFanoutBatch     = publish.DefaultFanoutBatch
+	DefaultFanoutThreshold  = publish.DefaultFanoutThreshold
+	DefaultFanoutBatch      = publish.DefaultFanoutBatch
+	DefaultFanoutMaxPending = publish.DefaultFanoutMaxPending
 )
 
 // DefaultCommitInterval is the default Options.CommitInterval.

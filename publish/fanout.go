@@ -180,6 +180,9 @@ func (s *Service) fanoutBatch(tx store.Txn, r deliver.Record, now time.Time) err
 		if last {
 			s.jobs.done(r.Event)
 		}
+		if s.cfg.OnFanoutWritten != nil {
+			s.cfg.OnFanoutWritten(n, last, s.cfg.Now().Sub(r.Created))
+		}
 	})
 	return nil
 }

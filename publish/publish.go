@@ -58,6 +58,19 @@ type Config struct {
 	// yield to publishes; after it, and by default (0), they queue with
 	// publishes in arrival order (fanoutPolicy).
 	FanoutLag time.Duration
+	// FanoutMaxPending bounds the copies fan-out jobs have yet to write in
+	// the whole store: a publish that would queue more waits for the
+	// backlog to fall, and after fanoutAdmitWait is refused with 503 and
+	// Retry-After (fanoutbacklog.go). 0: DefaultFanoutMaxPending;
+	// negative: no bound.
+	FanoutMaxPending int
+	// OnFanoutWritten, if set, is called after each fan-out batch this
+	// node commits, with the copies it wrote, whether it was its job's
+	// last, and the time since the event's publish (for metrics).
+	OnFanoutWritten func(copies int, last bool, sincePublish time.Duration)
+	// OnBacklogFull, if set, is called for each publish refused because
+	// the fan-out backlog is full.
+	OnBacklogFull func()
 }
 
 // Service publishes events: POST <pod>/publish/, and the local deliveries
@@ -67,6 +80,7 @@ type Service struct {
 	settings *settingsCache
 	bufs     sync.Pool
 	jobs     jobWaits
+	backlog  backlog
 }
 
 // New returns a Service and registers its local delivery with cfg.Queue.
@@ -85,6 +99,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.FanoutBatch <= 0 {
 		cfg.FanoutBatch = DefaultFanoutBatch
+	}
+	if cfg.FanoutMaxPending == 0 {
+		cfg.FanoutMaxPending = DefaultFanoutMaxPending
 	}
 	s := &Service{cfg: cfg, settings: newSettingsCache(cfg.URLs, cfg.Logger, cfg.Watch)}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
@@ -252,6 +269,9 @@ func (s *Service) Publish(c *gin.Context, r *ldp.Request) error {
 			}
 		}
 	}()
+	if err := s.admitFanout(ctx, s.fanoutCopies(plan, now)); err != nil {
+		return err
+	}
 	created := false
 	err = s.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		created = false

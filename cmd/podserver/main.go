@@ -405,6 +405,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	memTable := fs.String("memtable-size", "", "the store's memtable size, e.g. 64MiB; the largest transaction is 15% of it (default 32MiB)")
 	fanoutThreshold := fs.Int("fanout-threshold", pod.DefaultFanoutThreshold, "the most subscriber inboxes whose copies a publish writes before it answers; past it a durable job writes them after the answer (negative: no bound)")
 	fanoutBatch := fs.Int("fanout-batch", pod.DefaultFanoutBatch, "copies a fan-out job writes per transaction")
+	fanoutMaxPending := fs.Int("fanout-max-pending", pod.DefaultFanoutMaxPending, "the most copies fan-out jobs may have yet to write, across the nodes of a store; a publish that would queue more waits up to 10s, then gets 503 (negative: no bound)")
 	fanoutLag := fs.Duration("fanout-lag", 0, "how long after its publish a fan-out job's copies yield to publishes (0: never; they queue with publishes, so publishers that outpace them wait)")
 	aliases := fs.String("alias", "", "other names of this server, comma-separated hosts or base URLs (e.g. pods.internal,10.0.0.5:8080): WebIDs naming it by them are local; localhost and 127.0.0.1 need no listing")
 	operatorKey := fs.String("operator-key", "", "the operator key of the /admin/ API (at least 16 characters; stored hashed); default: one made at first start and printed once")
@@ -450,7 +451,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval),
 		DiskReserve: reserve, MemTableSize: memTableSize,
 		Aliases: aliasList, OperatorKey: *operatorKey, OpenRegistration: *openRegistration,
-		FanoutThreshold: *fanoutThreshold, FanoutBatch: *fanoutBatch, FanoutLag: *fanoutLag}}, nil
+		FanoutThreshold: *fanoutThreshold, FanoutBatch: *fanoutBatch, FanoutLag: *fanoutLag, FanoutMaxPending: *fanoutMaxPending}}, nil
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {

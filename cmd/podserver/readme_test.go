@@ -206,6 +206,7 @@ func TestServeEnvironment(t *testing.T) {
 		{"fanout-threshold", "8", func(c serveConfig) bool { return c.opts.FanoutThreshold == 8 }},
 		{"fanout-batch", "5", func(c serveConfig) bool { return c.opts.FanoutBatch == 5 }},
 		{"fanout-lag", "750ms", func(c serveConfig) bool { return c.opts.FanoutLag == 750*time.Millisecond }},
+		{"fanout-max-pending", "5000", func(c serveConfig) bool { return c.opts.FanoutMaxPending == 5000 }},
 		{"commit-interval", "0", func(c serveConfig) bool { return c.opts.CommitInterval < 0 }},
 		{"log-level", "warn", func(c serveConfig) bool {
 			ctx := context.Background()
