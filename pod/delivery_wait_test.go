@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,13 +85,11 @@ func TestDeliveryMetrics(t *testing.T) {
 	host := strings.TrimPrefix(hooks.URL, "http://")
 	metric := func(name string) float64 {
 		t.Helper()
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`)
-		sub := re.FindStringSubmatch(m.body)
-		if sub == nil {
+		v, err := strconv.ParseFloat(metricValue(m.body, name), 64)
+		if err != nil {
 			t.Errorf("no %s in /metrics", name)
 			return -1
 		}
-		v, _ := strconv.ParseFloat(sub[1], 64)
 		return v
 	}
 	for name, want := range map[string]float64{

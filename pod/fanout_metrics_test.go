@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,13 +59,11 @@ func TestFanoutMetrics(t *testing.T) {
 	m := evDo(t, evReq{method: "GET", url: s.BaseURL() + "/metrics"})
 	metric := func(name string) float64 {
 		t.Helper()
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`)
-		sub := re.FindStringSubmatch(m.body)
-		if sub == nil {
+		v, err := strconv.ParseFloat(metricValue(m.body, name), 64)
+		if err != nil {
 			t.Errorf("no %s in /metrics", name)
 			return -1
 		}
-		v, _ := strconv.ParseFloat(sub[1], 64)
 		return v
 	}
 	for name, want := range map[string]float64{

@@ -132,6 +132,9 @@ type writer struct {
 	// space refuses updates that would eat into the free-space reserve
 	// (nil: no check).
 	space *spaceGuard
+
+	// cache holds committed pod records for update functions.
+	cache *writerCache
 }
 
 func newWriter(db *badger.DB, log *slog.Logger, onBatch func(int), changes *changeFeed, maxBatch int, seq uint64, minInterval time.Duration, space *spaceGuard) *writer {
@@ -148,6 +151,7 @@ func newWriter(db *badger.DB, log *slog.Logger, onBatch func(int), changes *chan
 
 		minInterval: minInterval,
 		space:       space,
+		cache:       newWriterCache(),
 	}
 	go w.run()
 	return w
@@ -333,7 +337,7 @@ func (w *writer) newBatch() *batch {
 // begin starts a new snapshot and write transaction.
 func (b *batch) begin() {
 	b.snap = b.w.db.NewTransaction(false)
-	b.view = overlay{base: &snapshot{txn: b.snap}, ws: newWriteSet()}
+	b.view = overlay{base: cachedSnapshot{&snapshot{txn: b.snap}, b.w.cache}, ws: newWriteSet()}
 	b.wtxn = b.w.db.NewTransaction(true)
 }
 
@@ -429,9 +433,13 @@ func (b *batch) rebuild() error {
 // durable. On failure it fails them.
 func (b *batch) commit() error {
 	if err := b.wtxn.Commit(); err != nil {
+		b.w.cache.reset()
 		err = fmt.Errorf("store: commit: %w", err)
 		b.failPending(err)
 		return err
+	}
+	for _, r := range b.pending {
+		b.w.cache.committed(r.ws)
 	}
 	b.durable = append(b.durable, b.pending...)
 	b.pending = nil
