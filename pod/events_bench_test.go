@@ -225,3 +225,45 @@ func BenchmarkInboxFirstPage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInboxPoll is a subscriber polling its inbox with the cursor of
+// its last read (GET inbox/?from=cursor), as the bench's readers do:
+// "empty" finds nothing new, "10" finds the last ten copies. Through the
+// server's handler, without HTTP.
+func BenchmarkInboxPoll(b *testing.B) {
+	s := podtest.RunServer(b, pod.Options{})
+	fillInbox(b, s, "bob", 100)
+	h := s.Handler()
+	get := func(b *testing.B, query string) []byte {
+		req := httptest.NewRequest(http.MethodGet, s.PodRoot("bob")+"inbox/?"+query, nil)
+		req.Header.Set("X-Api-Key", evKeys.bob)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		return rec.Body.Bytes()
+	}
+	next := func(page []byte) string {
+		const mark = `"next":"`
+		i := bytes.LastIndex(page, []byte(mark))
+		if i < 0 {
+			b.Fatalf("no next in %.200s", page)
+		}
+		rest := page[i+len(mark):]
+		return string(rest[:bytes.IndexByte(rest, '"')])
+	}
+	first := get(b, "limit=90")
+	tail := next(get(b, "limit=1000"))
+	for _, c := range []struct{ name, query string }{
+		{"empty", "limit=1000&from=" + tail},
+		{"10", "limit=1000&from=" + next(first)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				get(b, c.query)
+			}
+		})
+	}
+}
