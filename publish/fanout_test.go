@@ -24,7 +24,10 @@ import (
 const fanSubs = 40
 
 // fanoutPods stores producer, alice and her fanSubs subscribers sub0...
-func fanoutPods(t *testing.T) store.Store {
+func fanoutPods(t *testing.T) store.Store { return fanoutPodsN(t, fanSubs) }
+
+// fanoutPodsN is fanoutPods with subs subscribers.
+func fanoutPodsN(t testing.TB, subs int) store.Store {
 	t.Helper()
 	st, err := store.Open(store.Options{InMemory: true})
 	if err != nil {
@@ -34,22 +37,32 @@ func fanoutPods(t *testing.T) store.Store {
 	u := testURLs(hBase)
 	items := []string{`{"type":"Subscription","agent":"` + u.WebID("producer") + `","publishes":["d/t"]}`}
 	pods := []string{"producer", "alice"}
-	for i := range fanSubs {
+	for i := range subs {
 		pods = append(pods, fmt.Sprintf("sub%d", i))
 		items = append(items, `{"type":"Subscription","agent":"`+u.WebID(fmt.Sprintf("sub%d", i))+`","subscribes":["d/t"]}`)
 	}
 	now := time.Now()
-	err = st.Update(context.Background(), func(tx store.Txn) error {
-		for _, pod := range pods {
-			if err := ldp.CreatePod(tx, pod, now); err != nil {
-				return err
-			}
-			for _, c := range []string{"inbox/", "publish/"} {
-				if _, _, err := ldp.Put(tx, ldp.StoragePath(pod, c), "", nil, now, ldp.Preconditions{}); err != nil {
+	for len(pods) > 0 {
+		chunk := pods[:min(len(pods), 1000)] // a transaction holds a thousand pods
+		pods = pods[len(chunk):]
+		err = st.Update(context.Background(), func(tx store.Txn) error {
+			for _, pod := range chunk {
+				if err := ldp.CreatePod(tx, pod, now); err != nil {
 					return err
 				}
+				for _, c := range []string{"inbox/", "publish/"} {
+					if _, _, err := ldp.Put(tx, ldp.StoragePath(pod, c), "", nil, now, ldp.Preconditions{}); err != nil {
+						return err
+					}
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
+	}
+	err = st.Update(context.Background(), func(tx store.Txn) error {
 		doc := `{"version":"1","items":[` + strings.Join(items, ",") + `]}`
 		_, _, err := ldp.Put(tx, ldp.StoragePath("alice", "settings/subscriptions"), ldp.MediaJSON, []byte(doc), now, ldp.Preconditions{})
 		return err
@@ -258,5 +271,33 @@ func TestFanoutPolicyLag(t *testing.T) {
 	s := &Service{cfg: Config{FanoutLag: time.Second}}
 	if bg := s.jobPolicy().Background; bg == nil || bg(deliver.Record{Created: now}, now.Add(2*time.Second)) {
 		t.Error("jobPolicy does not use Config.FanoutLag")
+	}
+}
+
+// BenchmarkPublishFanout publishes to alice, whose topic has 1,000 or
+// 10,000 subscribers, through the handler with the queue stopped: what a
+// publish costs the server before its answer (settings cached after the
+// first, as in the server, whose settings watch then stays put), the
+// fan-out job's copies aside.
+func BenchmarkPublishFanout(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			st := fanoutPodsN(b, n)
+			q := deliver.New(deliver.Config{Store: st})
+			b.Cleanup(q.Close)
+			s := New(Config{Store: st, URLs: testURLs(hBase), Inboxes: inbox.New(), Queue: q, FanoutMaxPending: -1, Watch: NewSettingsWatch()})
+			h := producerPublish(s)
+			ev := `{"recipient":"` + testURLs(hBase).WebID("alice") + `","topic":"d/t","data":{"type":"AddAction"}}`
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("POST", hBase+"producer/publish/", strings.NewReader(ev))
+				req.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != http.StatusCreated {
+					b.Fatalf("publish: %d %s", w.Code, w.Body)
+				}
+			}
+		})
 	}
 }

@@ -41,10 +41,9 @@ const MsgBacklogFull = "This server has %d event copies for subscribers still to
 
 // backlog caches the last read of the fan-out backlog.
 type backlog struct {
-	mu  sync.Mutex // held while reading, so one caller reads at a time
-	at  time.Time  // when n was read (zero: never)
-	n   int
-	err error
+	mu sync.Mutex // held while reading, so one caller reads at a time
+	at time.Time  // when n was read (zero: never)
+	n  int
 }
 
 // FanoutPending returns the copies the store's fan-out jobs have yet to
@@ -55,7 +54,7 @@ func (s *Service) FanoutPending(ctx context.Context) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.at.IsZero() && time.Since(b.at) < backlogFresh {
-		return b.n, b.err
+		return b.n, nil
 	}
 	n := 0
 	err := s.cfg.Store.View(ctx, func(rd store.Reader) error {
@@ -67,10 +66,11 @@ func (s *Service) FanoutPending(ctx context.Context) (int, error) {
 		})
 	})
 	if err != nil {
-		err = fmt.Errorf("publish: read the fan-out backlog: %w", err)
+		// Not kept: the error may be the caller's (its request ended).
+		return 0, fmt.Errorf("publish: read the fan-out backlog: %w", err)
 	}
-	b.at, b.n, b.err = time.Now(), n, err
-	return n, err
+	b.at, b.n = time.Now(), n
+	return n, nil
 }
 
 // admitFanout returns once the store's fan-out backlog leaves room for n
@@ -87,11 +87,17 @@ func (s *Service) admitFanout(ctx context.Context, n int) error {
 	deadline := time.Now().Add(fanoutAdmitWait)
 	t := time.NewTimer(backlogFresh)
 	defer t.Stop()
+	last := -1 // the backlog last read
 	for {
 		pending, err := s.FanoutPending(ctx)
 		if err != nil {
+			if ctx.Err() != nil && last >= 0 {
+				// The request ended while the backlog was read again.
+				return s.backlogFull(last, limit)
+			}
 			return err
 		}
+		last = pending
 		if pending == 0 || pending+n <= limit {
 			return nil
 		}

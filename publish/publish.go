@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -322,6 +323,7 @@ func (s *Service) route(rd snap, ev *Event, p *planned, agent string, i int, arr
 	if err != nil {
 		return err
 	}
+	p.targets = slices.Grow(p.targets, len(ts))
 	for _, t := range ts {
 		switch t.Kind {
 		case deliver.KindInbox:

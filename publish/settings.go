@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"podserver/acl"
+	"podserver/deliver"
 	"podserver/inbox"
 	"podserver/ldp"
 	"podserver/podurl"
@@ -39,7 +40,7 @@ const (
 // Meta.Version, the store sequence of its last write) differs from the
 // entry's. Entries are replaced, never mutated, except an entry's topic
 // plans, which are computed from that same version and guarded by their own
-// lock.
+// lock; an entry that replaces one of the same version keeps its plans.
 
 // NewSettingsWatch returns the store.Watch that a Service's caches follow
 // (Config.Watch): it advances on every durable write or delete of a
@@ -79,8 +80,13 @@ type subsEntry struct {
 	gen     uint64             // the watch's generation it was read under
 	subs    *acl.Subscriptions // nil: no valid document, nothing allowed
 
-	mu    sync.Mutex
-	plans map[string]*topicPlan
+	plans *planSet
+}
+
+// planSet holds the topic plans of one version of a settings document.
+type planSet struct {
+	mu sync.Mutex
+	m  map[string]*topicPlan
 }
 
 // limitsEntry is a parsed settings/publish document.
@@ -191,10 +197,13 @@ func (c *settingsCache) subscriptions(v snap, pod string) (e *subsEntry, exists 
 	} else if err != nil {
 		return nil, false, err
 	}
-	e = &subsEntry{version: res.Meta.Version, gen: v.gen, plans: map[string]*topicPlan{}}
+	e = &subsEntry{version: res.Meta.Version, gen: v.gen, plans: &planSet{m: map[string]*topicPlan{}}}
 	switch {
 	case old != nil && old.version == res.Meta.Version:
-		e.subs = old.subs
+		// The same document: its plans hold (they depend on it and on
+		// the server's URLs only), so a topic with 10,000 subscribers is
+		// not planned again after every settings write elsewhere.
+		e.subs, e.plans = old.subs, old.plans
 	case res.Meta.Version == 0:
 	default:
 		if e.subs, err = acl.ParseSubscriptions(res.Body); err != nil {
@@ -222,8 +231,26 @@ type topicPlan struct {
 	// a target).
 	remote []string
 	// hooks holds the items whose target is not a pod inbox of this
-	// server: webhooks.
+	// server: webhooks, one per target.
 	hooks []acl.SubscriptionItem
+
+	// targets holds local as deliveries (Target, Via the document's
+	// pod), made once: an event to 10,000 subscribers copies them
+	// instead of making them again (see inboxTargets).
+	targetsOnce sync.Once
+	targets     []Target
+}
+
+// inboxTargets returns the plan's local inboxes as targets via pod (the
+// pod of the plan's document). The caller must not modify the slice.
+func (p *topicPlan) inboxTargets(pod string) []Target {
+	p.targetsOnce.Do(func() {
+		p.targets = make([]Target, len(p.local))
+		for i, ib := range p.local {
+			p.targets[i] = Target{Kind: deliver.KindInbox, Target: ib, Via: pod}
+		}
+	})
+	return p.targets
 }
 
 // plan returns the topic plan of e for topic, computed once per entry.
@@ -231,9 +258,9 @@ func (c *settingsCache) plan(e *subsEntry, topic string) *topicPlan {
 	if e.subs == nil {
 		return &topicPlan{}
 	}
-	e.mu.Lock()
-	p, ok := e.plans[topic]
-	e.mu.Unlock()
+	e.plans.mu.Lock()
+	p, ok := e.plans.m[topic]
+	e.plans.mu.Unlock()
 	if ok {
 		return p
 	}
@@ -256,19 +283,22 @@ func (c *settingsCache) plan(e *subsEntry, topic string) *topicPlan {
 		}
 		switch {
 		case it.Target != "":
-			p.hooks = append(p.hooks, it)
+			if _, dup := seen["w"+it.Target]; !dup {
+				seen["w"+it.Target] = struct{}{}
+				p.hooks = append(p.hooks, it)
+			}
 		case it.Agent != "":
 			if _, _, local := c.urls.PodOfURL(it.Agent); !local {
 				p.remote = add(p.remote, 'r', it.Agent)
 			}
 		}
 	}
-	e.mu.Lock()
-	if len(e.plans) >= maxPlans {
-		clear(e.plans)
+	e.plans.mu.Lock()
+	if len(e.plans.m) >= maxPlans {
+		clear(e.plans.m)
 	}
-	e.plans[topic] = p
-	e.mu.Unlock()
+	e.plans.m[topic] = p
+	e.plans.mu.Unlock()
 	return p
 }
 

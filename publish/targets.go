@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"podserver/apierr"
@@ -137,12 +138,65 @@ func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLo
 		add(Target{Kind: deliver.KindInbox, Target: inbox.Path(p)})
 		routed[i], pods[i] = e, p
 	}
+	if routed[0] != nil && routed[1] != nil {
+		// Both parties route: their lists may share targets.
+		for i, e := range routed {
+			s.eachSubscriberTarget(e, pods[i], topic, add)
+		}
+		return out, nil
+	}
 	for i, e := range routed {
 		if e != nil {
-			s.eachSubscriberTarget(e, pods[i], topic, add)
+			out = s.appendSubscriberTargets(out, e, pods[i], topic)
 		}
 	}
 	return out, nil
+}
+
+// appendSubscriberTargets appends to parties (the recipient's and
+// source's own targets, none twice) the places the settings e of pod send
+// an event of topic to, as eachSubscriberTarget does, each once. Each of
+// the plan's lists holds no target twice, so only the few parties' targets
+// are looked for in them: no set is built per publish, and the inbox
+// targets, made once per plan, are copied in one go.
+func (s *Service) appendSubscriberTargets(parties []Target, e *subsEntry, pod, topic string) []Target {
+	p := s.settings.plan(e, topic)
+	out := parties
+	isParty := func(kind, target string) bool {
+		for _, t := range parties {
+			if t.Kind == kind && t.Target == target {
+				return true
+			}
+		}
+		return false
+	}
+	ts := p.inboxTargets(pod)
+	filter := false
+	for _, t := range parties {
+		if t.Kind == deliver.KindInbox && slices.Contains(p.local, t.Target) {
+			filter = true
+		}
+	}
+	if filter {
+		for _, t := range ts {
+			if !isParty(t.Kind, t.Target) {
+				out = append(out, t)
+			}
+		}
+	} else {
+		out = append(out, ts...)
+	}
+	if s.cfg.Remote {
+		for _, w := range p.remote {
+			if !isParty(deliver.KindLDN, w) {
+				out = append(out, Target{Kind: deliver.KindLDN, Target: w, Via: pod})
+			}
+		}
+		for _, it := range p.hooks {
+			out = append(out, Target{Kind: deliver.KindWebhook, Target: it.Target, Via: pod})
+		}
+	}
+	return out
 }
 
 // linearBound is the list length past which duplicates are found with a
