@@ -234,7 +234,7 @@ type topicPlan struct {
 	// server: webhooks, one per target.
 	hooks []acl.SubscriptionItem
 
-	// targets holds local as deliveries (Target, Via the document's
+	// targets holds local as targets (KindInbox, Via the document's
 	// pod), made once: an event to 10,000 subscribers copies them
 	// instead of making them again (see inboxTargets).
 	targetsOnce sync.Once
