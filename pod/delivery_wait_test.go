@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -83,24 +82,11 @@ func TestDeliveryMetrics(t *testing.T) {
 	}
 	m := evDo(t, evReq{method: "GET", url: s.BaseURL() + "/metrics"})
 	host := strings.TrimPrefix(hooks.URL, "http://")
-	metric := func(name string) float64 {
-		t.Helper()
-		v, err := strconv.ParseFloat(metricValue(m.body, name), 64)
-		if err != nil {
-			t.Errorf("no %s in /metrics", name)
-			return -1
-		}
-		return v
-	}
-	for name, want := range map[string]float64{
+	wantMetrics(t, m.body, map[string]float64{
 		`podserver_delivery_attempts_total{host="` + host + `",outcome="delivered"}`: 3,
 		`podserver_delivery_attempts_total{host="` + host + `",outcome="dead"}`:      3,
 		`podserver_delivery_latency_seconds_count`:                                   3,
 		`podserver_delivery_queue_depth{status="dead"}`:                              3,
 		`podserver_delivery_queue_depth{status="pending"}`:                           0,
-	} {
-		if got := metric(name); got != want {
-			t.Errorf("%s = %v, want %v", name, got, want)
-		}
-	}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,6 +57,21 @@ func metricValue(body, name string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// wantMetrics checks the value of each sample named in want in a /metrics
+// body.
+func wantMetrics(t *testing.T, body string, want map[string]float64) {
+	t.Helper()
+	for name, w := range want {
+		got, err := strconv.ParseFloat(metricValue(body, name), 64)
+		switch {
+		case err != nil:
+			t.Errorf("no %s in /metrics", name)
+		case got != w:
+			t.Errorf("%s = %v, want %v", name, got, w)
+		}
+	}
 }
 
 // TestDiskFull runs a real server whose data directory is on a 64 MiB

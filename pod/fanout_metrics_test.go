@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,27 +56,14 @@ func TestFanoutMetrics(t *testing.T) {
 		}
 	}
 	m := evDo(t, evReq{method: "GET", url: s.BaseURL() + "/metrics"})
-	metric := func(name string) float64 {
-		t.Helper()
-		v, err := strconv.ParseFloat(metricValue(m.body, name), 64)
-		if err != nil {
-			t.Errorf("no %s in /metrics", name)
-			return -1
-		}
-		return v
-	}
-	for name, want := range map[string]float64{
+	wantMetrics(t, m.body, map[string]float64{
 		"podserver_fanout_copies_written_total": 2 * subs,
 		"podserver_fanout_job_seconds_count":    2,
 		"podserver_fanout_pending_copies":       0,
 		"podserver_fanout_backlog_full_total":   0,
 		// Three batches of at most 2 copies per job.
 		`podserver_delivery_attempts_total{host="local",outcome="delivered"}`: 6,
-	} {
-		if got := metric(name); got != want {
-			t.Errorf("%s = %v, want %v", name, got, want)
-		}
-	}
+	})
 	if strings.Contains(m.body, `host="invalid"`) {
 		t.Error(`fan-out batches are counted under host="invalid"`)
 	}
