@@ -138,6 +138,35 @@ func PodExists(rd store.Reader, name string) (bool, error) {
 	return err == nil && p.State != PodDeleting, err
 }
 
+// PodsExist reports, for each of names, whether the pod exists, as
+// PodExists does, reading their records at once (store.GetMany: one round
+// trip on PostgreSQL).
+func PodsExist(rd store.Reader, names []string) ([]bool, error) {
+	keys := make([][]byte, len(names))
+	for i, n := range names {
+		keys[i] = podKey(n)
+	}
+	vs, err := store.GetMany(rd, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(names))
+	for i, v := range vs {
+		switch {
+		case v == nil:
+		case !bytes.Contains(v, []byte(PodDeleting)):
+			out[i] = true // not being deleted: no need to decode it
+		default:
+			p, err := decodePod(v)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = p.State != PodDeleting
+		}
+	}
+	return out, nil
+}
+
 // ListPods returns every pod, in name order, in every state.
 func ListPods(ctx context.Context, st store.Store) ([]PodInfo, error) {
 	var out []PodInfo

@@ -142,17 +142,20 @@ func (s *Service) fanoutBatch(tx store.Txn, r deliver.Record, now time.Time) err
 	}
 	part := binary.BigEndian.Uint32(keys[0][len(prefix):])
 	paths := strings.Split(string(first), "\n")
+	// The pod records, not the inboxes: concurrent copies write the
+	// inboxes' containers, and reading them would make this transaction
+	// conflict with them. All at once: one round trip on PostgreSQL.
+	pods := make([]string, len(paths))
+	for i, ib := range paths {
+		pods[i], _ = ldp.SplitStoragePath(ib)
+	}
+	exist, err := ldp.PodsExist(tx, pods)
+	if err != nil {
+		return err
+	}
 	copies := make([]inbox.Copy, 0, len(paths))
-	for _, ib := range paths {
-		// The pod record, not the inbox: concurrent copies write the
-		// inbox's container, and reading it would make this transaction
-		// conflict with them.
-		pod, _ := ldp.SplitStoragePath(ib)
-		ok, err := ldp.PodExists(tx, pod)
-		if err != nil {
-			return err
-		}
-		if !ok {
+	for i, ib := range paths {
+		if !exist[i] {
 			continue // deleted since the publish
 		}
 		copies = append(copies, inbox.Copy{Inbox: ib, EventID: r.EventID, Body: ev.Bytes(), Shared: ev, InboxExists: true})

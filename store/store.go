@@ -55,6 +55,37 @@ type Reader interface {
 	Scan(prefix, start []byte, reverse bool, fn func(key, value []byte) error) error
 }
 
+// MultiGetter is a Reader that reads many keys at once: PostgreSQL in one
+// round trip instead of one per key. Callers use GetMany, which falls back
+// to Get for other Readers.
+type MultiGetter interface {
+	// GetMany returns a copy of the value stored under each key, nil for
+	// a key that holds none (a stored empty value is non-nil).
+	GetMany(keys [][]byte) ([][]byte, error)
+}
+
+// GetMany reads keys through rd: at once when rd is a MultiGetter, else
+// with a Get each. A key that holds no value gives nil.
+func GetMany(rd Reader, keys [][]byte) ([][]byte, error) {
+	if m, ok := rd.(MultiGetter); ok {
+		return m.GetMany(keys)
+	}
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := rd.Get(k)
+		switch {
+		case err == nil:
+			if v == nil {
+				v = []byte{}
+			}
+			out[i] = v
+		case !errors.Is(err, ErrNotFound):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Txn is a read-write transaction. Reads see the transaction's own writes.
 type Txn interface {
 	Reader

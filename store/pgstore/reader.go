@@ -56,6 +56,39 @@ func (r *reader) Get(key []byte) ([]byte, error) {
 	return v, nil
 }
 
+// GetMany implements store.MultiGetter: one query for every key.
+func (r *reader) GetMany(keys [][]byte) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	at := make(map[string][]int, len(keys)) // a key may be asked twice
+	for i, k := range keys {
+		at[string(k)] = append(at[string(k)], i)
+	}
+	rows, err := r.tx.Query(r.ctx, `SELECT k, v FROM podserver_kv WHERE k = ANY($1::bytea[])`, keys)
+	if err != nil {
+		return nil, r.fail("get many", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, r.fail("get many", err)
+		}
+		if v == nil {
+			v = []byte{}
+		}
+		for _, i := range at[string(k)] {
+			out[i] = v
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, r.fail("get many", err)
+	}
+	return out, nil
+}
+
 // Scan queries used by reader.Scan, by direction and upper bound.
 const (
 	scanAsc      = `SELECT k, v FROM podserver_kv WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3`

@@ -403,6 +403,34 @@ func (t *txn) Get(key []byte) ([]byte, error) {
 	return t.reader.Get(key)
 }
 
+// GetMany implements store.MultiGetter: the keys written in this run from
+// the buffer, the others in one query.
+func (t *txn) GetMany(keys [][]byte) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	var ask [][]byte
+	var idx []int
+	for i, k := range keys {
+		if v, ok := t.pending[string(k)]; ok {
+			if v != nil {
+				out[i] = bytes.Clone(v)
+			}
+			continue
+		}
+		ask, idx = append(ask, k), append(idx, i)
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	got, err := t.reader.GetMany(ask)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range idx {
+		out[i] = got[j]
+	}
+	return out, nil
+}
+
 // Scan implements store.Reader, after sending the buffered writes.
 func (t *txn) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte) error) error {
 	if err := t.flush(); err != nil {

@@ -162,6 +162,55 @@ func testGetSetDelete(t *testing.T, b Backend) {
 	}
 }
 
+// testGetMany: store.GetMany agrees with Get, key by key, in a View and
+// in an update that wrote, rewrote and deleted some of the keys: present,
+// empty (non-nil), absent (nil), asked twice.
+func testGetMany(t *testing.T, b Backend) {
+	ctx := context.Background()
+	s := open(t, b)
+	set(t, s, "a", "1", "b", "", "c", "3")
+	keys := [][]byte{[]byte("a"), []byte("b"), []byte("zz"), []byte("c"), []byte("a")}
+	show := func(vs [][]byte) []string {
+		out := make([]string, len(vs))
+		for i, v := range vs {
+			if v == nil {
+				out[i] = "<none>"
+			} else {
+				out[i] = "=" + string(v)
+			}
+		}
+		return out
+	}
+	must(t, s.View(ctx, func(rd store.Reader) error {
+		vs, err := store.GetMany(rd, keys)
+		if want := []string{"=1", "=", "<none>", "=3", "=1"}; err != nil || !slices.Equal(show(vs), want) {
+			return fmt.Errorf("View: GetMany = %q, %v; want %q", show(vs), err, want)
+		}
+		return nil
+	}))
+	must(t, s.Update(ctx, func(tx store.Txn) error {
+		if err := tx.Set([]byte("zz"), []byte("new")); err != nil {
+			return err
+		}
+		if err := tx.Delete([]byte("c")); err != nil {
+			return err
+		}
+		if err := tx.Set([]byte("a"), []byte("11")); err != nil {
+			return err
+		}
+		vs, err := store.GetMany(tx, keys)
+		if want := []string{"=11", "=", "=new", "<none>", "=11"}; err != nil || !slices.Equal(show(vs), want) {
+			return fmt.Errorf("update: GetMany = %q, %v; want %q", show(vs), err, want)
+		}
+		vs[0][0] = 'X' // a copy: the store must not change
+		v, err := tx.Get([]byte("a"))
+		if err != nil || string(v) != "11" {
+			return fmt.Errorf("Get(a) after changing GetMany's copy = %q, %v", v, err)
+		}
+		return nil
+	}))
+}
+
 func testValuesAreCopied(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s := open(t, b)

@@ -5,6 +5,7 @@
 //
 // The properties, each a subtest of Run:
 //   - Get, Set and Delete, and reads of a transaction's own writes;
+//   - store.GetMany, in a View and in an update (its own writes first);
 //   - ordered and reverse scans, with prefixes, start keys and ErrStop,
 //     over keys with 0x00 and 0xff bytes, and scans nested in scans;
 //   - serializable updates: concurrent read-modify-write increments lose
@@ -68,6 +69,7 @@ func Run(t *testing.T, b Backend) {
 	}{
 		{"GetSetDelete", testGetSetDelete},
 		{"ValuesAreCopied", testValuesAreCopied},
+		{"GetMany", testGetMany},
 		{"Scan", testScan},
 		{"ScanStopAndErrors", testScanStopAndErrors},
 		{"ScanNested", testScanNested},
