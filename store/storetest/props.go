@@ -184,7 +184,7 @@ func testGetMany(t *testing.T, b Backend) {
 	must(t, s.View(ctx, func(rd store.Reader) error {
 		vs, err := store.GetMany(rd, keys)
 		if want := []string{"=1", "=", "<none>", "=3", "=1"}; err != nil || !slices.Equal(show(vs), want) {
-			return fmt.Errorf("View: GetMany = %q, %v; want %q", show(vs), err, want)
+			return fmt.Errorf("in a View, GetMany = %q, %v; want %q", show(vs), err, want)
 		}
 		return nil
 	}))
@@ -200,7 +200,7 @@ func testGetMany(t *testing.T, b Backend) {
 		}
 		vs, err := store.GetMany(tx, keys)
 		if want := []string{"=11", "=", "=new", "<none>", "=11"}; err != nil || !slices.Equal(show(vs), want) {
-			return fmt.Errorf("update: GetMany = %q, %v; want %q", show(vs), err, want)
+			return fmt.Errorf("in an update, GetMany = %q, %v; want %q", show(vs), err, want)
 		}
 		vs[0][0] = 'X' // a copy: the store must not change
 		v, err := tx.Get([]byte("a"))
