@@ -7,7 +7,8 @@ package publish
 // one inbox path a line), so every node sharing a store sees the same
 // backlog, whichever node published or runs the jobs. A read is cached for
 // backlogFresh and made by one caller at a time; at 1,000,000 pending
-// copies it reads about 25 MB of paths, so at most ten times a second.
+// copies it reads about 25 MB of paths, so at most ten times a second, and
+// the others go on with the last read meanwhile.
 
 import (
 	"bytes"
@@ -41,21 +42,49 @@ const MsgBacklogFull = "This server has %d event copies for subscribers still to
 
 // backlog caches the last read of the fan-out backlog.
 type backlog struct {
-	mu sync.Mutex // held while reading, so one caller reads at a time
-	at time.Time  // when n was read (zero: never)
+	mu sync.Mutex
+	at time.Time // when n was read (zero: never)
 	n  int
+	// reading is closed when the read under way ends (nil: none).
+	reading chan struct{}
 }
 
+// backlogStale is how old a read may be to answer while another caller
+// reads the backlog again: at 1,000,000 pending copies a read takes tens
+// of milliseconds, which publishes then need not wait for.
+const backlogStale = time.Second
+
 // FanoutPending returns the copies the store's fan-out jobs have yet to
-// write (a read at most backlogFresh old). Failed jobs' copies, kept as
-// dead letters, are not counted.
+// write (a read at most backlogFresh old, or backlogStale old while a new
+// one is under way). Failed jobs' copies, kept as dead letters, are not
+// counted.
 func (s *Service) FanoutPending(ctx context.Context) (int, error) {
 	b := &s.backlog
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.at.IsZero() && time.Since(b.at) < backlogFresh {
-		return b.n, nil
+	for {
+		age := time.Since(b.at)
+		switch {
+		case !b.at.IsZero() && age < backlogFresh,
+			!b.at.IsZero() && age < backlogStale && b.reading != nil:
+			n := b.n
+			b.mu.Unlock()
+			return n, nil
+		case b.reading != nil:
+			reading := b.reading
+			b.mu.Unlock()
+			select {
+			case <-reading:
+			case <-ctx.Done():
+				return 0, fmt.Errorf("publish: read the fan-out backlog: %w", ctx.Err())
+			}
+			b.mu.Lock()
+			continue
+		}
+		break
 	}
+	reading := make(chan struct{})
+	b.reading = reading
+	b.mu.Unlock()
 	n := 0
 	err := s.cfg.Store.View(ctx, func(rd store.Reader) error {
 		return rd.Scan([]byte(store.PrefixFanout), nil, false, func(_, v []byte) error {
@@ -65,11 +94,17 @@ func (s *Service) FanoutPending(ctx context.Context) (int, error) {
 			return nil
 		})
 	})
+	b.mu.Lock()
+	b.reading = nil
+	if err == nil {
+		b.at, b.n = time.Now(), n
+	}
+	b.mu.Unlock()
+	close(reading)
 	if err != nil {
 		// Not kept: the error may be the caller's (its request ended).
 		return 0, fmt.Errorf("publish: read the fan-out backlog: %w", err)
 	}
-	b.at, b.n = time.Now(), n
 	return n, nil
 }
 

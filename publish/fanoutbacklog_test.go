@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -120,4 +121,58 @@ func TestFanoutBacklogUnbounded(t *testing.T) {
 	if n, err := s.FanoutPending(context.Background()); err != nil || n != 5*fanSubs {
 		t.Fatalf("pending = %d, %v; want %d", n, err, 5*fanSubs)
 	}
+}
+
+// TestFanoutPendingConcurrent: callers reading the backlog at once, while
+// their reads keep expiring, each get its count (one of them reads the
+// store, the others wait for it or answer from the last read).
+func TestFanoutPendingConcurrent(t *testing.T) {
+	st := fanoutPods(t)
+	q := deliver.New(deliver.Config{Store: st})
+	t.Cleanup(q.Close)
+	s := New(Config{Store: st, URLs: testURLs(hBase), Inboxes: inbox.New(), Queue: q, FanoutThreshold: 5, FanoutBatch: 7})
+	h := producerPublish(s)
+	fanoutPublish(t, h, "")
+	fanoutPublish(t, h, "")
+	s.backlog.at = time.Time{} // the publishes read it before their jobs
+	ctx := context.Background()
+	stop := make(chan struct{})
+	expired := make(chan struct{})
+	go func() { // expire the last read again and again
+		defer close(expired)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			s.backlog.mu.Lock()
+			s.backlog.at = time.Time{}
+			s.backlog.mu.Unlock()
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			for range 100 {
+				n, err := s.FanoutPending(ctx)
+				if err == nil && n != 2*fanSubs {
+					err = fmt.Errorf("FanoutPending = %d, want %d", n, 2*fanSubs)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	<-expired
 }
