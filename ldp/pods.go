@@ -128,13 +128,25 @@ func DeletePodRecord(tx store.Txn, name string) error {
 // (PodDeleting); a disabled one does.
 func PodExists(rd store.Reader, name string) (bool, error) {
 	v, err := rd.Get(podKey(name))
-	if err == nil && !bytes.Contains(v, []byte(PodDeleting)) {
-		return true, nil // not being deleted: no need to decode it
-	}
-	p, err := GetPod(rd, name)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
+	if err != nil {
+		return false, err
+	}
+	return recordExists(v)
+}
+
+// recordExists reports whether the pod whose record is v exists (v nil:
+// no record).
+func recordExists(v []byte) (bool, error) {
+	switch {
+	case v == nil:
+		return false, nil
+	case !bytes.Contains(v, []byte(PodDeleting)):
+		return true, nil // not being deleted: no need to decode it
+	}
+	p, err := decodePod(v)
 	return err == nil && p.State != PodDeleting, err
 }
 
@@ -152,16 +164,8 @@ func PodsExist(rd store.Reader, names []string) ([]bool, error) {
 	}
 	out := make([]bool, len(names))
 	for i, v := range vs {
-		switch {
-		case v == nil:
-		case !bytes.Contains(v, []byte(PodDeleting)):
-			out[i] = true // not being deleted: no need to decode it
-		default:
-			p, err := decodePod(v)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = p.State != PodDeleting
+		if out[i], err = recordExists(v); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

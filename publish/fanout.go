@@ -265,16 +265,7 @@ func (j *jobWaits) done(event string) {
 // than the publish writes itself: its subscriber copies are then a
 // fan-out job's. Held-back events are delivered record by record.
 func (s *Service) fansOut(p *planned, now time.Time) bool {
-	if s.cfg.FanoutThreshold < 0 || p.due.After(now) || len(p.targets) <= s.cfg.FanoutThreshold {
-		return false
-	}
-	subs := 0
-	for _, t := range p.targets {
-		if t.Via != "" {
-			subs++
-		}
-	}
-	return subs > s.cfg.FanoutThreshold
+	return s.cfg.FanoutThreshold >= 0 && !p.due.After(now) && p.subs > s.cfg.FanoutThreshold
 }
 
 // splitSubscribers splits local inbox targets into the parties' own (the

@@ -162,11 +162,7 @@ func (s *Service) fanoutCopies(plan []planned, now time.Time) int {
 	n := 0
 	for i := range plan {
 		if s.fansOut(&plan[i], now) {
-			for _, t := range plan[i].targets {
-				if t.Via != "" {
-					n++
-				}
-			}
+			n += plan[i].subs
 		}
 	}
 	return n

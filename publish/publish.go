@@ -141,6 +141,7 @@ type planned struct {
 	hash    [sha256.Size]byte
 	due     time.Time
 	targets []Target // local inboxes (KindInbox), recipient's first
+	subs    int      // how many of targets are subscribers' (Via set)
 	missing []Target // subscribers' inboxes that do not exist
 	remote  []Target // WebIDs on other servers (KindLDN, Config.Remote)
 	hooks   []Target // webhooks (KindWebhook, Config.Remote)
@@ -333,6 +334,9 @@ func (s *Service) route(rd snap, ev *Event, p *planned, agent string, i int, arr
 			}
 			if ok {
 				p.targets = append(p.targets, t)
+				if t.Via != "" {
+					p.subs++
+				}
 			} else {
 				p.missing = append(p.missing, t)
 			}

@@ -79,7 +79,10 @@ func (r *reader) GetMany(keys [][]byte) ([][]byte, error) {
 		if v == nil {
 			v = []byte{}
 		}
-		for _, i := range at[string(k)] {
+		for j, i := range at[string(k)] {
+			if j > 0 {
+				v = bytes.Clone(v) // each answer a copy of its own
+			}
 			out[i] = v
 		}
 	}
