@@ -80,9 +80,8 @@ func TestDeliveryMetrics(t *testing.T) {
 	for range 3 {
 		publishWait(t, s, 5)
 	}
-	m := evDo(t, evReq{method: "GET", url: s.BaseURL() + "/metrics"})
 	host := strings.TrimPrefix(hooks.URL, "http://")
-	wantMetrics(t, m.body, map[string]float64{
+	waitMetrics(t, s.BaseURL(), map[string]float64{
 		`podserver_delivery_attempts_total{host="` + host + `",outcome="delivered"}`: 3,
 		`podserver_delivery_attempts_total{host="` + host + `",outcome="dead"}`:      3,
 		`podserver_delivery_latency_seconds_count`:                                   3,

@@ -9,9 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"podserver/apierr"
 	"podserver/pod"
@@ -59,18 +61,40 @@ func metricValue(body, name string) string {
 	return m[1]
 }
 
-// wantMetrics checks the value of each sample named in want in a /metrics
-// body.
-func wantMetrics(t *testing.T, body string, want map[string]float64) {
-	t.Helper()
+// metricsMismatch lists the samples named in want whose value in a
+// /metrics body differs ("" when every one matches).
+func metricsMismatch(body string, want map[string]float64) string {
+	var bad []string
 	for name, w := range want {
 		got, err := strconv.ParseFloat(metricValue(body, name), 64)
 		switch {
 		case err != nil:
-			t.Errorf("no %s in /metrics", name)
+			bad = append(bad, fmt.Sprintf("no %s in /metrics", name))
 		case got != w:
-			t.Errorf("%s = %v, want %v", name, got, w)
+			bad = append(bad, fmt.Sprintf("%s = %v, want %v", name, got, w))
 		}
+	}
+	sort.Strings(bad)
+	return strings.Join(bad, "\n")
+}
+
+// waitMetrics reads baseURL's /metrics until every sample named in want
+// has its value, for up to 10 s. A counter moves after the commit it
+// counts, so a client that saw the commit (a publish's ?wait, a
+// delivery's status) can read /metrics a moment before the counter does.
+func waitMetrics(t *testing.T, baseURL string, want map[string]float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := evDo(t, evReq{method: "GET", url: baseURL + "/metrics"})
+		bad := metricsMismatch(m.body, want)
+		if bad == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %s", bad)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

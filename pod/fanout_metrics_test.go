@@ -55,8 +55,7 @@ func TestFanoutMetrics(t *testing.T) {
 			t.Fatalf("publish: %d %s", r.status, r.body)
 		}
 	}
-	m := evDo(t, evReq{method: "GET", url: s.BaseURL() + "/metrics"})
-	wantMetrics(t, m.body, map[string]float64{
+	waitMetrics(t, s.BaseURL(), map[string]float64{
 		"podserver_fanout_copies_written_total": 2 * subs,
 		"podserver_fanout_job_seconds_count":    2,
 		"podserver_fanout_pending_copies":       0,
@@ -64,6 +63,7 @@ func TestFanoutMetrics(t *testing.T) {
 		// Three batches of at most 2 copies per job.
 		`podserver_delivery_attempts_total{host="local",outcome="delivered"}`: 6,
 	})
+	m := evDo(t, evReq{method: "GET", url: s.BaseURL() + "/metrics"})
 	if strings.Contains(m.body, `host="invalid"`) {
 		t.Error(`fan-out batches are counted under host="invalid"`)
 	}
