@@ -95,7 +95,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (servers and bench) to this file")
 	storeURL := fs.String("store", "", "a postgres:// URL: the started servers (or --prepare) keep the store in this database, which should be empty or a fresh schema, instead of a data directory")
 	nodes := fs.Int("nodes", 1, "with --store: start this many servers on the one database and spread the connections and readers over them")
-	inMemory := fs.Bool("in-memory", false, "start the servers over an in-memory store (no fsync): to tell disk-bound from CPU-bound, not a durable measurement")
+	inMemory := fs.Bool("in-memory", false, "start the servers with their data in memory (a new directory on the tmpfs /dev/shm where there is one, else Badger's memory mode): to tell disk-bound from CPU-bound, not a durable measurement")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -155,12 +155,12 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	case *remote:
-		a, stopA, err := startBenchServer(*data, *inMemory, true, "A", stderr)
+		a, _, stopA, err := startBenchServer(*data, *inMemory, true, "A", stderr)
 		if err != nil {
 			return err
 		}
 		defer stopA()
-		b, stopB, err := startBenchServer(*dataB, *inMemory, true, "B", stderr)
+		b, _, stopB, err := startBenchServer(*dataB, *inMemory, true, "B", stderr)
 		if err != nil {
 			return err
 		}
@@ -183,23 +183,14 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	default:
-		if *data == "" && !*inMemory {
-			tmp, err := os.MkdirTemp("", "podserver-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(tmp)
-			*data = tmp
-		}
-		if !*inMemory {
-			dir := *data
-			storeSize = func() (int64, error) { return dirSize(dir) }
-		}
-		s, stopS, err := startBenchServer(*data, *inMemory, false, "", stderr)
+		s, dir, stopS, err := startBenchServer(*data, *inMemory, false, "", stderr)
 		if err != nil {
 			return err
 		}
 		defer stopS()
+		if dir != "" {
+			storeSize = func() (int64, error) { return dirSize(dir) }
+		}
 		if setup, err = bench.Provision(ctx, s, sizes); err != nil {
 			return err
 		}
@@ -346,21 +337,36 @@ func benchPrepareRemote(ctx context.Context, file string, sizes bench.Sizes, dir
 }
 
 // startBenchServer starts a server on a loopback port over dir (default: a
-// new temporary directory, removed by the returned stop function).
-func startBenchServer(dir string, inMemory, allowPrivate bool, name string, stderr io.Writer) (*pod.Server, func(), error) {
+// new temporary directory, removed by the returned stop function) and
+// returns the directory it stores in. With inMemory, that directory is on
+// the tmpfs /dev/shm where there is one: the store's code path is the
+// durable one (value log included) while no write waits for a disk, and
+// values may be as large as on disk. Elsewhere it is Badger's memory mode
+// (no directory; values up to 1 MiB).
+func startBenchServer(dir string, inMemory, allowPrivate bool, name string, stderr io.Writer) (*pod.Server, string, func(), error) {
 	cleanup := func() {}
-	if dir == "" && !inMemory {
-		tmp, err := os.MkdirTemp("", "podserver-bench-")
-		if err != nil {
-			return nil, nil, err
+	where := "data in "
+	if dir == "" {
+		parent := ""
+		if inMemory {
+			parent, where = "/dev/shm", "in memory, data in "
+			if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+				parent = ""
+			}
 		}
-		cleanup = func() { _ = os.RemoveAll(tmp) }
-		dir = tmp
+		if parent != "" || !inMemory {
+			tmp, err := os.MkdirTemp(parent, "podserver-bench-")
+			if err != nil {
+				return nil, "", nil, err
+			}
+			cleanup = func() { _ = os.RemoveAll(tmp) }
+			dir = tmp
+		}
 	}
-	s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: dir, InMemory: inMemory, AllowPrivateTargets: allowPrivate})
+	s, err := pod.New(pod.Options{Addr: "127.0.0.1:0", DataDir: dir, InMemory: dir == "", AllowPrivateTargets: allowPrivate})
 	if err != nil {
 		cleanup()
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	stop := func() {
 		_ = shutdown(s)
@@ -368,18 +374,18 @@ func startBenchServer(dir string, inMemory, allowPrivate bool, name string, stde
 	}
 	if err := s.Start(); err != nil {
 		stop()
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	label := "server"
 	if name != "" {
 		label += " " + name
 	}
-	where := "data in " + dir
-	if inMemory {
-		where = "in memory"
+	where += dir
+	if dir == "" {
+		where = "in memory (Badger memory mode: values up to 1 MiB)"
 	}
 	fmt.Fprintf(stderr, "bench: %s at %s, %s\n", label, s.BaseURL(), where)
-	return s, stop, nil
+	return s, dir, stop, nil
 }
 
 // startBenchNodes starts n servers on loopback ports over the PostgreSQL

@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -128,5 +132,37 @@ func TestBenchStoreFlags(t *testing.T) {
 		if code, _, errs := runCmd(args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (usage): %s", args, code, errs)
 		}
+	}
+}
+
+// bench --in-memory keeps its data on the tmpfs /dev/shm, where it may
+// store what a disk may: here 10,000 subscribers' settings document, over
+// the 1 MiB Badger's memory mode holds (it answered 500), and leaves
+// nothing behind.
+func TestBenchInMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("provisions 10,000 pods")
+	}
+	if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
+		t.Skip("no /dev/shm")
+	}
+	code, out, errs := runCmd("bench", "--in-memory", "--duration", "1s", "--drain", "60s", "--json", "--connections", "1",
+		"--producers", "1", "--users", "1", "--subscribers", "10000", "--fanout", "10000")
+	if code != 0 {
+		t.Fatalf("bench --in-memory: exit %d: %s", code, errs)
+	}
+	m := regexp.MustCompile(`in memory, data in (/dev/shm/\S+)`).FindStringSubmatch(errs)
+	if m == nil {
+		t.Fatalf("no data directory on /dev/shm in the progress output: %q", errs)
+	}
+	if _, err := os.Stat(m[1]); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s after the run: %v, want it removed", m[1], err)
+	}
+	var res bench.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bench --json output %q: %v", out, err)
+	}
+	if res.Publishes == 0 || res.Errors != 0 || !res.Drained || res.CopiesRead != res.Publishes*10000 {
+		t.Errorf("result: %+v", res)
 	}
 }
