@@ -128,7 +128,6 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	m["authorization_response_iss_parameter_supported"] = false
 	delete(m, "introspection_endpoint")
 	delete(m, "device_authorization_endpoint")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

@@ -263,7 +263,7 @@ func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq lis
 	}
 	hd.Set("Content-Type", ldp.MediaJSONLD)
 	hd.Set("Cache-Control", "no-store")
-	hd.Set("Vary", "Accept")
+	hd.Add("Vary", "Accept")
 	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
 	c.Status(http.StatusOK)
 	if c.Request.Method != http.MethodHead {

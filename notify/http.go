@@ -129,15 +129,29 @@ func service(root string, t channelType) serviceJSON {
 	return serviceJSON{Context: []string{rdf.NotificationContextURI}, ID: root + servicesPath + t.service + "/", ChannelType: t.name, Feature: features}
 }
 
-// descriptionJSON is the storage description.
+// descriptionJSON is the storage description. Included states that the
+// storage is a pim:Storage, a statement about the storage the Solid
+// Protocol asks every storage description to make; JSON readers that look
+// only for subscription are not disturbed by it.
 type descriptionJSON struct {
 	Context      []string      `json:"@context"`
 	ID           string        `json:"id"`
 	Subscription []serviceJSON `json:"subscription"`
+	Included     []typedNode   `json:"@included"`
 }
 
+// typedNode is a JSON-LD node with an id and a type.
+type typedNode struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// storageClass is pim:Storage.
+const storageClass = "http://www.w3.org/ns/pim/space#Storage"
+
 func (n *Notifier) storageDescription(root string) descriptionJSON {
-	d := descriptionJSON{Context: []string{rdf.NotificationContextURI}, ID: root + descriptionPath}
+	d := descriptionJSON{Context: []string{rdf.NotificationContextURI}, ID: root + descriptionPath,
+		Included: []typedNode{{ID: root, Type: storageClass}}}
 	for _, t := range channelTypes {
 		s := service(root, t)
 		s.Context = nil
@@ -164,6 +178,7 @@ func (n *Notifier) serveDocument(c *gin.Context, allow string, doc func() (any, 
 		if err != nil {
 			return err
 		}
+		c.Header("Allow", allow)
 		return writeDocument(c, http.StatusOK, d)
 	}
 	return errMethod(allow)
@@ -197,7 +212,7 @@ func writeDocument(c *gin.Context, status int, v any) error {
 		}
 		body = buf.Bytes()
 	}
-	c.Header("Vary", "Accept")
+	c.Writer.Header().Add("Vary", "Accept")
 	c.Header("Cache-Control", "no-store")
 	ct := mt
 	if strings.HasPrefix(mt, "text/") {

@@ -241,8 +241,24 @@ func TestConformanceNotifyOriginDiscovery(t *testing.T) {
 			desc = q.O.Value
 		}
 	}
-	if d := ntDo(t, "GET", desc, "", "", ""); d.status != 200 || !strings.Contains(d.body, "WebSocketChannel2023") {
-		t.Errorf("GET %s: %d %s", desc, d.status, d.body)
+	d := ntDo(t, "GET", desc, "", "", "")
+	if d.status != 200 || !strings.Contains(d.body, "WebSocketChannel2023") || d.hdr.Get("Allow") == "" {
+		t.Errorf("GET %s: %d Allow=%q %s", desc, d.status, d.hdr.Get("Allow"), d.body)
+	}
+	// It states that the storage is a pim:Storage (Solid Protocol,
+	// storage description). Read as Turtle: its JSON-LD names the W3C
+	// notification context, which the independent processor cannot fetch
+	// here.
+	dt := ntDo(t, "GET", desc, "", "", "", "Accept", "text/turtle")
+	dg, err := conformance.Parse(t, dt.hdr.Get("Content-Type"), desc, []byte(dt.body), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := s.PodRoot("alice")
+	if !slices.ContainsFunc(dg, func(q rdf.Quad) bool {
+		return q.S == rdf.IRI(alice) && q.P == rdf.IRI(rdf.RDFType) && q.O == rdf.IRI(pim+"Storage")
+	}) {
+		t.Errorf("%s does not say <%s> a pim:Storage: %v", desc, alice, dg)
 	}
 	// JSON-LD, the default, gives the same graph to jsonld.js.
 	jr := ntDo(t, "GET", u, "", "", "")

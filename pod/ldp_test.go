@@ -345,8 +345,50 @@ func TestOptionsAndPreflight(t *testing.T) {
 	p := do(t, base, call{method: "OPTIONS", path: "/alice/x", hdr: map[string]string{
 		"Origin": "https://app.example", "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "x-api-key, content-type"}})
 	if p.status != 204 || p.hdr.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		p.hdr.Get("Access-Control-Allow-Credentials") != "true" ||
 		!strings.Contains(p.hdr.Get("Access-Control-Allow-Methods"), "PUT") || p.hdr.Get("Access-Control-Allow-Headers") != "x-api-key, content-type" {
 		t.Errorf("preflight: %d %v", p.status, p.hdr)
+	}
+}
+
+// TestCORSEveryRoute: every kind of route a browser app reads answers a
+// request with an Origin with that origin, credentials allowed (rdflib
+// sends every request with credentials "include"), and Vary naming Origin
+// beside whatever else the response varies on.
+func TestCORSEveryRoute(t *testing.T) {
+	s := podtest.RunServer(t, pod.Options{})
+	base := s.BaseURL()
+	const origin = "https://app.example"
+	for _, tc := range []struct {
+		name, path, key, accept string
+	}{
+		{"resource", "/alice/", aliceKey, ""},
+		{"inbox JSON-LD", "/alice/inbox/", aliceKey, ""},
+		{"inbox Turtle", "/alice/inbox/", aliceKey, "text/turtle"},
+		{"storage description", "/alice/.well-known/solid", "", ""},
+		{"context document", "/ns/v1", "", ""},
+		{"OIDC discovery", "/.well-known/openid-configuration", "", ""},
+		{"refused", "/alice/notes/", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := map[string]string{"Origin": origin}
+			if tc.accept != "" {
+				hdr["Accept"] = tc.accept
+			}
+			r := do(t, base, call{method: "GET", path: tc.path, key: tc.key, hdr: hdr})
+			if r.status >= 500 {
+				t.Fatalf("GET %s: %d %s", tc.path, r.status, r.body)
+			}
+			if got := r.hdr.Values("Access-Control-Allow-Origin"); len(got) != 1 || got[0] != origin {
+				t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, origin)
+			}
+			if got := r.hdr.Get("Access-Control-Allow-Credentials"); got != "true" {
+				t.Errorf("Access-Control-Allow-Credentials = %q, want true", got)
+			}
+			if vary := strings.Join(r.hdr.Values("Vary"), ", "); !strings.Contains(vary, "Origin") {
+				t.Errorf("Vary = %q, want it to name Origin", vary)
+			}
+		})
 	}
 }
 

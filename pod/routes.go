@@ -109,10 +109,15 @@ func (s *Server) accessLog(c *gin.Context) {
 }
 
 // exposedHeaders are the response headers browsers may read.
-const exposedHeaders = "Accept-Patch, Accept-Post, Accept-Put, Allow, Content-Type, ETag, Last-Modified, Link, Location, Updates-Via, Vary, WAC-Allow, WWW-Authenticate, X-Request-Id"
+const exposedHeaders = "Accept-Patch, Accept-Post, Accept-Put, Allow, Content-Type, ETag, Last-Modified, Link, Location, Retry-After, Updates-Via, Vary, WAC-Allow, WWW-Authenticate, X-Request-Id"
 
 // cors answers preflight requests and lets browsers read responses: the
-// Origin is echoed (credentials are API keys, never cookies).
+// Origin is echoed, with Access-Control-Allow-Credentials, as the Solid
+// Protocol asks (apps such as rdflib send every request with credentials
+// "include", and the browser refuses the response without it). No route
+// authenticates with a cookie (keys and tokens come in headers; the one
+// cookie, the IdP pages' CSRF token, is SameSite=Strict), so a credentialed
+// cross-origin request gains nothing a plain one lacks.
 func (s *Server) cors(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -122,6 +127,7 @@ func (s *Server) cors(c *gin.Context) {
 		return
 	}
 	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
 	h.Add("Vary", "Origin")
 	h.Set("Access-Control-Expose-Headers", exposedHeaders)
 	if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
@@ -198,7 +204,6 @@ func (s *Server) dispatch(c *gin.Context) error {
 // serveContext serves a JSON-LD context document.
 func serveContext(c *gin.Context, doc []byte) {
 	c.Header("Cache-Control", "public, max-age=86400")
-	c.Header("Access-Control-Allow-Origin", "*")
 	c.Header("ETag", `"`+strconv.FormatUint(uint64(len(doc)), 36)+"-"+strconv.FormatUint(uint64(crc32.ChecksumIEEE(doc)), 36)+`"`)
 	if inm := c.GetHeader("If-None-Match"); inm != "" && inm == c.Writer.Header().Get("ETag") {
 		c.Status(http.StatusNotModified)
