@@ -296,6 +296,12 @@ func Create(tx store.Txn, c, slug string, container bool, contentType string, bo
 		if container {
 			p += "/"
 		}
+		if IsAuxiliary(p) {
+			// Posting needs Append on c; an auxiliary resource (an ACL
+			// document) needs Control of its subject. SanitizeSlug never
+			// yields such a name; this holds whatever it becomes.
+			return "", Meta{}, fmt.Errorf("ldp: create %q: an auxiliary resource's name", p)
+		}
 		a, err := Exists(tx, p)
 		if err != nil {
 			return "", Meta{}, err
@@ -342,8 +348,13 @@ func SanitizeSlug(slug string) string {
 			break
 		}
 	}
+	// No name of an auxiliary resource: "x.acl.acl" must not become
+	// "x.acl", the ACL document of x, which only Control may write.
 	s := strings.Trim(b.String(), ".")
-	return strings.TrimSuffix(s, ".acl")
+	for strings.HasSuffix(s, ".acl") {
+		s = strings.TrimRight(strings.TrimSuffix(s, ".acl"), ".")
+	}
+	return s
 }
 
 // Delete removes the resource at p and its ACL document (and its reference

@@ -335,3 +335,50 @@ func TestControlAsGranted(t *testing.T) {
 		}
 	}
 }
+
+// TestPostNeverCreatesACL: an agent with only Append on a container
+// cannot name a new member as an ACL document ("secret.txt.acl.acl" used
+// to become "secret.txt.acl", which then governed alice's secret.txt),
+// nor can the pod's app key, which never has Control.
+func TestPostNeverCreatesACL(t *testing.T) {
+	s := podtest.RunServer(t, pod.Options{InMemory: true})
+	base := s.BaseURL()
+	dropACL := `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#owner> a acl:Authorization; acl:agent <` + s.WebID("alice") + `>; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.
+<#drop> a acl:Authorization; acl:agentClass acl:AuthenticatedAgent; acl:accessTo <./>; acl:default <./>; acl:mode acl:Append.
+`
+	evil := `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+@prefix foaf: <http://xmlns.com/foaf/0.1/>.
+<#all> a acl:Authorization; acl:agentClass foaf:Agent; acl:accessTo <secret.txt>; acl:mode acl:Read, acl:Write, acl:Control.
+`
+	for _, c := range []call{
+		{method: "PUT", path: "/alice/drop/secret.txt", key: aliceKey, ctype: "text/plain", body: "alice's secret"},
+		{method: "PUT", path: "/alice/drop/.acl", key: aliceKey, ctype: "text/turtle", body: dropACL},
+	} {
+		if r := do(t, base, c); r.status != http.StatusCreated {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, r.status, r.body)
+		}
+	}
+	for _, slug := range []string{"secret.txt.acl", "secret.txt.acl.acl", "secret.txt.acl.acl.acl", "secret.txt.acl..acl", "secret.txt.acl.", ".acl.acl", "..acl"} {
+		for _, who := range []struct{ name, key string }{{"bob", bobKey}, {"alice's app", producerApp}} {
+			path := "/alice/drop/"
+			if who.key == producerApp {
+				path = "/producer/" // the publisher app has Append on its pod's root
+			}
+			r := do(t, base, call{method: "POST", path: path, key: who.key, ctype: "text/turtle", body: evil, hdr: map[string]string{"Slug": slug}})
+			loc := r.hdr.Get("Location")
+			if r.status == http.StatusCreated && strings.HasSuffix(loc, ".acl") {
+				t.Errorf("%s POST Slug %q: created the ACL document %s", who.name, slug, loc)
+			}
+			if r.status != http.StatusCreated {
+				t.Errorf("%s POST Slug %q: %d %s, want 201 under another name", who.name, slug, r.status, r.body)
+			}
+		}
+	}
+	if r := do(t, base, call{method: "GET", path: "/alice/drop/secret.txt", key: bobKey}); r.status != http.StatusForbidden {
+		t.Errorf("bob GET secret.txt after posting: %d %s, want 403", r.status, r.body)
+	}
+	if r := do(t, base, call{method: "GET", path: "/alice/drop/secret.txt"}); r.status != http.StatusUnauthorized {
+		t.Errorf("anonymous GET secret.txt after posting: %d %s, want 401", r.status, r.body)
+	}
+}
