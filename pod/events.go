@@ -85,8 +85,9 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		// Private and loopback targets are refused at dial time unless
 		// Options.AllowPrivateTargets.
 		Remote: true,
-		Client: e.client,
-		Watch:  s.settings,
+		Client:   e.client,
+		Watch:    s.settings,
+		InboxACL: inboxACL{s},
 	})
 	registerFanoutPending(s.reg, e.pub)
 	e.remote = remote.New(remote.Config{
