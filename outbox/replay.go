@@ -124,7 +124,7 @@ func (h *Handler) replay(c *gin.Context, r *ldp.Request) error {
 			if err != nil {
 				return err
 			}
-			if ts, err = h.pub.Targets(tx, pod, res.Body); err != nil {
+			if ts, err = h.pub.Targets(c.Request.Context(), tx, pod, res.Body); err != nil {
 				return err
 			}
 		} else {
@@ -133,7 +133,7 @@ func (h *Handler) replay(c *gin.Context, r *ldp.Request) error {
 			if path, evURL, stored, err = h.heldEvent(tx, pod, req.Event); err != nil {
 				return err
 			}
-			if ts, err = h.pub.Forwards(tx, pod, stored); err != nil {
+			if ts, err = h.pub.Forwards(c.Request.Context(), tx, pod, stored); err != nil {
 				return err
 			}
 		}

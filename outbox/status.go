@@ -129,7 +129,7 @@ func (h *Handler) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 		// those its own settings route when it is a party itself. A
 		// subscriber's copy or webhook routed by a party's settings is the
 		// party's (its outbox), not listed here.
-		ts, err := h.pub.Targets(rd, pod, res.Body)
+		ts, err := h.pub.Targets(c.Request.Context(), rd, pod, res.Body)
 		var ae *apierr.Error
 		if errors.As(err, &ae) {
 			// The settings no longer allow the event: only what was

@@ -110,7 +110,7 @@ func (s *Service) CheckCopy(ctx context.Context, pod, sender string, body []byte
 // pod is neither the event's recipient nor its source. As receiving does,
 // it first checks that pod's settings let the event's agent publish its
 // topic: an *apierr.Error with MsgNotAuthorized (403) when not.
-func (s *Service) Forwards(rd store.Reader, pod string, stored []byte) ([]Target, error) {
+func (s *Service) Forwards(ctx context.Context, rd store.Reader, pod string, stored []byte) ([]Target, error) {
 	var ev struct {
 		copyParties
 		Agent string `json:"agent"`
@@ -129,20 +129,20 @@ func (s *Service) Forwards(rd store.Reader, pod string, stored []byte) ([]Target
 	if !e.subs.CanPublish(ev.Agent, ev.Topic) {
 		return nil, apierr.Newf(http.StatusForbidden, MsgNotAuthorized, me, ev.Topic)
 	}
-	return s.forwardTargets(e, pod, ev.Topic, ev.Agent), nil
+	return s.forwardTargets(ctx, e, pod, ev.Topic, ev.Agent)
 }
 
 // forwardTargets lists where pod, holding a copy of an event of topic
 // published by agent, forwards it under its settings e: its subscriber
 // targets, without its own inbox and without agent itself.
-func (s *Service) forwardTargets(e *subsEntry, pod, topic, agent string) []Target {
+func (s *Service) forwardTargets(ctx context.Context, e *subsEntry, pod, topic, agent string) ([]Target, error) {
 	own := inbox.Path(pod)
 	var out []Target
-	s.eachSubscriberTarget(e, pod, topic, func(t Target) {
+	err := s.eachSubscriberTarget(ctx, e, pod, topic, func(t Target) {
 		if (t.Kind == deliver.KindInbox && t.Target == own) || (t.Kind == deliver.KindLDN && t.Target == agent) {
 			return
 		}
 		out = append(out, t)
 	})
-	return out
+	return out, err
 }

@@ -114,10 +114,10 @@ func TestTargetsOwner(t *testing.T) {
 	var ts, fw []Target
 	err := st.View(context.Background(), func(rd store.Reader) error {
 		var err error
-		if ts, err = s.Targets(rd, "producer", stored); err != nil {
+		if ts, err = s.Targets(context.Background(), rd, "producer", stored); err != nil {
 			return err
 		}
-		fw, err = s.Forwards(rd, "alice", stored)
+		fw, err = s.Forwards(context.Background(), rd, "alice", stored)
 		return err
 	})
 	if err != nil {
@@ -148,7 +148,7 @@ func TestTargetsOwner(t *testing.T) {
 	}
 	// A pod that is neither recipient nor source forwards nothing.
 	err = st.View(context.Background(), func(rd store.Reader) error {
-		fw, err = s.Forwards(rd, "crm", stored)
+		fw, err = s.Forwards(context.Background(), rd, "crm", stored)
 		return err
 	})
 	if err != nil || fw != nil {

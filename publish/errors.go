@@ -82,6 +82,10 @@ const (
 	MsgNotPodURL = "%s %s is on this server but in no pod: a pod's WebID looks like %s"
 	// MsgNotAuthorized is the seed's 403: the WebID and topic.
 	MsgNotAuthorized = "Not authorized to publish to %s on topic %s"
+	// MsgInboxRefused is a format: the party field, its WebID and the
+	// publisher's WebID. The party's settings let the publisher publish
+	// the topic, but its inbox's ACL does not let the publisher append.
+	MsgInboxRefused = "the %s %s does not let %s append to its inbox: its inbox's ACL must grant acl:Append (the default inbox ACL grants it to every authenticated agent)"
 	// MsgCopyFields: a notification delivered to an inbox names a
 	// recipient or a topic (an event copy) but not both as strings.
 	MsgCopyFields = "an event copy names both its recipient (a WebID) and its topic, as strings; a notification with neither is a plain notification"

@@ -72,6 +72,24 @@ type Config struct {
 	// OnBacklogFull, if set, is called for each publish refused because
 	// the fan-out backlog is full.
 	OnBacklogFull func()
+	// Inboxes' ACLs, when set, decide which local inboxes an event is
+	// copied to: a party's inbox must let the publisher append (else the
+	// publish is refused with MsgInboxRefused, 403) and a subscriber's
+	// inbox must let the pod whose settings route the copy append (else
+	// that subscriber is skipped), as a server receiving the copy over
+	// LDN would check its signer. Nil: every local inbox accepts.
+	InboxACL InboxACL
+}
+
+// InboxACL decides whether an agent may append to a local inbox under the
+// inbox's ACL.
+type InboxACL interface {
+	// Generation advances whenever an ACL document is written or deleted:
+	// a decision made under one generation holds while it is current.
+	Generation() uint64
+	// MayAppend reports whether agent (a WebID) may append to the inbox
+	// at storage path inboxPath.
+	MayAppend(ctx context.Context, inboxPath, agent string) (bool, error)
 }
 
 // Service publishes events: POST <pod>/publish/, and the local deliveries
@@ -234,7 +252,7 @@ func (s *Service) Publish(c *gin.Context, r *ldp.Request) error {
 		}
 		plan = make([]planned, len(evs))
 		for i := range evs {
-			if err := s.route(rd, &evs[i], &plan[i], agent, i, array); err != nil {
+			if err := s.route(ctx, rd, &evs[i], &plan[i], agent, i, array); err != nil {
 				return err
 			}
 		}
@@ -313,12 +331,12 @@ func (s *Service) view(ctx context.Context, fn func(rd snap) error) error {
 // route authorizes ev against its recipient's and source's settings and
 // sorts its targets into p: local inboxes (or missing ones), WebIDs on other
 // servers and webhooks.
-func (s *Service) route(rd snap, ev *Event, p *planned, agent string, i int, array bool) error {
+func (s *Service) route(ctx context.Context, rd snap, ev *Event, p *planned, agent string, i int, array bool) error {
 	idx := -1
 	if array {
 		idx = i
 	}
-	ts, err := s.targets(rd, ev.Recipient, ev.Source, ev.Topic, agent, func(msg string) error {
+	ts, err := s.targets(ctx, rd, ev.Recipient, ev.Source, ev.Topic, agent, func(msg string) error {
 		return &bodyError{idx, msg}
 	})
 	if err != nil {

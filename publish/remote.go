@@ -99,8 +99,8 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 		if err != nil || !recipientCopy {
 			return err
 		}
-		fanout = s.forwardTargets(e, pod, rc.Topic, sender)
-		return nil
+		fanout, err = s.forwardTargets(ctx, e, pod, rc.Topic, sender)
+		return err
 	})
 	if err != nil {
 		return Received{}, err

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"podserver/acl"
-	"podserver/deliver"
 	"podserver/inbox"
 	"podserver/ldp"
 	"podserver/podurl"
@@ -234,23 +234,19 @@ type topicPlan struct {
 	// server: webhooks, one per target.
 	hooks []acl.SubscriptionItem
 
-	// targets holds local as targets (KindInbox, Via the document's
-	// pod), made once: an event to 10,000 subscribers copies them
-	// instead of making them again (see inboxTargets).
-	targetsOnce sync.Once
-	targets     []Target
+	// inboxes holds the local inboxes that let the document's pod
+	// append, as targets, for the ACL generation they were decided under
+	// (see Service.inboxTargets): an event to 10,000 subscribers copies
+	// them instead of deciding and making them again.
+	inboxes atomic.Pointer[inboxView]
 }
 
-// inboxTargets returns the plan's local inboxes as targets via pod (the
-// pod of the plan's document). The caller must not modify the slice.
-func (p *topicPlan) inboxTargets(pod string) []Target {
-	p.targetsOnce.Do(func() {
-		p.targets = make([]Target, len(p.local))
-		for i, ib := range p.local {
-			p.targets[i] = Target{Kind: deliver.KindInbox, Target: ib, Via: pod}
-		}
-	})
-	return p.targets
+// inboxView is the part of a plan's local inboxes whose ACL lets the
+// plan's pod append, decided under ACL generation gen.
+type inboxView struct {
+	gen     uint64
+	local   []string // storage paths
+	targets []Target // the same, as KindInbox targets via the pod
 }
 
 // plan returns the topic plan of e for topic, computed once per entry.
@@ -300,11 +296,6 @@ func (c *settingsCache) plan(e *subsEntry, topic string) *topicPlan {
 	e.plans.m[topic] = p
 	e.plans.mu.Unlock()
 	return p
-}
-
-// subscribers returns the local inboxes subscribed to topic in e.
-func (c *settingsCache) subscribers(e *subsEntry, topic string) []string {
-	return c.plan(e, topic).local
 }
 
 // remoteSubscribers returns the WebIDs subscribed to topic in e that are

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -49,7 +50,7 @@ func (t Target) Owner(publisher string) string {
 // *apierr.Error with MsgNotAuthorized (403) when not, and one with
 // MsgNotLocal (409) when a party is not a pod here and cannot be delivered
 // to elsewhere.
-func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target, error) {
+func (s *Service) Targets(ctx context.Context, rd store.Reader, pod string, stored []byte) ([]Target, error) {
 	var ev struct {
 		Recipient string `json:"recipient"`
 		Source    string `json:"source"`
@@ -61,7 +62,7 @@ func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target,
 	// The caller's snapshot was taken before any generation this could
 	// load now, so it is stamped with the oldest: what it reads is cached
 	// as stale unless no settings changed since start.
-	return s.targets(snap{Reader: rd}, ev.Recipient, ev.Source, ev.Topic, s.cfg.URLs.WebID(pod), func(msg string) error {
+	return s.targets(ctx, snap{Reader: rd}, ev.Recipient, ev.Source, ev.Topic, s.cfg.URLs.WebID(pod), func(msg string) error {
 		return apierr.New(http.StatusConflict, msg)
 	})
 }
@@ -76,8 +77,10 @@ func (s *Service) Targets(rd store.Reader, pod string, stored []byte) ([]Target,
 // taken for another party's subscriber. A party that is not a pod here and
 // cannot be delivered to elsewhere gets the error notLocal makes; a topic
 // the party does not let agent publish, an *apierr.Error with
-// MsgNotAuthorized (403).
-func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLocal func(msg string) error) ([]Target, error) {
+// MsgNotAuthorized (403); a party's inbox whose ACL does not let agent
+// append, one with MsgInboxRefused (403). Subscribers' inboxes whose ACL
+// does not let the routing pod append are left out (inboxTargets).
+func (s *Service) targets(ctx context.Context, rd snap, recipient, source, topic, agent string, notLocal func(msg string) error) ([]Target, error) {
 	var out []Target
 	// seen indexes out once it is long (a topic with thousands of
 	// subscribers): a linear search per target would make routing
@@ -135,19 +138,33 @@ func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLo
 		if !e.subs.CanPublish(agent, topic) {
 			return nil, apierr.Newf(http.StatusForbidden, MsgNotAuthorized, party.webID, topic)
 		}
+		if s.cfg.InboxACL != nil {
+			ok, err := s.cfg.InboxACL.MayAppend(ctx, inbox.Path(p), agent)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, apierr.Newf(http.StatusForbidden, MsgInboxRefused, party.field, party.webID, agent)
+			}
+		}
 		add(Target{Kind: deliver.KindInbox, Target: inbox.Path(p)})
 		routed[i], pods[i] = e, p
 	}
 	if routed[0] != nil && routed[1] != nil {
 		// Both parties route: their lists may share targets.
 		for i, e := range routed {
-			s.eachSubscriberTarget(e, pods[i], topic, add)
+			if err := s.eachSubscriberTarget(ctx, e, pods[i], topic, add); err != nil {
+				return nil, err
+			}
 		}
 		return out, nil
 	}
 	for i, e := range routed {
 		if e != nil {
-			out = s.appendSubscriberTargets(out, e, pods[i], topic)
+			var err error
+			if out, err = s.appendSubscriberTargets(ctx, out, e, pods[i], topic); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
@@ -159,8 +176,12 @@ func (s *Service) targets(rd snap, recipient, source, topic, agent string, notLo
 // the plan's lists holds no target twice, so only the few parties' targets
 // are looked for in them: no set is built per publish, and the inbox
 // targets, made once per plan, are copied in one go.
-func (s *Service) appendSubscriberTargets(parties []Target, e *subsEntry, pod, topic string) []Target {
+func (s *Service) appendSubscriberTargets(ctx context.Context, parties []Target, e *subsEntry, pod, topic string) ([]Target, error) {
 	p := s.settings.plan(e, topic)
+	v, err := s.inboxTargets(ctx, p, pod)
+	if err != nil {
+		return nil, err
+	}
 	out := parties
 	isParty := func(kind, target string) bool {
 		for _, t := range parties {
@@ -170,10 +191,10 @@ func (s *Service) appendSubscriberTargets(parties []Target, e *subsEntry, pod, t
 		}
 		return false
 	}
-	ts := p.inboxTargets(pod)
+	ts := v.targets
 	filter := false
 	for _, t := range parties {
-		if t.Kind == deliver.KindInbox && slices.Contains(p.local, t.Target) {
+		if t.Kind == deliver.KindInbox && slices.Contains(v.local, t.Target) {
 			filter = true
 		}
 	}
@@ -196,7 +217,48 @@ func (s *Service) appendSubscriberTargets(parties []Target, e *subsEntry, pod, t
 			out = append(out, Target{Kind: deliver.KindWebhook, Target: it.Target, Via: pod})
 		}
 	}
-	return out
+	return out, nil
+}
+
+// inboxTargets returns the local inboxes of plan p (of pod's settings)
+// whose ACL lets pod append, decided once per ACL generation: an inbox
+// whose owner does not let pod append gets no copies through pod's
+// settings, as a server receiving them over LDN would refuse them.
+func (s *Service) inboxTargets(ctx context.Context, p *topicPlan, pod string) (*inboxView, error) {
+	var gen uint64
+	if s.cfg.InboxACL != nil {
+		gen = s.cfg.InboxACL.Generation()
+	}
+	if v := p.inboxes.Load(); v != nil && v.gen == gen {
+		return v, nil
+	}
+	v := &inboxView{gen: gen, local: p.local}
+	if s.cfg.InboxACL != nil {
+		agent := s.cfg.URLs.WebID(pod)
+		v.local = make([]string, 0, len(p.local))
+		var refused []string
+		for _, ib := range p.local {
+			ok, err := s.cfg.InboxACL.MayAppend(ctx, ib, agent)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				v.local = append(v.local, ib)
+			} else {
+				refused = append(refused, ib)
+			}
+		}
+		if len(refused) > 0 {
+			s.cfg.Logger.Warn("subscribers' inboxes refuse copies routed by this pod: their ACLs do not let it append",
+				"pod", pod, "refused", len(refused), "first", refused[0])
+		}
+	}
+	v.targets = make([]Target, len(v.local))
+	for i, ib := range v.local {
+		v.targets[i] = Target{Kind: deliver.KindInbox, Target: ib, Via: pod}
+	}
+	p.inboxes.Store(v)
+	return v, nil
 }
 
 // linearBound is the list length past which duplicates are found with a
@@ -210,9 +272,13 @@ type kindTarget struct{ kind, target string }
 // an event of topic to besides the pod's own inbox: its local subscribers'
 // inboxes and, with Config.Remote, its subscribers on other servers and
 // its webhooks, each with Via pod.
-func (s *Service) eachSubscriberTarget(e *subsEntry, pod, topic string, fn func(Target)) {
-	for _, t := range s.settings.subscribers(e, topic) {
-		fn(Target{Kind: deliver.KindInbox, Target: t, Via: pod})
+func (s *Service) eachSubscriberTarget(ctx context.Context, e *subsEntry, pod, topic string, fn func(Target)) error {
+	v, err := s.inboxTargets(ctx, s.settings.plan(e, topic), pod)
+	if err != nil {
+		return err
+	}
+	for _, t := range v.targets {
+		fn(t)
 	}
 	if s.cfg.Remote {
 		for _, w := range s.settings.remoteSubscribers(e, topic) {
@@ -222,6 +288,7 @@ func (s *Service) eachSubscriberTarget(e *subsEntry, pod, topic string, fn func(
 			fn(Target{Kind: deliver.KindWebhook, Target: it.Target, Via: pod})
 		}
 	}
+	return nil
 }
 
 // notAWebIDHere returns the message for a party URL that names this

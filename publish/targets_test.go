@@ -96,7 +96,7 @@ func TestTargetsOnce(t *testing.T) {
 				var ts []Target
 				err := s.view(ctx, func(rd snap) error {
 					var err error
-					ts, err = s.targets(rd, u.WebID("alice"), c.source, "d/t", u.WebID("producer"), func(msg string) error { t.Fatal(msg); return nil })
+					ts, err = s.targets(ctx, rd, u.WebID("alice"), c.source, "d/t", u.WebID("producer"), func(msg string) error { t.Fatal(msg); return nil })
 					return err
 				})
 				if err != nil {
