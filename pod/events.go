@@ -84,7 +84,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		// Delivery to other servers: signed LDN through the durable queue.
 		// Private and loopback targets are refused at dial time unless
 		// Options.AllowPrivateTargets.
-		Remote: true,
+		Remote:   true,
 		Client:   e.client,
 		Watch:    s.settings,
 		InboxACL: inboxACL{s},
