@@ -35,6 +35,10 @@ type metrics struct {
 	// backlogFull counts publishes refused because the fan-out backlog
 	// was full.
 	backlogFull prometheus.Counter
+	// connsClosed counts connections the connection guard closed, by
+	// reason: "refused" (a new one, with no room) or "evicted" (an idle
+	// one, to make room).
+	connsClosed *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -75,8 +79,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "podserver_fanout_backlog_full_total",
 			Help: "Publishes refused with 503 because the fan-out backlog stayed above --fanout-max-pending.",
 		}),
+		connsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podserver_connections_closed_total",
+			Help: "Connections closed by the connection bounds (--max-connections, --max-connections-per-ip): refused (new, no room) or evicted (idle, to make room).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.batch, m.attempts, m.deliveryLatency, m.fanoutCopies, m.fanoutJob, m.backlogFull)
+	reg.MustRegister(m.requests, m.latency, m.batch, m.attempts, m.deliveryLatency, m.fanoutCopies, m.fanoutJob, m.backlogFull, m.connsClosed)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -128,6 +128,14 @@ type Options struct {
 	// http.Server timeouts (defaults 10s, 60s, 120s, 120s; WriteTimeout must
 	// exceed the longest long-poll wait).
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxConns bounds the connections the server holds at once, and
+	// MaxConnsPerIP those from one client address (see connGuard): past a
+	// bound, the oldest idle keep-alive connection in the way is closed to
+	// make room, or, with none idle, the new connection. Defaults:
+	// MaxConns the process's file descriptor limit less 1,024 for the
+	// store and outgoing requests (at least 256; 16,384 where the limit
+	// cannot be read), MaxConnsPerIP 1,024. Negative: no bound.
+	MaxConns, MaxConnsPerIP int
 	// MemTableSize is the on-disk store's memtable size
 	// (store.Options.MemTableSize, default 32 MiB). The largest
 	// transaction, such as one atomic publish, is 15% of it; the default
@@ -207,5 +215,11 @@ func (o *Options) setDefaults() error {
 	def(&o.ReadTimeout, 60*time.Second)
 	def(&o.WriteTimeout, 120*time.Second)
 	def(&o.IdleTimeout, 120*time.Second)
+	if o.MaxConns == 0 {
+		o.MaxConns = defaultMaxConns()
+	}
+	if o.MaxConnsPerIP == 0 {
+		o.MaxConnsPerIP = 1024
+	}
 	return nil
 }

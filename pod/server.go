@@ -247,9 +247,12 @@ func (s *Server) Start() error {
 			return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
 		}
 	}
+	guard := newConnGuard(ln, s.opts.MaxConns, s.opts.MaxConnsPerIP,
+		s.metrics.connsClosed.WithLabelValues("refused").Inc, s.metrics.connsClosed.WithLabelValues("evicted").Inc)
 	s.mu.Lock()
 	s.ln = ln
 	s.srv = &http.Server{
+		ConnState:         guard.connState,
 		Handler:           s.engine,
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       s.opts.ReadTimeout,
@@ -262,7 +265,7 @@ func (s *Server) Start() error {
 	srv := s.srv
 	s.mu.Unlock()
 	go func() {
-		err := srv.Serve(ln)
+		err := srv.Serve(guard)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}

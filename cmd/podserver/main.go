@@ -409,6 +409,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fanoutLag := fs.Duration("fanout-lag", 0, "how long after its publish a fan-out job's copies yield to publishes (0: never; they queue with publishes, so publishers that outpace them wait)")
 	aliases := fs.String("alias", "", "other names of this server, comma-separated hosts or base URLs (e.g. pods.internal,10.0.0.5:8080): WebIDs naming it by them are local; localhost and 127.0.0.1 need no listing")
 	operatorKey := fs.String("operator-key", "", "the operator key of the /admin/ API (at least 16 characters; stored hashed); default: one made at first start and printed once")
+	maxConns := fs.Int("max-connections", 0, "the most connections the server holds at once; past it the oldest idle keep-alive connection is closed to make room, or the new one when none is idle (default: the open-file limit less 1024; negative: no bound)")
+	maxConnsPerIP := fs.Int("max-connections-per-ip", 0, "the most connections from one client address, enforced the same way (default 1024; negative: no bound)")
 	openRegistration := fs.Bool("open-registration", false, "let anyone create a pod (POST /admin/register, and a page in the console), rate-limited")
 	if err := parse(fs, args); err != nil {
 		return serveConfig{}, err
@@ -451,7 +453,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval),
 		DiskReserve: reserve, MemTableSize: memTableSize,
 		Aliases: aliasList, OperatorKey: *operatorKey, OpenRegistration: *openRegistration,
-		FanoutThreshold: *fanoutThreshold, FanoutBatch: *fanoutBatch, FanoutLag: *fanoutLag, FanoutMaxPending: *fanoutMaxPending}}, nil
+		FanoutThreshold: *fanoutThreshold, FanoutBatch: *fanoutBatch, FanoutLag: *fanoutLag, FanoutMaxPending: *fanoutMaxPending,
+		MaxConns: *maxConns, MaxConnsPerIP: *maxConnsPerIP}}, nil
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
