@@ -170,8 +170,8 @@ func TestSweep(t *testing.T) {
 	if err := p.Cut(bg, "alice", "app1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.countFailure(bg, clk.now(), podCounter("alice"), ipCounter("2001:db8::1")); err != nil {
-		t.Fatal(err)
+	if blocked, err := p.reserveAttempt(bg, clk.now(), [][]byte{podCounter("alice"), ipCounter("2001:db8::1")}, []int{10, 30}); err != nil || blocked {
+		t.Fatal(blocked, err)
 	}
 	checkIndex(t, p)
 	if n := sweep(t, p); n != 0 {
@@ -244,8 +244,8 @@ func TestSweepNodes(t *testing.T) {
 	const n = 3*sweepBatch + 7
 	bg := context.Background()
 	for i := range n {
-		if err := p.countFailure(bg, clk.now(), ipCounter(fmt.Sprintf("192.0.2.%d:%d", i%250, i))); err != nil {
-			t.Fatal(err)
+		if blocked, err := p.reserveAttempt(bg, clk.now(), [][]byte{ipCounter(fmt.Sprintf("192.0.2.%d:%d", i%250, i))}, []int{10}); err != nil || blocked {
+			t.Fatal(blocked, err)
 		}
 	}
 	if got := len(records(t, p, kindLimit)); got != n {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -131,6 +132,9 @@ type Provider struct {
 	docs    docCache
 	met     metrics
 	log     *slog.Logger
+	// hashing bounds the password hashes (argon2id, PasswordMemory
+	// each) computed at once: see idKey.
+	hashing chan struct{}
 }
 
 // metrics are the provider's Prometheus metrics.
@@ -175,7 +179,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.PageHeaders == nil {
 		cfg.PageHeaders = func(http.Header) {}
 	}
-	p := &Provider{cfg: cfg, log: cfg.Logger}
+	p := &Provider{cfg: cfg, log: cfg.Logger, hashing: make(chan struct{}, max(runtime.GOMAXPROCS(0), 2))}
 	p.keys.p = p
 	p.docs.entries = map[string]docEntry{}
 	p.met = metrics{

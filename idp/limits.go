@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"time"
 
@@ -57,51 +58,80 @@ func addrKey(ip string) string {
 	return a.String()
 }
 
-// limited reports whether any of the counters reached its maximum
-// (limits[i] for counters[i]) in its current window.
-func (p *Provider) limited(ctx context.Context, now time.Time, counters [][]byte, limits []int) (bool, error) {
-	blocked := false
-	err := p.cfg.Store.View(ctx, func(r store.Reader) error {
+// reserveAttempt counts a login attempt against each counter, in one
+// transaction with the check, unless one of them reached its maximum
+// (limits[i] for counters[i]) in its current window: then it reports
+// blocked and counts nothing. Counting before the password is checked,
+// and in the check's transaction, is what bounds simultaneous attempts:
+// 300 at once used to all pass a check made before any failure was
+// counted. A successful login gives its attempt back (refundAttempt).
+func (p *Provider) reserveAttempt(ctx context.Context, now time.Time, counters [][]byte, limits []int) (blocked bool, err error) {
+	err = p.cfg.Store.Update(ctx, func(tx store.Txn) error {
+		blocked = false
+		recs := make([]limitRecord, len(counters))
 		for i, k := range counters {
-			var rec limitRecord
-			ok, err := getJSON(r, k, &rec)
+			ok, err := getJSON(tx, k, &recs[i])
 			if err != nil {
 				return err
 			}
-			if ok && now.Sub(rec.Start) < p.cfg.LoginWindow && rec.N >= limits[i] {
+			if !ok || now.Sub(recs[i].Start) >= p.cfg.LoginWindow {
+				if ok {
+					if err := unindex(tx, k, recs[i].Start.Add(p.cfg.LoginWindow)); err != nil {
+						return err
+					}
+				}
+				recs[i] = limitRecord{Start: now}
+				if err := expiring(tx, k, now.Add(p.cfg.LoginWindow)); err != nil {
+					return err
+				}
+			}
+			if recs[i].N >= limits[i] {
 				blocked = true
+			}
+		}
+		if blocked {
+			return errBlocked
+		}
+		for i, k := range counters {
+			recs[i].N++
+			if err := putJSON(tx, k, recs[i]); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
-	return blocked, err
+	if errors.Is(err, errBlocked) {
+		return true, nil
+	}
+	return false, err
 }
 
-// countFailure adds a failure to each counter, in one transaction.
-func (p *Provider) countFailure(ctx context.Context, now time.Time, counters ...[]byte) error {
-	return p.cfg.Store.Update(ctx, func(tx store.Txn) error {
+// errBlocked rolls back reserveAttempt's transaction when a counter is
+// at its maximum.
+var errBlocked = errors.New("idp: login attempts at their limit")
+
+// refundAttempt takes back an attempt reserveAttempt counted, for a login
+// that succeeded (or could not be checked): only failures stay counted.
+// A failure to refund is logged; the attempt then stays counted.
+func (p *Provider) refundAttempt(ctx context.Context, now time.Time, counters [][]byte) {
+	err := p.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		for _, k := range counters {
 			var rec limitRecord
 			ok, err := getJSON(tx, k, &rec)
 			if err != nil {
 				return err
 			}
-			if !ok || now.Sub(rec.Start) >= p.cfg.LoginWindow {
-				if ok {
-					if err := unindex(tx, k, rec.Start.Add(p.cfg.LoginWindow)); err != nil {
-						return err
-					}
-				}
-				rec = limitRecord{Start: now}
-				if err := expiring(tx, k, now.Add(p.cfg.LoginWindow)); err != nil {
-					return err
-				}
+			if !ok || rec.N == 0 || now.Sub(rec.Start) >= p.cfg.LoginWindow {
+				continue
 			}
-			rec.N++
+			rec.N--
 			if err := putJSON(tx, k, rec); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		p.log.ErrorContext(ctx, "idp: give back a login attempt", "err", err)
+	}
 }

@@ -83,7 +83,10 @@ func (p *Provider) SetPassword(ctx context.Context, pod, password string) error 
 	}
 	rec := passwordRecord{Salt: make([]byte, 16), Time: p.cfg.PasswordTime, Memory: p.cfg.PasswordMemory, Threads: 1, Updated: p.now().UTC()}
 	_, _ = rand.Read(rec.Salt)
-	rec.Hash = argon2.IDKey([]byte(password), rec.Salt, rec.Time, rec.Memory, rec.Threads, 32)
+	var err error
+	if rec.Hash, err = p.idKey(ctx, password, rec, 32); err != nil {
+		return err
+	}
 	return p.cfg.Store.Update(ctx, func(tx store.Txn) error { return putJSON(tx, key(kindPassword, pod), rec) })
 }
 
@@ -103,8 +106,37 @@ func (p *Provider) CheckPassword(ctx context.Context, pod, password string) (boo
 	if err != nil || !ok {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(password), rec.Salt, rec.Time, rec.Memory, max(rec.Threads, 1), uint32(len(rec.Hash)))
+	got, err := p.idKey(ctx, password, rec, uint32(len(rec.Hash)))
+	if err != nil {
+		return false, err
+	}
 	return subtle.ConstantTimeCompare(got, rec.Hash) == 1, nil
+}
+
+// ErrBusy is returned when a password cannot be hashed now: as many
+// hashes as the server has processors run already, and none ended within
+// hashWait.
+var ErrBusy = errors.New("idp: too many password checks at once")
+
+// hashWait is how long a password hash waits for a slot.
+const hashWait = 5 * time.Second
+
+// idKey is the argon2id hash of password with rec's salt and costs. Each
+// costs PasswordMemory (19 MiB by default) while it runs, so at most
+// GOMAXPROCS (at least 2) run at once, whoever asks: a flood of logins
+// waits here (up to hashWait, then ErrBusy) instead of holding gigabytes.
+func (p *Provider) idKey(ctx context.Context, password string, rec passwordRecord, n uint32) ([]byte, error) {
+	t := time.NewTimer(hashWait)
+	defer t.Stop()
+	select {
+	case p.hashing <- struct{}{}:
+	case <-t.C:
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.hashing }()
+	return argon2.IDKey([]byte(password), rec.Salt, rec.Time, rec.Memory, max(rec.Threads, 1), n), nil
 }
 
 // ClientInfo is a client-credentials client as the owner API shows it.

@@ -183,7 +183,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := p.now()
 	counters := [][]byte{podCounter(pod), ipCounter(clientIP(r))}
-	blocked, err := p.limited(ctx, now, counters, []int{p.cfg.LoginAttempts, 3 * p.cfg.LoginAttempts})
+	blocked, err := p.reserveAttempt(ctx, now, counters, []int{p.cfg.LoginAttempts, 3 * p.cfg.LoginAttempts})
 	if err != nil {
 		p.log.ErrorContext(ctx, "idp: login counters", "err", err)
 		p.render(w, http.StatusServiceUnavailable, page{Kind: "error", Title: "Login failed", Error: "Try again."}, "")
@@ -197,16 +197,23 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	amr, err := p.checkLogin(ctx, pod, password, ownerKey)
+	if errors.Is(err, ErrBusy) {
+		// Not the user's failure: give the attempt back.
+		p.refundAttempt(ctx, now, counters)
+		p.met.logins.WithLabelValues("busy").Inc()
+		w.Header().Set("Retry-After", "5")
+		pg.Error = "The server is busy checking other logins: try again in a few seconds."
+		p.render(w, http.StatusServiceUnavailable, pg, a.RedirectURI)
+		return
+	}
 	if err != nil {
-		if cerr := p.countFailure(ctx, now, counters...); cerr != nil {
-			p.log.ErrorContext(ctx, "idp: count a failed login", "err", cerr)
-		}
 		p.met.logins.WithLabelValues("failed").Inc()
 		p.log.InfoContext(ctx, "idp: login failed", "pod", pod, "client_id", a.ClientID, "err", err)
 		pg.Error = "The pod name, password or owner key is wrong."
 		p.render(w, http.StatusUnauthorized, pg, a.RedirectURI)
 		return
 	}
+	p.refundAttempt(ctx, now, counters)
 	remembered := false
 	err = p.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		var cur authRequest

@@ -211,7 +211,9 @@ func (s *Server) idpAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 		if err != nil {
 			return true, apierr.Wrap(http.StatusBadRequest, strings.TrimPrefix(err.Error(), "idp: "), err)
 		}
-		if err := s.idp.SetPassword(ctx, pod, pw); err != nil {
+		if err := s.idp.SetPassword(ctx, pod, pw); errors.Is(err, idp.ErrBusy) {
+			return true, apierr.New(http.StatusServiceUnavailable, "the server is checking too many passwords at once: retry in a few seconds").With("Retry-After", "5")
+		} else if err != nil {
 			return true, err
 		}
 		c.Status(http.StatusNoContent)

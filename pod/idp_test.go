@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -570,5 +572,44 @@ func TestIDPTwoServers(t *testing.T) {
 		if r := app.read(docA, tok.Access); r.status != tc.want {
 			t.Fatalf("%s of B reads on A: want %d, got %d %s", tc.pod, tc.want, r.status, r.body)
 		}
+	}
+}
+
+// TestIDPLoginsAtOnce: simultaneous wrong logins cannot go past the limit:
+// each attempt is counted in the transaction that checks the counter, so
+// of 40 at once exactly LoginAttempts (10) are checked and the rest get
+// 429 (all 40 used to be checked, each hashing a password).
+func TestIDPLoginsAtOnce(t *testing.T) {
+	_, base := idpServer(t)
+	app := newIDPApp(t, base)
+	const v = "verifier-0123456789-0123456789-0123456789-abc"
+	page := app.authorize(v, rpRedirect)
+	id, csrf := formFields(t, page.body)
+	const n = 40
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			resp, err := app.browser.PostForm(base+"/.oidc/login", url.Values{"id": {id}, "csrf": {csrf}, "pod": {"crm"}, "password": {fmt.Sprintf("wrong password %d", i)}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[401] != 10 || count[429] != n-10 {
+		t.Errorf("answers to %d simultaneous wrong logins: %v, want 10 × 401 and %d × 429", n, count, n-10)
+	}
+	m := do(t, base, call{method: "GET", path: "/metrics"})
+	if !strings.Contains(m.body, `podserver_idp_logins_total{result="failed"} 10`) {
+		t.Errorf("failed logins counted: %s", metricValue(m.body, `podserver_idp_logins_total{result="failed"}`))
 	}
 }
