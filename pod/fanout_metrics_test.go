@@ -8,30 +8,28 @@ import (
 	"testing"
 	"time"
 
-	"podserver/inbox"
 	"podserver/ldp"
 	"podserver/pod"
 	"podserver/podtest"
 	"podserver/store"
 )
 
-// fanoutSubscribers creates pods sub0... with inboxes through s's store
-// and subscribes them to alice's topic d/t, which producer may publish.
+// fanoutSubscribers creates pods sub0... (each with its inbox and the
+// inbox ACL that lets authenticated agents append, so alice's settings may
+// route copies there) and subscribes them to alice's topic d/t, which
+// producer may publish.
 func fanoutSubscribers(t *testing.T, s *pod.Server, subs int) {
 	t.Helper()
 	items := []string{`{"type":"Subscription","agent":"` + s.WebID("producer") + `","publishes":["d/t"]}`}
+	for i := range subs {
+		name := fmt.Sprintf("sub%d", i)
+		if _, err := s.CreatePod(context.Background(), name); err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, `{"type":"Subscription","agent":"`+s.WebID(name)+`","subscribes":["d/t"]}`)
+	}
 	now := time.Now()
 	err := s.Store().Update(context.Background(), func(tx store.Txn) error {
-		for i := range subs {
-			name := fmt.Sprintf("sub%d", i)
-			if err := ldp.CreatePod(tx, name, now); err != nil {
-				return err
-			}
-			if _, _, err := ldp.Put(tx, inbox.Path(name), "", nil, now, ldp.Preconditions{}); err != nil {
-				return err
-			}
-			items = append(items, `{"type":"Subscription","agent":"`+s.WebID(name)+`","subscribes":["d/t"]}`)
-		}
 		doc := `{"version":"1","items":[` + strings.Join(items, ",") + `]}`
 		_, _, err := ldp.Put(tx, ldp.StoragePath("alice", "settings/subscriptions"), ldp.MediaJSON, []byte(doc), now, ldp.Preconditions{})
 		return err
