@@ -266,7 +266,13 @@ func (h *Handler) readable(ctx context.Context, r *ldp.Request, items []Item) ([
 		err := h.cfg.Authorize(ctx, r, it.Path, acl.Read)
 		var ae *apierr.Error
 		if err != nil && (!errors.As(err, &ae) || (ae.Status != http.StatusUnauthorized && ae.Status != http.StatusForbidden)) {
-			return nil, err
+			if !it.OwnACL || ctx.Err() != nil {
+				return nil, err
+			}
+			// The item's own ACL cannot be decided (a GET of the item
+			// fails the same way): its content is withheld, the rest
+			// of the page is listed.
+			h.cfg.Logger.WarnContext(ctx, "inbox item access undecided; its content is left out of the listing", "item", it.Path, "err", err)
 		}
 		out[i] = err == nil
 		if !it.OwnACL {

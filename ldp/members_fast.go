@@ -147,8 +147,8 @@ func ScanChildrenMeta(rd store.Reader, c, startName string, fn func(p string, m 
 
 // scanChildren is ScanChildren giving each record's inline body or its
 // shared body reference, unresolved. onACL, if not nil, is called with the
-// path of each ACL document of a direct child the scan passes (p.acl, or
-// c/.acl of a child container), in key order among fn's calls, and may
+// path of each ACL document directly in c the scan passes (p.acl of a
+// child p, and c's own .acl), in key order among fn's calls, and may
 // return store.ErrStop too.
 func scanChildren(rd store.Reader, c, startName string, onACL func(p string) error, fn func(p string, m Meta, body, ref []byte) error) error {
 	prefix := resourceKey(c)
@@ -161,8 +161,11 @@ func scanChildren(rd store.Reader, c, startName string, onACL func(p string) err
 		if len(name) == 0 {
 			return nil
 		}
-		if slash := bytes.IndexByte(name, '/'); slash >= 0 || bytes.HasSuffix(name, []byte(".acl")) {
-			if onACL != nil && bytes.HasSuffix(name, []byte(".acl")) && (slash < 0 || slash == len(name)-len("/.acl")) {
+		if bytes.IndexByte(name, '/') >= 0 {
+			return nil
+		}
+		if bytes.HasSuffix(name, []byte(".acl")) {
+			if onACL != nil {
 				return onACL(string(k[len(store.PrefixResource):]))
 			}
 			return nil

@@ -328,22 +328,15 @@ type Child struct {
 // The same scan tells which children have an ACL document of their own
 // (Child.OwnACL), at no extra read: an ACL document is a record of c too,
 // and p.acl sorts after p. Once the page is full the scan goes on to the
-// last child's ACL path (for sequence-named children, the very next key).
+// first child after the last child's ACL path (for sequence-named
+// children, the next child, where it stopped before).
 func ReadChildren(rd store.Reader, c, startName string, limit int, keep func(p string) bool) ([]Child, bool, error) {
 	var out []Child
 	var shared []int  // indexes in out of the children with a shared body
 	var refs []uint64 // their references
 	more := false
 	var acls map[string]bool // ACL documents of children the scan passed
-	// past reports whether, the page being full, key path p lies after
-	// the last child's ACL path: nothing further concerns the page.
-	past := func(p string) bool {
-		return len(out) == limit && (limit == 0 || p > ACLPath(out[len(out)-1].Path))
-	}
 	onACL := func(p string) error {
-		if past(p) {
-			return store.ErrStop
-		}
 		if acls == nil {
 			acls = map[string]bool{}
 		}
@@ -356,8 +349,8 @@ func ReadChildren(rd store.Reader, c, startName string, limit int, keep func(p s
 		}
 		if len(out) == limit {
 			more = true
-			if past(p) {
-				return store.ErrStop
+			if limit == 0 || p > ACLPath(out[len(out)-1].Path) {
+				return store.ErrStop // past the last child's ACL path
 			}
 			return nil
 		}
