@@ -18,7 +18,9 @@
 //
 // A notification POSTed to an inbox (inbox.Handler.Receive, or signed by
 // another server, publish.Service.ReceiveRemote) is stored byte for byte as
-// its sender sent it, so GET on the item gives the sender's graph. Who sent
+// its sender sent it, so GET on the item gives the sender's graph: JSON-LD,
+// or Turtle, N-Triples or N-Quads in their own media type (AcceptPost),
+// which the listing shows converted to JSON-LD. Who sent
 // it (the sender's WebID and app, a Sender) is recorded beside the item,
 // never in it, and shown by the listing. Copies the server writes itself
 // (publish's copies of an event) hold the server's fields as their own
@@ -59,8 +61,14 @@
 // the cursor the page started from, when it is empty), so a reader can keep
 // polling from it. The Link rel="next" header is sent only when more items
 // exist already. Reading needs Read on the inbox; agents without it get the
-// 401 or 403 and no content. Other media types (Turtle) get the generic LDP
-// container listing.
+// 401 or 403 and no content. An entry shows an item's content only to an
+// agent that may read the item (GET it): others get {"url": item} only,
+// as format=ids and the LDP listing name it (Handler.readable decides,
+// once per page for the items that inherit the inbox's acl:default, one
+// by one for items with an ACL of their own). The page carries the LDP
+// headers of the inbox (Config.Headers) and an ETag of its bytes. Other
+// media types (Turtle) get the generic LDP container listing, all items
+// unless ?limit= pages it.
 //
 // # Keys
 //

@@ -193,7 +193,11 @@ func appendEntry(b []byte, u string, it Item, fc *flatCache) []byte {
 		}
 		return append(b, '}')
 	}
-	ms, flat := flatMembers(it.Body)
+	var ms []member
+	flat := false
+	if !rdfNotification(it.MediaType) {
+		ms, flat = flatMembers(it.Body)
+	}
 	received := it.Arrived.UTC().Format(receivedLayout)
 	if !flat {
 		if it.Sender != nil {
@@ -202,8 +206,12 @@ func appendEntry(b []byte, u string, it Item, fc *flatCache) []byte {
 			b = AppendJSONString(b, received)
 		}
 		b = append(b, `,"notification":`...)
+		body := it.Body
+		if rdfNotification(it.MediaType) {
+			body = rdfAsJSONLD(it, u)
+		}
 		var cb bytes.Buffer
-		if json.Compact(&cb, it.Body) != nil {
+		if json.Compact(&cb, body) != nil {
 			return append(append(b, "null"...), '}')
 		}
 		return append(append(b, cb.Bytes()...), '}')
@@ -237,6 +245,22 @@ func appendEntry(b []byte, u string, it Item, fc *flatCache) []byte {
 		b = append(b, cb.Bytes()...)
 	}
 	return append(b, '}')
+}
+
+// rdfAsJSONLD returns the graph of an item stored in an RDF text format,
+// whose URL is u, as JSON-LD (IRIs absolute: its relative ones resolved
+// against u, as a GET of the item resolves them); nil when it no longer
+// reads.
+func rdfAsJSONLD(it Item, u string) []byte {
+	q, err := rdf.Parse(it.MediaType, it.Body, u)
+	if err != nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if rdf.WriteJSONLD(&buf, q, u) != nil {
+		return nil
+	}
+	return buf.Bytes()
 }
 
 func appendSender(b []byte, s *Sender) []byte {

@@ -30,7 +30,7 @@ func FuzzCheckNotification(f *testing.F) {
 	}
 	sender := &Sender{Agent: "https://a.example/profile/card#me", Instrument: "crm"}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		id, err := checkNotification(body)
+		id, object, err := checkNotification(body)
 		if err != nil {
 			var ae *apierr.Error
 			if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
@@ -42,7 +42,12 @@ func FuzzCheckNotification(f *testing.F) {
 			t.Fatalf("accepted document fails the JSON check: %q", body)
 		}
 		var m map[string]any
-		if err := json.Unmarshal(body, &m); err != nil {
+		if !object {
+			var nodes []map[string]any
+			if err := json.Unmarshal(body, &nodes); err != nil || len(nodes) == 0 || id != "" {
+				t.Fatalf("accepted document is neither a JSON object nor an array of them (or has an id %q): %v: %q", id, err, body)
+			}
+		} else if err := json.Unmarshal(body, &m); err != nil {
 			t.Fatalf("accepted document is not a JSON object: %v: %q", err, body)
 		}
 		if v, ok := m["id"]; ok && v != id {

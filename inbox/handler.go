@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -41,6 +42,11 @@ type Config struct {
 	// Authorize returns nil when r's principal has mode need on storage
 	// path p, or the 401/403 to send.
 	Authorize func(ctx context.Context, r *ldp.Request, p string, need acl.Mode) error
+	// Headers, if set, sets the headers every successful GET or HEAD of
+	// storage path p carries (ldp.Handler.ReadHeaders: Link, Allow,
+	// Accept-*, WAC-Allow, Vary), so that the listing carries what the
+	// inbox's other representations carry.
+	Headers func(c *gin.Context, r *ldp.Request, p string)
 	// CheckCopy, if set, returns nil when agent may POST the notification
 	// body (a JSON object) to pod's inbox, or the 400/403 to send: an
 	// event copy (one with a topic and a recipient) needs the same
@@ -75,6 +81,18 @@ func NewHandler(cfg Config) *Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{cfg: cfg, bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+}
+
+// AcceptPost lists the media types of the notifications POST inbox/
+// takes, as the inbox's Accept-Post header says: JSON-LD (LDN's one
+// requirement; plain JSON is read as JSON-LD) and the RDF text formats.
+const AcceptPost = "application/ld+json, application/json, text/turtle, application/n-triples, application/n-quads"
+
+// rdfNotification reports whether mt is an RDF text format a notification
+// may come in besides JSON-LD; such a notification is stored as sent, in
+// its own media type.
+func rdfNotification(mt string) bool {
+	return mt == ldp.MediaTurtle || mt == ldp.MediaNTriples || mt == ldp.MediaNQuads
 }
 
 // listOffers are the representations the inbox listing has.
@@ -218,10 +236,55 @@ func (h *Handler) List(c *gin.Context, r *ldp.Request) error {
 		}
 		break
 	}
-	return h.writePage(c, r, q, lq, pg)
+	var readable []bool
+	if !lq.ids {
+		if readable, err = h.readable(ctx, r, pg.Items); err != nil {
+			return err
+		}
+	}
+	return h.writePage(c, r, q, lq, pg, readable)
 }
 
-func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq listQuery, pg Page) error {
+// readable reports, for each item, whether r's principal may read it: the
+// listing embeds an item's content only then (Read on the inbox lets one
+// list the items, as the LDP listing of any container does, not read them).
+//
+// An item without an ACL document of its own gets its access from the
+// nearest ancestor's acl:default (the inbox's, usually), the same for all
+// of them: one decision covers them, asked for the first such item. The
+// items with an ACL of their own (List tells which, from the scan that
+// read the page) are asked one by one. Both are the LDP handler's own
+// decision (Config.Authorize), so a GET of the item would answer the same.
+func (h *Handler) readable(ctx context.Context, r *ldp.Request, items []Item) ([]bool, error) {
+	out := make([]bool, len(items))
+	decided, inherited := false, false
+	for i, it := range items {
+		if !it.OwnACL && decided {
+			out[i] = inherited
+			continue
+		}
+		err := h.cfg.Authorize(ctx, r, it.Path, acl.Read)
+		var ae *apierr.Error
+		if err != nil && (!errors.As(err, &ae) || (ae.Status != http.StatusUnauthorized && ae.Status != http.StatusForbidden)) {
+			if !it.OwnACL || ctx.Err() != nil {
+				return nil, err
+			}
+			// The item's own ACL cannot be decided (a GET of the item
+			// fails the same way): its content is withheld, the rest
+			// of the page is listed.
+			h.cfg.Logger.WarnContext(ctx, "inbox item access undecided; its content is left out of the listing", "item", it.Path, "err", err)
+		}
+		out[i] = err == nil
+		if !it.OwnACL {
+			decided, inherited = true, out[i]
+		}
+	}
+	return out, nil
+}
+
+// writePage writes pg; readable (nil for format=ids) says whose content
+// may be shown (see readable).
+func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq listQuery, pg Page, readable []bool) error {
 	self := r.Target.URL(r.Target.Path)
 	next := ItemName(pg.Next)
 	buf := h.bufs.Get().(*bytes.Buffer)
@@ -246,6 +309,16 @@ func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq lis
 			b = AppendJSONString(b, u)
 			continue
 		}
+		if !readable[i] {
+			// An item the caller may not read is listed by its URL only,
+			// as format=ids and the LDP listing list it: Read on the inbox
+			// shows which items it holds, not what they say. Leaving it
+			// out would make the page look shorter than its cursor says.
+			b = append(b, `{"url":`...)
+			b = AppendJSONString(b, u)
+			b = append(b, '}')
+			continue
+		}
 		b = appendEntry(b, u, it, &h.flat)
 	}
 	b = append(b, `],"next":`...)
@@ -254,22 +327,32 @@ func (h *Handler) writePage(c *gin.Context, r *ldp.Request, q url.Values, lq lis
 	buf.Write(b)
 
 	hd := c.Writer.Header()
-	hd.Add("Link", `<http://www.w3.org/ns/ldp#Resource>; rel="type"`)
-	hd.Add("Link", `<http://www.w3.org/ns/ldp#Container>; rel="type"`)
-	hd.Add("Link", `<http://www.w3.org/ns/ldp#BasicContainer>; rel="type"`)
-	hd.Add("Link", `<`+r.Target.URL(ldp.ACLPath(r.Target.Path))+`>; rel="acl"`)
+	if h.cfg.Headers != nil {
+		h.cfg.Headers(c, r, r.Target.Path) // Link types and acl, Allow, Accept-*, WAC-Allow, Vary
+	} else {
+		hd.Add("Vary", "Accept")
+	}
 	if pg.More {
 		hd.Add("Link", `<`+nextURL(self, q, next)+`>; rel="next"`)
 	}
 	hd.Set("Content-Type", ldp.MediaJSONLD)
 	hd.Set("Cache-Control", "no-store")
-	hd.Add("Vary", "Accept")
+	// The page's entity tag hashes what it shows, as the LDP container
+	// listing's does: it changes when its items or their content do.
+	hd.Set("ETag", pageETag(buf.Bytes()))
 	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
 	c.Status(http.StatusOK)
 	if c.Request.Method != http.MethodHead {
 		_, _ = c.Writer.Write(buf.Bytes())
 	}
 	return nil
+}
+
+// pageETag is the strong entity tag of a listing page's bytes.
+func pageETag(b []byte) string {
+	f := fnv.New64a()
+	_, _ = f.Write(b)
+	return `"p` + strconv.FormatUint(f.Sum64(), 36) + `"`
 }
 
 // nextURL is the URL of the page after this one: the same query with from
@@ -288,22 +371,33 @@ func nextURL(self string, q url.Values, next string) string {
 // Receive serves POST on an inbox: a Linked Data Notification from a local
 // authenticated agent with Append (POSTs signed with HTTP Message
 // Signatures by other servers are served by remote.Remote.Receive).
-// The notification must be a JSON object; it is stored as sent, byte for
-// byte, so that reading the item gives the sender's graph, and once per id
-// (its "id", the URL of the event it copies). Who sent it (the sender's
-// WebID and app) is recorded beside the item (Sender) and shown by the
-// app-facing listing. An event copy (with a topic and a recipient) must
-// pass Config.CheckCopy. 201 and Location on a new item; 200 and the
-// existing item's Location when this inbox already holds that id.
+//
+// The notification is JSON-LD (a JSON object, or a top-level array of
+// them; application/json is read as JSON-LD) or Turtle, N-Triples or
+// N-Quads (AcceptPost). It is stored as sent, byte for byte and in its
+// media type, so that reading the item gives the sender's graph, its
+// relative IRIs resolved against the item's own URL. Who sent it (the
+// sender's WebID and app) is recorded beside the item (Sender) and shown
+// by the app-facing listing. An event copy (with a topic and a recipient)
+// must pass Config.CheckCopy.
+//
+// A JSON notification's "id" names it: an inbox holds one notification
+// per id. The same notification again (the same bytes: a sender retrying)
+// is answered 200 with the existing item's Location; a different one
+// under an id the inbox holds is refused (409), never silently dropped.
+// An id naming a resource of another pod of this server is refused
+// (403): only that pod's agents deliver its events. 201 and Location on
+// a new item.
 func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	ctx := c.Request.Context()
 	p := r.Target.Path
 	if err := h.cfg.Authorize(ctx, r, p, acl.Append); err != nil {
 		return err
 	}
+	mt := ldp.MediaJSONLD
 	if ct := c.GetHeader("Content-Type"); ct != "" {
-		mt, _, err := ldp.ParseContentType(ct)
-		if err != nil || (mt != ldp.MediaJSONLD && mt != ldp.MediaJSON) {
+		var err error
+		if mt, _, err = ldp.ParseContentType(ct); err != nil || (mt != ldp.MediaJSONLD && mt != ldp.MediaJSON && !rdfNotification(mt)) {
 			return errMediaLDN
 		}
 	}
@@ -311,22 +405,30 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := checkNotification(body)
-	if err != nil {
-		return err
-	}
 	self := r.Target.URL(p)
-	if bytes.Contains(body, []byte(`"@`)) {
-		if err := rdf.ExpandJSONLD(body, self); err != nil {
-			return apierr.Wrap(http.StatusBadRequest, err.Error(), err)
+	var id string
+	object := false // a JSON object: an event copy may be one
+	if rdfNotification(mt) {
+		if err := rdf.Validate(mt, body, self); err != nil {
+			return apierr.Wrap(http.StatusBadRequest, "the notification is not valid "+mt+": "+err.Error(), err)
+		}
+	} else {
+		mt = ldp.MediaJSONLD // stored as every JSON item is
+		if id, object, err = checkNotification(body); err != nil {
+			return err
+		}
+		if bytes.Contains(body, []byte(`"@`)) || !object {
+			if err := rdf.ExpandJSONLD(body, self); err != nil {
+				return apierr.Wrap(http.StatusBadRequest, err.Error(), err)
+			}
 		}
 	}
 	if id != "" {
-		if pod, _, ok := h.cfg.URLs.PodOfURL(id); ok && pod != r.Principal.Pod {
+		if pod, _, ok := h.cfg.URLs.PodOfURL(id); ok && pod != h.principalPod(r.Principal) {
 			return errIDOwner
 		}
 	}
-	if h.cfg.CheckCopy != nil {
+	if h.cfg.CheckCopy != nil && object {
 		if err := h.cfg.CheckCopy(ctx, r.Target.Pod, r.Principal.Agent, body); err != nil {
 			return err
 		}
@@ -337,8 +439,23 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	sender := &Sender{Agent: r.Principal.Agent, Instrument: r.Principal.App}
 	err = h.cfg.Store.Update(ctx, func(tx store.Txn) error {
 		var err error
-		item, added, err = h.cfg.Inboxes.Append(tx, Copy{Inbox: p, EventID: id, Body: body, Sender: sender}, now)
-		return err
+		item, added, err = h.cfg.Inboxes.Append(tx, Copy{Inbox: p, EventID: id, Body: body, MediaType: mt, Sender: sender}, now)
+		if err != nil || added {
+			return err
+		}
+		// The id is taken: by this same notification (a retry), or by
+		// another one, which must not vanish behind a 200.
+		held, err := ldp.Get(tx, item)
+		if errors.Is(err, ldp.ErrNotFound) {
+			return nil // received before, deleted since: not stored again
+		}
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(held.Body, body) {
+			return errIDTaken
+		}
+		return nil
 	})
 	if errors.Is(err, ErrNoInbox) {
 		return errNoInbox
@@ -355,32 +472,55 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	return nil
 }
 
-// checkNotification checks a received notification (a JSON object, whose
-// "id", if any, is a non-empty string) and returns its id.
-func checkNotification(body []byte) (string, error) {
+// principalPod returns the pod of this server whose agent pr is: the pod
+// of its key, or (for a Solid-OIDC or signed principal, whose credential
+// names no pod) the pod whose owner's WebID it is; "" for agents of other
+// servers.
+func (h *Handler) principalPod(pr ldp.Principal) string {
+	if pr.Pod != "" {
+		return pr.Pod
+	}
+	if pod, ok := h.cfg.URLs.PodOfWebID(pr.Agent); ok && h.cfg.URLs.WebID(pod) == pr.Agent {
+		return pod
+	}
+	return ""
+}
+
+// checkNotification checks a received JSON notification: an object (a
+// node, or a document with an @graph) whose "id", if any, is a non-empty
+// string, or a top-level JSON-LD array of objects. It returns the id (""
+// for an array: it names no one notification) and whether it is an
+// object.
+func checkNotification(body []byte) (id string, object bool, err error) {
 	if err := jsoncheck.Check(body); err != nil {
-		return "", apierr.Wrap(http.StatusBadRequest, errBadJSON.Msg+": "+err.Error(), err)
+		return "", false, apierr.Wrap(http.StatusBadRequest, errBadJSON.Msg+": "+err.Error(), err)
 	}
 	if !json.Valid(body) {
-		return "", errBadJSON
+		return "", false, errBadJSON
 	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var nodes []map[string]json.RawMessage
+		if err := json.Unmarshal(trimmed, &nodes); err != nil || len(nodes) == 0 {
+			return "", false, errNotObj
+		}
+		return "", false, nil
+	}
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return "", errNotObj
+		return "", false, errNotObj
 	}
 	var m struct {
 		ID json.RawMessage `json:"id"`
 	}
 	if err := json.Unmarshal(trimmed, &m); err != nil {
-		return "", errNotObj
+		return "", false, errNotObj
 	}
-	var id string
 	if m.ID != nil {
 		if err := json.Unmarshal(m.ID, &id); err != nil || id == "" {
-			return "", errIDType
+			return "", false, errIDType
 		}
 	}
-	return id, nil
+	return id, true, nil
 }
 
 // AppendJSONString appends s to b as a JSON string, escaping quotes,

@@ -24,6 +24,12 @@ type Item struct {
 	// server wrote whole (published copies, and items stored before items
 	// were stored as sent, whose bodies hold agent and instrument).
 	Sender *Sender
+	// MediaType is the media type the body is stored in: application/ld+json,
+	// or an RDF text format a notification was sent in (see AcceptPost).
+	MediaType string
+	// OwnACL is true when the item has an ACL document of its own: who
+	// may read it is not decided by the inbox's acl:default.
+	OwnACL bool
 }
 
 // Page is a part of an inbox listing.
@@ -53,7 +59,7 @@ func List(rd store.Reader, inbox string, from uint64, limit int) (Page, error) {
 	children, more, err := ldp.ReadChildren(rd, inbox, start, limit, isItem)
 	for _, ch := range children {
 		seq, _ := ParseItemName(ch.Path[len(inbox):])
-		pg.Items = append(pg.Items, Item{Path: ch.Path, Seq: seq, Arrived: ch.Meta.Created, Body: ch.Body})
+		pg.Items = append(pg.Items, Item{Path: ch.Path, Seq: seq, Arrived: ch.Meta.Created, Body: ch.Body, MediaType: ch.Meta.ContentType, OwnACL: ch.OwnACL})
 		pg.Next = seq + 1
 	}
 	pg.More = more

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -219,8 +220,11 @@ type Copy struct {
 	Inbox string
 	// EventID is the event's id (its URL); "" is never a duplicate.
 	EventID string
-	// Body is the JSON object to store (as application/ld+json).
+	// Body is the notification to store, of media type MediaType.
 	Body []byte
+	// MediaType is Body's ("" for application/ld+json, the only type of
+	// the copies the server writes whole: any other needs a Sender).
+	MediaType string
 	// Sender, if set, is recorded beside the item: Body is stored as the
 	// sender sent it, without server fields.
 	Sender *Sender
@@ -408,7 +412,7 @@ func (ib *Inboxes) appendCopies(tx store.Txn, cs []Copy, pk []byte, now time.Tim
 			}
 			p, _, err = ldp.AppendSeqMemberShared(tx, c.Inbox, seq, ldp.MediaJSONLD, shared, ib.arrival(now))
 		} else {
-			p, _, err = ldp.AppendSeqMember(tx, c.Inbox, seq, ldp.MediaJSONLD, c.Body, ib.arrival(now))
+			p, _, err = ldp.AppendSeqMember(tx, c.Inbox, seq, cmp.Or(c.MediaType, ldp.MediaJSONLD), c.Body, ib.arrival(now))
 		}
 		if err != nil {
 			return nil, err

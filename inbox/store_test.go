@@ -271,12 +271,17 @@ func TestNotifier(t *testing.T) {
 }
 
 func TestCheckNotification(t *testing.T) {
-	id, err := checkNotification([]byte(` {"url":"x","agent":"spoof","id":"http://e/1","b":[1, 2],"a":{"k": "v"}}`))
-	if err != nil || id != "http://e/1" {
-		t.Fatalf("id %q, err %v", id, err)
+	id, object, err := checkNotification([]byte(` {"url":"x","agent":"spoof","id":"http://e/1","b":[1, 2],"a":{"k": "v"}}`))
+	if err != nil || id != "http://e/1" || !object {
+		t.Fatalf("id %q, object %v, err %v", id, object, err)
 	}
-	for _, bad := range []string{`[]`, `{"id":1}`, `{"id":""}`, `{`, `"x"`} {
-		if _, err := checkNotification([]byte(bad)); err == nil {
+	for _, good := range []string{` [{"@id":"","@type":"http://ex.org/T"}]`, `{"@graph":[{"@id":"#a"}]}`} {
+		if _, _, err := checkNotification([]byte(good)); err != nil {
+			t.Errorf("%s refused: %v", good, err)
+		}
+	}
+	for _, bad := range []string{`[]`, `[1]`, `{"id":1}`, `{"id":""}`, `{`, `"x"`} {
+		if _, _, err := checkNotification([]byte(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
 	}

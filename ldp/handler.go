@@ -170,6 +170,18 @@ func (h *Handler) wacAllow(ctx context.Context, r *Request, p string) string {
 	return acl.WACAllow(user, pub)
 }
 
+// ReadHeaders sets the headers of a successful GET or HEAD of p besides
+// its representation's own (Content-Type, ETag): the common LDP headers
+// (Link, Allow, Accept-*, Vary) and WAC-Allow. Handlers that serve a
+// resource themselves (the inbox listing) call it too, so that every
+// representation of p carries the same headers.
+func (h *Handler) ReadHeaders(c *gin.Context, r *Request, p string) {
+	h.setCommonHeaders(c, r, p)
+	if v := h.wacAllow(c.Request.Context(), r, p); v != "" {
+		c.Header("WAC-Allow", v)
+	}
+}
+
 // allow returns the methods allowed on p.
 func allow(p string) string {
 	switch {
@@ -236,10 +248,7 @@ func (h *Handler) Get(c *gin.Context, r *Request) error {
 	if err != nil {
 		return err
 	}
-	h.setCommonHeaders(c, r, p)
-	if v := h.wacAllow(ctx, r, p); v != "" {
-		c.Header("WAC-Allow", v)
-	}
+	h.ReadHeaders(c, r, p)
 	if IsContainer(p) {
 		return h.serveContainer(c, r, res)
 	}

@@ -128,7 +128,7 @@ func EnsureContainer(tx store.Txn, c string, now time.Time) error {
 // bodies in one ordered scan instead of a listing scan plus a point read per
 // member (plus one per shared body).
 func ScanChildren(rd store.Reader, c, startName string, fn func(p string, m Meta, body []byte) error) error {
-	return scanChildren(rd, c, startName, func(p string, m Meta, body, ref []byte) error {
+	return scanChildren(rd, c, startName, nil, func(p string, m Meta, body, ref []byte) error {
 		if ref != nil {
 			var err error
 			if body, err = resolveBody(rd, ref); err != nil {
@@ -142,12 +142,15 @@ func ScanChildren(rd store.Reader, c, startName string, fn func(p string, m Meta
 // ScanChildrenMeta is ScanChildren for the children's metadata only: it
 // reads no shared body.
 func ScanChildrenMeta(rd store.Reader, c, startName string, fn func(p string, m Meta) error) error {
-	return scanChildren(rd, c, startName, func(p string, m Meta, _, _ []byte) error { return fn(p, m) })
+	return scanChildren(rd, c, startName, nil, func(p string, m Meta, _, _ []byte) error { return fn(p, m) })
 }
 
 // scanChildren is ScanChildren giving each record's inline body or its
-// shared body reference, unresolved.
-func scanChildren(rd store.Reader, c, startName string, fn func(p string, m Meta, body, ref []byte) error) error {
+// shared body reference, unresolved. onACL, if not nil, is called with the
+// path of each ACL document directly in c the scan passes (p.acl of a
+// child p, and c's own .acl), in key order among fn's calls, and may
+// return store.ErrStop too.
+func scanChildren(rd store.Reader, c, startName string, onACL func(p string) error, fn func(p string, m Meta, body, ref []byte) error) error {
 	prefix := resourceKey(c)
 	var start []byte
 	if startName != "" {
@@ -155,7 +158,16 @@ func scanChildren(rd store.Reader, c, startName string, fn func(p string, m Meta
 	}
 	return rd.Scan(prefix, start, false, func(k, v []byte) error {
 		name := k[len(prefix):]
-		if len(name) == 0 || bytes.IndexByte(name, '/') >= 0 || bytes.HasSuffix(name, []byte(".acl")) {
+		if len(name) == 0 {
+			return nil
+		}
+		if bytes.IndexByte(name, '/') >= 0 {
+			return nil
+		}
+		if bytes.HasSuffix(name, []byte(".acl")) {
+			if onACL != nil {
+				return onACL(string(k[len(store.PrefixResource):]))
+			}
 			return nil
 		}
 		m, body, ref, err := decodeRecord(v)

@@ -103,3 +103,67 @@ func TestSeqNamedContainer(t *testing.T) {
 		t.Fatalf("delete of the emptied container: %v", err)
 	}
 }
+
+// TestReadChildrenOwnACL: ReadChildren tells which children have an ACL
+// document of their own, however the page is cut, including a child whose
+// ACL sorts after another child ("a-b" lies between "a" and "a.acl"), among
+// a child container's records (not a child here) and the container's own
+// ACL.
+func TestReadChildrenOwnACL(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const c = "/p/box/"
+	now := time.Now()
+	err = st.Update(ctx, func(tx store.Txn) error {
+		if err := CreatePod(tx, "p", now); err != nil {
+			return err
+		}
+		for _, p := range []string{"a", "a-b", "a.acl", "b", "c", "c.acl", "sub/", "sub/.acl", "sub/x", "sub/x.acl", ".acl"} {
+			if IsContainer(p) {
+				err = EnsureContainer(tx, c+p, now)
+			} else {
+				_, _, err = Put(tx, c+p, MediaTurtle, nil, now, Preconditions{})
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"a": true, "a-b": false, "b": false, "c": true}
+	for limit := 1; limit <= 6; limit++ {
+		seen := 0
+		for start := ""; ; {
+			var chs []Child
+			var more bool
+			if err := st.View(ctx, func(rd store.Reader) error {
+				var err error
+				chs, more, err = ReadChildren(rd, c, start, limit, nil)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range chs {
+				name := ch.Path[len(c):]
+				if w, ok := want[name]; !ok || ch.OwnACL != w {
+					t.Errorf("limit %d: %s OwnACL %v, want %v (listed: %v)", limit, name, ch.OwnACL, w, ok)
+				}
+				seen++
+			}
+			if !more {
+				break
+			}
+			start = chs[len(chs)-1].Path[len(c):] + "\x00"
+		}
+		if seen != len(want) {
+			t.Errorf("limit %d: %d children listed, want %d", limit, seen, len(want))
+		}
+	}
+}

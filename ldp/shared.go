@@ -312,6 +312,9 @@ type Child struct {
 	Meta Meta
 	// Body is the child's body (a copy), a shared body resolved.
 	Body []byte
+	// OwnACL is true when the child has an ACL document of its own
+	// (ACLPath), so its access is not inherited from c's acl:default.
+	OwnACL bool
 }
 
 // ReadChildren returns up to limit of the children ScanChildren finds from
@@ -321,18 +324,35 @@ type Child struct {
 // so one ordered scan over them reads most of them (a point read each
 // finds the rest), which keeps an inbox page about as fast as with its
 // bodies inline.
+//
+// The same scan tells which children have an ACL document of their own
+// (Child.OwnACL), at no extra read: an ACL document is a record of c too,
+// and p.acl sorts after p. Once the page is full the scan goes on to the
+// first child after the last child's ACL path (for sequence-named
+// children, the next child, where it stopped before).
 func ReadChildren(rd store.Reader, c, startName string, limit int, keep func(p string) bool) ([]Child, bool, error) {
 	var out []Child
 	var shared []int  // indexes in out of the children with a shared body
 	var refs []uint64 // their references
 	more := false
-	err := scanChildren(rd, c, startName, func(p string, m Meta, body, ref []byte) error {
+	var acls map[string]bool // ACL documents of children the scan passed
+	onACL := func(p string) error {
+		if acls == nil {
+			acls = map[string]bool{}
+		}
+		acls[p] = true
+		return nil
+	}
+	err := scanChildren(rd, c, startName, onACL, func(p string, m Meta, body, ref []byte) error {
 		if keep != nil && !keep(p) {
 			return nil
 		}
 		if len(out) == limit {
 			more = true
-			return store.ErrStop
+			if limit == 0 || p > ACLPath(out[len(out)-1].Path) {
+				return store.ErrStop // past the last child's ACL path
+			}
+			return nil
 		}
 		ch := Child{Path: p, Meta: m}
 		if ref != nil {
@@ -344,6 +364,9 @@ func ReadChildren(rd store.Reader, c, startName string, limit int, keep func(p s
 		out = append(out, ch)
 		return nil
 	})
+	for i := range out {
+		out[i].OwnACL = acls[ACLPath(out[i].Path)]
+	}
 	if err != nil || len(refs) == 0 {
 		return out, more, err
 	}

@@ -58,6 +58,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		Inboxes:      e.inboxes,
 		URLs:         s.urls,
 		Authorize:    s.ldp.Authorize,
+		Headers:      s.ldp.ReadHeaders,
 		Logger:       s.log,
 		MaxBodyBytes: s.opts.MaxBodyBytes,
 		Stopping:     e.stopping,
@@ -158,6 +159,14 @@ func (e *events) route(c *gin.Context, r *ldp.Request) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// headers sets the LDP response headers of the event paths: a POST to
+// inbox/ takes the notification types inbox.AcceptPost lists, not any.
+func (e *events) headers(c *gin.Context, p string) {
+	if _, rel := ldp.SplitStoragePath(p); rel == "inbox/" {
+		c.Header("Accept-Post", inbox.AcceptPost)
+	}
 }
 
 // isWrite reports whether m creates or changes a resource (DELETE aside).

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -266,4 +267,31 @@ func BenchmarkInboxPoll(b *testing.B) {
 			}
 		})
 	}
+	// "reader/10": another pod's owner, whom bob's inbox ACL lets read
+	// the inbox and (acl:default) its items: the Web Access Control
+	// decisions of a page (the inbox's, and the items' content) are not
+	// the owner's shortcut.
+	acl := "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n" +
+		"<#owner> a acl:Authorization; acl:agent <" + s.WebID("bob") + ">; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.\n" +
+		"<#crm> a acl:Authorization; acl:agent <" + s.WebID("crm") + ">; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read.\n"
+	req := httptest.NewRequest(http.MethodPut, s.PodRoot("bob")+"inbox/.acl", strings.NewReader(acl))
+	req.Header.Set("X-Api-Key", evKeys.bob)
+	req.Header.Set("Content-Type", "text/turtle")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code/100 != 2 {
+		b.Fatalf("PUT inbox ACL: %d %s", rec.Code, rec.Body)
+	}
+	b.Run("reader/10", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req := httptest.NewRequest(http.MethodGet, s.PodRoot("bob")+"inbox/?limit=1000&from="+next(first), nil)
+			req.Header.Set("X-Api-Key", evKeys.crm)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(`"data"`)) {
+				b.Fatalf("%d %.300s", rec.Code, rec.Body)
+			}
+		}
+	})
 }

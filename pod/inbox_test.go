@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"podserver/inbox"
 	"podserver/pod"
 )
 
@@ -347,5 +349,142 @@ func TestInboxAsLDPContainer(t *testing.T) {
 	}
 	if after := ttl(""); strings.Contains(after.body, path.Base(items[0])) || !strings.Contains(after.body, path.Base(items[1])) {
 		t.Fatalf("after deleting %s:\n%s", items[0], after.body)
+	}
+}
+
+// putACL writes the Turtle ACL document at u with alice's owner key.
+func putACL(t *testing.T, u, body string) {
+	t.Helper()
+	if r := evDo(t, evReq{method: "PUT", url: u, key: evKeys.alice, body: "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n" + body, ctype: "text/turtle"}); r.status/100 != 2 {
+		t.Fatalf("PUT %s: %d %s", u, r.status, r.body)
+	}
+}
+
+// The JSON listing shows an item's content only to who may read the item,
+// as GET of the item decides: Read on the inbox alone lists the items'
+// URLs. Items inherit from the inbox's acl:default unless they have an
+// ACL of their own.
+func TestInboxListingItemAccess(t *testing.T) {
+	s, _ := evServer(t, "")
+	ids := publishN(t, s, 3)
+	pg, _ := readInbox(t, s, "alice", evKeys.alice, "")
+	var items []string
+	for _, e := range pg.Contains {
+		items = append(items, e["url"].(string))
+	}
+	inbox := s.PodRoot("alice") + "inbox/"
+	owner := `<#owner> a acl:Authorization; acl:agent <` + s.WebID("alice") + `>; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.` + "\n"
+	crmList := `<#crm> a acl:Authorization; acl:agent <` + s.WebID("crm") + `>; acl:accessTo <./>; acl:mode acl:Read.` + "\n"
+	crmAll := `<#crm> a acl:Authorization; acl:agent <` + s.WebID("crm") + `>; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read.` + "\n"
+	ownItem := func(item string) string {
+		return `<#owner> a acl:Authorization; acl:agent <` + s.WebID("alice") + `>; acl:accessTo <` + path.Base(item) + `>; acl:mode acl:Read, acl:Write, acl:Control.` + "\n"
+	}
+	for _, c := range []struct {
+		name      string
+		inboxACL  string
+		itemACL   int  // index of the item given an ACL of its own, -1 for none
+		itemCRM   bool // whether that ACL lets crm read the item
+		readsItem []bool
+	}{
+		{"Read on the inbox only", owner + crmList, -1, false, []bool{false, false, false}},
+		{"Read inherited by the items", owner + crmAll, -1, false, []bool{true, true, true}},
+		{"one item closed by its own ACL", owner + crmAll, 1, false, []bool{true, false, true}},
+		{"one item opened by its own ACL", owner + crmList, 2, true, []bool{false, false, true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			putACL(t, inbox+".acl", c.inboxACL)
+			for i, item := range items {
+				if i == c.itemACL {
+					acl := ownItem(item)
+					if c.itemCRM {
+						acl += `<#crm> a acl:Authorization; acl:agent <` + s.WebID("crm") + `>; acl:accessTo <` + path.Base(item) + `>; acl:mode acl:Read.` + "\n"
+					}
+					putACL(t, item+".acl", acl)
+				} else {
+					evDo(t, evReq{method: "DELETE", url: item + ".acl", key: evKeys.alice})
+				}
+			}
+			for _, limit := range []string{"", "limit=1", "limit=2"} {
+				got, r := readInbox(t, s, "alice", evKeys.crm, limit)
+				if r.status != http.StatusOK {
+					t.Fatalf("crm's listing: %d %s", r.status, r.body)
+				}
+				for _, e := range got.Contains {
+					i := slices.Index(items, e["url"].(string))
+					if i < 0 {
+						t.Fatalf("unknown entry %v", e)
+					}
+					shows := e["id"] == ids[i] && e["data"] != nil
+					if shows != c.readsItem[i] || (!shows && len(e) != 1) {
+						t.Errorf("%s item %d: entry %v, want content %v", limit, i, e, c.readsItem[i])
+					}
+					g := evDo(t, evReq{method: "GET", url: items[i], key: evKeys.crm})
+					if (g.status == http.StatusOK) != c.readsItem[i] {
+						t.Errorf("GET item %d: %d, the listing shows content %v", i, g.status, c.readsItem[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// Every representation of inbox/ carries the LDP and Solid headers (the
+// JSON listing too, however it is asked for), and Accept-Post names the
+// notification types POST takes.
+func TestInboxHeaders(t *testing.T) {
+	s, _ := evServer(t, "")
+	publishN(t, s, 2)
+	box := s.PodRoot("alice") + "inbox/"
+	var etag string
+	for _, c := range []struct {
+		method, accept, ctype string
+	}{
+		{"GET", "", "application/ld+json"},
+		{"GET", "*/*", "application/ld+json"},
+		{"GET", "application/json", "application/ld+json"},
+		{"HEAD", "", "application/ld+json"},
+		{"GET", "text/turtle", "text/turtle"},
+		{"GET", "application/n-triples", "application/n-triples"},
+		{"OPTIONS", "", ""},
+	} {
+		r := evDo(t, evReq{method: c.method, url: box, key: evKeys.alice, hdr: map[string]string{"Accept": c.accept}})
+		name := c.method + " " + c.accept
+		if want := map[bool]int{true: 204, false: 200}[c.method == "OPTIONS"]; r.status != want {
+			t.Fatalf("%s: %d %s", name, r.status, r.body)
+		}
+		if ct := r.hdr.Get("Content-Type"); !strings.HasPrefix(ct, c.ctype) {
+			t.Errorf("%s: Content-Type %q", name, ct)
+		}
+		if got := r.hdr.Get("Accept-Post"); got != inbox.AcceptPost {
+			t.Errorf("%s: Accept-Post %q", name, got)
+		}
+		for _, h := range []string{"Allow", "Accept-Put"} {
+			if r.hdr.Get(h) == "" {
+				t.Errorf("%s: no %s", name, h)
+			}
+		}
+		links := strings.Join(r.hdr.Values("Link"), ", ")
+		if !strings.Contains(links, `ldp#BasicContainer>; rel="type"`) || !strings.Contains(links, `rel="acl"`) {
+			t.Errorf("%s: Link %q", name, links)
+		}
+		if !slices.Contains(r.hdr.Values("Vary"), "Accept") {
+			t.Errorf("%s: Vary %q", name, r.hdr.Values("Vary"))
+		}
+		if c.method == "OPTIONS" {
+			continue
+		}
+		if w := r.hdr.Get("WAC-Allow"); !strings.Contains(w, `user="`) || !strings.Contains(w, "read") {
+			t.Errorf("%s: WAC-Allow %q", name, w)
+		}
+		if r.hdr.Get("ETag") == "" {
+			t.Errorf("%s: no ETag", name)
+		}
+		if c.accept == "" && c.method == "GET" {
+			etag = r.hdr.Get("ETag")
+		}
+	}
+	publishN(t, s, 1)
+	if r := evDo(t, evReq{method: "GET", url: box, key: evKeys.alice}); r.hdr.Get("ETag") == etag {
+		t.Errorf("ETag %s unchanged by an arrival", etag)
 	}
 }

@@ -130,7 +130,7 @@ func New(opts Options) (s *Server, err error) {
 		// JSON-LD goes out naming the context this server serves.
 		ContextURL: rdf.ContextURL(s.urls.Base()),
 		Hooks: ldp.Hooks{Validate: s.validateWrite, Redact: s.redact,
-			Headers: func(c *gin.Context, r *ldp.Request, p string) { s.nt.headers(c, r, p) }},
+			Headers: func(c *gin.Context, r *ldp.Request, p string) { s.nt.headers(c, r, p); s.ev.headers(c, p) }},
 	})
 	// One delivery queue carries events and push notifications; the
 	// notifier registers its kind before newEvents starts the queue.
