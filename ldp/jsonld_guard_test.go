@@ -33,7 +33,7 @@ func hostileJSONLD() map[string]string {
 		`}}},"@id":"","a":[` + strings.TrimSuffix(strings.Repeat(`{"k1":1},`, 300), ",") + `]}`
 
 	var names []string
-	for i := range 500 {
+	for i := range 800 {
 		names = append(names, fmt.Sprintf(`{"@id":"p:s%d"}`, i))
 	}
 	prefix := `{"@context":{"p":"http://ex.org/` + strings.Repeat("a", 100_000) + `#"},"@id":"","p:p":[` + strings.Join(names, ",") + `]}`
@@ -69,4 +69,28 @@ func TestHostileJSONLD(t *testing.T) {
 			step{name: "the server still answers", method: "PUT", path: path + "ok", agent: testOwner, ctype: MediaJSONLD, body: `{"@id":"","http://ex.org/p":1}`, status: 201}.run(t, h)
 		})
 	}
+}
+
+// TestHostileTurtlePrefix: the hostile review's Turtle, a 100 KB prefix
+// used by 400 distinct names (300 MB of N-Triples from a 210 KB body
+// there), is refused on PUT with a 400 naming the expansion limit, and
+// when stored all the same it is served as stored, not converted (406).
+func TestHostileTurtlePrefix(t *testing.T) {
+	h, repo := newTestHandlerConfig(t, Config{}, nil)
+	var doc strings.Builder
+	doc.WriteString("@prefix p: <http://ex.org/" + strings.Repeat("a", 100_000) + "#> .\n")
+	for i := range 400 {
+		fmt.Fprintf(&doc, "p:s%d p:p p:o%d .\n", i, i)
+	}
+	step{name: "PUT", method: "PUT", path: "/alice/pfx", agent: testOwner, ctype: MediaTurtle, body: doc.String(), status: 400, has: "expansion limit"}.run(t, h)
+	err := repo.Store().Update(context.Background(), func(tx store.Txn) error {
+		_, _, err := Put(tx, StoragePath("alice", "pfx"), MediaTurtle, []byte(doc.String()), time.Now(), Preconditions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step{name: "GET as N-Triples", method: "GET", path: "/alice/pfx", agent: testOwner, hdr: map[string]string{"Accept": "application/n-triples"}, status: 406, has: "expansion limit"}.run(t, h)
+	step{name: "GET as JSON-LD", method: "GET", path: "/alice/pfx", agent: testOwner, hdr: map[string]string{"Accept": MediaJSONLD}, status: 406, has: "expansion limit"}.run(t, h)
+	step{name: "GET as stored", method: "GET", path: "/alice/pfx", agent: testOwner, hdr: map[string]string{"Accept": MediaTurtle}, status: 200, has: "@prefix"}.run(t, h)
 }

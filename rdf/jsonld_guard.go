@@ -42,9 +42,10 @@ const (
 	// 1,100; 1,000 embedded one-term contexts) cost 30-60 ms of CPU.
 	maxContextWork = 20_000
 	// maxExpandedBytes bounds the bytes of the terms (IRIs and literals)
-	// one parse may produce: about 4 times the largest body, whatever its
-	// prefixes and compact IRIs expand to.
-	maxExpandedBytes = 40 << 20
+	// one parse may produce, whatever its prefixes and compact IRIs expand
+	// to: 6 times the largest body (10 MiB), where a realistic Turtle
+	// document's terms take 3.5 times its size (a 1 MB one: 3.7 MB).
+	maxExpandedBytes = 64 << 20
 	// perContext is what processing a context costs whatever its size,
 	// in term definitions (measured: a scoped context of one term applied
 	// 1,900 times costs as much as one of 190 terms applied 190 times).
@@ -53,8 +54,9 @@ const (
 
 // ErrTooCostly is wrapped by the error a reader returns for a document
 // whose parse would cost more than its limits allow: its JSON-LD contexts
-// define too many terms or chains of them, or its names expand to more
-// than maxExpandedBytes.
+// define too many terms or chains of them, or its terms expand to more
+// than maxExpandedBytes (Turtle's prefixed names and @base, JSON-LD's
+// compact IRIs and terms).
 var ErrTooCostly = errors.New("document too costly to read")
 
 // Client-facing messages of the context limits.
@@ -65,7 +67,7 @@ const (
 	msgTermCycle        = "term %q is defined by itself through other terms of its context (a cycle)"
 	msgScopedContexts   = "the document has more than %d scoped contexts (@context in a term definition)"
 	msgContextWork      = "the document's contexts would cost about %d term definitions to process, more than %d (the context work limit): each @context counts where it occurs, and a scoped context once per use of its term and per value; define terms once, in the top-level @context"
-	msgExpandedTooLarge = "the document's names expand to more than %d bytes (the expansion limit): its prefixes or compact IRIs are too long for how often they are used"
+	msgExpandedTooLarge = "the document's terms expand to more than %d bytes (the expansion limit): its prefixes, base or compact IRIs are too long for how often they are used; write such IRIs in full or shorten the prefix"
 )
 
 // tooCostly is the *JSONLDError of a document over a context limit.

@@ -104,7 +104,7 @@ func TestCheckContextsRefuses(t *testing.T) {
 		{"scoped contexts", scopedMany(maxScopedContexts + 1), "scoped contexts"},
 		{"property-scoped uses", scopedContextDoc(300, 300), "context work limit"},
 		{"type-scoped uses", typeScopedContextDoc(300, 300), "context work limit"},
-		{"compact IRI expansion", compactIRIDoc(100_000, 500), "expansion limit"},
+		{"compact IRI expansion", compactIRIDoc(100_000, 800), "expansion limit"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ParseJSONLD(c.doc, "https://pod.example/r")
@@ -148,5 +148,39 @@ func TestProcessorPanicMessage(t *testing.T) {
 	}
 	if strings.Contains(je.Error(), "interface") || !strings.Contains(je.Error(), "@context") {
 		t.Fatalf("message %q: want a clean message about the @context, not the Go panic", je.Error())
+	}
+}
+
+// TestTurtleExpansionLimit: finding 5's Turtle, a long prefix (or base)
+// used by many distinct names, is refused while it is read, streaming or
+// whole, once its terms pass maxExpandedBytes.
+func TestTurtleExpansionLimit(t *testing.T) {
+	long := strings.Repeat("a", 100_000)
+	var pfx, base strings.Builder
+	pfx.WriteString("@prefix p: <http://ex.org/" + long + "#> .\n")
+	base.WriteString("@base <http://ex.org/" + long + "/> .\n")
+	for i := range 400 {
+		fmt.Fprintf(&pfx, "p:s%d p:p p:o%d .\n", i, i)
+		fmt.Fprintf(&base, "<s%d> <p> <o%d> .\n", i, i)
+	}
+	for name, doc := range map[string]string{"prefix": pfx.String(), "base": base.String()} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := ParseTurtle([]byte(doc), ""); !errors.Is(err, ErrTooCostly) || !strings.Contains(err.Error(), "expansion limit") {
+				t.Fatalf("ParseTurtle: %v, want ErrTooCostly naming the expansion limit", err)
+			}
+			r := NewTurtleReader(strings.NewReader(doc), "")
+			var err error
+			for err == nil {
+				_, err = r.Next()
+			}
+			if !errors.Is(err, ErrTooCostly) {
+				t.Fatalf("TurtleReader: %v, want ErrTooCostly", err)
+			}
+		})
+	}
+	// The same names with a short prefix read.
+	short := strings.ReplaceAll(pfx.String(), long, "a")
+	if _, err := ParseTurtle([]byte(short), ""); err != nil {
+		t.Fatal(err)
 	}
 }

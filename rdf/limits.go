@@ -50,6 +50,12 @@ var ErrTooDeep = errors.New("document nested too deeply")
 // returns for a document of more than MaxStatements statements.
 var ErrTooManyStatements = errors.New("document has too many statements")
 
+// tooLarge is the error of a document whose terms expand past
+// maxExpandedBytes.
+func tooLarge() error {
+	return fmt.Errorf("%w: "+msgExpandedTooLarge, ErrTooCostly, maxExpandedBytes)
+}
+
 // tooMany is the error of a document past MaxStatements.
 func tooMany() error {
 	return fmt.Errorf("%w: "+msgTooManyStatements, ErrTooManyStatements, MaxStatements)
