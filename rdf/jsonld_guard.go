@@ -41,11 +41,6 @@ const (
 	// of 115 terms on 110 values, of 1,000 terms on 12, of one term on
 	// 1,100; 1,000 embedded one-term contexts) cost 30-60 ms of CPU.
 	maxContextWork = 20_000
-	// maxExpandedBytes bounds the bytes of the terms (IRIs and literals)
-	// one parse may produce, whatever its prefixes and compact IRIs expand
-	// to: 6 times the largest body (10 MiB), where a realistic Turtle
-	// document's terms take 3.5 times its size (a 1 MB one: 3.7 MB).
-	maxExpandedBytes = 64 << 20
 	// perContext is what processing a context costs whatever its size,
 	// in term definitions (measured: a scoped context of one term applied
 	// 1,900 times costs as much as one of 190 terms applied 190 times).
@@ -55,7 +50,7 @@ const (
 // ErrTooCostly is wrapped by the error a reader returns for a document
 // whose parse would cost more than its limits allow: its JSON-LD contexts
 // define too many terms or chains of them, or its terms expand to more
-// than maxExpandedBytes (Turtle's prefixed names and @base, JSON-LD's
+// than MaxExpandedBytes (Turtle's prefixed names and @base, JSON-LD's
 // compact IRIs and terms).
 var ErrTooCostly = errors.New("document too costly to read")
 
@@ -404,8 +399,8 @@ func (g *contextGuard) uses(v any, expanded *int64) error {
 			}
 		}
 	}
-	if *expanded > maxExpandedBytes {
-		return tooCostly(msgExpandedTooLarge, maxExpandedBytes)
+	if *expanded > MaxExpandedBytes {
+		return tooCostly(msgExpandedTooLarge, MaxExpandedBytes)
 	}
 	return nil
 }

@@ -153,7 +153,7 @@ func TestProcessorPanicMessage(t *testing.T) {
 
 // TestTurtleExpansionLimit: finding 5's Turtle, a long prefix (or base)
 // used by many distinct names, is refused while it is read, streaming or
-// whole, once its terms pass maxExpandedBytes.
+// whole, once its terms pass MaxExpandedBytes.
 func TestTurtleExpansionLimit(t *testing.T) {
 	long := strings.Repeat("a", 100_000)
 	var pfx, base strings.Builder

@@ -25,7 +25,7 @@ type TurtleReader struct {
 	err      error
 	depth    int // open [ ] and ( ), at most MaxDepth
 	// size is the bytes of the terms of the triples read so far, at most
-	// about maxExpandedBytes: a prefixed name is short but expands to its
+	// about MaxExpandedBytes: a prefixed name is short but expands to its
 	// namespace, however long, each time it is used.
 	size int64
 
@@ -380,7 +380,7 @@ func (t *TurtleReader) object(use func(Term)) (Term, error) {
 		// triples take the memory.
 		return Term{}, tooMany()
 	}
-	if t.size > maxExpandedBytes {
+	if t.size > MaxExpandedBytes {
 		// Checked before each object, so a document stops one triple past
 		// the limit, whatever it would expand to.
 		return Term{}, tooLarge()
