@@ -75,7 +75,8 @@ type contextGuard struct {
 	terms    int // term definitions of all contexts
 	largest  int // terms of the largest context (about the active context json-gold copies)
 	scopedN  int
-	work     int
+	work     int            // context processing, in term definitions, but for the copies
+	copies   int            // copies of the active context json-gold makes (one per context processed)
 	vocabLen int            // longest @vocab
 	scoped   map[string]int // term with a scoped context -> terms of that context (the largest)
 	expand   map[string]int // term -> bytes it expands to (the longest)
@@ -149,8 +150,10 @@ func (g *contextGuard) context(v any) error {
 
 // overWork reports a document past maxContextWork.
 func (g *contextGuard) overWork() error {
-	if g.work > maxContextWork {
-		return tooCostly(msgContextWork, g.work, maxContextWork)
+	// The sums only grow and largest is their maximum, so whether a
+	// document is refused does not depend on the order of the walk.
+	if w := g.work + g.copies*g.largest/8; w > maxContextWork {
+		return tooCostly(msgContextWork, w, maxContextWork)
 	}
 	return nil
 }
@@ -177,7 +180,8 @@ func (g *contextGuard) contextObject(m map[string]any) error {
 		return tooCostly(msgTermDefinitions, maxTermDefinitions)
 	}
 	g.largest = max(g.largest, n)
-	g.work += perContext + n + g.largest/8
+	g.work += perContext + n
+	g.copies++
 	if err := g.overWork(); err != nil {
 		return err
 	}
@@ -188,6 +192,15 @@ func (g *contextGuard) contextObject(m map[string]any) error {
 		def, ok := v.(map[string]any)
 		if !ok {
 			continue
+		}
+		// Contexts anywhere else in a term definition (json-gold refuses
+		// such definitions, but not necessarily first) are checked too.
+		for dk, dv := range def {
+			if dk != "@context" {
+				if err := g.walk(dv); err != nil {
+					return err
+				}
+			}
 		}
 		sc, ok := def["@context"]
 		if !ok {
@@ -312,7 +325,7 @@ func (g *contextGuard) chains(m map[string]any) error {
 				case open:
 					return tooCostly(msgTermCycle, r)
 				case 0:
-					if len(stack) >= maxTermChain {
+					if len(stack) > maxTermChain { // the chain would have more links
 						return tooCostly(msgTermChain, root, maxTermChain)
 					}
 					g.state[r] = open
@@ -375,7 +388,8 @@ func (g *contextGuard) uses(v any, expanded *int64) error {
 				if a, ok := e.([]any); ok {
 					n = 1 + len(a)
 				}
-				g.work += n * (perContext + t + g.largest/8)
+				g.work += n * (perContext + t)
+				g.copies += n
 				if err := g.overWork(); err != nil {
 					return err
 				}
@@ -393,7 +407,8 @@ func (g *contextGuard) uses(v any, expanded *int64) error {
 	case string:
 		*expanded += int64(g.expansion(v))
 		if t, ok := g.scoped[v]; ok { // a type-scoped context
-			g.work += perContext + t + g.largest/8
+			g.work += perContext + t
+			g.copies++
 			if err := g.overWork(); err != nil {
 				return err
 			}

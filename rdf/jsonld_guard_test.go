@@ -89,7 +89,7 @@ func TestCheckContextsRefuses(t *testing.T) {
 		doc  []byte
 		want string
 	}{
-		{"term chain", chainContextDoc(maxTermChain + 5), "term chain limit"},
+		{"term chain", chainContextDoc(maxTermChain + 1), "term chain limit"},
 		{"long term chain", chainContextDoc(maxContextTerms - 10), "term chain limit"},
 		{"chain through prefixes", []byte(`{"@context":{` + func() string {
 			var s []string
@@ -124,7 +124,7 @@ func TestCheckContextsAccepts(t *testing.T) {
 		name string
 		doc  []byte
 	}{
-		{"short chain", chainContextDoc(maxTermChain - 2)},
+		{"chain at the limit", chainContextDoc(maxTermChain)},
 		{"property-scoped", scopedContextDoc(20, 100)},
 		{"type-scoped", typeScopedContextDoc(20, 100)},
 		{"compact IRIs", compactIRIDoc(200, 2000)},
