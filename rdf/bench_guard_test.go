@@ -60,3 +60,26 @@ func BenchmarkParseJSONLDContext(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheckContexts is the context pre-check alone, on the decoded
+// documents of BenchmarkParseJSONLDContext.
+func BenchmarkCheckContexts(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"event2KB", benchEvent()}, {"doc100KB", benchContextDoc(100 << 10)}} {
+		doc, err := decodeJSONLD(c.data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := checkContexts(doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
