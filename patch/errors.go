@@ -64,10 +64,12 @@ const (
 	msgBadChar         = "unexpected character %q"
 	msgBadName         = "malformed name"
 	msgUndefinedPrefix = "undefined prefix %q"
-	msgTooDeep         = "[ ], ( ) and { } nested more than %d deep (the nesting limit)"
-	msgTooComplex      = "the WHERE clause is too costly to evaluate"
-	msgTooManySolns    = "the WHERE clause has too many solutions"
-	msgTooManyTriples  = "the operation would insert or delete too many triples"
+	// msgExpandedTooLarge takes rdf.MaxExpandedBytes.
+	msgExpandedTooLarge = "the patch's IRIs expand to more than %d bytes (the expansion limit): its prefixes or base are too long for how often they are used"
+	msgTooDeep          = "[ ], ( ) and { } nested more than %d deep (the nesting limit)"
+	msgTooComplex       = "the WHERE clause is too costly to evaluate"
+	msgTooManySolns     = "the WHERE clause has too many solutions"
+	msgTooManyTriples   = "the operation would insert or delete too many triples"
 
 	msgNoPatch        = "no patch resource: expected a resource of type solid:InsertDeletePatch"
 	msgManyPatches    = "more than one patch resource"

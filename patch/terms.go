@@ -58,6 +58,7 @@ type parser struct {
 	prefixes map[string]string
 	nanon    int
 	depth    int
+	expanded int64 // bytes of the IRIs read, at most rdf.MaxExpandedBytes
 }
 
 func newParser(src, base string, sparql bool) (*parser, error) {
@@ -402,6 +403,11 @@ func (p *parser) iri() (string, error) {
 		iri = ns + t.local
 	default:
 		return "", p.expected("an IRI")
+	}
+	// A prefixed name (or a relative IRI) is short but expands to its
+	// namespace (its base), however long, each time it is used.
+	if p.expanded += int64(len(iri)); p.expanded > rdf.MaxExpandedBytes {
+		return "", p.errTok(msgExpandedTooLarge, rdf.MaxExpandedBytes)
 	}
 	return iri, p.advance()
 }

@@ -44,7 +44,9 @@ func (e *JSONLDError) Unwrap() error { return e.Err }
 
 // decodeJSONLD decodes a JSON-LD document, which must be a JSON object or
 // array, valid UTF-8 and nested at most jsoncheck.MaxDepth deep (json-gold
-// recurses per level, so the depth is checked before it sees the document).
+// recurses per level, so the depth is checked before it sees the
+// document), with contexts within the bounds checkContexts sets. Every
+// document handed to json-gold goes through it.
 func decodeJSONLD(data []byte) (any, error) {
 	var ce *jsoncheck.Error
 	if err := jsoncheck.Check(data); errors.As(err, &ce) {
@@ -65,6 +67,9 @@ func decodeJSONLD(data []byte) (any, error) {
 	}
 	switch doc.(type) {
 	case map[string]any, []any:
+		if err := checkContexts(doc); err != nil {
+			return nil, err
+		}
 		return doc, nil
 	case nil:
 		return nil, &JSONLDError{Offset: -1, Msg: "the document must be a JSON object or array, not null"}
@@ -136,6 +141,9 @@ func wrapLD(err error) error {
 	if errors.As(err, &uc) {
 		return &JSONLDError{Offset: -1, Msg: uc.Error(), Err: err}
 	}
+	if errors.Is(err, errProcessorPanic) {
+		return &JSONLDError{Offset: -1, Msg: msgProcessorFailed, Err: err}
+	}
 	return &JSONLDError{Offset: -1, Msg: err.Error(), Err: err}
 }
 
@@ -199,12 +207,21 @@ func ExpandJSONLD(data []byte, base string) error {
 	return nil
 }
 
-// guard runs f, turning a panic in json-gold into an error: it is third
-// party code on the path of untrusted input.
+// errProcessorPanic is wrapped by the error of a panic in json-gold.
+var errProcessorPanic = errors.New("the JSON-LD processor panicked")
+
+// msgProcessorFailed is what a client is told when json-gold panicked on
+// its document; the panic's own text (a Go runtime message) stays in the
+// wrapped error, for the log.
+const msgProcessorFailed = "the JSON-LD processor could not read this document: check its @context and keywords (@protected, @version, @container and the like take the values JSON-LD 1.1 defines)"
+
+// guard runs f, turning a panic in json-gold into an error wrapping
+// errProcessorPanic: it is third party code on the path of untrusted
+// input.
 func guard(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("the JSON-LD processor failed on this document: %v", r)
+			err = fmt.Errorf("%w: %v", errProcessorPanic, r)
 		}
 	}()
 	return f()

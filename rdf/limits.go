@@ -34,6 +34,14 @@ const (
 	MaxStatements = 200_000
 )
 
+// MaxExpandedBytes bounds the bytes of the terms (IRIs and literals) one
+// parse may produce, whatever its prefixes and compact IRIs expand to: 6
+// times the largest body (10 MiB), where a realistic Turtle document's
+// terms take 3.5 times its size (a 1 MB one: 3.7 MB). Every reader of a
+// syntax with prefixes or contexts holds to it (the Turtle readers, the
+// JSON-LD pre-check, the patch parser).
+const MaxExpandedBytes = 64 << 20
+
 // Compile-time checks that writers stay readable: these fail to compile
 // if a limit is raised past what the readers accept.
 const (
@@ -49,6 +57,12 @@ var ErrTooDeep = errors.New("document nested too deeply")
 // ErrTooManyStatements is wrapped by the error a whole-document reader
 // returns for a document of more than MaxStatements statements.
 var ErrTooManyStatements = errors.New("document has too many statements")
+
+// tooLarge is the error of a document whose terms expand past
+// MaxExpandedBytes.
+func tooLarge() error {
+	return fmt.Errorf("%w: "+msgExpandedTooLarge, ErrTooCostly, MaxExpandedBytes)
+}
 
 // tooMany is the error of a document past MaxStatements.
 func tooMany() error {

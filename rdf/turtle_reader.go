@@ -24,6 +24,10 @@ type TurtleReader struct {
 	next     int
 	err      error
 	depth    int // open [ ] and ( ), at most MaxDepth
+	// size is the bytes of the terms of the triples read so far, at most
+	// about MaxExpandedBytes: a prefixed name is short but expands to its
+	// namespace, however long, each time it is used.
+	size int64
 
 	// Caches of expanded prefixed names and resolved IRIs, keyed by the
 	// token as written; dropped when a prefix or the base changes.
@@ -107,6 +111,7 @@ func (t *TurtleReader) Prefixes() map[string]string {
 func (t *TurtleReader) Base() string { return t.baseIRI }
 
 func (t *TurtleReader) emit(s, p, o Term) {
+	t.size += int64(len(s.Value) + len(p.Value) + len(o.Value) + len(o.Datatype) + len(o.Lang))
 	t.queue = append(t.queue, Triple{S: s, P: p, O: o})
 }
 
@@ -374,6 +379,11 @@ func (t *TurtleReader) object(use func(Term)) (Term, error) {
 		// triples than a whole document may hold: refused before its
 		// triples take the memory.
 		return Term{}, tooMany()
+	}
+	if t.size > MaxExpandedBytes {
+		// Checked before each object, so a document stops one triple past
+		// the limit, whatever it would expand to.
+		return Term{}, tooLarge()
 	}
 	s := &t.s
 	c := s.peek()
