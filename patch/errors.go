@@ -65,9 +65,18 @@ const (
 	msgBadName         = "malformed name"
 	msgUndefinedPrefix = "undefined prefix %q"
 	msgTooDeep         = "[ ], ( ) and { } nested more than %d deep (the nesting limit)"
-	msgTooComplex      = "the WHERE clause is too costly to evaluate"
-	msgTooManySolns    = "the WHERE clause has too many solutions"
-	msgTooManyTriples  = "the operation would insert or delete too many triples"
+	// The limits of applying a patch, all its operations together. Each is
+	// completed by a detail naming the limit (see the limit* formats).
+	msgTooComplex     = "the patch is too costly to evaluate"
+	msgTooManySolns   = "the WHERE clauses have too many solutions"
+	msgTooManyTriples = "the patch would insert or delete too many triples"
+	msgTooManyOps     = "more than %d operations in one patch (the operation limit); send several patches"
+	msgTooManyStmts   = "the patched document would hold more than %d statements (the statement limit)"
+	msgTooBig         = "the patch would add more than %d bytes of terms to the document (the size limit of a request body)"
+
+	limitSteps     = ": its WHERE clauses may try %d candidate triples in all (the evaluation limit); bind more of each pattern or send several patches"
+	limitSolutions = ": its WHERE clauses may have %d solutions in all (the solution limit)"
+	limitInstances = ": its templates may be instantiated %d times in all (the template limit)"
 
 	msgNoPatch        = "no patch resource: expected a resource of type solid:InsertDeletePatch"
 	msgManyPatches    = "more than one patch resource"
