@@ -69,10 +69,10 @@ func (s *state) add(t rdf.Triple) error {
 		return nil
 	}
 	if s.n+s.named >= s.limits.statements {
-		return &Error{Kind: Malformed, Msg: fmt.Sprintf(msgTooManyStmts, s.limits.statements)}
+		return &Error{Kind: TooLarge, Msg: fmt.Sprintf(msgTooManyStmts, s.limits.statements)}
 	}
 	if s.grown += termBytes(t); s.grown > s.limits.bytes {
-		return &Error{Kind: Malformed, Msg: fmt.Sprintf(msgTooBig, s.limits.bytes)}
+		return &Error{Kind: TooLarge, Msg: fmt.Sprintf(msgTooBig, s.limits.bytes)}
 	}
 	if !seen {
 		s.order = append(s.order, t)

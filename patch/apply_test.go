@@ -239,7 +239,7 @@ func TestLimits(t *testing.T) {
 }
 
 // TestResultLimits: a patch whose result would go past the limits of a
-// PUT (statements, bytes) is Malformed, found as the result grows (hostile
+// PUT (statements, bytes) is TooLarge, found as the result grows (hostile
 // review, finding 4: fresh blank nodes made a 20 KB patch write 1 M
 // triples).
 func TestResultLimits(t *testing.T) {
@@ -276,7 +276,7 @@ func TestResultLimits(t *testing.T) {
 				}
 				return
 			}
-			checkErr(t, err, wantErr{kind: Malformed, msg: tc.msg})
+			checkErr(t, err, wantErr{kind: TooLarge, msg: tc.msg})
 		})
 	}
 }

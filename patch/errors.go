@@ -16,6 +16,10 @@ const (
 	// Conflict means the patch is valid but cannot be applied to the
 	// current state of the resource (the server answers 409 Conflict).
 	Conflict
+	// TooLarge means the patched document would be past the limits of a
+	// document (statements, bytes) that a PUT has (the server answers 413
+	// Content Too Large).
+	TooLarge
 )
 
 // String names the kind.
@@ -25,6 +29,8 @@ func (k Kind) String() string {
 		return "malformed patch"
 	case Conflict:
 		return "patch conflict"
+	case TooLarge:
+		return "patch result too large"
 	}
 	return fmt.Sprintf("patch error kind %d", int(k))
 }

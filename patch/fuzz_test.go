@@ -42,7 +42,7 @@ func checkPatch(t *testing.T, mediaType, body string, graph []rdf.Quad) {
 	}
 	if err != nil {
 		var pe *Error
-		if !errors.As(err, &pe) || (pe.Kind != Conflict && pe.Kind != Malformed) {
+		if !errors.As(err, &pe) || (pe.Kind != Conflict && pe.Kind != Malformed && pe.Kind != TooLarge) {
 			t.Fatalf("Apply error %v is not an *Error", err)
 		}
 		return

@@ -25,8 +25,9 @@
 // patch is bounded as a whole, all its operations together: the search
 // steps and solutions of its WHERE clauses, the templates instantiated,
 // and the result, which may hold at most rdf.MaxStatements statements and
-// gain at most a request body's size in terms; a patch beyond the bounds
-// is Malformed, found out as the result grows and not after.
+// gain at most a request body's size in terms. A patch too costly to
+// evaluate is Malformed; one whose result would be too large is TooLarge,
+// found out as the result grows and not after.
 //
 // This package depends on podserver/rdf only and must not import any other
 // podserver package.
@@ -136,9 +137,9 @@ func (p *Patch) Apply(graph []rdf.Quad) ([]rdf.Quad, error) {
 // the default graph changes; quads of named graphs are kept as they are.
 // The result holds no duplicate quads and graph itself is never modified.
 // A patch that cannot apply to this graph gives an *Error of kind
-// Conflict; one past the limits of evaluation or of the result (at most
-// rdf.MaxStatements statements, and maxBytes more bytes of terms than
-// graph) gives one of kind Malformed. It stops with ctx's error when ctx
+// Conflict; one past the limits of evaluation one of kind Malformed, and
+// one whose result would be past its limits (rdf.MaxStatements statements,
+// maxBytes more bytes of terms than graph) one of kind TooLarge. It stops with ctx's error when ctx
 // is done.
 func (p *Patch) ApplyContext(ctx context.Context, graph []rdf.Quad, maxBytes int) ([]rdf.Quad, error) {
 	return p.apply(ctx, graph, defaultLimits(maxBytes))
