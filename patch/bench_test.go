@@ -91,7 +91,7 @@ func BenchmarkParseN3(b *testing.B) {
 // must stop each within a small fraction of a second (BenchmarkWorstCase).
 func hostilePatches() map[string]string {
 	join := `DELETE { ?a <urn:none> ?c } WHERE { ?a ?b ?c . ?d ?e ?f }`
-	miss := `DELETE { ?a <urn:none> ?c } WHERE { ?a ?b ?c . ?d ?e ?f . ?a <urn:none> ?f }`
+	miss := `DELETE { ?a <urn:none> ?c } WHERE { ?a <urn:p> ?c . ?c ?x ?y }`
 	var tmpl strings.Builder
 	for j := range 1000 {
 		fmt.Fprintf(&tmpl, "_:b%d <urn:q> ?c . ", j)

@@ -34,7 +34,7 @@ type limits struct {
 // result is held to the limits of a PUT: rdf.MaxStatements statements
 // and, for its growth, maxBytes.
 func defaultLimits(maxBytes int) limits {
-	return limits{solutions: 20_000, instances: 100_000, steps: 1_000_000,
+	return limits{solutions: 20_000, instances: 100_000, steps: 250_000,
 		statements: rdf.MaxStatements, bytes: maxBytes}
 }
 
