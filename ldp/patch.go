@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -33,7 +34,8 @@ var errRetry = errors.New("resource changed; retry")
 // Concurrent PATCHes of one resource all apply: each is computed from the
 // version it read, outside the store's writer, and written only if that
 // version is still current, else recomputed, at most patchAttempts times
-// (then 409 with Retry-After). The patch and its result are held to the
+// (then 409 with Retry-After). The PATCHes of one resource on this server
+// wait for each other (pathLocks), so only other writes make them race. The patch and its result are held to the
 // limits of package patch and of a PUT (the body size limit).
 //
 // The access decision comes before the body is read: every patch needs at
@@ -74,6 +76,11 @@ func (h *Handler) Patch(c *gin.Context, r *Request) error {
 			return err
 		}
 	}
+	unlock, err := h.patching.lock(ctx, p)
+	if err != nil {
+		return writeError(err)
+	}
+	defer unlock()
 	pc := preconditions(c.Request)
 	for try, races := 1, 0; ; try++ {
 		top, err := h.authorizeCreate(ctx, r, p)
@@ -213,4 +220,46 @@ func patchError(err error) error {
 		return apierr.Wrap(http.StatusUnprocessableEntity, pe.Error(), err)
 	}
 	return writeError(err)
+}
+
+// pathLocks is a mutex per path, held while a path is in use and dropped
+// when no one holds or waits for it.
+type pathLocks struct {
+	mu sync.Mutex
+	m  map[string]*pathLock
+}
+
+type pathLock struct {
+	ch    chan struct{} // holds a token while locked
+	users int           // holders and waiters
+}
+
+// lock waits until p is free or ctx is done, and returns the function that
+// frees it.
+func (l *pathLocks) lock(ctx context.Context, p string) (func(), error) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*pathLock{}
+	}
+	e := l.m[p]
+	if e == nil {
+		e = &pathLock{ch: make(chan struct{}, 1)}
+		l.m[p] = e
+	}
+	e.users++
+	l.mu.Unlock()
+	release := func() {
+		l.mu.Lock()
+		if e.users--; e.users == 0 {
+			delete(l.m, p)
+		}
+		l.mu.Unlock()
+	}
+	select {
+	case e.ch <- struct{}{}:
+		return func() { <-e.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
 }
