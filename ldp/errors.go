@@ -42,6 +42,10 @@ const (
 	msgPatchedInvalid = "the patched document is not valid: "
 	// msgPatchNotRDF takes the resource's media type.
 	msgPatchNotRDF = "cannot PATCH a %s resource: only RDF resources can be patched"
+	// msgPatchRace takes the number of attempts.
+	msgPatchRace = "the resource changed while the patch was applied, %d times: retry"
+	// msgPatchedTooLarge takes the patched document's size and the limit.
+	msgPatchedTooLarge = "the patched document would be %d bytes, larger than the limit of %d bytes on a request body"
 	// msgPatchedACL is followed by what is wrong.
 	msgPatchedACL = "the patched ACL document is not valid: "
 	// Messages for a stored RDF body that no longer reads: it was accepted

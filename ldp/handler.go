@@ -71,6 +71,8 @@ type Handler struct {
 	seqNamed func(container string) bool
 	// ctxURL: see Config.ContextURL.
 	ctxURL string
+	// patching queues the PATCHes of each resource (see Patch).
+	patching pathLocks
 }
 
 // Config configures a Handler.

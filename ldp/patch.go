@@ -3,8 +3,10 @@ package ldp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,10 +17,12 @@ import (
 	"podserver/store"
 )
 
-// optimisticPatches is how often a PATCH is computed outside the store's
-// writer before it falls back to computing inside the write transaction,
-// which always succeeds but holds the writer while it runs.
-const optimisticPatches = 3
+// patchAttempts is how often a PATCH is computed before it gives up on a
+// resource that keeps changing. A patch is always computed outside the
+// store's writer, against the version it read, and written only if that
+// version is still current: computing it inside the write transaction
+// would make every write on the server wait for it.
+const patchAttempts = 5
 
 var errRetry = errors.New("resource changed; retry")
 
@@ -26,9 +30,13 @@ var errRetry = errors.New("resource changed; retry")
 // it (as Turtle) when it does not exist. Inserts need Append; deletes and
 // conditions need Read and Write. Creating the resource needs these modes
 // on it and, as for PUT, Append (or Write) on its container and on the
-// container of each missing container created with it (authorizeCreate). Concurrent PATCHes of one resource all
-// apply: each is computed from the version it read and written only if
-// that version is still current, else recomputed.
+// container of each missing container created with it (authorizeCreate).
+// Concurrent PATCHes of one resource all apply: each is computed from the
+// version it read, outside the store's writer, and written only if that
+// version is still current, else recomputed, at most patchAttempts times
+// (then 409 with Retry-After). The PATCHes of one resource on this server
+// wait for each other (pathLocks), so only other writes make them race. The patch and its result are held to the
+// limits of package patch and of a PUT (the body size limit).
 //
 // The access decision comes before the body is read: every patch needs at
 // least Append (Control for an ACL document), so a caller without it gets
@@ -68,13 +76,18 @@ func (h *Handler) Patch(c *gin.Context, r *Request) error {
 			return err
 		}
 	}
+	unlock, err := h.patching.lock(ctx, p)
+	if err != nil {
+		return writeError(err)
+	}
+	defer unlock()
 	pc := preconditions(c.Request)
-	for try, races := 0, 0; ; try++ {
+	for try, races := 1, 0; ; try++ {
 		top, err := h.authorizeCreate(ctx, r, p)
 		if err != nil {
 			return err
 		}
-		created, m, err := h.patchOnce(ctx, r, p, url, pt, pc, top, try >= optimisticPatches)
+		created, m, err := h.patchOnce(ctx, r, p, url, pt, pc, top)
 		if errors.Is(err, errCreateRace) {
 			if races++; races > maxCreateRetries {
 				return apierr.Wrap(http.StatusConflict, msgCreateRace, err)
@@ -82,6 +95,9 @@ func (h *Handler) Patch(c *gin.Context, r *Request) error {
 			continue
 		}
 		if errors.Is(err, errRetry) {
+			if try >= patchAttempts {
+				return apierr.Wrap(http.StatusConflict, fmt.Sprintf(msgPatchRace, patchAttempts), err).With("Retry-After", "1")
+			}
 			continue
 		}
 		if err != nil {
@@ -93,35 +109,11 @@ func (h *Handler) Patch(c *gin.Context, r *Request) error {
 }
 
 // patchOnce reads p, applies pt and writes the result if p is still at the
-// version read (errRetry otherwise). In pessimistic mode the whole
-// read-apply-write runs inside one store transaction.
+// version read (errRetry otherwise). The patch is computed outside the
+// store's write transaction, which only compares the version and writes.
 // top is what authorizeCreate allowed the write to create: the write fails
 // with errCreateRace when it would create more (see checkCreates).
-func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *patch.Patch, pc Preconditions, top string, pessimistic bool) (bool, Meta, error) {
-	if pessimistic {
-		var created bool
-		var m Meta
-		now := h.repo.Now()
-		err := h.repo.st.Update(ctx, func(tx store.Txn) error {
-			res, err := Get(tx, p)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			mt, body, err := applyPatch(res, p, url, pt)
-			if err != nil {
-				return err
-			}
-			if err := h.validatePatched(ctx, r, p, mt, body); err != nil {
-				return err
-			}
-			if err := checkCreates(tx, p, top); err != nil {
-				return err
-			}
-			created, m, err = Put(tx, p, mt, body, now, pc)
-			return err
-		})
-		return created, m, err
-	}
+func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *patch.Patch, pc Preconditions, top string) (bool, Meta, error) {
 	res, err := h.repo.Get(ctx, p)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return false, Meta{}, err
@@ -130,7 +122,7 @@ func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *
 	if res != nil {
 		version = res.Meta.Version
 	}
-	mt, body, err := applyPatch(res, p, url, pt)
+	mt, body, err := applyPatch(ctx, res, p, url, pt, h.max)
 	if err != nil {
 		return false, Meta{}, err
 	}
@@ -181,8 +173,9 @@ func (h *Handler) validatePatched(ctx context.Context, r *Request, p, mt string,
 }
 
 // applyPatch applies pt to res (nil: a new resource, written as Turtle)
-// and returns the media type and body to store.
-func applyPatch(res *Resource, p, url string, pt *patch.Patch) (string, []byte, error) {
+// and returns the media type and body to store, which may be at most max
+// bytes, as the body of a PUT.
+func applyPatch(ctx context.Context, res *Resource, p, url string, pt *patch.Patch, max int64) (string, []byte, error) {
 	mt := MediaTurtle
 	var quads []rdf.Quad
 	if res != nil {
@@ -195,13 +188,16 @@ func applyPatch(res *Resource, p, url string, pt *patch.Patch) (string, []byte, 
 			return "", nil, err
 		}
 	}
-	out, err := pt.Apply(quads)
+	out, err := pt.ApplyContext(ctx, quads, int(max))
 	if err != nil {
 		return "", nil, err
 	}
 	body, err := writeRDF(mt, out, url)
 	if err != nil {
 		return "", nil, err
+	}
+	if int64(len(body)) > max {
+		return "", nil, apierr.Newf(http.StatusRequestEntityTooLarge, msgPatchedTooLarge, len(body), max)
 	}
 	if IsACL(p) {
 		if _, err := acl.ParseACL(out); err != nil {
@@ -215,10 +211,55 @@ func applyPatch(res *Resource, p, url string, pt *patch.Patch) (string, []byte, 
 func patchError(err error) error {
 	var pe *patch.Error
 	if errors.As(err, &pe) {
-		if pe.Kind == patch.Conflict {
+		switch pe.Kind {
+		case patch.Conflict:
 			return apierr.Wrap(http.StatusConflict, pe.Error(), err)
+		case patch.TooLarge:
+			return apierr.Wrap(http.StatusRequestEntityTooLarge, pe.Error(), err)
 		}
 		return apierr.Wrap(http.StatusUnprocessableEntity, pe.Error(), err)
 	}
 	return writeError(err)
+}
+
+// pathLocks is a mutex per path, held while a path is in use and dropped
+// when no one holds or waits for it.
+type pathLocks struct {
+	mu sync.Mutex
+	m  map[string]*pathLock
+}
+
+type pathLock struct {
+	ch    chan struct{} // holds a token while locked
+	users int           // holders and waiters
+}
+
+// lock waits until p is free or ctx is done, and returns the function that
+// frees it.
+func (l *pathLocks) lock(ctx context.Context, p string) (func(), error) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*pathLock{}
+	}
+	e := l.m[p]
+	if e == nil {
+		e = &pathLock{ch: make(chan struct{}, 1)}
+		l.m[p] = e
+	}
+	e.users++
+	l.mu.Unlock()
+	release := func() {
+		l.mu.Lock()
+		if e.users--; e.users == 0 {
+			delete(l.m, p)
+		}
+		l.mu.Unlock()
+	}
+	select {
+	case e.ch <- struct{}{}:
+		return func() { <-e.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
 }

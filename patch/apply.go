@@ -1,6 +1,8 @@
 package patch
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 
 	"podserver/rdf"
@@ -11,20 +13,39 @@ import (
 // ones), and live, which holds every triple of order and says whether it is
 // still present: a deleted triple stays in order, so one deleted and
 // inserted again keeps its place.
+//
+// The state also holds what is left of the patch's budget (see limits) and
+// what the result has grown to, so that every operation draws on one
+// budget and a result past the limits is refused as it grows, before it
+// takes the memory.
 type state struct {
+	ctx    context.Context
 	input  []rdf.Quad
 	live   map[rdf.Triple]bool
 	order  []rdf.Triple
 	used   map[string]bool // blank node labels in use; nil until needed
 	nfresh int
-	limits limits
+
+	limits limits // the limits of the whole patch, for errors
+	left   limits // what is left of them (steps, solutions, instances)
+	n      int    // present default-graph triples
+	named  int    // quads in named graphs
+	grown  int    // bytes of terms of present triples beyond the input's
+	idx    *index // index of order, built by the first WHERE clause
 }
 
-func newState(graph []rdf.Quad, lim limits) *state {
-	s := &state{input: graph, live: make(map[rdf.Triple]bool, len(graph)), limits: lim}
+func newState(ctx context.Context, graph []rdf.Quad, lim limits) *state {
+	s := &state{ctx: ctx, input: graph, live: make(map[rdf.Triple]bool, len(graph)), limits: lim, left: lim}
 	for _, q := range graph {
 		if q.G.IsZero() {
-			s.add(q.Triple())
+			t := q.Triple()
+			if _, seen := s.live[t]; !seen {
+				s.order = append(s.order, t)
+				s.live[t] = true
+				s.n++
+			}
+		} else {
+			s.named++
 		}
 	}
 	return s
@@ -32,28 +53,55 @@ func newState(graph []rdf.Quad, lim limits) *state {
 
 func (s *state) has(t rdf.Triple) bool { return s.live[t] }
 
-func (s *state) add(t rdf.Triple) {
-	if _, seen := s.live[t]; !seen {
+// termBytes is what t's terms take in a document, roughly.
+func termBytes(t rdf.Triple) int {
+	n := 0
+	for _, x := range [...]rdf.Term{t.S, t.P, t.O} {
+		n += len(x.Value) + len(x.Datatype) + len(x.Lang) + 2
+	}
+	return n
+}
+
+// add adds t, failing when the result would go past the limits.
+func (s *state) add(t rdf.Triple) error {
+	live, seen := s.live[t]
+	if live {
+		return nil
+	}
+	if s.n+s.named >= s.limits.statements {
+		return &Error{Kind: TooLarge, Msg: fmt.Sprintf(msgTooManyStmts, s.limits.statements)}
+	}
+	if s.grown += termBytes(t); s.grown > s.limits.bytes {
+		return &Error{Kind: TooLarge, Msg: fmt.Sprintf(msgTooBig, s.limits.bytes)}
+	}
+	if !seen {
 		s.order = append(s.order, t)
+		if s.idx != nil {
+			s.idx.add(t)
+		}
 	}
 	s.live[t] = true
+	s.n++
+	return nil
 }
 
 func (s *state) remove(t rdf.Triple) {
 	if s.live[t] {
 		s.live[t] = false
+		s.n--
+		s.grown -= termBytes(t)
 	}
 }
 
-// triples returns the present triples in order.
-func (s *state) triples() []rdf.Triple {
-	out := make([]rdf.Triple, 0, len(s.order))
-	for _, t := range s.order {
-		if s.live[t] {
-			out = append(out, t)
-		}
+// index returns the index of the triples, building it the first time.
+// Later operations keep it up to date (add), so that it costs one pass over
+// the document, as reading it does, and no operation pays for the whole
+// graph again.
+func (s *state) index() *index {
+	if s.idx == nil {
+		s.idx = newIndex(s.order, s.live)
 	}
-	return out
+	return s.idx
 }
 
 // result returns the patched graph: the input quads still present, in
@@ -112,14 +160,17 @@ func (s *state) fresh() rdf.Term {
 // apply runs one operation: it evaluates WHERE on the graph as it is, then
 // removes the instantiated deletions and adds the instantiated insertions.
 func (s *state) apply(op *operation) error {
+	if err := s.ctx.Err(); err != nil {
+		return fmt.Errorf("patch evaluation stopped: %w", err)
+	}
 	sols := [][]rdf.Term{nil}
 	if len(op.where) > 0 {
-		limit := s.limits.solutions + 1
+		limit := s.left.solutions + 1
 		if op.strict {
 			limit = 2
 		}
 		var err error
-		if sols, err = solve(newIndex(s.triples()), op, limit, s.limits.steps); err != nil {
+		if sols, err = solve(s.ctx, s.index(), op, limit, &s.left.steps, s.limits.steps); err != nil {
 			return err
 		}
 		switch {
@@ -127,12 +178,13 @@ func (s *state) apply(op *operation) error {
 			return conflictAt(op.whereLine, op.whereCol, msgNoMatch)
 		case op.strict && len(sols) > 1:
 			return conflictAt(op.whereLine, op.whereCol, msgManyMatches)
-		case len(sols) > s.limits.solutions:
-			return malformedAt(op.whereLine, op.whereCol, msgTooManySolns)
+		case len(sols) > s.left.solutions:
+			return malformedAt(op.whereLine, op.whereCol, msgTooManySolns+limitSolutions, s.limits.solutions)
 		}
+		s.left.solutions -= len(sols)
 	}
-	if len(sols)*(len(op.delete)+len(op.insert)) > s.limits.instances {
-		return malformedAt(op.whereLine, op.whereCol, msgTooManyTriples)
+	if s.left.instances -= len(sols) * (len(op.delete) + len(op.insert)); s.left.instances < 0 {
+		return malformedAt(op.whereLine, op.whereCol, msgTooManyTriples+limitInstances, s.limits.instances)
 	}
 	var dels, ins []rdf.Triple
 	for _, sol := range sols {
@@ -165,7 +217,9 @@ func (s *state) apply(op *operation) error {
 		s.remove(t)
 	}
 	for _, t := range ins {
-		s.add(t)
+		if err := s.add(t); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -193,7 +194,7 @@ func TestLimits(t *testing.T) {
 		fmt.Fprintf(&g, "<#s%d> ex:p %d.\n", i, i)
 	}
 	graph := turtle(t, g.String())
-	small := limits{solutions: 100, instances: 1000, steps: 10_000}
+	small := limits{solutions: 100, instances: 1000, steps: 10_000, statements: 10_000, bytes: 1 << 20}
 	var tmpl strings.Builder
 	for i := range 51 {
 		fmt.Fprintf(&tmpl, "?a ex:q %d . ", i)
@@ -202,17 +203,29 @@ func TestLimits(t *testing.T) {
 		name, patch string
 		msg         string
 		col         int
+		lim         *limits // instead of small
 	}{
-		{"too many solutions", `INSERT { ?a ?b ?c } WHERE { ?a ?b ?c . ?d ?e ?f }`, msgTooManySolns, 27},
-		{"too many instances", spHead + `INSERT { ` + tmpl.String() + ` } WHERE { ?a ex:p ?c }`, msgTooManyTriples, 0},
-		{"too many steps", `INSERT { <a> <b> <c> } WHERE { _:a ?b _:c . _:d ?e _:f . _:g ?h _:i . _:j ?k _:l }`, msgTooComplex, 30},
+		{"too many solutions", `INSERT { ?a ?b ?c } WHERE { ?a ?b ?c . ?d ?e ?f }`, msgTooManySolns, 27, nil},
+		{"too many instances", spHead + `INSERT { ` + tmpl.String() + ` } WHERE { ?a ex:p ?c }`, msgTooManyTriples, 0, nil},
+		{"too many steps", `INSERT { <a> <b> <c> } WHERE { _:a ?b _:c . _:d ?e _:f . _:g ?h _:i . _:j ?k _:l }`, msgTooComplex, 30, nil},
+		// Each operation is within the limits; together they are not: the
+		// limits are the whole patch's (hostile review, finding 3).
+		{"steps summed over operations", strings.Repeat(`DELETE { ?a <n> ?c } WHERE { ?a ?b ?c . ?d ?e ?f } ;`, 40), msgTooComplex, 0,
+			&limits{solutions: 100_000, instances: 100_000, steps: 10_000, statements: 10_000, bytes: 1 << 20}},
+		{"solutions summed over operations", strings.Repeat(`DELETE { ?a <n> ?c } WHERE { ?a ?b ?c } ;`, 6), msgTooManySolns, 0, nil},
+		{"instances summed over operations", spHead + strings.Repeat(`INSERT { ?a ex:q 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 } WHERE { ?a ex:p ?c } ;`, 6), msgTooManyTriples, 0,
+			&limits{solutions: 1000, instances: 1000, steps: 10_000, statements: 10_000, bytes: 1 << 20}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := Parse(MediaSPARQLUpdate, []byte(tc.patch), base)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = p.apply(graph, small)
+			lim := small
+			if tc.lim != nil {
+				lim = *tc.lim
+			}
+			_, err = p.apply(context.Background(), graph, lim)
 			want := wantErr{kind: Malformed, msg: tc.msg}
 			if tc.col > 0 {
 				want.line, want.col = 1, tc.col
@@ -222,5 +235,72 @@ func TestLimits(t *testing.T) {
 				t.Fatalf("within the default limits: %v", err)
 			}
 		})
+	}
+}
+
+// TestResultLimits: a patch whose result would go past the limits of a
+// PUT (statements, bytes) is TooLarge, found as the result grows (hostile
+// review, finding 4: fresh blank nodes made a 20 KB patch write 1 M
+// triples).
+func TestResultLimits(t *testing.T) {
+	var g strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&g, "<#s%d> ex:p %d.\n", i, i)
+	}
+	graph := turtle(t, g.String())
+	lim := limits{solutions: 1000, instances: 10_000, steps: 100_000, statements: 100, bytes: 20_000}
+	var fresh, long strings.Builder
+	for j := range 5 {
+		fmt.Fprintf(&fresh, "_:b%d ex:q ?c . ", j) // 20 solutions x 5 = 100 new triples
+	}
+	long.WriteString(`"` + strings.Repeat("x", 2000) + `"`)
+	for _, tc := range []struct {
+		name, patch, msg string
+		ok               bool
+	}{
+		{"fresh blank nodes past the statement limit", spHead + `INSERT { ` + fresh.String() + `} WHERE { ?a ex:p ?c }`, fmt.Sprintf(msgTooManyStmts, 100), false},
+		{"past the statement limit over operations", spHead + `INSERT { _:x ex:q ?c } WHERE { ?a ex:p ?c } ; INSERT { _:x ex:q ?c } WHERE { ?a ex:p ?c } ; INSERT { _:x ex:q ?c } WHERE { ?a ex:p ?c } ; INSERT { _:x ex:q ?c } WHERE { ?a ex:p ?c } ; INSERT { _:x ex:q ?c } WHERE { ?a ex:p ?c }`, fmt.Sprintf(msgTooManyStmts, 100), false},
+		{"long terms past the size limit", spHead + `INSERT { ?a ex:long ` + long.String() + ` } WHERE { ?a ex:p ?c }`, fmt.Sprintf(msgTooBig, 20_000), false},
+		{"within the limits", spHead + `INSERT { _:x ex:q ?c } WHERE { ?a ex:p ?c }`, "", true},
+		{"deleting makes room", spHead + `DELETE { ?a ex:p ?c } INSERT { _:x ex:q ?c . _:x ex:r ?c . _:x ex:s ?c . _:x ex:t ?c } WHERE { ?a ex:p ?c }`, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse(MediaSPARQLUpdate, []byte(tc.patch), base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.apply(context.Background(), graph, lim)
+			if tc.ok {
+				if err != nil || len(got) > lim.statements {
+					t.Fatalf("%d quads, %v", len(got), err)
+				}
+				return
+			}
+			checkErr(t, err, wantErr{kind: TooLarge, msg: tc.msg})
+		})
+	}
+}
+
+// TestOperationLimit: a SPARQL Update of more than maxOperations
+// operations is Malformed and names the limit.
+func TestOperationLimit(t *testing.T) {
+	op := `INSERT DATA { <a> <b> <c> } ;`
+	if _, err := Parse(MediaSPARQLUpdate, []byte(strings.Repeat(op, maxOperations)), base); err != nil {
+		t.Fatalf("%d operations: %v", maxOperations, err)
+	}
+	_, err := Parse(MediaSPARQLUpdate, []byte(strings.Repeat(op, maxOperations+1)), base)
+	checkErr(t, err, wantErr{kind: Malformed, msg: fmt.Sprintf(msgTooManyOps, maxOperations)})
+}
+
+// TestApplyContext: evaluation stops when the context is done.
+func TestApplyContext(t *testing.T) {
+	p, err := Parse(MediaSPARQLUpdate, []byte(`DELETE { ?a <n> ?c } WHERE { ?a ?b ?c . ?d ?e ?f }`), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.ApplyContext(ctx, hostileGraph(100), DefaultMaxBytes); !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want context.Canceled", err)
 	}
 }

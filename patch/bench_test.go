@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"podserver/rdf"
 )
@@ -80,6 +82,68 @@ func BenchmarkParseN3(b *testing.B) {
 	for b.Loop() {
 		if _, err := Parse(MediaN3, data, base); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// hostilePatches are the costliest patches known, each as a SPARQL Update
+// on a graph of n triples <urn:sI> <urn:p> <urn:oI>: the default limits
+// must stop each within a small fraction of a second (BenchmarkWorstCase).
+func hostilePatches() map[string]string {
+	join := `DELETE { ?a <urn:none> ?c } WHERE { ?a ?b ?c . ?d ?e ?f }`
+	miss := `DELETE { ?a <urn:none> ?c } WHERE { ?a <urn:p> ?c . ?c ?x ?y }`
+	var tmpl strings.Builder
+	for j := range 1000 {
+		fmt.Fprintf(&tmpl, "_:b%d <urn:q> ?c . ", j)
+	}
+	grow := `INSERT { ` + tmpl.String() + `} WHERE { ?a <urn:p> ?c }`
+	var rebuild []string
+	for i := range maxOperations / 2 {
+		rebuild = append(rebuild, fmt.Sprintf(`INSERT DATA { <urn:x> <urn:y> %d } ; DELETE { ?a <urn:none> ?b } WHERE { ?a <urn:p> ?b }`, i))
+	}
+	return map[string]string{
+		"join":    strings.Repeat(join+" ;\n", maxOperations-1) + join,
+		"miss":    strings.Repeat(miss+" ;\n", maxOperations-1) + miss,
+		"grow":    strings.Repeat(grow+" ;\n", 5) + grow,
+		"rebuild": strings.Join(rebuild, " ;\n"),
+	}
+}
+
+// hostileGraph is the graph hostilePatches run on.
+func hostileGraph(n int) []rdf.Quad {
+	g := make([]rdf.Quad, n)
+	for i := range g {
+		g[i] = rdf.Quad{S: rdf.IRI(fmt.Sprintf("urn:s%d", i)), P: rdf.IRI("urn:p"), O: rdf.IRI(fmt.Sprintf("urn:o%d", i))}
+	}
+	return g
+}
+
+// cpuTime is the process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkWorstCase measures what the default limits let the costliest
+// patches cost, on graphs of several sizes.
+func BenchmarkWorstCase(b *testing.B) {
+	for _, n := range []int{300, 10_000, 200_000} {
+		g := hostileGraph(n)
+		for name, body := range hostilePatches() {
+			p, err := Parse(MediaSPARQLUpdate, []byte(body), base)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				cpu0 := cpuTime()
+				for b.Loop() {
+					_, _ = p.Apply(g)
+				}
+				// CPU time, which a loaded machine inflates less than the
+				// wall time ns/op measures.
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+			})
 		}
 	}
 }

@@ -16,6 +16,10 @@ const (
 	// Conflict means the patch is valid but cannot be applied to the
 	// current state of the resource (the server answers 409 Conflict).
 	Conflict
+	// TooLarge means the patched document would be past the limits of a
+	// document (statements, bytes) that a PUT has (the server answers 413
+	// Content Too Large).
+	TooLarge
 )
 
 // String names the kind.
@@ -25,6 +29,8 @@ func (k Kind) String() string {
 		return "malformed patch"
 	case Conflict:
 		return "patch conflict"
+	case TooLarge:
+		return "patch result too large"
 	}
 	return fmt.Sprintf("patch error kind %d", int(k))
 }
@@ -67,9 +73,18 @@ const (
 	// msgExpandedTooLarge takes rdf.MaxExpandedBytes.
 	msgExpandedTooLarge = "the patch's IRIs expand to more than %d bytes (the expansion limit): its prefixes or base are too long for how often they are used"
 	msgTooDeep          = "[ ], ( ) and { } nested more than %d deep (the nesting limit)"
-	msgTooComplex       = "the WHERE clause is too costly to evaluate"
-	msgTooManySolns     = "the WHERE clause has too many solutions"
-	msgTooManyTriples   = "the operation would insert or delete too many triples"
+	// The limits of applying a patch, all its operations together. Each is
+	// completed by a detail naming the limit (see the limit* formats).
+	msgTooComplex     = "the patch is too costly to evaluate"
+	msgTooManySolns   = "the WHERE clauses have too many solutions"
+	msgTooManyTriples = "the patch would insert or delete too many triples"
+	msgTooManyOps     = "more than %d operations in one patch (the operation limit); send several patches"
+	msgTooManyStmts   = "the patched document would hold more than %d statements (the statement limit)"
+	msgTooBig         = "the patch would add more than %d bytes of terms to the document (the size limit of a request body)"
+
+	limitSteps     = ": its WHERE clauses may try %d candidate triples in all (the evaluation limit); bind more of each pattern or send several patches"
+	limitSolutions = ": its WHERE clauses may have %d solutions in all (the solution limit)"
+	limitInstances = ": its templates may be instantiated %d times in all (the template limit)"
 
 	msgNoPatch        = "no patch resource: expected a resource of type solid:InsertDeletePatch"
 	msgManyPatches    = "more than one patch resource"

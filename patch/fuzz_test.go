@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -19,7 +20,9 @@ _:b0 ex:name "anon"; ex:list (1 2).
 }
 
 // fuzzLimits keep each fuzzed Apply fast; the evaluation is the same.
-func fuzzLimits() limits { return limits{solutions: 1000, instances: 10_000, steps: 100_000} }
+func fuzzLimits() limits {
+	return limits{solutions: 1000, instances: 10_000, steps: 100_000, statements: 10_000, bytes: 1 << 20}
+}
 
 // checkPatch parses body and, when it parses, applies it to graph, failing
 // on any broken invariant.
@@ -33,13 +36,13 @@ func checkPatch(t *testing.T, mediaType, body string, graph []rdf.Quad) {
 		return
 	}
 	before := append([]rdf.Quad(nil), graph...)
-	got, err := p.apply(graph, fuzzLimits())
+	got, err := p.apply(context.Background(), graph, fuzzLimits())
 	if !slicesEqual(graph, before) {
 		t.Fatalf("Apply modified its input")
 	}
 	if err != nil {
 		var pe *Error
-		if !errors.As(err, &pe) || (pe.Kind != Conflict && pe.Kind != Malformed) {
+		if !errors.As(err, &pe) || (pe.Kind != Conflict && pe.Kind != Malformed && pe.Kind != TooLarge) {
 			t.Fatalf("Apply error %v is not an *Error", err)
 		}
 		return

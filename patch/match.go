@@ -1,6 +1,8 @@
 package patch
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -14,41 +16,65 @@ import (
 // far) is matched next, its candidates found through per-position indexes.
 // The work is bounded so that a hostile WHERE clause cannot pin a CPU.
 
-// limits bound the work of one operation.
+// limits bound applying one patch, all its operations together, so that
+// what a request may cost does not grow with the number of operations it
+// sends.
 type limits struct {
-	solutions int // solutions of the WHERE clause
-	instances int // template triples instantiated
-	steps     int // candidate triples and patterns tried by the WHERE clause
+	solutions  int // solutions of the WHERE clauses
+	instances  int // template triples instantiated
+	steps      int // candidate triples and patterns tried
+	statements int // default-graph triples of the result
+	bytes      int // bytes of terms the result may gain over the input
 }
 
-// defaultLimits are generous for real patches: a pod resource has
-// thousands of triples, not millions.
-func defaultLimits() limits {
-	return limits{solutions: 100_000, instances: 1_000_000, steps: 20_000_000}
+// defaultLimits are generous for real patches (a pod resource has
+// thousands of triples, not millions) and keep the evaluation of a hostile
+// one to some tens of milliseconds of CPU (BenchmarkWorstCase), beyond the
+// cost of reading the document, which is that of any request for it. The
+// result is held to the limits of a PUT: rdf.MaxStatements statements
+// and, for its growth, maxBytes.
+func defaultLimits(maxBytes int) limits {
+	return limits{solutions: 20_000, instances: 100_000, steps: 250_000,
+		statements: rdf.MaxStatements, bytes: maxBytes}
 }
 
-// index holds a graph's triples and, for subject, predicate and object, the
-// positions of the triples with each term there.
+// ctxEvery is how many steps pass between checks of the context.
+const ctxEvery = 1 << 12
+
+// index holds the triples a graph being patched has held and, for subject,
+// predicate and object, the positions of the triples with each term there.
+// It grows with the graph (add) and is never rebuilt: a triple removed
+// stays, and live says which triples are present.
 type index struct {
 	triples []rdf.Triple
+	live    map[rdf.Triple]bool
 	by      [3]map[rdf.Term][]int32
 }
 
-func newIndex(ts []rdf.Triple) *index {
-	x := &index{triples: ts}
+// newIndex indexes ts, whose present triples live gives.
+func newIndex(ts []rdf.Triple, live map[rdf.Triple]bool) *index {
+	x := &index{live: live}
 	for i := range x.by {
 		x.by[i] = map[rdf.Term][]int32{}
 	}
-	for i, t := range ts {
-		x.by[0][t.S] = append(x.by[0][t.S], int32(i))
-		x.by[1][t.P] = append(x.by[1][t.P], int32(i))
-		x.by[2][t.O] = append(x.by[2][t.O], int32(i))
+	for _, t := range ts {
+		x.add(t)
 	}
 	return x
 }
 
+// add indexes t, a triple the index does not hold yet.
+func (x *index) add(t rdf.Triple) {
+	i := int32(len(x.triples))
+	x.triples = append(x.triples, t)
+	x.by[0][t.S] = append(x.by[0][t.S], i)
+	x.by[1][t.P] = append(x.by[1][t.P], i)
+	x.by[2][t.O] = append(x.by[2][t.O], i)
+}
+
 // matcher is the state of one evaluation.
 type matcher struct {
+	ctx     context.Context
 	idx     *index
 	pats    []pattern
 	done    []bool     // patterns matched on the current path
@@ -59,20 +85,24 @@ type matcher struct {
 	col     int
 	limit   int // solutions wanted
 	budget  int // steps left
+	total   int // the step limit, for the error
 	sols    [][]rdf.Term
 }
 
 // solve returns up to limit distinct solutions of op's WHERE clause, each a
-// slice of values indexed like op's variables, trying at most steps
-// candidates.
-func solve(idx *index, op *operation, limit, steps int) ([][]rdf.Term, error) {
+// slice of values indexed like op's variables, trying at most *steps
+// candidates; it takes the steps it used from *steps, and ends early when
+// ctx is done. total is the step limit of the whole patch, for the error.
+func solve(ctx context.Context, idx *index, op *operation, limit int, steps *int, total int) ([][]rdf.Term, error) {
 	m := &matcher{
+		ctx:    ctx,
+		total:  total,
 		idx:    idx,
 		pats:   op.where,
 		done:   make([]bool, len(op.where)),
 		bind:   make([]rdf.Term, op.nvars),
 		limit:  limit,
-		budget: steps,
+		budget: *steps,
 		line:   op.whereLine,
 		col:    op.whereCol,
 	}
@@ -82,7 +112,22 @@ func solve(idx *index, op *operation, limit, steps int) ([][]rdf.Term, error) {
 		m.project, m.seen = op.project, map[string]struct{}{}
 	}
 	err := m.search(len(op.where))
+	*steps = max(m.budget, 0)
 	return m.sols, err
+}
+
+// step takes one step from the budget; it fails when the budget is spent
+// or the context is done.
+func (m *matcher) step() error {
+	if m.budget--; m.budget < 0 {
+		return malformedAt(m.line, m.col, msgTooComplex+limitSteps, m.total)
+	}
+	if m.budget%ctxEvery == 0 {
+		if err := m.ctx.Err(); err != nil {
+			return fmt.Errorf("patch evaluation stopped: %w", err)
+		}
+	}
+	return nil
 }
 
 // value gives the value of n under the current bindings.
@@ -124,8 +169,8 @@ func (m *matcher) search(left int) error {
 		if m.done[i] {
 			continue
 		}
-		if m.budget--; m.budget < 0 {
-			return malformedAt(m.line, m.col, msgTooComplex)
+		if err := m.step(); err != nil {
+			return err
 		}
 		l, a := m.candidates(pt)
 		n := len(l)
@@ -143,15 +188,19 @@ func (m *matcher) search(left int) error {
 	m.done[best] = true
 	defer func() { m.done[best] = false }()
 	for k := range bestN {
-		if m.budget--; m.budget < 0 {
-			return malformedAt(m.line, m.col, msgTooComplex)
+		if err := m.step(); err != nil {
+			return err
 		}
 		ti := k
 		if !all {
 			ti = int(cands[k])
 		}
+		t := m.idx.triples[ti]
+		if !m.idx.live[t] {
+			continue // removed by an earlier operation
+		}
 		var undo [3]int
-		nu, ok := m.unify(pt, m.idx.triples[ti], &undo)
+		nu, ok := m.unify(pt, t, &undo)
 		if ok {
 			if err := m.search(left - 1); err != nil {
 				return err

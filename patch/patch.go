@@ -21,15 +21,20 @@
 // A Patch is parsed once and applied to a graph as a pure function: the
 // input is never modified and the result is a set of quads. Patches touch
 // the default graph only; quads in named graphs pass through unchanged.
-// Blank nodes a patch inserts get labels unused in the graph. Evaluating a
-// WHERE clause is bounded (solutions, instantiated triples and search
-// steps); a patch beyond the bounds is Malformed.
+// Blank nodes a patch inserts get labels unused in the graph. Applying a
+// patch is bounded as a whole, all its operations together: the search
+// steps and solutions of its WHERE clauses, the templates instantiated,
+// and the result, which may hold at most rdf.MaxStatements statements and
+// gain at most a request body's size in terms. A patch too costly to
+// evaluate is Malformed; one whose result would be too large is TooLarge,
+// found out as the result grows and not after.
 //
 // This package depends on podserver/rdf only and must not import any other
 // podserver package.
 package patch
 
 import (
+	"context"
 	"fmt"
 	"mime"
 	"unicode/utf8"
@@ -119,18 +124,30 @@ func (p *Patch) Deletes() bool {
 	return false
 }
 
-// Apply applies the patch to graph and returns the new graph. Only the
-// default graph changes; quads of named graphs are kept as they are. The
-// result holds no duplicate quads and graph itself is never modified. A
-// patch that cannot apply to this graph gives an *Error of kind Conflict
-// (or Malformed when its WHERE clause is too costly to evaluate).
+// DefaultMaxBytes is the growth in bytes of terms Apply allows a result,
+// the default request body limit of a pod server.
+const DefaultMaxBytes = 10 << 20
+
+// Apply is ApplyContext without a deadline and with DefaultMaxBytes.
 func (p *Patch) Apply(graph []rdf.Quad) ([]rdf.Quad, error) {
-	return p.apply(graph, defaultLimits())
+	return p.ApplyContext(context.Background(), graph, DefaultMaxBytes)
 }
 
-// apply is Apply within the given limits.
-func (p *Patch) apply(graph []rdf.Quad, lim limits) ([]rdf.Quad, error) {
-	s := newState(graph, lim)
+// ApplyContext applies the patch to graph and returns the new graph. Only
+// the default graph changes; quads of named graphs are kept as they are.
+// The result holds no duplicate quads and graph itself is never modified.
+// A patch that cannot apply to this graph gives an *Error of kind
+// Conflict; one past the limits of evaluation one of kind Malformed, and
+// one whose result would be past its limits (rdf.MaxStatements statements,
+// maxBytes more bytes of terms than graph) one of kind TooLarge. It stops with ctx's error when ctx
+// is done.
+func (p *Patch) ApplyContext(ctx context.Context, graph []rdf.Quad, maxBytes int) ([]rdf.Quad, error) {
+	return p.apply(ctx, graph, defaultLimits(maxBytes))
+}
+
+// apply is ApplyContext within the given limits.
+func (p *Patch) apply(ctx context.Context, graph []rdf.Quad, lim limits) ([]rdf.Quad, error) {
+	s := newState(ctx, graph, lim)
 	for _, op := range p.ops {
 		if err := s.apply(op); err != nil {
 			return nil, err

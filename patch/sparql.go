@@ -6,6 +6,11 @@ import (
 	"podserver/rdf"
 )
 
+// maxOperations bounds the operations of one SPARQL Update request. Their
+// evaluation shares one budget whatever their number; this bound keeps a
+// request of many cheap operations cheap too.
+const maxOperations = 1000
+
 // parseSPARQL parses a SPARQL 1.1 Update request into its operations.
 //
 // Supported: the prologue (BASE, PREFIX) before any operation, and the
@@ -34,6 +39,9 @@ func parseSPARQL(src, base string) ([]*operation, error) {
 		}
 		if p.tok.kind == tEOF {
 			return ops, nil
+		}
+		if len(ops) == maxOperations {
+			return nil, p.errTok(msgTooManyOps, maxOperations)
 		}
 		op, err := p.operation()
 		if err != nil {

@@ -111,3 +111,64 @@ func TestConcurrentPatches(t *testing.T) {
 		t.Errorf("%d of %d concurrent inserts survived:\n%s", got, n, r.body)
 	}
 }
+
+// TestHostilePatches replays the hostile review's patches (findings 3 and
+// 4) with smaller inputs that are still past the limits: each gets its
+// 4xx with a JSON error naming the limit, quickly, and the resource stays
+// as it was.
+func TestHostilePatches(t *testing.T) {
+	s := podtest.RunServer(t, pod.Options{})
+	base := s.BaseURL()
+	var small, bigger strings.Builder // 300 and 600 triples <urn:sI> <urn:p> <urn:oI>
+	for i := range 600 {
+		if i < 300 {
+			fmt.Fprintf(&small, "<urn:s%d> <urn:p> <urn:o%d> .\n", i, i)
+		}
+		fmt.Fprintf(&bigger, "<urn:s%d> <urn:p> <urn:o%d> .\n", i, i)
+	}
+	long := "<urn:s> <urn:p> \"" + strings.Repeat("x", 200_000) + "\" .\n"
+	join := `DELETE { ?a <urn:none> ?c } WHERE { ?a ?b ?c . ?d ?e ?f }`
+	miss := `DELETE { ?a <urn:none> ?c } WHERE { ?a <urn:p> ?c . ?c ?x ?y }`
+	var fresh strings.Builder
+	for j := range 400 {
+		fmt.Fprintf(&fresh, "_:b%d <urn:q> ?c . ", j)
+	}
+	var freshLong strings.Builder
+	for j := range 60 {
+		fmt.Fprintf(&freshLong, "_:b%d <urn:q> ?c . ", j)
+	}
+	for _, tc := range []struct {
+		name, doc, ctype, patch string
+		status                  int
+		has                     string
+	}{
+		{"a cross join: too many solutions", small.String(), "application/sparql-update", strings.Repeat(join+" ;\n", 5) + join, 422,
+			"its WHERE clauses may have 20000 solutions in all (the solution limit)"},
+		{"many operations, each cheap: the steps are summed", bigger.String(), "application/sparql-update", strings.Repeat(miss+" ;\n", 999) + miss, 422,
+			"its WHERE clauses may try 250000 candidate triples in all (the evaluation limit)"},
+		{"too many operations", small.String(), "application/sparql-update", strings.Repeat(miss+" ;\n", 1000) + miss, 422,
+			"more than 1000 operations in one patch (the operation limit)"},
+		{"fresh blank nodes: too many triples", small.String(), "application/sparql-update", `INSERT { ` + fresh.String() + `} WHERE { ?a <urn:p> ?c }`, 422,
+			"its templates may be instantiated 100000 times in all (the template limit)"},
+		{"fresh blank nodes: too many bytes", long, "application/sparql-update", `INSERT { ` + freshLong.String() + `} WHERE { ?a <urn:p> ?c }`, 413,
+			"the patch would add more than 10485760 bytes of terms to the document"},
+		{"N3 Patch: a where clause matching often", small.String(), "text/n3", n3Prefix + `_:p a solid:InsertDeletePatch; solid:where { ?a ?b ?c . ?d ?e ?f }; solid:inserts { ?a ex:x ?f }.`, 409,
+			"solid:where has more than one match"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := "/alice/data/hostile"
+			if r := do(t, base, call{method: "PUT", path: path, key: aliceKey, ctype: "text/turtle", body: tc.doc}); r.status/100 != 2 {
+				t.Fatalf("PUT: %d %s", r.status, r.body)
+			}
+			before := do(t, base, call{method: "GET", path: path, key: aliceKey, hdr: map[string]string{"Accept": "text/turtle"}})
+			r := do(t, base, call{method: "PATCH", path: path, key: aliceKey, ctype: tc.ctype, body: tc.patch})
+			if r.status != tc.status || !strings.Contains(r.body, tc.has) || !strings.HasPrefix(r.hdr.Get("Content-Type"), "application/json") {
+				t.Fatalf("PATCH: %d %s %.300s, want %d with %q", r.status, r.hdr.Get("Content-Type"), r.body, tc.status, tc.has)
+			}
+			after := do(t, base, call{method: "GET", path: path, key: aliceKey, hdr: map[string]string{"Accept": "text/turtle"}})
+			if after.hdr.Get("ETag") != before.hdr.Get("ETag") {
+				t.Errorf("the resource changed")
+			}
+		})
+	}
+}
