@@ -280,3 +280,39 @@ func TestDeliverLDN(t *testing.T) {
 		})
 	}
 }
+
+// Signed POSTs whose key ids name missing documents on a peer, sent by
+// anyone without credentials, leave the peer usable: its answers (404s)
+// do not make the server refuse it, for deliveries to it nor for
+// signatures from it.
+func TestKeyIDFloodLeavesPeerUsable(t *testing.T) {
+	w := newWorld(t)
+	for i := range 3 * 5 { // three times the default failure threshold
+		resp := w.post(t, fmt.Sprintf("%s/nope%d/card#key", w.srv.URL, i), "application/ld+json", `{"type":"Announce"}`)
+		if resp.StatusCode == http.StatusCreated {
+			t.Fatalf("key id %d: accepted", i)
+		}
+	}
+	ev := `{"id":"` + w.pods.PodRoot("producer") + `publish/e1","type":"Announce"}`
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var rec deliver.Record
+	err := w.st.Update(ctx, func(tx store.Txn) error {
+		if _, _, err := ldp.Put(tx, ldp.StoragePath("producer", "publish/e1"), ldp.MediaJSONLD, []byte(ev), time.Now(), ldp.Preconditions{}); err != nil {
+			return err
+		}
+		var err error
+		rec, err = w.q.Enqueue(tx, deliver.Record{Kind: deliver.KindLDN, Pod: "producer", Event: "/producer/publish/e1",
+			EventID: w.pods.PodRoot("producer") + "publish/e1", Target: w.pods.WebID("bob"), Due: time.Now()})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := w.q.Wait(ctx, rec); res.Status != deliver.StatusDelivered || res.ResponseStatus != http.StatusCreated {
+		t.Fatalf("delivery to the peer after the flood: %+v (%s), want delivered, 201", res, res.Error)
+	}
+	if resp := w.post(t, w.keyID, "application/ld+json", `{"id":"`+w.pods.PodRoot("producer")+`publish/e2","type":"Announce"}`); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signed POST from the peer after the flood: %d %s, want 201", resp.StatusCode, errorOf(t, resp))
+	}
+}
