@@ -18,6 +18,7 @@ const (
 	DefaultMaxConcurrentFetches = 8
 	DefaultMaxFetchesPerHost    = 2
 	DefaultMaxWaitingFetches    = 256
+	DefaultMaxFetchWait         = 10 * time.Second
 	DefaultHostMaxFailures      = 5
 	DefaultHostFailureWindow    = time.Minute
 	DefaultMaxTrackedHosts      = 4096
@@ -37,6 +38,9 @@ type FetchLimits struct {
 	// MaxPerHost bounds the fetches in progress to one host; beyond it, a
 	// fetch waits.
 	MaxPerHost int
+	// MaxWait bounds how long a fetch waits for a slot, whatever its
+	// context allows; then it fails with ErrBusy.
+	MaxWait time.Duration
 	// MaxWaiting bounds the fetches waiting for a slot; one more fails at
 	// once with ErrBusy, so a flood of requests cannot pile up behind the
 	// limits.
@@ -101,6 +105,9 @@ func NewFetcher(client *http.Client, lim FetchLimits) *Fetcher {
 	if lim.MaxPerHost <= 0 {
 		lim.MaxPerHost = DefaultMaxFetchesPerHost
 	}
+	if lim.MaxWait <= 0 {
+		lim.MaxWait = DefaultMaxFetchWait
+	}
 	if lim.MaxWaiting <= 0 {
 		lim.MaxWaiting = DefaultMaxWaitingFetches
 	}
@@ -142,8 +149,8 @@ func (e *StatusError) Error() string {
 // of its body (more fails with ErrResponseTooLarge) and calls read with
 // the response's Content-Type and the body. read runs within the fetch's
 // concurrency slot, so parsing the body is bounded by the same limits.
-// A fetch beyond the limits waits for a slot until ctx ends (then
-// ErrBusy), or fails with ErrBusy at once when MaxWaiting fetches wait
+// A fetch beyond the limits waits for a slot until ctx ends or MaxWait
+// passes (then ErrBusy), or fails with ErrBusy at once when MaxWaiting fetches wait
 // already. Fetch returns read's error unchanged, a *StatusError for a
 // non-2xx status, and wraps its other causes; it fails with ErrHostFailing
 // without any network traffic when the host gave no answer too often
@@ -236,9 +243,11 @@ func (f *Fetcher) do(ctx context.Context, rawURL, accept string, maxBytes int64,
 }
 
 // acquire takes a global and a per-host slot, waiting for them until ctx
-// ends, or fails with ErrBusy or ErrHostFailing.
+// ends or MaxWait passes, or fails with ErrBusy or ErrHostFailing.
 func (f *Fetcher) acquire(ctx context.Context, host string) (release func(), err error) {
 	name := strings.TrimPrefix(host, "host:")
+	ctx, cancel := context.WithTimeout(ctx, f.lim.MaxWait)
+	defer cancel()
 	f.mu.Lock()
 	for {
 		if f.failingLocked(host) {

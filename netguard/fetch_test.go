@@ -61,6 +61,12 @@ func TestFetcherConcurrency(t *testing.T) {
 			t.Errorf("%s: %v, want ErrBusy", tt.why, err)
 		}
 	}
+	// MaxWait bounds the wait of a caller that would wait longer.
+	impatient := NewFetcher(f.client, FetchLimits{MaxConcurrent: 1, MaxWait: time.Millisecond})
+	impatient.inUse = 1 // as if a fetch were in progress
+	if err := impatient.Fetch(ctx, hosts[0]+"/z", "", 100, okRead); !errors.Is(err, ErrBusy) {
+		t.Errorf("past MaxWait: %v, want ErrBusy", err)
+	}
 	// One caller waits; with MaxWaiting 1 the next one is refused at once.
 	arrived.Add(1)
 	start(hosts[1])
