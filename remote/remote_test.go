@@ -114,6 +114,9 @@ func newWorld(t *testing.T) *world {
 			"<#key> a sec:Multikey ; sec:controller <#me> ; sec:publicKeyMultibase \"" + httpsig.PublicKeyMultibase(pub) + "\" .\n"
 	}
 	e.GET("/:pod/profile/card", func(c *gin.Context) {
+		if c.Query("slow") != "" {
+			time.Sleep(200 * time.Millisecond) // so that concurrent fetches overlap
+		}
 		switch c.Param("pod") {
 		case "down":
 			c.Status(http.StatusInternalServerError)
@@ -314,5 +317,39 @@ func TestKeyIDFloodLeavesPeerUsable(t *testing.T) {
 	}
 	if resp := w.post(t, w.keyID, "application/ld+json", `{"id":"`+w.pods.PodRoot("producer")+`publish/e2","type":"Announce"}`); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("signed POST from the peer after the flood: %d %s, want 201", resp.StatusCode, errorOf(t, resp))
+	}
+}
+
+// Deliveries to many recipients whose profiles are on one slow server
+// wait for the profile fetcher's slots (2 per host) instead of failing
+// their attempt at once.
+func TestDeliveriesWaitForProfileFetches(t *testing.T) {
+	w := newWorld(t)
+	ev := `{"id":"` + w.pods.PodRoot("producer") + `publish/e1","type":"Announce"}`
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var recs []deliver.Record
+	err := w.st.Update(ctx, func(tx store.Txn) error {
+		if _, _, err := ldp.Put(tx, ldp.StoragePath("producer", "publish/e1"), ldp.MediaJSONLD, []byte(ev), time.Now(), ldp.Preconditions{}); err != nil {
+			return err
+		}
+		for i := range 10 {
+			target := fmt.Sprintf("%sprofile/card?slow=%d#me", w.pods.PodRoot("bob"), i)
+			rec, err := w.q.Enqueue(tx, deliver.Record{Kind: deliver.KindLDN, Pod: "producer", Event: "/producer/publish/e1",
+				EventID: w.pods.PodRoot("producer") + "publish/e1", Target: target, Due: time.Now()})
+			if err != nil {
+				return err
+			}
+			recs = append(recs, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rec := range recs {
+		if res := w.q.Wait(ctx, rec); res.Status != deliver.StatusDelivered {
+			t.Errorf("delivery %d: %s (%s), want delivered at the first attempt", i, res.Status, res.Error)
+		}
 	}
 }
