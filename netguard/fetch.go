@@ -150,8 +150,8 @@ func (e *StatusError) Error() string {
 // the response's Content-Type and the body. read runs within the fetch's
 // concurrency slot, so parsing the body is bounded by the same limits.
 // A fetch beyond the limits waits for a slot until ctx ends or MaxWait
-// passes (then ErrBusy), or fails with ErrBusy at once when MaxWaiting fetches wait
-// already. Fetch returns read's error unchanged, a *StatusError for a
+// passes (then ErrBusy), or fails with ErrBusy at once when MaxWaiting
+// fetches wait already. Fetch returns read's error unchanged, a *StatusError for a
 // non-2xx status, and wraps its other causes; it fails with ErrHostFailing
 // without any network traffic when the host gave no answer too often
 // lately.
