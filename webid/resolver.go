@@ -31,10 +31,11 @@ const (
 
 // Options configure a Resolver. Zero values mean the defaults.
 type Options struct {
-	// Fetcher fetches profiles. Share one Fetcher between every fetcher of
-	// documents a request can trigger, so its concurrency limits and host
-	// failure memory hold for all of them; nil means a Fetcher of its own
-	// over Client.
+	// Fetcher fetches profiles. Share one Fetcher between the fetchers of
+	// documents one kind of trigger asks for, so its concurrency limits and
+	// host failure memory hold for all of them, and give unauthenticated
+	// requests (signatures' key ids) one apart from the server's own work
+	// (deliveries); nil means a Fetcher of its own over Client.
 	Fetcher *netguard.Fetcher
 	// Client is the client of the Fetcher made when Fetcher is nil. It
 	// should come from netguard.NewClient; nil means
