@@ -60,7 +60,8 @@ func checkURL(u *url.URL) error {
 }
 
 // NewClient returns an http.Client for requests to untrusted targets: its
-// connections obey p, it uses no proxy, it times out, it follows at most
+// connections obey p (with the host's own addresses read now, and every
+// minute when dialling, unless p.Own is set), it uses no proxy, it times out, it follows at most
 // MaxRedirects redirects and only to http(s) URLs, and its response bodies
 // fail with ErrResponseTooLarge past MaxResponseBytes.
 func NewClient(p Policy, opts ClientOptions) *http.Client {
@@ -78,6 +79,9 @@ func NewClient(p Policy, opts ClientOptions) *http.Client {
 	}
 	if opts.MaxConnsPerHost <= 0 {
 		opts.MaxConnsPerHost = 64
+	}
+	if p.Own == nil && !p.AllowPrivate {
+		p.Own = NewOwnAddrs()
 	}
 	d := p.Dialer()
 	d.Timeout = opts.ConnectTimeout

@@ -17,26 +17,43 @@ import (
 const (
 	DefaultMaxConcurrentFetches = 8
 	DefaultMaxFetchesPerHost    = 2
+	DefaultMaxWaitingFetches    = 256
+	DefaultMaxFetchWait         = 10 * time.Second
 	DefaultHostMaxFailures      = 5
 	DefaultHostFailureWindow    = time.Minute
 	DefaultMaxTrackedHosts      = 4096
 )
 
+// hostAnswerTime is how long a host must have had to answer before a
+// fetch cut off by the caller's deadline counts as the host's failure.
+const hostAnswerTime = 5 * time.Second
+
 // FetchLimits bound the documents a request can make the server fetch.
 // Zero values mean the defaults.
 type FetchLimits struct {
 	// MaxConcurrent bounds the fetches (and the reading of their bodies)
-	// in progress at once, over all hosts. A fetch beyond it fails at once
-	// with ErrBusy: waiting in line would let a flood of requests pile up.
+	// in progress at once, over all hosts. A fetch beyond it waits for a
+	// slot as long as its context allows.
 	MaxConcurrent int
-	// MaxPerHost bounds the fetches in progress to one host; beyond it,
-	// ErrBusy.
+	// MaxPerHost bounds the fetches in progress to one host; beyond it, a
+	// fetch waits.
 	MaxPerHost int
+	// MaxWait bounds how long a fetch waits for a slot, whatever its
+	// context allows; then it fails with ErrBusy.
+	MaxWait time.Duration
+	// MaxWaiting bounds the fetches waiting for a slot; one more fails at
+	// once with ErrBusy, so a flood of requests cannot pile up behind the
+	// limits.
+	MaxWaiting int
 	// HostMaxFailures is how many failed fetches from one host (by name,
 	// and by the address dialled) within HostFailureWindow make the
 	// Fetcher refuse further fetches from it with ErrHostFailing until
-	// the window ends. A failure is anything but a 2xx response whose body
-	// the read function accepts. Negative: no failure memory.
+	// the window ends. Only a host that gave no answer counts: a failed
+	// connection, or no response within the time it had (at least
+	// hostAnswerTime when the caller's deadline ended the wait). Any HTTP
+	// answer, whatever its status or body, shows the host is up, and the
+	// URL may have been chosen by whoever triggered the fetch. Negative:
+	// no failure memory.
 	HostMaxFailures int
 	// HostFailureWindow is the window of HostMaxFailures.
 	HostFailureWindow time.Duration
@@ -50,17 +67,22 @@ type FetchLimits struct {
 }
 
 // Fetcher GETs documents that outside input named (WebID profiles, JWKS)
-// within FetchLimits: bounded concurrency overall and per host, failing
-// fast when saturated; a memory of failing hosts; bounded body size. Every
-// fetch a request can trigger goes through one shared Fetcher, so the
-// bounds hold for all of them together. It is safe for concurrent use.
+// within FetchLimits: bounded concurrency overall and per host (a fetch
+// beyond them waits in a bounded line), a memory of hosts that do not
+// answer, bounded body size. Every fetch of one kind of trigger goes
+// through one shared Fetcher, so the bounds hold for all of them together;
+// fetches that unauthenticated requests trigger should not share a
+// Fetcher with the server's own work (deliveries), so they can neither use
+// up its slots nor make it refuse a host. It is safe for concurrent use.
 type Fetcher struct {
 	client *http.Client
 	lim    FetchLimits
-	slots  chan struct{}
 
 	mu       sync.Mutex
-	perHost  map[string]int
+	inUse    int                    // fetches holding a slot
+	waiting  int                    // fetches waiting for one
+	freed    chan struct{}          // closed (and replaced) when a slot frees
+	perHost  map[string]int         // fetches in progress by "host:" + name
 	failures map[string]*failWindow // "host:" + name or "addr:" + ip:port
 }
 
@@ -83,6 +105,12 @@ func NewFetcher(client *http.Client, lim FetchLimits) *Fetcher {
 	if lim.MaxPerHost <= 0 {
 		lim.MaxPerHost = DefaultMaxFetchesPerHost
 	}
+	if lim.MaxWait <= 0 {
+		lim.MaxWait = DefaultMaxFetchWait
+	}
+	if lim.MaxWaiting <= 0 {
+		lim.MaxWaiting = DefaultMaxWaitingFetches
+	}
 	if lim.HostMaxFailures == 0 {
 		lim.HostMaxFailures = DefaultHostMaxFailures
 	}
@@ -98,7 +126,7 @@ func NewFetcher(client *http.Client, lim FetchLimits) *Fetcher {
 	return &Fetcher{
 		client:   client,
 		lim:      lim,
-		slots:    make(chan struct{}, lim.MaxConcurrent),
+		freed:    make(chan struct{}),
 		perHost:  map[string]int{},
 		failures: map[string]*failWindow{},
 	}
@@ -120,12 +148,13 @@ func (e *StatusError) Error() string {
 // Fetch GETs rawURL with the given Accept header, reads at most maxBytes
 // of its body (more fails with ErrResponseTooLarge) and calls read with
 // the response's Content-Type and the body. read runs within the fetch's
-// concurrency slot, so parsing the body is bounded by the same limits, and
-// an error it returns counts as a failure of the host, as do transport
-// errors and non-2xx statuses (a *StatusError). Fetch returns read's error
-// unchanged, and wraps its own causes; it fails with ErrBusy when the
-// limits are reached and with ErrHostFailing when the host failed too
-// often lately, both without any network traffic.
+// concurrency slot, so parsing the body is bounded by the same limits.
+// A fetch beyond the limits waits for a slot until ctx ends or MaxWait
+// passes (then ErrBusy), or fails with ErrBusy at once when MaxWaiting
+// fetches wait already. Fetch returns read's error unchanged, a *StatusError for a
+// non-2xx status, and wraps its other causes; it fails with ErrHostFailing
+// without any network traffic when the host gave no answer too often
+// lately.
 func (f *Fetcher) Fetch(ctx context.Context, rawURL, accept string, maxBytes int64, read func(contentType string, body []byte) error) error {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -135,7 +164,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL, accept string, maxBytes int
 		return err
 	}
 	host := "host:" + strings.ToLower(u.Host)
-	release, err := f.acquire(host)
+	release, err := f.acquire(ctx, host)
 	if err != nil {
 		return err
 	}
@@ -160,70 +189,105 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL, accept string, maxBytes int
 			}
 		},
 	})
-	err = f.do(ctx, rawURL, accept, maxBytes, read)
+	started := f.lim.Now()
+	answered, err := f.do(ctx, rawURL, accept, maxBytes, read)
 	f.mu.Lock()
 	blocked := addr != "" && f.failingLocked(addr)
 	f.mu.Unlock()
 	if err != nil && blocked && errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		err = fmt.Errorf("%w: %s", ErrHostFailing, addr)
+		return fmt.Errorf("%w: %s", ErrHostFailing, addr)
 	}
-	if err != nil && !errors.Is(err, ErrHostFailing) && !errors.Is(parent.Err(), context.Canceled) {
-		// The caller giving up is not the host's fault; everything else,
-		// a timeout included, is.
+	if err != nil && !answered && f.hostsFault(parent, started) {
 		f.fail(host, addr)
 	}
 	return err
 }
 
-// do is the request of Fetch.
-func (f *Fetcher) do(ctx context.Context, rawURL, accept string, maxBytes int64, read func(contentType string, body []byte) error) error {
+// hostsFault reports whether a fetch started at started that got no
+// answer is the host's failure: not when the caller gave up, nor when the
+// caller's deadline left the host less than hostAnswerTime.
+func (f *Fetcher) hostsFault(ctx context.Context, started time.Time) bool {
+	switch ctx.Err() {
+	case nil:
+		return true
+	case context.DeadlineExceeded:
+		return f.lim.Now().Sub(started) >= hostAnswerTime
+	}
+	return false
+}
+
+// do is the request of Fetch; answered reports whether the host sent a
+// response (whatever became of it).
+func (f *Fetcher) do(ctx context.Context, rawURL, accept string, maxBytes int64, read func(contentType string, body []byte) error) (answered bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBadURL, err)
+		return false, fmt.Errorf("%w: %w", ErrBadURL, err)
 	}
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("netguard: GET: %w", err)
+		return false, fmt.Errorf("netguard: GET: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
 		resp.Body.Close()
-		return &StatusError{URL: rawURL, StatusCode: resp.StatusCode}
+		return true, &StatusError{URL: rawURL, StatusCode: resp.StatusCode}
 	}
 	body, err := ReadLimited(resp, maxBytes)
 	if err != nil {
-		return err
+		return true, err
 	}
-	return read(resp.Header.Get("Content-Type"), body)
+	return true, read(resp.Header.Get("Content-Type"), body)
 }
 
-// acquire takes a global and a per-host slot, or fails with ErrBusy or
-// ErrHostFailing.
-func (f *Fetcher) acquire(host string) (release func(), err error) {
+// acquire takes a global and a per-host slot, waiting for them until ctx
+// ends or MaxWait passes, or fails with ErrBusy or ErrHostFailing.
+func (f *Fetcher) acquire(ctx context.Context, host string) (release func(), err error) {
+	name := strings.TrimPrefix(host, "host:")
+	ctx, cancel := context.WithTimeout(ctx, f.lim.MaxWait)
+	defer cancel()
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.failingLocked(host) {
-		return nil, fmt.Errorf("%w: %s", ErrHostFailing, strings.TrimPrefix(host, "host:"))
+	for {
+		if f.failingLocked(host) {
+			f.mu.Unlock()
+			return nil, fmt.Errorf("%w: %s", ErrHostFailing, name)
+		}
+		if f.perHost[host] < f.lim.MaxPerHost && f.inUse < f.lim.MaxConcurrent {
+			break
+		}
+		if f.waiting >= f.lim.MaxWaiting {
+			f.mu.Unlock()
+			return nil, fmt.Errorf("%w: %d fetches in progress, %d waiting", ErrBusy, f.lim.MaxConcurrent, f.waiting)
+		}
+		freed := f.freed
+		f.waiting++
+		f.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			f.mu.Lock()
+			f.waiting--
+			n := f.perHost[host]
+			f.mu.Unlock()
+			return nil, fmt.Errorf("%w: gave up waiting (%d fetches from %s in progress): %w", ErrBusy, n, name, ctx.Err())
+		}
+		f.mu.Lock()
+		f.waiting--
 	}
-	if f.perHost[host] >= f.lim.MaxPerHost {
-		return nil, fmt.Errorf("%w: %d fetches from %s in progress", ErrBusy, f.perHost[host], strings.TrimPrefix(host, "host:"))
-	}
-	select {
-	case f.slots <- struct{}{}:
-	default:
-		return nil, fmt.Errorf("%w: %d fetches in progress", ErrBusy, cap(f.slots))
-	}
+	f.inUse++
 	f.perHost[host]++
+	f.mu.Unlock()
 	return func() {
 		f.mu.Lock()
+		f.inUse--
 		if f.perHost[host]--; f.perHost[host] <= 0 {
 			delete(f.perHost, host)
 		}
+		close(f.freed) // wake the waiters: one of them may go now
+		f.freed = make(chan struct{})
 		f.mu.Unlock()
-		<-f.slots
 	}, nil
 }
 

@@ -1,7 +1,9 @@
 // Package netguard makes outbound HTTP requests to addresses that outside
 // input chose (webhook targets, remote inboxes, WebID profiles) safe for the
-// server: it refuses to connect to loopback, private, link-local, CGNAT,
-// multicast, reserved and cloud metadata addresses, checked on the address
+// server: it refuses to connect to any address that is not global unicast
+// (loopback, private, link-local, CGNAT, documentation, benchmarking,
+// multicast, reserved, ...), to the addresses of the server's own
+// interfaces and to cloud metadata addresses, checked on the address
 // actually dialled after DNS resolution (so DNS rebinding cannot get
 // through), limits redirects, response sizes and time, and never uses a
 // proxy from the environment.
@@ -19,14 +21,23 @@ import (
 // Policy says which addresses outbound connections may reach.
 type Policy struct {
 	// AllowPrivate allows loopback, private, link-local, CGNAT and other
-	// non-public addresses, for tests and demos on one machine. Cloud
-	// metadata addresses stay refused.
+	// addresses that are not global unicast, and the host's own
+	// addresses, for tests and demos on one machine. Cloud metadata
+	// addresses stay refused.
 	AllowPrivate bool
+	// Own holds the addresses of the host's interfaces, refused unless
+	// AllowPrivate (a service listening on 0.0.0.0 is reachable on the
+	// server's public address too). NewClient fills in a new one when nil;
+	// a Policy used without NewClient and without Own does not check them.
+	Own *OwnAddrs
 }
 
-// refusedPrefixes are the ranges that are not public unicast addresses.
-// IPv4-mapped, IPv4-compatible, NAT64 and 6to4 IPv6 addresses are checked by
-// the IPv4 address they carry.
+// refusedPrefixes are the IPv4 ranges and the IPv6 ones within global
+// unicast (2000::/3) that are not globally reachable unicast addresses
+// (the IANA special-purpose address registries), and the most common IPv6
+// ones outside it, named for clearer errors. Any other IPv6 address
+// outside 2000::/3 is refused as well, except the IPv4-mapped and NAT64 forms,
+// which are checked by the IPv4 address they carry (as are 6to4 ones).
 var refusedPrefixes = []struct {
 	prefix netip.Prefix
 	why    string
@@ -38,19 +49,26 @@ var refusedPrefixes = []struct {
 	{netip.MustParsePrefix("169.254.0.0/16"), "link-local"},
 	{netip.MustParsePrefix("172.16.0.0/12"), "private (RFC 1918)"},
 	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignments"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "documentation (TEST-NET-1)"},
+	{netip.MustParsePrefix("192.88.99.0/24"), "6to4 relay anycast (deprecated)"},
 	{netip.MustParsePrefix("192.168.0.0/16"), "private (RFC 1918)"},
 	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "documentation (TEST-NET-2)"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "documentation (TEST-NET-3)"},
 	{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
 	{netip.MustParsePrefix("240.0.0.0/4"), "reserved / broadcast"},
 	{netip.MustParsePrefix("::/128"), "unspecified"},
 	{netip.MustParsePrefix("::1/128"), "loopback"},
 	{netip.MustParsePrefix("fc00::/7"), "unique local (RFC 4193)"},
 	{netip.MustParsePrefix("fe80::/10"), "link-local"},
-	{netip.MustParsePrefix("fec0::/10"), "site-local"},
 	{netip.MustParsePrefix("ff00::/8"), "multicast"},
-	{netip.MustParsePrefix("2001::/32"), "Teredo"},
-	{netip.MustParsePrefix("100::/64"), "discard-only"},
+	{netip.MustParsePrefix("2001::/23"), "IETF protocol assignments (Teredo, benchmarking, ORCHID, ...)"},
+	{netip.MustParsePrefix("2001:db8::/32"), "documentation"},
+	{netip.MustParsePrefix("3fff::/20"), "documentation"},
 }
+
+// globalUnicast6 is the IPv6 global unicast range.
+var globalUnicast6 = netip.MustParsePrefix("2000::/3")
 
 // metadataAddrs are cloud instance metadata endpoints, refused even with
 // AllowPrivate.
@@ -100,7 +118,7 @@ func (p Policy) CheckAddr(a netip.Addr) error {
 		if err := p.CheckAddr(v4); err != nil {
 			return fmt.Errorf("%w (as %s)", err, a)
 		}
-		if a.Is4In6() {
+		if a.Is4In6() || nat64WellKnown.Contains(a) || nat64Local.Contains(a) {
 			return nil
 		}
 	}
@@ -114,6 +132,12 @@ func (p Policy) CheckAddr(a netip.Addr) error {
 		if r.prefix.Contains(a) {
 			return fmt.Errorf("%w: %s is %s", ErrRefused, a, r.why)
 		}
+	}
+	if a.Is6() && !globalUnicast6.Contains(a) {
+		return fmt.Errorf("%w: %s is not a global unicast address", ErrRefused, a)
+	}
+	if p.Own != nil && p.Own.Contains(a) {
+		return fmt.Errorf("%w: %s is an address of this host", ErrRefused, a)
 	}
 	return nil
 }

@@ -2,8 +2,10 @@ package netguard
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func TestCheckAddr(t *testing.T) {
@@ -61,6 +63,30 @@ func TestCheckAddr(t *testing.T) {
 		{"240.0.0.1", true, false},
 		{"198.18.0.1", true, false},
 		{"192.0.0.8", true, false},
+		// documentation, benchmarking, deprecated relays, reserved IPv6
+		{"192.0.2.2", true, false},
+		{"198.51.100.7", true, false},
+		{"203.0.113.255", true, false},
+		{"198.19.255.255", true, false},
+		{"192.88.99.1", true, false},
+		{"2001:db8::1", true, false},
+		{"3fff::1", true, false},
+		{"2001:2::1", true, false},  // benchmarking
+		{"2001:20::1", true, false}, // ORCHIDv2
+		{"100::1", true, false},     // discard-only
+		{"5f00::1", true, false},    // SRv6 SIDs
+		{"4000::1", true, false},    // unassigned, outside 2000::/3
+		{"::8.8.8.8", true, false},  // IPv4-compatible (deprecated)
+		{"fec0::1", true, false},    // site-local
+		{"::ffff:192.0.2.1", true, false},
+		{"64:ff9b::c000:201", true, false},   // NAT64 of 192.0.2.1
+		{"64:ff9b:1::808:808", false, false}, // local NAT64 of 8.8.8.8
+		{"2001:4860:4860::8888", false, false},
+		{"2620:4f:8000::1", false, false}, // AS112, global
+		{"192.0.1.255", false, false},
+		{"198.17.255.255", false, false},
+		{"198.20.0.0", false, false},
+		{"203.0.114.0", false, false},
 		// embedded in NAT64 and 6to4
 		{"64:ff9b::a00:1", true, false},   // 10.0.0.1
 		{"64:ff9b::7f00:1", true, false},  // 127.0.0.1
@@ -119,5 +145,58 @@ func TestControlNetworks(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("Control(%s, %s) = %v, want ok=%v", tt.network, tt.address, err, tt.ok)
 		}
+	}
+}
+
+// The host's own addresses are refused without AllowPrivate, in any form
+// the dialler may see them, and re-read once their reading is a minute
+// old.
+func TestOwnAddrs(t *testing.T) {
+	addrs := []string{"8.8.4.4/32", "2606:4700::1/64"}
+	now := time.Unix(1_700_000_000, 0)
+	o := &OwnAddrs{
+		list: func() ([]net.Addr, error) {
+			var out []net.Addr
+			for _, s := range addrs {
+				ip, n, err := net.ParseCIDR(s)
+				if err != nil {
+					return nil, err
+				}
+				n.IP = ip
+				out = append(out, n)
+			}
+			return out, nil
+		},
+		now: func() time.Time { return now },
+	}
+	strict, lax := Policy{Own: o}, Policy{AllowPrivate: true, Own: o}
+	for _, tt := range []struct {
+		addr string
+		own  bool
+	}{
+		{"8.8.4.4", true},
+		{"::ffff:8.8.4.4", true},
+		{"64:ff9b::808:404", true}, // NAT64 of 8.8.4.4
+		{"2606:4700::1", true},
+		{"2606:4700::2", false}, // another address of the same network
+		{"8.8.8.8", false},
+	} {
+		a := netip.MustParseAddr(tt.addr)
+		if err := strict.CheckAddr(a); (err != nil) != tt.own {
+			t.Errorf("CheckAddr(%s) = %v, want refused=%v", tt.addr, err, tt.own)
+		}
+		if err := lax.CheckAddr(a); err != nil {
+			t.Errorf("with AllowPrivate, CheckAddr(%s) = %v", tt.addr, err)
+		}
+	}
+	addrs = []string{"1.1.1.1/32"}
+	now = now.Add(ownAddrsMaxAge)
+	if strict.CheckAddr(netip.MustParseAddr("1.1.1.1")) == nil || strict.CheckAddr(netip.MustParseAddr("8.8.4.4")) != nil {
+		t.Error("the addresses were not read again after a minute")
+	}
+
+	// The real interfaces include loopback's.
+	if !NewOwnAddrs().Contains(netip.MustParseAddr("127.0.0.1")) {
+		t.Error("NewOwnAddrs does not hold 127.0.0.1")
 	}
 }

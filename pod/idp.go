@@ -44,7 +44,7 @@ func newIDP(s *Server) (*idp.Provider, error) {
 		Issuer:     s.Issuer(),
 		Pods:       idpPods{s},
 		Proofs:     s.oidc.v,
-		Fetcher:    s.oidc.fetcher,
+		Fetcher:    s.oidc.clientDocs,
 		Logger:     s.log,
 		Registerer: s.reg,
 		PageHeaders: func(h http.Header) {

@@ -42,9 +42,12 @@ type oidcAuth struct {
 	asURI    string
 	refused  *prometheus.CounterVec
 	accepted prometheus.Counter
-	// fetcher fetches issuers' documents, profiles and Client ID
-	// Documents (the identity provider's).
-	fetcher *netguard.Fetcher
+	// fetcher fetches issuers' documents and profiles; clientDocs the
+	// identity provider's Client ID Documents, which anyone can make it
+	// fetch (/.oidc/auth?client_id=), so they cannot take the slots token
+	// checks wait for.
+	fetcher    *netguard.Fetcher
+	clientDocs *netguard.Fetcher
 
 	// local caches the issuers of this server's profile documents by
 	// document URL (aliases resolve subjects differently), with the version they were read at: a read of the
@@ -74,10 +77,11 @@ func newOIDC(s *Server) (*oidcAuth, error) {
 		netguard.ClientOptions{Timeout: 10 * time.Second, MaxRedirects: -1, MaxResponseBytes: maxOIDCDocumentBytes})
 	fetcher := netguard.NewFetcher(client, netguard.FetchLimits{})
 	o := &oidcAuth{
-		s:        s,
-		fetcher:  fetcher,
-		local:    map[string]localIssuers{},
-		profiles: webid.NewResolver(webid.Options{Fetcher: fetcher, MaxProfileBytes: maxOIDCDocumentBytes}),
+		s:          s,
+		fetcher:    fetcher,
+		clientDocs: netguard.NewFetcher(client, netguard.FetchLimits{}),
+		local:      map[string]localIssuers{},
+		profiles:   webid.NewResolver(webid.Options{Fetcher: fetcher, MaxProfileBytes: maxOIDCDocumentBytes}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "podserver_oidc_token_failures_total",
 			Help: "Solid-OIDC requests refused, by reason.",

@@ -59,25 +59,29 @@ type Config struct {
 // signed copy to the inbox named in a WebID profile, and the receiving
 // side of such POSTs.
 type Remote struct {
-	cfg      Config
-	resolver *webid.Resolver
+	cfg Config
+	// keys resolves the key ids of received signatures; profiles the
+	// recipients of deliveries.
+	keys     *webid.Resolver
+	profiles *webid.Resolver
 	verifier *httpsig.Verifier
 }
 
 // New returns a Remote for cfg.
 func New(cfg Config) *Remote {
-	// Every document a request can make the server fetch (WebID profiles
-	// now, JWKS later) goes through this one Fetcher, so its bounds on
-	// concurrency and its memory of failing hosts hold for all of them.
-	fetcher := netguard.NewFetcher(cfg.Client, netguard.FetchLimits{})
-	// A failed profile fetch (whatever failed) is remembered for
-	// webid.DefaultErrorTTL, so a flood naming one hostile document costs
-	// one fetch.
-	resolver := webid.NewResolver(webid.Options{Fetcher: fetcher})
-	d := &Remote{cfg: cfg, resolver: resolver}
+	// The key ids of signatures not yet verified are named by whoever
+	// sends a request; deliveries resolve their recipients' profiles
+	// through a Fetcher and cache of their own, so such requests can
+	// neither take the slots deliveries wait for nor make the Fetcher
+	// refuse a recipient's host. A failed profile fetch (whatever failed)
+	// is remembered for webid.DefaultErrorTTL, so a flood naming one
+	// hostile document costs one fetch.
+	keys := webid.NewResolver(webid.Options{Fetcher: netguard.NewFetcher(cfg.Client, netguard.FetchLimits{})})
+	profiles := webid.NewResolver(webid.Options{Fetcher: netguard.NewFetcher(cfg.Client, netguard.FetchLimits{})})
+	d := &Remote{cfg: cfg, keys: keys, profiles: profiles}
 	d.verifier = &httpsig.Verifier{
-		Resolve: resolver.ResolveKey,
-		Refresh: resolver.RefreshKey,
+		Resolve: keys.ResolveKey,
+		Refresh: keys.RefreshKey,
 		// Accepted nonces are kept in the store, so a replay is refused
 		// after a restart too.
 		Nonces: replay.New(cfg.Store),
@@ -116,7 +120,7 @@ func (d *Remote) DeliverLDN(ctx context.Context, r deliver.Record) (deliver.Resp
 	if err != nil {
 		return deliver.Response{}, err
 	}
-	prof, err := d.resolver.Profile(ctx, r.Target)
+	prof, err := d.profiles.Profile(ctx, r.Target)
 	switch {
 	case errors.Is(err, webid.ErrBadWebID), errors.Is(err, webid.ErrMalformedProfile), errors.Is(err, webid.ErrNoInbox):
 		return deliver.Response{}, deliver.Permanent(err)
@@ -190,7 +194,7 @@ func (d *Remote) Receive(c *gin.Context, r *ldp.Request) error {
 	default:
 		return err // the nonce store failed: a 5xx, logged
 	}
-	k, err := d.resolver.Key(ctx, keyID)
+	k, err := d.keys.Key(ctx, keyID)
 	if err != nil || k.Controller == "" {
 		return apierr.Wrap(errSignedKey.Status, errSignedKey.Msg, err)
 	}

@@ -114,6 +114,9 @@ func newWorld(t *testing.T) *world {
 			"<#key> a sec:Multikey ; sec:controller <#me> ; sec:publicKeyMultibase \"" + httpsig.PublicKeyMultibase(pub) + "\" .\n"
 	}
 	e.GET("/:pod/profile/card", func(c *gin.Context) {
+		if c.Query("slow") != "" {
+			time.Sleep(200 * time.Millisecond) // so that concurrent fetches overlap
+		}
 		switch c.Param("pod") {
 		case "down":
 			c.Status(http.StatusInternalServerError)
@@ -278,5 +281,75 @@ func TestDeliverLDN(t *testing.T) {
 				t.Fatalf("%+v, want %s", res, tc.status)
 			}
 		})
+	}
+}
+
+// Signed POSTs whose key ids name missing documents on a peer, sent by
+// anyone without credentials, leave the peer usable: its answers (404s)
+// do not make the server refuse it, for deliveries to it nor for
+// signatures from it.
+func TestKeyIDFloodLeavesPeerUsable(t *testing.T) {
+	w := newWorld(t)
+	for i := range 3 * 5 { // three times the default failure threshold
+		resp := w.post(t, fmt.Sprintf("%s/nope%d/card#key", w.srv.URL, i), "application/ld+json", `{"type":"Announce"}`)
+		if resp.StatusCode == http.StatusCreated {
+			t.Fatalf("key id %d: accepted", i)
+		}
+	}
+	ev := `{"id":"` + w.pods.PodRoot("producer") + `publish/e1","type":"Announce"}`
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var rec deliver.Record
+	err := w.st.Update(ctx, func(tx store.Txn) error {
+		if _, _, err := ldp.Put(tx, ldp.StoragePath("producer", "publish/e1"), ldp.MediaJSONLD, []byte(ev), time.Now(), ldp.Preconditions{}); err != nil {
+			return err
+		}
+		var err error
+		rec, err = w.q.Enqueue(tx, deliver.Record{Kind: deliver.KindLDN, Pod: "producer", Event: "/producer/publish/e1",
+			EventID: w.pods.PodRoot("producer") + "publish/e1", Target: w.pods.WebID("bob"), Due: time.Now()})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := w.q.Wait(ctx, rec); res.Status != deliver.StatusDelivered || res.ResponseStatus != http.StatusCreated {
+		t.Fatalf("delivery to the peer after the flood: %+v (%s), want delivered, 201", res, res.Error)
+	}
+	if resp := w.post(t, w.keyID, "application/ld+json", `{"id":"`+w.pods.PodRoot("producer")+`publish/e2","type":"Announce"}`); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signed POST from the peer after the flood: %d %s, want 201", resp.StatusCode, errorOf(t, resp))
+	}
+}
+
+// Deliveries to many recipients whose profiles are on one slow server
+// wait for the profile fetcher's slots (2 per host) instead of failing
+// their attempt at once.
+func TestDeliveriesWaitForProfileFetches(t *testing.T) {
+	w := newWorld(t)
+	ev := `{"id":"` + w.pods.PodRoot("producer") + `publish/e1","type":"Announce"}`
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var recs []deliver.Record
+	err := w.st.Update(ctx, func(tx store.Txn) error {
+		if _, _, err := ldp.Put(tx, ldp.StoragePath("producer", "publish/e1"), ldp.MediaJSONLD, []byte(ev), time.Now(), ldp.Preconditions{}); err != nil {
+			return err
+		}
+		for i := range 10 {
+			target := fmt.Sprintf("%sprofile/card?slow=%d#me", w.pods.PodRoot("bob"), i)
+			rec, err := w.q.Enqueue(tx, deliver.Record{Kind: deliver.KindLDN, Pod: "producer", Event: "/producer/publish/e1",
+				EventID: w.pods.PodRoot("producer") + "publish/e1", Target: target, Due: time.Now()})
+			if err != nil {
+				return err
+			}
+			recs = append(recs, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rec := range recs {
+		if res := w.q.Wait(ctx, rec); res.Status != deliver.StatusDelivered {
+			t.Errorf("delivery %d: %s (%s), want delivered at the first attempt", i, res.Status, res.Error)
+		}
 	}
 }

@@ -15,12 +15,20 @@ import (
 	"podserver/netguard"
 )
 
+// MaxKeysPerIssuer bounds the keys kept of one issuer's JWKS (the first
+// ones that are usable): an issuer rotating keys publishes a few, and each
+// key kept may cost a signature check per token.
+const MaxKeysPerIssuer = 20
+
 // issuerKeys is a cached discovery and JWKS fetch of one issuer.
 type issuerKeys struct {
-	keys    []jose.JSONWebKey // public signing keys only
-	err     error
-	fetched time.Time
-	expires time.Time
+	keys []jose.JSONWebKey // public signing keys only, at most MaxKeysPerIssuer
+	err  error
+	// fetched is the time of the last fetch, successful or not; keysTime
+	// the time keys were fetched.
+	fetched  time.Time
+	keysTime time.Time
+	expires  time.Time
 }
 
 // keyCall is a fetch in progress; done is closed when res is set.
@@ -69,18 +77,32 @@ func (c *keyCache) get(ctx context.Context, iss string, force bool) issuerKeys {
 }
 
 // run fetches the keys of iss, caches the result and wakes the waiters.
+// A failed fetch keeps good cached keys younger than KeysMaxStale (served
+// until KeysErrorTTL passes, then asked again); the fetcher's own refusals
+// (ErrBusy, ErrHostFailing) are never cached, as they are not the
+// issuer's.
 func (c *keyCache) run(ctx context.Context, iss string, call *keyCall) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.FetchTimeout)
 	defer cancel()
 	keys, err := c.fetch(ctx, iss)
 	now := c.cfg.Now()
-	call.res = issuerKeys{keys: keys, err: err, fetched: now, expires: now.Add(c.cfg.KeysTTL)}
-	if err != nil {
-		call.res.expires = now.Add(c.cfg.KeysErrorTTL)
-	}
+	call.res = issuerKeys{keys: keys, err: err, fetched: now, keysTime: now, expires: now.Add(c.cfg.KeysTTL)}
+	refused := errors.Is(err, netguard.ErrBusy) || errors.Is(err, netguard.ErrHostFailing)
 	c.mu.Lock()
-	if err == nil || !errors.Is(err, netguard.ErrBusy) {
+	old := c.cache[iss]
+	switch {
+	case err == nil:
 		c.store(iss, call.res)
+	case old != nil && old.err == nil && now.Sub(old.keysTime) < c.cfg.KeysMaxStale:
+		call.res = *old
+		call.res.fetched = now
+		call.res.expires = now.Add(c.cfg.KeysErrorTTL)
+		c.store(iss, call.res)
+	case !refused:
+		call.res.expires = now.Add(c.cfg.KeysErrorTTL)
+		c.store(iss, call.res)
+	default:
+		delete(c.cache, iss)
 	}
 	delete(c.inflight, iss)
 	c.mu.Unlock()
@@ -131,15 +153,24 @@ func (c *keyCache) fetch(ctx context.Context, iss string) ([]jose.JSONWebKey, er
 	err = c.cfg.Fetcher.Fetch(ctx, d.JWKSURI, "application/jwk-set+json, application/json", c.cfg.MaxDocumentBytes, func(_ string, body []byte) error {
 		// Keys that do not parse make the whole set fail in go-jose;
 		// read them one by one so one odd key does not hide the others.
+		// A second key with a kid already seen is ignored, so a kid
+		// names one key.
 		var raw struct {
 			Keys []json.RawMessage `json:"keys"`
 		}
 		if err := json.Unmarshal(body, &raw); err != nil {
 			return fmt.Errorf("JWKS is not JSON: %w", err)
 		}
+		kids := map[string]bool{}
 		for _, r := range raw.Keys {
+			if len(set.Keys) == MaxKeysPerIssuer {
+				break
+			}
 			var k jose.JSONWebKey
-			if k.UnmarshalJSON(r) == nil && k.IsPublic() && k.Valid() && (k.Use == "" || k.Use == "sig") {
+			if k.UnmarshalJSON(r) == nil && k.IsPublic() && k.Valid() && (k.Use == "" || k.Use == "sig") && !kids[k.KeyID] {
+				if k.KeyID != "" {
+					kids[k.KeyID] = true
+				}
 				set.Keys = append(set.Keys, k)
 			}
 		}

@@ -37,6 +37,7 @@ const (
 	DefaultProofMaxAge      = 2 * time.Minute
 	DefaultKeysTTL          = 10 * time.Minute
 	DefaultKeysErrorTTL     = 5 * time.Second
+	DefaultKeysMaxStale     = 24 * time.Hour
 	DefaultMinRefresh       = 30 * time.Second
 	DefaultMaxIssuers       = 256
 	DefaultMaxDocumentBytes = 64 << 10
@@ -85,6 +86,11 @@ type Config struct {
 	KeysTTL time.Duration
 	// KeysErrorTTL is how long a failed key fetch is remembered.
 	KeysErrorTTL time.Duration
+	// KeysMaxStale is how long after their last successful fetch an
+	// issuer's keys are still used when refetching them fails (the issuer
+	// is down, or a forged token forced a refetch): a failed fetch never
+	// replaces good keys younger than this.
+	KeysMaxStale time.Duration
 	// MinRefresh is the least time between two key fetches of one issuer
 	// forced by a token whose kid is not among its cached keys (rotation).
 	MinRefresh time.Duration
@@ -119,6 +125,7 @@ func New(cfg Config) (*Verifier, error) {
 	def(&cfg.ProofMaxAge, DefaultProofMaxAge)
 	def(&cfg.KeysTTL, DefaultKeysTTL)
 	def(&cfg.KeysErrorTTL, DefaultKeysErrorTTL)
+	def(&cfg.KeysMaxStale, DefaultKeysMaxStale)
 	def(&cfg.MinRefresh, DefaultMinRefresh)
 	def(&cfg.FetchTimeout, DefaultFetchTimeout)
 	if cfg.MaxIssuers <= 0 {
@@ -386,11 +393,18 @@ func (v *Verifier) checkClaims(tc *tokenClaims, jkt string, now time.Time) error
 	return nil
 }
 
+// maxKeylessTries bounds the keys a token without a kid is checked with:
+// each check of an RSA signature costs CPU, and the issuer, maybe the
+// sender itself, chose the keys.
+const maxKeylessTries = 2
+
 // verifySignature checks the token's signature with the issuer's keys,
 // refetching them once (at most every MinRefresh) when none verifies: the
-// issuer may have rotated its keys.
+// issuer may have rotated its keys. A token with a kid is checked with
+// the key of that kid only; one without, with at most maxKeylessTries
+// keys that may sign with its algorithm.
 func (v *Verifier) verifySignature(ctx context.Context, jws *jwt.JSONWebToken, iss string) (*tokenClaims, error) {
-	kid := jws.Headers[0].KeyID
+	kid, alg := jws.Headers[0].KeyID, jws.Headers[0].Algorithm
 	ik := v.keys.get(ctx, iss, false)
 	for attempt := 0; ; attempt++ {
 		if ik.err != nil {
@@ -399,9 +413,13 @@ func (v *Verifier) verifySignature(ctx context.Context, jws *jwt.JSONWebToken, i
 			}
 			return nil, tokenErr(ReasonIssuerKeys, "the issuer's keys cannot be fetched", ik.err)
 		}
+		tries := 0
 		for _, k := range ik.keys {
-			if kid != "" && k.KeyID != kid {
+			if (kid != "" && k.KeyID != kid) || (kid == "" && k.Algorithm != "" && k.Algorithm != alg) {
 				continue
+			}
+			if tries++; kid == "" && tries > maxKeylessTries {
+				break
 			}
 			var tc tokenClaims
 			if jws.Claims(k.Key, &tc) == nil {

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -471,5 +472,90 @@ func TestCheckSecureURL(t *testing.T) {
 		if err := solidoidc.CheckSecureURL(u); (err == nil) != ok {
 			t.Errorf("%s: %v, want ok %v", u, err, ok)
 		}
+	}
+}
+
+// TestKeysStaleIfError: a failed refetch of an issuer's keys, forced by a
+// token with an unknown kid or at expiry, keeps the good keys for
+// KeysMaxStale; only a successful fetch replaces them.
+func TestKeysStaleIfError(t *testing.T) {
+	f := newFixture(t)
+	good := func(when string) {
+		t.Helper()
+		tok := f.token(t, nil)
+		if _, err := f.verify(oidctest.Request("GET", resURL, tok, f.proof(t, tok, nil))); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+	}
+	good("first")
+	f.iss.SetDown(true)
+	f.clk.advance(solidoidc.DefaultMinRefresh)
+	// Anyone can name the issuer with a kid it does not have.
+	forger := oidctest.NewKey(t)
+	forger.KeyID = "unknown"
+	forged := oidctest.Sign(t, forger, "at+jwt", nil, f.iss.TokenClaims(t, f.clk.Now(), f.webID, f.client, nil))
+	_, err := f.verify(oidctest.Request("GET", resURL, forged, f.proof(t, forged, nil)))
+	wantReason(t, err, solidoidc.ReasonTokenSignature)
+	if f.iss.JWKSFetches() != 1 {
+		t.Fatalf("%d JWKS fetches, want 1 (the forced one found discovery down)", f.iss.JWKSFetches())
+	}
+	good("after a failed forced refetch")
+	f.clk.advance(solidoidc.DefaultKeysTTL)
+	good("expired, refetch failed")
+	f.iss.SetDown(false)
+	f.clk.advance(solidoidc.DefaultKeysErrorTTL)
+	good("refetched")
+	f.iss.SetDown(true)
+	f.clk.advance(solidoidc.DefaultKeysMaxStale)
+	tok := f.token(t, nil)
+	_, err = f.verify(oidctest.Request("GET", resURL, tok, f.proof(t, tok, nil)))
+	wantReason(t, err, solidoidc.ReasonIssuerKeys)
+}
+
+// TestManyKeys: of a JWKS listing many keys, the first
+// solidoidc.MaxKeysPerIssuer are kept, a kid names one key, and a token
+// without a kid is checked with at most two keys, so a hostile issuer's
+// big JWKS cannot make each token cost hundreds of signature checks.
+func TestManyKeys(t *testing.T) {
+	decoys := make([]jose.JSONWebKey, solidoidc.MaxKeysPerIssuer+5)
+	for i := range decoys {
+		decoys[i] = oidctest.NewKey(t)
+		decoys[i].KeyID = fmt.Sprintf("d%d", i)
+	}
+	dup := oidctest.NewKey(t)
+	dup.KeyID = "d0"
+	tests := []struct {
+		name   string
+		decoys []jose.JSONWebKey // listed before the issuer's key
+		signer jose.JSONWebKey   // signs the token
+		ok     bool
+	}{
+		{"kid, last kept key", decoys[:solidoidc.MaxKeysPerIssuer-1], jose.JSONWebKey{}, true},
+		{"kid, beyond the kept keys", decoys[:solidoidc.MaxKeysPerIssuer], jose.JSONWebKey{}, false},
+		{"kid named twice, the first counts", decoys[:3], dup, false},
+		{"no kid, second key", decoys[:1], jose.JSONWebKey{}, true},
+		{"no kid, third key", decoys[:2], jose.JSONWebKey{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.iss.SetDecoys(tt.decoys)
+			key := f.iss.SigningKey()
+			switch {
+			case tt.signer.Key != nil:
+				key = tt.signer
+				f.iss.SetDecoys(append(slices.Clone(tt.decoys), tt.signer))
+			case strings.HasPrefix(tt.name, "no kid"):
+				key.KeyID = ""
+			}
+			tok := oidctest.Sign(t, key, "at+jwt", nil, f.iss.TokenClaims(t, f.clk.Now(), f.webID, f.client, nil))
+			_, err := f.verify(oidctest.Request("GET", resURL, tok, f.proof(t, tok, nil)))
+			if tt.ok && err != nil {
+				t.Fatalf("%v, want accepted", err)
+			}
+			if !tt.ok {
+				wantReason(t, err, solidoidc.ReasonTokenSignature)
+			}
+		})
 	}
 }

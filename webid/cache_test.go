@@ -180,3 +180,50 @@ func TestKey(t *testing.T) {
 		t.Errorf("unusable key: %v", err)
 	}
 }
+
+// A failed refetch, forced (a key id's refresh) or at expiry, keeps
+// serving the last good copy of the document for MaxStale; only a
+// successful fetch replaces it.
+func TestStaleIfError(t *testing.T) {
+	pub, _ := newKey(t)
+	srv := newProfileServer(t)
+	card := "/alice/profile/card"
+	good := doc{contentType: "text/turtle", body: turtleProfile("../inbox/", httpsig.PublicKeyMultibase(pub))}
+	srv.set(card, good)
+	r, clk := newResolver(t, Options{TTL: time.Minute, ErrorTTL: 5 * time.Second, MinRefreshInterval: 30 * time.Second, MaxStale: time.Hour})
+	ctx := context.Background()
+	keyID := srv.URL + card + "#key"
+	if _, err := r.ResolveKey(ctx, keyID); err != nil {
+		t.Fatal(err)
+	}
+	for _, broken := range []doc{
+		{status: 503, body: "down"},
+		{status: 404},
+		{contentType: "text/turtle", body: "<unterminated"},
+	} {
+		srv.set(card, broken)
+		before := srv.count(card)
+		clk.advance(31 * time.Second)
+		if k, err := r.RefreshKey(ctx, keyID); err != nil || !k.Equal(pub) {
+			t.Fatalf("forced refresh against %+v: %v, want the cached key", broken, err)
+		}
+		clk.advance(31 * time.Second) // past TTL
+		if p, err := r.Profile(ctx, srv.URL+card+"#me"); err != nil || p.Inbox == "" {
+			t.Fatalf("expired, refetch against %+v: %v, want the cached profile", broken, err)
+		}
+		if srv.count(card) != before+2 {
+			t.Fatalf("%d fetches, want %d", srv.count(card), before+2)
+		}
+	}
+	srv.set(card, good)
+	clk.advance(5 * time.Second)
+	if _, err := r.Profile(ctx, srv.URL+card+"#me"); err != nil {
+		t.Fatal(err)
+	}
+	// Older than MaxStale, the copy goes.
+	srv.set(card, doc{status: 503})
+	clk.advance(time.Hour)
+	if _, err := r.ResolveKey(ctx, keyID); !errors.Is(err, ErrFetch) {
+		t.Fatalf("after MaxStale: %v, want ErrFetch", err)
+	}
+}

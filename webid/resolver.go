@@ -24,16 +24,18 @@ const (
 	DefaultMaxEntries          = 1024
 	DefaultMaxProfileBytes     = 256 << 10
 	DefaultMinRefreshInterval  = 30 * time.Second
+	DefaultMaxStale            = 24 * time.Hour
 	DefaultFetchTimeout        = 10 * time.Second
 	DefaultMaxConcurrentParses = 2
 )
 
 // Options configure a Resolver. Zero values mean the defaults.
 type Options struct {
-	// Fetcher fetches profiles. Share one Fetcher between every fetcher of
-	// documents a request can trigger, so its concurrency limits and host
-	// failure memory hold for all of them; nil means a Fetcher of its own
-	// over Client.
+	// Fetcher fetches profiles. Share one Fetcher between the fetchers of
+	// documents one kind of trigger asks for, so its concurrency limits and
+	// host failure memory hold for all of them, and give unauthenticated
+	// requests (signatures' key ids) one apart from the server's own work
+	// (deliveries); nil means a Fetcher of its own over Client.
 	Fetcher *netguard.Fetcher
 	// Client is the client of the Fetcher made when Fetcher is nil. It
 	// should come from netguard.NewClient; nil means
@@ -64,6 +66,11 @@ type Options struct {
 	// MaxConcurrentParses bounds the profiles parsed at once; the others
 	// wait for their turn (a parse within the bounds above is quick).
 	MaxConcurrentParses int
+	// MaxStale is how long after its last successful fetch a profile is
+	// still served when refetching it fails (the server is down, or an
+	// attacker forced a refetch while the host was refused): a failed
+	// fetch never replaces a good copy younger than this.
+	MaxStale time.Duration
 	// MinRefreshInterval is the least time between two fetches of one
 	// document forced by a missing or failing key (key rotation).
 	MinRefreshInterval time.Duration
@@ -86,9 +93,12 @@ type Resolver struct {
 
 // entry is a cached fetch result.
 type entry struct {
-	doc     *document
-	err     error
+	doc *document
+	err error
+	// fetched is the time of the last fetch, successful or not; docTime
+	// the time doc was fetched.
 	fetched time.Time
+	docTime time.Time
 	expires time.Time
 }
 
@@ -129,6 +139,9 @@ func NewResolver(opts Options) *Resolver {
 	}
 	if opts.MinRefreshInterval <= 0 {
 		opts.MinRefreshInterval = DefaultMinRefreshInterval
+	}
+	if opts.MaxStale <= 0 {
+		opts.MaxStale = DefaultMaxStale
 	}
 	if opts.FetchTimeout <= 0 {
 		opts.FetchTimeout = DefaultFetchTimeout
@@ -209,19 +222,31 @@ func (r *Resolver) get(ctx context.Context, docURL string, force bool) entry {
 }
 
 // run fetches docURL, stores the result in the cache and wakes the waiters.
+// A failed fetch keeps a good cached copy younger than MaxStale (served
+// until ErrorTTL passes, then asked again); the fetcher's own refusals
+// (ErrBusy, ErrHostFailing) are never cached, as they are not the
+// document's.
 func (r *Resolver) run(ctx context.Context, docURL string, c *call) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.FetchTimeout)
 	defer cancel()
 	doc, err := r.fetch(ctx, docURL)
 	now := r.opts.Now()
-	c.res = entry{doc: doc, err: err, fetched: now, expires: now.Add(r.opts.TTL)}
-	if err != nil {
-		c.res.expires = now.Add(r.opts.ErrorTTL)
-	}
+	c.res = entry{doc: doc, err: err, fetched: now, docTime: now, expires: now.Add(r.opts.TTL)}
+	refused := errors.Is(err, netguard.ErrBusy) || errors.Is(err, netguard.ErrHostFailing)
 	r.mu.Lock()
-	if err == nil || (r.opts.ErrorTTL > 0 && !errors.Is(err, netguard.ErrBusy)) {
+	old := r.cache[docURL]
+	switch {
+	case err == nil:
 		r.store(docURL, c.res)
-	} else {
+	case old != nil && old.err == nil && now.Sub(old.docTime) < r.opts.MaxStale:
+		c.res = *old
+		c.res.fetched = now
+		c.res.expires = now.Add(max(r.opts.ErrorTTL, 0))
+		r.store(docURL, c.res)
+	case r.opts.ErrorTTL > 0 && !refused:
+		c.res.expires = now.Add(r.opts.ErrorTTL)
+		r.store(docURL, c.res)
+	default:
 		delete(r.cache, docURL)
 	}
 	delete(r.inflight, docURL)

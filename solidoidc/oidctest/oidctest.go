@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -34,7 +35,9 @@ type Issuer struct {
 
 	mu        sync.Mutex
 	keys      []jose.JSONWebKey // private signing keys, the first one signs
+	decoys    []jose.JSONWebKey // public keys served before the signing keys
 	discIss   string            // issuer named by discovery ("" = URL)
+	down      bool              // discovery and JWKS answer 503
 	fetches   int
 	jwksFetch int
 }
@@ -49,8 +52,12 @@ func NewIssuer(t testing.TB) *Issuer {
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
 		iss.mu.Lock()
 		iss.fetches++
-		name := iss.discIss
+		name, down := iss.discIss, iss.down
 		iss.mu.Unlock()
+		if down {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		if name == "" {
 			name = iss.URL
 		}
@@ -66,11 +73,16 @@ func NewIssuer(t testing.TB) *Issuer {
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
 		iss.mu.Lock()
 		iss.jwksFetch++
-		set := jose.JSONWebKeySet{}
+		down := iss.down
+		set := jose.JSONWebKeySet{Keys: slices.Clone(iss.decoys)}
 		for _, k := range iss.keys {
 			set.Keys = append(set.Keys, k.Public())
 		}
 		iss.mu.Unlock()
+		if down {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		_ = json.NewEncoder(w).Encode(set)
 	})
@@ -88,6 +100,25 @@ func (i *Issuer) Rotate(t testing.TB) {
 	i.mu.Lock()
 	k.KeyID = "k" + string(rune('0'+len(i.keys)))
 	i.keys = append([]jose.JSONWebKey{k}, i.keys...)
+	i.mu.Unlock()
+}
+
+// SetDown makes discovery and the JWKS answer 503 (down true) or serve
+// again.
+func (i *Issuer) SetDown(down bool) {
+	i.mu.Lock()
+	i.down = down
+	i.mu.Unlock()
+}
+
+// SetDecoys makes the JWKS list the public keys of keys before the
+// issuer's own.
+func (i *Issuer) SetDecoys(keys []jose.JSONWebKey) {
+	i.mu.Lock()
+	i.decoys = i.decoys[:0]
+	for _, k := range keys {
+		i.decoys = append(i.decoys, k.Public())
+	}
 	i.mu.Unlock()
 }
 
@@ -143,6 +174,12 @@ type Claims map[string]any
 // (a nil value removes one).
 func (i *Issuer) Token(t testing.TB, now time.Time, webID string, client jose.JSONWebKey, extra Claims) string {
 	t.Helper()
+	return Sign(t, i.SigningKey(), "at+jwt", nil, i.TokenClaims(t, now, webID, client, extra))
+}
+
+// TokenClaims returns the claims of Token, to sign with another key.
+func (i *Issuer) TokenClaims(t testing.TB, now time.Time, webID string, client jose.JSONWebKey, extra Claims) Claims {
+	t.Helper()
 	c := Claims{
 		"iss":       i.URL,
 		"aud":       []string{"solid", "https://app.example/id"},
@@ -161,7 +198,7 @@ func (i *Issuer) Token(t testing.TB, now time.Time, webID string, client jose.JS
 			c[k] = v
 		}
 	}
-	return Sign(t, i.SigningKey(), "at+jwt", nil, c)
+	return c
 }
 
 // Sign returns a compact JWS of claims signed with key, with typ and the
