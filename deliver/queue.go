@@ -39,12 +39,22 @@ func (e *RetryError) Unwrap() error { return e.Err }
 // permanentError marks a failure that retrying cannot fix.
 type permanentError struct{ err error }
 
-func (e permanentError) Error() string { return e.err.Error() }
-func (e permanentError) Unwrap() error { return e.err }
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() error   { return e.err }
+func (e permanentError) Permanent() bool { return true }
 
 // Permanent marks err as a failure that retrying cannot fix: the delivery
-// becomes dead at once.
+// becomes dead at once. So is an error whose chain holds one with a
+// method Permanent() bool that returns true, as a refused address's does
+// (netguard.ErrRefused): such errors need not be marked.
 func Permanent(err error) error { return permanentError{err} }
+
+// isPermanent reports whether err is a failure that retrying cannot fix
+// (see Permanent).
+func isPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}
 
 // Result is the outcome of a delivery's first attempt, for ?wait.
 type Result struct {
