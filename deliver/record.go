@@ -93,6 +93,12 @@
 //     Config.Node) and, on a Badger store, which one process holds
 //     alone, for every lease: a single server restarted after a crash
 //     does not wait for its old leases.
+//   - Parking (a due record of a full lane moved into its lane's range)
+//     is a transaction too, made only when the entry is still as the
+//     scan read it, and never to a leased entry, whose holder records its
+//     outcome where it leased it. Every node looks for parked lanes once
+//     a second and claims their records like any others (the lease
+//     decides who attempts one).
 //   - Local deliveries take no lease: the transaction that makes the
 //     delivery removes the record's entry, and reads it first, so of two
 //     nodes attempting one record the serializable store commits one; the
