@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"podserver/store"
+	"podserver/store/pgstore"
 )
 
 // hangingTargets is a remote handler that answers 204 at once, except to
@@ -223,5 +224,74 @@ func TestQueueFairSlots(t *testing.T) {
 		if n > perHost {
 			t.Errorf("%s: %d attempts at once, want at most PerHost (%d)", s, n, perHost)
 		}
+	}
+}
+
+// Two nodes sharing a store park and unpark one dead target's backlog
+// beyond their scan windows without keeping either from other targets'
+// records, and without attempting any record twice (Badger shared by two
+// queues, and PostgreSQL with a store per node).
+func TestParkTwoNodes(t *testing.T) {
+	t.Run("badger", func(t *testing.T) {
+		st := memStore(t)
+		parkTwoNodes(t, [2]store.Store{st, st})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := cluster.URL(t)
+		var stores [2]store.Store
+		for i := range stores {
+			s, err := pgstore.Open(context.Background(), pgstore.Options{URL: url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			stores[i] = s
+		}
+		parkTwoNodes(t, stores)
+	})
+}
+
+func parkTwoNodes(t *testing.T, stores [2]store.Store) {
+	h := newHanging(func(site string) bool { return site == "dead.example" })
+	var qs [2]*Queue
+	for i := range qs {
+		qs[i] = New(Config{Store: stores[i], Node: string(rune('a' + i)), PerHost: 2, backlog: 2, scanWindow: 8, Rescan: 50 * time.Millisecond})
+		qs[i].HandleRemote(KindWebhook, h.attempt)
+	}
+	for _, q := range qs {
+		q.Start()
+	}
+	const deadN = 60
+	for i := range deadN {
+		enqueue(t, stores[i%2], qs[i%2], Record{Kind: KindWebhook, Pod: "p", EventID: "d", Target: "https://dead.example/cb"})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := range 4 {
+		r := enqueue(t, stores[i%2], qs[i%2], Record{Kind: KindWebhook, Pod: "p", EventID: "h", Target: "https://ok" + strconv.Itoa(i) + ".example/cb"})
+		if res := qs[i%2].Wait(ctx, r); res.Status != StatusDelivered {
+			t.Fatalf("healthy target's delivery %d on node %d behind %d records to a dead one: %+v", r.Seq, i%2, deadN, res)
+		}
+	}
+	// Each node parks the dead target's records it finds due, and runs
+	// its PerHost attempts of them.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		h.mu.Lock()
+		n := h.hanging
+		h.mu.Unlock()
+		if n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d attempts to the dead target hang, want 2 per node", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, q := range qs {
+		q.Close()
+	}
+	h.checkOnce(t)
+	if due, parked := countKeys(t, stores[0]); due+parked != deadN || parked == 0 {
+		t.Fatalf("%d queue entries in the due order and %d parked, want %d in all, some parked", due, parked, deadN)
 	}
 }
