@@ -134,12 +134,11 @@ func (q *Queue) attempt(r Record) (requeue []byte) {
 	r.LastError = ae.err.Error()
 	r.LastStatus = resp.Status
 	var re *RetryError
-	var pe permanentError
 	outcome := OutcomeRetry
 	pol := q.policy(r.Kind)
 	schedule, transient := q.schedule(r.Kind), pol.Transient
 	switch {
-	case errors.As(ae.err, &pe), r.Attempts > len(schedule):
+	case isPermanent(ae.err), r.Attempts > len(schedule):
 		r.Status = StatusDead
 		outcome = OutcomeDead
 	case errors.As(ae.err, &re):

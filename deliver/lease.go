@@ -68,6 +68,9 @@ func decodeEntry(v []byte) (Record, error) {
 // queueKey returns the queue key of r as read from the queue: at its
 // lease's expiry while leased, else at Due.
 func queueKey(r Record) []byte {
+	if r.parked != nil {
+		return r.parked
+	}
 	if r.hold.Node != "" {
 		return dueKey(r.hold.Until, r.Seq)
 	}
@@ -117,6 +120,7 @@ func queuedAsRead(tx store.Txn, r Record) (Record, error) {
 	if !cur.hold.is(r.hold) {
 		return Record{}, errGone
 	}
+	cur.parked = r.parked
 	return cur, nil
 }
 
@@ -142,6 +146,7 @@ func (q *Queue) claim(ctx context.Context, r Record) (Record, error) {
 			return err
 		}
 		cur.hold = lease{Node: q.cfg.Node, Until: now.Add(q.cfg.Lease).UTC().Truncate(time.Millisecond)}
+		cur.parked = nil
 		held = cur
 		return setEntry(tx, cur)
 	})

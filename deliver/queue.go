@@ -39,12 +39,22 @@ func (e *RetryError) Unwrap() error { return e.Err }
 // permanentError marks a failure that retrying cannot fix.
 type permanentError struct{ err error }
 
-func (e permanentError) Error() string { return e.err.Error() }
-func (e permanentError) Unwrap() error { return e.err }
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() error   { return e.err }
+func (e permanentError) Permanent() bool { return true }
 
 // Permanent marks err as a failure that retrying cannot fix: the delivery
-// becomes dead at once.
+// becomes dead at once. So is an error whose chain holds one with a
+// method Permanent() bool that returns true, as a refused address's does
+// (netguard.ErrRefused): such errors need not be marked.
 func Permanent(err error) error { return permanentError{err} }
+
+// isPermanent reports whether err is a failure that retrying cannot fix
+// (see Permanent).
+func isPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}
 
 // Result is the outcome of a delivery's first attempt, for ?wait.
 type Result struct {
@@ -86,12 +96,13 @@ type Config struct {
 	// Local attempts, which share the store's group commit, run at most
 	// 64 at once.
 	Parallel int
-	// PerHost bounds concurrent attempts to one target host (default 64,
+	// PerHost bounds concurrent attempts to one target site, a
+	// registrable domain or an IP address whatever the port (default 64,
 	// the outbound client's connections per host; fewer make draining
 	// fall behind publishing between two servers), so a slow or dead
-	// target takes at most PerHost of the Parallel slots and never delays
-	// deliveries to other hosts. Local deliveries
-	// are one lane of their own (see Parallel).
+	// target takes at most PerHost of the Parallel slots, and fewer when
+	// other sites wait for them, and never delays deliveries to other
+	// sites. Local deliveries are one lane of their own (see Parallel).
 	PerHost int
 	// AttemptTimeout bounds one remote attempt (default 0: only the
 	// handler's own client timeout). A timed-out attempt is retried.
@@ -128,8 +139,9 @@ type Config struct {
 	// record was created. It must not block.
 	OnAttempt func(r Record, outcome string, latency time.Duration)
 
-	// backlog is laneBacklog unless a test sets it.
-	backlog int
+	// backlog is laneBacklog and scanWindow maxScan unless a test sets
+	// them.
+	backlog, scanWindow int
 }
 
 // Queue is the durable delivery queue and its worker.
@@ -138,15 +150,19 @@ type Config struct {
 //
 // One scanner goroutine reads due records in due order and claims them:
 // a claimed record is either being attempted or waiting in the in-memory
-// lane of its target host. Claimed seqs are skipped by later scans
-// without decoding, so a record is never attempted twice at once. Each
-// lane runs at most PerHost attempts (64 for the local lane) and
-// holds at most laneBacklog waiting records; every attempt also takes one
-// of Parallel global slots. A record whose lane is full stays in the store
-// (its lane is remembered by seq, so later scans skip it without decoding
-// it) and is claimed when a slot of its lane frees. The scanner never
-// waits for attempts: a target that never answers holds only its own
-// lane. Claims are memory only and keep this node from attempting a
+// lane of its target site (registrable domain or IP address, whatever
+// the port: see site). Claimed seqs are skipped by later scans without
+// decoding, so a record is never attempted twice at once. Each lane runs
+// at most PerHost attempts (64 for the local lane) and holds at most
+// laneBacklog waiting records, and no more than its share of the claims
+// (laneCap); every attempt also takes one of Parallel global slots, and
+// a lane never takes as many of the free slots as it holds already
+// (mayRun), so lanes whose targets hang leave slots to the others. A due
+// record whose lane is full is parked: its entry leaves the due order for
+// its lane's own range (see parkedSpace), so a dead target's backlog never
+// fills the scans' window, and it is claimed from there when its lane has
+// room. The scanner never waits for attempts: a target that never answers
+// holds only its own lane. Claims are memory only and keep this node from attempting a
 // record twice at once; other nodes are kept off by leases (see the
 // package documentation). After a restart every pending record is due
 // again from the store (a remote one once its lease expired).
@@ -164,7 +180,6 @@ type Queue struct {
 	// failure is not recorded.
 	ctx     context.Context
 	cancel  context.CancelFunc
-	slots   chan struct{} // Parallel global attempt slots
 	workers sync.WaitGroup
 
 	// fullScan is when the scanner last scanned the queue from its
@@ -177,9 +192,11 @@ type Queue struct {
 
 	dmu     sync.Mutex
 	claimed map[uint64]string // seq -> lane of claimed records
-	laneOf  map[uint64]string // seq -> lane of due records left unclaimed
 	lanes   map[string]*lane
-	starved bool // a scan stopped at maxClaimed
+	running int             // attempts running: slots taken of Parallel
+	stalled []string        // lanes with records waiting for a slot (see dispatch)
+	parked  map[string]bool // lanes with parked records (see park)
+	starved bool            // a scan stopped at its bound of claims
 	// resume is where the next scan may start: every queue entry before
 	// it was claimed when the last scan saw it, and low is the lowest key
 	// written or released since that scan began: new records, retries,
@@ -234,6 +251,9 @@ func New(cfg Config) *Queue {
 	if cfg.backlog <= 0 {
 		cfg.backlog = laneBacklog
 	}
+	if cfg.scanWindow <= 0 {
+		cfg.scanWindow = maxScan
+	}
 	if cfg.KeepDelivered == 0 {
 		cfg.KeepDelivered = 1000
 	}
@@ -260,9 +280,8 @@ func New(cfg Config) *Queue {
 		done:       make(chan struct{}),
 		ctx:        ctx,
 		cancel:     cancel,
-		slots:      make(chan struct{}, cfg.Parallel),
 		claimed:    map[uint64]string{},
-		laneOf:     map[uint64]string{},
+		parked:     map[string]bool{},
 		lanes:      map[string]*lane{},
 		kept:       map[string]int{},
 		waiters:    map[uint64][]chan Result{},
@@ -374,8 +393,13 @@ func (q *Queue) enqueued(k []byte, lane, ch string) {
 	}
 }
 
-// lower makes the next scan start at k at the latest. dmu is held.
+// lower makes the next scan start at k at the latest, or, for a parked
+// key, the next scan look at its lane's parked records. dmu is held.
 func (q *Queue) lower(k []byte) {
+	if isParked(k) {
+		q.parked[parkedLane(k)] = true
+		return
+	}
 	if q.low == nil || bytes.Compare(k, q.low) < 0 {
 		q.low = k
 	}

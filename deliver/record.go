@@ -7,6 +7,7 @@
 // # Keys (prefixes owned by this package, see store/keyspace.go)
 //
 //	store.PrefixDelivery + due (unix ms, 8) + seq (8)         -> Record (JSON), with "lease" while leased
+//	store.PrefixDelivery + 0xff + lane + 0x00 + due (8) + seq (8) -> the same, parked (see parkedSpace)
 //	store.PrefixOutbox + pod + 0x00 + seq (8)                 -> Record (JSON)
 //	store.PrefixDeliveryIndex + "E" + event path + 0x00 + seq (8) -> "" (deliveries of an event)
 //	store.PrefixDeliveryIndex + "D" + pod + 0x00 + seq (8)        -> "" (delivered records kept)
@@ -14,7 +15,9 @@
 //
 // The "d" entry exists while the delivery is pending; its key orders the
 // queue by due time, so the worker finds due work with one prefix scan from
-// the start. The "o" entry lists the delivery in its owner's outbox (the
+// the start. A due entry whose lane (target site) has no room is parked:
+// moved into its lane's range, out of the way of other lanes' records,
+// until its lane has room. The "o" entry lists the delivery in its owner's outbox (the
 // pod whose settings caused it, Record.Pod)
 // while it is pending, after it failed for good, and, after it succeeded,
 // for a while: the last Config.KeepDelivered delivered records of each pod
@@ -90,6 +93,12 @@
 //     Config.Node) and, on a Badger store, which one process holds
 //     alone, for every lease: a single server restarted after a crash
 //     does not wait for its old leases.
+//   - Parking (a due record of a full lane moved into its lane's range)
+//     is a transaction too, made only when the entry is still as the
+//     scan read it, and never to a leased entry, whose holder records its
+//     outcome where it leased it. Every node looks for parked lanes once
+//     a second and claims their records like any others (the lease
+//     decides who attempts one).
 //   - Local deliveries take no lease: the transaction that makes the
 //     delivery removes the record's entry, and reads it first, so of two
 //     nodes attempting one record the serializable store commits one; the
@@ -216,6 +225,9 @@ type Record struct {
 	// hold is the lease the record held when read from the queue (zero:
 	// none); it is stored in the queue entry only (see entry).
 	hold lease
+	// parked is the key of the record's queue entry when it was read
+	// parked (see parkedSpace), else nil.
+	parked []byte
 }
 
 // Sub-prefixes of store.PrefixDeliveryIndex.

@@ -42,7 +42,15 @@ func (q *Queue) RetryNow(tx store.Txn, pod string, seq uint64) (Record, error) {
 	// The outbox entry holds the record's due time; its queue entry is
 	// there unless a node has leased it (then it is at the lease's
 	// expiry).
-	v, err := tx.Get(dueKey(r.Due, r.Seq))
+	key := dueKey(r.Due, r.Seq)
+	v, err := tx.Get(key)
+	if errors.Is(err, store.ErrNotFound) {
+		// Parked: due, waiting for room in its lane.
+		if v, err = tx.Get(parkKey(laneName(r), key)); err == nil {
+			cur, err := decodeEntry(v)
+			return cur, err
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return r, ErrAttempting
 	}
@@ -68,7 +76,7 @@ func (q *Queue) RetryNow(tx store.Txn, pod string, seq uint64) (Record, error) {
 	if err := put(tx, cur, true); err != nil {
 		return r, err
 	}
-	key := dueKey(cur.Due, cur.Seq)
+	key = dueKey(cur.Due, cur.Seq)
 	tx.OnCommit(func() {
 		q.dmu.Lock()
 		q.lower(key)

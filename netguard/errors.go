@@ -3,7 +3,17 @@ package netguard
 import "errors"
 
 // ErrRefused is wrapped by the error of a connection to a refused address.
-var ErrRefused = errors.New("netguard: address refused")
+// Retrying cannot help, so it is a permanent failure for a delivery queue
+// (its Permanent method; see deliver.Permanent).
+var ErrRefused error = permanent("netguard: address refused")
+
+// permanent is an error that retrying cannot fix.
+type permanent string
+
+func (e permanent) Error() string { return string(e) }
+
+// Permanent reports that retrying cannot fix e.
+func (permanent) Permanent() bool { return true }
 
 // Errors of the client and helpers, wrapped with details.
 var (

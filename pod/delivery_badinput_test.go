@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -98,7 +99,8 @@ func putSettings(t testing.TB, s *pod.Server, body string) evResp {
 	return evDo(t, evReq{method: "PUT", url: s.PodRoot("alice") + "settings/subscriptions", key: evKeys.alice, body: body, ctype: ldp.MediaJSONLD})
 }
 
-// A webhook target that never answers holds only its own per-host lane:
+// A webhook target that never answers holds only its own lane (its site:
+// here its IP address, so the healthy target listens on another one):
 // events to a healthy target all arrive while requests to the dead one
 // are still hanging.
 func TestDeliveryDeadTargetDoesNotBlock(t *testing.T) {
@@ -116,7 +118,7 @@ func TestDeliveryDeadTargetDoesNotBlock(t *testing.T) {
 	defer close(release)
 	var mu sync.Mutex
 	got := map[string]bool{}
-	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	healthy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ce struct{ ID string }
 		_ = json.NewDecoder(r.Body).Decode(&ce)
 		mu.Lock()
@@ -124,6 +126,12 @@ func TestDeliveryDeadTargetDoesNotBlock(t *testing.T) {
 		mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthy.Listener = ln
+	healthy.Start()
 	defer healthy.Close()
 
 	// Attempts are not cut short during the test; at most 4 at once per
