@@ -75,3 +75,35 @@ func UnescapePath(escaped string) (string, error) {
 	}
 	return p, nil
 }
+
+// CanonicalURL returns URL u with its path as EscapePath writes it:
+// decoded once, escaped again, so that the spellings of one resource's URL
+// ("…/café", "…/caf%c3%a9", "…/caf%C3%A9", "…/a%28b%29") compare equal to
+// the URL the server hands out. The scheme, authority, query and fragment
+// stay as they are; u is returned unchanged when it has no "//" authority
+// or its path does not decode (UnescapePath).
+func CanonicalURL(u string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return u
+	}
+	start := i + 3
+	end := len(u)
+	if j := strings.IndexAny(u[start:], "?#"); j >= 0 {
+		end = start + j
+	}
+	slash := strings.IndexByte(u[start:end], '/')
+	if slash < 0 {
+		return u
+	}
+	start += slash
+	p, err := UnescapePath(u[start:end])
+	if err != nil {
+		return u
+	}
+	esc := EscapePath(p)
+	if esc == u[start:end] {
+		return u
+	}
+	return u[:start] + esc + u[end:]
+}
