@@ -344,9 +344,9 @@ const maxSlugLen = 128
 // decoded once, and a value that is not valid percent-encoding is taken as
 // it is. Letters, digits, marks, punctuation, symbols and spaces of any
 // script stay (the URLs the server hands out escape them, see Target.URL);
-// "/" and "\", control and format characters (bidi overrides among them)
-// and invalid UTF-8 (and U+FFFD) are dropped, then leading and trailing dots and spaces,
-// so no name is "." or "..". At most maxSlugLen bytes are kept.
+// "/" and "\", control and format characters (bidi overrides among them),
+// invalid UTF-8 and U+FFFD are dropped, then leading and trailing dots and
+// spaces, so no name is "." or "..". At most maxSlugLen bytes are kept.
 //
 // No name is an auxiliary resource's: every trailing ".acl" goes, so that
 // "x.acl.acl" does not become "x.acl", the ACL document of x, which only
