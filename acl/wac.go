@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"podserver/podurl"
 	"podserver/rdf"
 )
 
@@ -84,6 +85,11 @@ type Authorization struct {
 // would resolve against the document's URL); other literals and blank
 // nodes are an error wrapping ErrInvalidACL.
 //
+// acl:accessTo and acl:default values are kept in the form the server
+// writes resource URLs in (podurl.CanonicalURL), so "…/café", "…/caf%c3%a9"
+// and "…/caf%C3%A9" all name the resource the server calls
+// "…/caf%C3%A9".
+//
 // acl:agentGroup values are kept in Groups. Unknown modes and other
 // predicates are ignored. Authorizations
 // without a known mode, or without acl:accessTo and acl:default, grant
@@ -156,8 +162,12 @@ func ParseACL(quads []rdf.Quad) ([]Authorization, error) {
 		if q.O.Kind != rdf.KindIRI {
 			return nil, notIRI(id, q)
 		}
-		if !slices.Contains(*list, q.O.Value) {
-			*list = append(*list, q.O.Value)
+		v := q.O.Value
+		if list == &a.AccessTo || list == &a.Default {
+			v = podurl.CanonicalURL(v)
+		}
+		if !slices.Contains(*list, v) {
+			*list = append(*list, v)
 		}
 	}
 	return slices.DeleteFunc(auths, func(a Authorization) bool {

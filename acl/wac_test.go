@@ -3,6 +3,7 @@ package acl
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"podserver/rdf"
@@ -201,6 +202,18 @@ func TestModeStringAndWACAllow(t *testing.T) {
 	for _, g := range grants {
 		if got := g.have.Grants(g.need); got != g.want {
 			t.Errorf("%q.Grants(%q) = %v, want %v", g.have, g.need, got, g.want)
+		}
+	}
+}
+
+// acl:accessTo and acl:default match however the resource's URL is
+// spelled: they are kept as the server writes resource URLs.
+func TestParseACLCanonicalURLs(t *testing.T) {
+	const want = "http://h/alice/caf%C3%A9"
+	for _, iri := range []string{"http://h/alice/café", "http://h/alice/caf%c3%a9", want} {
+		got, err := ParseACL(BuildACL([]Authorization{{AgentClasses: []string{FOAFAgent}, AccessTo: []string{iri}, Default: []string{iri + "/"}, Modes: Read}}))
+		if err != nil || len(got) != 1 || !slices.Equal(got[0].AccessTo, []string{want}) || !slices.Equal(got[0].Default, []string{want + "/"}) {
+			t.Errorf("ParseACL with acl:accessTo <%s> = %+v, %v, want %s", iri, got, err, want)
 		}
 	}
 }

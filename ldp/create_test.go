@@ -1,6 +1,7 @@
 package ldp
 
 import (
+	"strings"
 	"testing"
 
 	"podserver/conformance"
@@ -133,5 +134,43 @@ func TestPutContainerEmptyBody(t *testing.T) {
 	}
 	if members != 6 { // public/ and c1/ to c5/
 		t.Errorf("the pod root lists %d members, want 6: %v", members, got)
+	}
+}
+
+// A Slug is percent-decoded and keeps the letters of any script; what
+// cannot be in a name, or would name an auxiliary resource, goes.
+func TestSanitizeSlug(t *testing.T) {
+	for slug, want := range map[string]string{
+		"hello":                  "hello",
+		"caf%C3%A9":              "café",
+		"été":                    "été",
+		"日記 2024":                "日記 2024",
+		"with space":             "with space",
+		"a#b?c":                  "a#b?c",
+		"100%25":                 "100%",
+		"100%":                   "100%", // not percent-encoding: taken as it is
+		"a/b":                    "ab",
+		"a%2Fb":                  "ab",
+		`a\b`:                    "ab",
+		"a\x00b\x1fc\x7fd":       "abcd",
+		"a%0Ab":                  "ab",
+		"evil\u202Etxt.exe":      "eviltxt.exe",
+		"bad\xffutf8":            "badutf8",
+		".":                      "",
+		"..":                     "",
+		"%2E%2E":                 "",
+		" . ":                    "",
+		".hidden":                "hidden",
+		"x.acl":                  "x",
+		"x.acl.acl":              "x",
+		"x%2Eacl":                "x",
+		"x.acl .acl. ":           "x",
+		"x.a\x01cl":              "x",
+		".acl":                   "acl", // not the container's ACL: leading dots go
+		strings.Repeat("é", 100): strings.Repeat("é", 64),
+	} {
+		if got := SanitizeSlug(slug); got != want {
+			t.Errorf("SanitizeSlug(%q) = %q, want %q", slug, got, want)
+		}
 	}
 }

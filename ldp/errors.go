@@ -17,6 +17,8 @@ const (
 	msgPrecondition  = "precondition failed: the resource's ETag does not match If-Match / If-None-Match"
 	msgNotEmpty      = "container is not empty: delete its members first"
 	msgContainerBody = "a new container takes no body"
+	// msgContainerSlash takes the URL the request named.
+	msgContainerSlash = "a container's URL ends with \"/\": PUT %s/ to create a container, or send no container-type Link header (rel=\"type\" ldp:BasicContainer or ldp:Container)"
 	// Messages for a PUT of a container with a body.
 	msgContainerNotRDF     = "a container's representation is managed by the server: PUT to a container takes no body, or an RDF body without statements"
 	msgContainment         = "a container's containment triples are managed by the server: PUT cannot change them"

@@ -51,3 +51,31 @@ func FuzzNegotiate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseLinks: any Link header reads without panic into links whose
+// targets hold no ">" and whose relation types are lower-case words; a
+// well-formed link after any field is found.
+func FuzzParseLinks(f *testing.F) {
+	for _, s := range []string{"", `<a>; rel="type"`, `<a>; rel=type, <b>`, `junk, "<x>"; rel=`, `<a>; t="\"", <b>`, `<a`, `;;,,<>`} {
+		f.Add(s, "http://www.w3.org/ns/ldp#BasicContainer")
+	}
+	f.Fuzz(func(t *testing.T, field, target string) {
+		for _, l := range parseLinks([]string{field}) {
+			if strings.Contains(l.target, ">") {
+				t.Fatalf("parseLinks(%q): target %q holds >", field, l.target)
+			}
+			for _, r := range l.rels {
+				if r == "" || r != strings.ToLower(r) || strings.ContainsAny(r, " \t") {
+					t.Fatalf("parseLinks(%q): relation type %q", field, r)
+				}
+			}
+		}
+		if strings.ContainsAny(target, "<>") || strings.TrimSpace(target) != target {
+			return
+		}
+		got := parseLinks([]string{field, "<" + target + `>; rel="type"`})
+		if n := len(got); n == 0 || got[n-1].target != target || !slices.Equal(got[n-1].rels, []string{"type"}) {
+			t.Fatalf("parseLinks(%q, <%s>; rel=\"type\") = %v: the last link is lost", field, target, got)
+		}
+	})
+}

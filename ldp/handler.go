@@ -479,6 +479,12 @@ func (h *Handler) Put(c *gin.Context, r *Request) error {
 	if IsRoot(p) && c.Request.ContentLength != 0 {
 		return errMethod(p)
 	}
+	if !IsContainer(p) && isContainerLink(c.Request) {
+		// The Link asks for a container at a path that names a
+		// document: refused, as Community Solid Server does, rather than
+		// creating a document the client did not ask for.
+		return apierr.Newf(http.StatusBadRequest, msgContainerSlash, r.Target.URL(p))
+	}
 	if err := h.Authorize(ctx, r, p, acl.Write); err != nil {
 		return err
 	}
@@ -646,21 +652,6 @@ func (h *Handler) written(c *gin.Context, r *Request, p string, created bool, m 
 		return
 	}
 	c.Status(http.StatusNoContent)
-}
-
-// isContainerLink reports whether the request's Link headers ask for a
-// container (ldp:BasicContainer or ldp:Container as rel="type").
-func isContainerLink(req *http.Request) bool {
-	for _, v := range req.Header.Values("Link") {
-		for _, l := range strings.Split(v, ",") {
-			l = strings.TrimSpace(l)
-			if (strings.Contains(l, "<http://www.w3.org/ns/ldp#BasicContainer>") || strings.Contains(l, "<http://www.w3.org/ns/ldp#Container>")) &&
-				strings.Contains(strings.ReplaceAll(l, " ", ""), `rel="type"`) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // Post creates a member of a container.

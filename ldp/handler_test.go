@@ -15,6 +15,7 @@ import (
 
 	"podserver/acl"
 	"podserver/apierr"
+	"podserver/podurl"
 	"podserver/rdf"
 	"podserver/store"
 )
@@ -34,8 +35,12 @@ const (
 type repoLocator struct{ repo *Repo }
 
 func (l repoLocator) ACL(ctx context.Context, aclURL string) ([]rdf.Quad, bool, error) {
-	rel, ok := strings.CutPrefix(aclURL, testRoot)
+	esc, ok := strings.CutPrefix(aclURL, testRoot)
 	if !ok {
+		return nil, false, nil
+	}
+	rel, err := podurl.UnescapePath(esc)
+	if err != nil {
 		return nil, false, nil
 	}
 	res, err := l.repo.Get(ctx, StoragePath("alice", rel))
@@ -192,6 +197,36 @@ func TestHandlerLifecycle(t *testing.T) {
 		{name: "the ACL needs Control", method: "GET", path: "/alice/public/.acl", agent: testOther, status: 403},
 		{name: "an invalid ACL is refused", method: "PUT", path: "/alice/public/.acl", agent: testOwner, ctype: MediaTurtle,
 			body: "<#x> a <http://www.w3.org/ns/auth/acl#Authorization>; <http://www.w3.org/ns/auth/acl#mode> \"Read\" .", status: 400, has: "invalid ACL document"},
+	}
+	for _, s := range steps {
+		s.run(t, h)
+	}
+}
+
+// TestHandlerNames: names with characters a URL must escape are served
+// at escaped URLs; a Slug is percent-decoded; Link headers are read in any
+// RFC 8288 form, and a container-type Link on a document's URL is refused.
+func TestHandlerNames(t *testing.T) {
+	h := newTestHandler(t)
+	bc := map[string]string{"Link": `<http://www.w3.org/ns/ldp#BasicContainer>; rel=type`}
+	steps := []step{
+		{name: "PUT a name with #", method: "PUT", path: "/alice/a/x%23y", agent: testOwner, ctype: "text/plain", body: "x", status: 201,
+			want: map[string]string{"Location": testRoot + "a/x%23y"}},
+		{name: "GET it", method: "GET", path: "/alice/a/x%23y", agent: testOwner, status: 200, has: "x"},
+		{name: "the listing names it escaped", method: "GET", path: "/alice/a/", agent: testOwner, hdr: map[string]string{"Accept": MediaJSONLD}, status: 200, has: `"` + testRoot + `a/x%23y"`},
+		{name: "a percent-encoded Slug", method: "POST", path: "/alice/a/", agent: testOwner, ctype: "text/plain", body: "x", hdr: map[string]string{"Slug": "caf%C3%A9"}, status: 201,
+			want: map[string]string{"Location": testRoot + "a/caf%C3%A9"}},
+		{name: "a UTF-8 Slug", method: "POST", path: "/alice/a/", agent: testOwner, ctype: "text/plain", body: "x", hdr: map[string]string{"Slug": "été 1"}, status: 201,
+			want: map[string]string{"Location": testRoot + "a/%C3%A9t%C3%A9%201"}},
+		{name: "GET the decoded name", method: "GET", path: "/alice/a/%C3%A9t%C3%A9%201", agent: testOwner, status: 200},
+		{name: "a container by a token rel", method: "POST", path: "/alice/a/", agent: testOwner, hdr: map[string]string{"Slug": "sub", "Link": bc["Link"]}, status: 201,
+			want: map[string]string{"Location": testRoot + "a/sub/"}},
+		{name: "a container among other links", method: "POST", path: "/alice/a/", agent: testOwner,
+			hdr: map[string]string{"Slug": "sub2", "Link": `<http://www.w3.org/ns/ldp#Resource>; rel="type", <http://www.w3.org/ns/ldp#Container>; rel="type"`}, status: 201,
+			want: map[string]string{"Location": testRoot + "a/sub2/"}},
+		{name: "a container-type Link on a document's URL", method: "PUT", path: "/alice/a/notdir", agent: testOwner, hdr: bc, status: 400, has: `a container's URL ends with \"/\"`},
+		{name: "nothing was created", method: "GET", path: "/alice/a/notdir", agent: testOwner, status: 404},
+		{name: "a container-type Link on a container's URL", method: "PUT", path: "/alice/a/dir/", agent: testOwner, hdr: bc, status: 201},
 	}
 	for _, s := range steps {
 		s.run(t, h)

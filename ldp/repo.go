@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -333,26 +336,38 @@ func NewID() string {
 	return strings.ReplaceAll(u.String(), "-", "")
 }
 
-// SanitizeSlug turns a Slug header into a safe single path segment, or ""
-// when nothing usable is left.
+// maxSlugLen bounds the bytes of a name taken from a Slug.
+const maxSlugLen = 128
+
+// SanitizeSlug turns a Slug header into a single path segment, or "" when
+// nothing usable is left. A Slug is percent-encoded UTF-8 (RFC 5023); it is
+// decoded once, and a value that is not valid percent-encoding is taken as
+// it is. Letters, digits, marks, punctuation, symbols and spaces of any
+// script stay (the URLs the server hands out escape them, see Target.URL);
+// "/" and "\", control and format characters (bidi overrides among them),
+// invalid UTF-8 and U+FFFD are dropped, then leading and trailing dots and
+// spaces, so no name is "." or "..". At most maxSlugLen bytes are kept.
+//
+// No name is an auxiliary resource's: every trailing ".acl" goes, so that
+// "x.acl.acl" does not become "x.acl", the ACL document of x, which only
+// Control may write (Create refuses such a name whatever the slug).
 func SanitizeSlug(slug string) string {
+	if d, err := url.PathUnescape(slug); err == nil {
+		slug = d
+	}
 	var b strings.Builder
 	for _, r := range slug {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			b.WriteRune(r)
-		case r == ' ':
-			b.WriteByte('-')
+		if r == '/' || r == '\\' || r == utf8.RuneError || !unicode.IsGraphic(r) {
+			continue
 		}
-		if b.Len() >= 128 {
+		if b.Len()+utf8.RuneLen(r) > maxSlugLen {
 			break
 		}
+		b.WriteRune(r)
 	}
-	// No name of an auxiliary resource: "x.acl.acl" must not become
-	// "x.acl", the ACL document of x, which only Control may write.
-	s := strings.Trim(b.String(), ".")
+	s := strings.Trim(b.String(), ". ")
 	for strings.HasSuffix(s, ".acl") {
-		s = strings.TrimRight(strings.TrimSuffix(s, ".acl"), ".")
+		s = strings.TrimRight(strings.TrimSuffix(s, ".acl"), ". ")
 	}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"podserver/acl"
+	"podserver/podurl"
 )
 
 // Target is the resource a request addresses.
@@ -18,9 +19,13 @@ type Target struct {
 }
 
 // URL returns the absolute URL of storage path p, which must be in the
-// target's pod.
+// target's pod: its segments percent-encoded (podurl.EscapePath), so that
+// the URL names p again when a client sends it back. Every URL the server
+// hands out for a stored resource (Location, Link, listings,
+// notifications, the ACL evaluator's resource URL) is made here or by
+// podurl.Scheme.URL, which agree.
 func (t Target) URL(p string) string {
-	return t.Root + strings.TrimPrefix(p, "/"+t.Pod+"/")
+	return t.Root + podurl.EscapePath(strings.TrimPrefix(p, "/"+t.Pod+"/"))
 }
 
 // WebID returns the WebID of the pod's owner.

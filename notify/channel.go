@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"podserver/ldp"
+	"podserver/podurl"
 	"podserver/rdf"
 	"podserver/store"
 )
@@ -251,7 +252,7 @@ func describe(root string, r *record, withSecret bool) channelJSON {
 		Context:     []any{rdf.NotificationContextURI},
 		ID:          channelURL(root, r.ID),
 		Type:        r.Type,
-		Topic:       root + strings.TrimPrefix(r.Path, "/"+r.Pod+"/"),
+		Topic:       root + podurl.EscapePath(strings.TrimPrefix(r.Path, "/"+r.Pod+"/")),
 		ReceiveFrom: receiveFrom(root, r),
 		SendTo:      r.SendTo,
 		EndAt:       r.EndAt.UTC().Format(timeLayout),

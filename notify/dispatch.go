@@ -43,7 +43,7 @@ type authCache map[string]bool
 func (n *Notifier) dispatch(ev event) {
 	pod, _ := ldp.SplitStoragePath(ev.path)
 	root := n.cfg.URLs.PodRoot(pod)
-	url := func(p string) string { return root + strings.TrimPrefix(p, "/"+pod+"/") }
+	url := func(p string) string { return n.cfg.URLs.URL(pod, strings.TrimPrefix(p, "/"+pod+"/")) }
 	suppressed := ev.kind == ldp.Created && n.takeSuppressed(ev.path)
 
 	var parent string

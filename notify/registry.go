@@ -363,8 +363,7 @@ func (n *Notifier) stateChange(ch *channel, known, etag string, exists bool) *Me
 	if exists && etag == known {
 		return nil
 	}
-	root := n.cfg.URLs.PodRoot(ch.rec.Pod)
-	obj := root + strings.TrimPrefix(ch.rec.Path, "/"+ch.rec.Pod+"/")
+	obj := n.cfg.URLs.URL(ch.rec.Pod, strings.TrimPrefix(ch.rec.Path, "/"+ch.rec.Pod+"/"))
 	if !exists {
 		return newMessage(ActDelete, obj, "", "", time.Now())
 	}

@@ -168,7 +168,7 @@ func (h *Handler) replay(c *gin.Context, r *ldp.Request) error {
 	c.Header("Cache-Control", "no-store")
 	if item != "" {
 		ip, rel := ldp.SplitStoragePath(item)
-		c.JSON(http.StatusOK, gin.H{"status": outboxDelivered, "target": h.urls.PodRoot(ip) + "inbox/", "item": h.urls.PodRoot(ip) + rel,
+		c.JSON(http.StatusOK, gin.H{"status": outboxDelivered, "target": h.urls.PodRoot(ip) + "inbox/", "item": h.urls.URL(ip, rel),
 			"note": "the inbox already holds this event (one copy per event): nothing was replayed"})
 		return nil
 	}

@@ -171,7 +171,7 @@ func (h *Handler) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 			hp, _ := ldp.SplitStoragePath(hd.Inbox)
 			ip, rel := ldp.SplitStoragePath(hd.Item)
 			targets = append(targets, statusTarget{Target: h.urls.PodRoot(hp) + "inbox/", Kind: deliver.KindInbox,
-				Status: outboxDelivered, Item: h.urls.PodRoot(ip) + rel})
+				Status: outboxDelivered, Item: h.urls.URL(ip, rel)})
 		}
 		// ...and the other local inboxes the event goes to under the
 		// current settings, and whether they hold it (copies stored before
@@ -189,7 +189,7 @@ func (h *Handler) eventStatus(c *gin.Context, r *ldp.Request, ev string) error {
 			if held {
 				st.Status = outboxDelivered
 				ip, rel := ldp.SplitStoragePath(item)
-				st.Item = h.urls.PodRoot(ip) + rel
+				st.Item = h.urls.URL(ip, rel)
 			}
 			targets = append(targets, st)
 		}

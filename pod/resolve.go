@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -22,12 +23,15 @@ func (s *Server) PodOfURL(u string) (pod, rel string, ok bool) { return s.urls.P
 // target resolves the pod and storage path a request addresses. top is true
 // for server-level paths (not in a pod).
 func (s *Server) target(r *http.Request) (t ldp.Target, top bool, err error) {
-	esc := r.URL.EscapedPath()
-	low := strings.ToLower(esc)
-	if strings.Contains(low, "%2f") || strings.Contains(low, "%5c") || strings.Contains(low, "%00") {
+	// The one decoding of the request's path: the storage path is what
+	// the URL names, and ldp.Target.URL writes it back the same.
+	path, err := podurl.UnescapePath(r.URL.EscapedPath())
+	if errors.Is(err, podurl.ErrEncodedSeparator) {
 		return t, false, errEncodedPath
 	}
-	path := r.URL.Path
+	if err != nil {
+		return t, false, apierr.Wrap(http.StatusBadRequest, msgInvalidPath+err.Error(), err)
+	}
 	var name, rel string
 	if s.urls.Mode() == podurl.ModeSubdomain {
 		sub, ok := s.urls.PodOfHost(r.Host)

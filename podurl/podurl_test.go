@@ -106,14 +106,17 @@ func TestScheme(t *testing.T) {
 // pchar and "/").
 const pathChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
 
-// PodRoot and PodOfURL are inverse for every valid name in both modes.
+// URL and PodOfURL are inverse for every valid name in both modes and
+// every storage path (one without NUL or backslash, which no stored path
+// holds); a path of plain URL characters is its own URL.
 func FuzzScheme(f *testing.F) {
 	for _, s := range []string{"alice", "a-b", "0"} {
 		f.Add(s, "rest/of/path", false)
+		f.Add(s, "a#b?c%d e/é", true)
 	}
 	f.Fuzz(func(t *testing.T, name, rel string, subdomain bool) {
-		if !ValidName(name) || strings.Trim(rel, pathChars) != "" {
-			return // not a pod, or rel not a URL path as it is
+		if !ValidName(name) || strings.ContainsAny(rel, "\x00\\") {
+			return // not a pod, or not a storage path
 		}
 		mode := ModePath
 		if subdomain {
@@ -123,9 +126,13 @@ func FuzzScheme(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pod, got, ok := s.PodOfURL(s.PodRoot(name) + rel)
+		u := s.URL(name, rel)
+		pod, got, ok := s.PodOfURL(u)
 		if !ok || pod != name || got != rel {
-			t.Fatalf("PodOfURL(PodRoot(%q)+%q) = %q %q %v", name, rel, pod, got, ok)
+			t.Fatalf("PodOfURL(URL(%q, %q)) = %q %q %v", name, rel, pod, got, ok)
+		}
+		if strings.Trim(rel, pathChars) == "" && !strings.ContainsAny(rel, ",;") && u != s.PodRoot(name)+rel {
+			t.Fatalf("URL(%q, %q) = %q, escaped a plain path", name, rel, u)
 		}
 	})
 }

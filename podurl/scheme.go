@@ -141,6 +141,11 @@ func (s Scheme) PodRoot(name string) string {
 	return s.scheme + "://" + s.host + "/" + name + "/"
 }
 
+// URL returns the URL of the resource at pod-relative storage path rel
+// (decoded, e.g. "notes/a#b.txt") of pod name, its segments escaped by
+// EscapePath; PodOfURL gives pod and rel back.
+func (s Scheme) URL(name, rel string) string { return s.PodRoot(name) + EscapePath(rel) }
+
 // WebID returns the WebID of pod name's owner.
 func (s Scheme) WebID(name string) string { return s.PodRoot(name) + "profile/card#me" }
 
@@ -156,8 +161,10 @@ func (s Scheme) PodOfHost(host string) (sub string, ok bool) {
 }
 
 // PodOfURL maps an absolute URL on this server to its pod and pod-relative
-// path (without the leading "/"). ok is false when the URL is not in any
-// pod of this server, or not a URL.
+// storage path (without the leading "/"), decoding the URL's path exactly
+// once (UnescapePath), so that it reverses URL. ok is false when the URL
+// is not in any pod of this server, not a URL, or its path holds an escape
+// UnescapePath refuses.
 func (s Scheme) PodOfURL(u string) (pod, rel string, ok bool) {
 	if s.host == "" {
 		return "", "", false
@@ -166,17 +173,21 @@ func (s Scheme) PodOfURL(u string) (pod, rel string, ok bool) {
 	if err != nil || pu.Scheme != s.scheme {
 		return "", "", false
 	}
+	p, err := UnescapePath(pu.EscapedPath())
+	if err != nil {
+		return "", "", false
+	}
 	if s.subdomain {
 		name, ok := s.under(pu.Host)
 		if !ok || !ValidName(name) {
 			return "", "", false
 		}
-		return name, strings.TrimPrefix(pu.Path, "/"), true
+		return name, strings.TrimPrefix(p, "/"), true
 	}
 	if !s.names(pu.Host) {
 		return "", "", false
 	}
-	name, rest, found := strings.Cut(strings.TrimPrefix(pu.Path, "/"), "/")
+	name, rest, found := strings.Cut(strings.TrimPrefix(p, "/"), "/")
 	if !found || !ValidName(name) {
 		return "", "", false
 	}
