@@ -35,9 +35,23 @@ func (n *Notifier) run() {
 	}
 }
 
-// authCache remembers Read decisions for one topic while one change is
-// dispatched.
-type authCache map[string]bool
+// authCache remembers, while one change is dispatched, the decisions for
+// one topic by principalKey: whether the creator's credential still works
+// and the creator may read the topic. revoked collects the channels whose
+// credential no longer works, for dispatch to remove.
+type authCache struct {
+	ok      map[string]access
+	revoked []*channel
+}
+
+// access is a decision of authCache.
+type access int8
+
+const (
+	accessDenied access = iota
+	accessAllowed
+	accessRevoked
+)
 
 // dispatch sends the notifications of one change.
 func (n *Notifier) dispatch(ev event) {
@@ -84,6 +98,16 @@ func (n *Notifier) dispatch(ev event) {
 	}
 }
 
+// removeRevoked removes the channels deliverAll found made with a
+// credential that no longer works, closing their connections.
+func (n *Notifier) removeRevoked(chs []*channel) {
+	for _, ch := range chs {
+		if err := n.remove(n.ctx, ch, msgRevoked); err != nil && n.ctx.Err() == nil {
+			n.log.Error("cannot remove notification channel", "channel", ch.rec.ID, "err", err)
+		}
+	}
+}
+
 // removeState is the state a Remove carries: the removed member has none,
 // so it is the state of the container it left (the channel's topic), as
 // the state feature knows it (currentState), or "" when the container is
@@ -105,7 +129,8 @@ func (n *Notifier) removeState(container string) string {
 // push channels, so that channels cannot feed each other in a loop.
 func (n *Notifier) deliverAll(chs []*channel, topic, root string, msg *Message, suppressed, remote bool) {
 	now := time.Now()
-	auth := authCache{}
+	auth := authCache{ok: map[string]access{}}
+	defer func() { n.removeRevoked(auth.revoked) }()
 	for _, ch := range chs {
 		if (suppressed || remote) && isPush(ch.rec.Type) {
 			continue // the node that committed a change pushes it
@@ -113,21 +138,46 @@ func (n *Notifier) deliverAll(chs []*channel, topic, root string, msg *Message, 
 		if !ch.active(now) {
 			continue
 		}
-		if !n.allowed(auth, ch, topic, root) {
+		if !n.allowed(&auth, ch, topic, root) {
 			continue
 		}
 		n.deliver(ch, msg)
 	}
 }
 
-// allowed reports whether ch's creator may read topic, using and filling
-// the cache.
-func (n *Notifier) allowed(auth authCache, ch *channel, topic, root string) bool {
-	if ok, found := auth[ch.pkey]; found {
-		return ok
+// allowed reports whether ch's creator's credential still works and it
+// may read topic, using and filling the cache. A channel whose credential
+// was revoked is added to auth.revoked.
+func (n *Notifier) allowed(auth *authCache, ch *channel, topic, root string) bool {
+	a, found := auth.ok[ch.pkey]
+	if !found {
+		a = accessDenied
+		switch {
+		case !n.credentialWorks(n.ctx, &ch.rec):
+			a = accessRevoked
+		case n.canRead(&ch.rec, topic, root):
+			a = accessAllowed
+		}
+		auth.ok[ch.pkey] = a
 	}
-	ok := n.canRead(&ch.rec, topic, root)
-	auth[ch.pkey] = ok
+	if a == accessRevoked {
+		auth.revoked = append(auth.revoked, ch)
+	}
+	return a == accessAllowed
+}
+
+// credentialWorks reports whether r's creator's credential still works
+// (Host.CredentialActive). A failed check counts as working, as it does
+// when a connection opens: Read is still checked.
+func (n *Notifier) credentialWorks(ctx context.Context, r *record) bool {
+	if r.credentialKey() == "" {
+		return true
+	}
+	ok, err := n.host.CredentialActive(ctx, r.principal())
+	if err != nil {
+		n.log.Error("cannot check a notification channel's credential", "channel", r.ID, "err", err)
+		return true
+	}
 	return ok
 }
 
@@ -167,7 +217,7 @@ func (n *Notifier) deliver(ch *channel, msg *Message) {
 // flushRate sends the message the rate feature held back, if the creator
 // may still read the topic.
 func (n *Notifier) flushRate(ch *channel) {
-	ok := ch.active(time.Now()) && n.canRead(&ch.rec, ch.rec.Path, n.cfg.URLs.PodRoot(ch.rec.Pod))
+	ok := ch.active(time.Now()) && n.credentialWorks(n.ctx, &ch.rec) && n.canRead(&ch.rec, ch.rec.Path, n.cfg.URLs.PodRoot(ch.rec.Pod))
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	msg := ch.pending
