@@ -211,7 +211,8 @@ func offer(s sink, msg *Message, b []byte) bool {
 }
 
 // etagVersion returns the resource version an ETag of this server carries:
-// ldp.Meta.ETag is the version in base 36, quoted.
+// ldp.Meta.ETag is the version in base 36, quoted; a container's is
+// followed by "-" and a hash of its listing.
 func etagVersion(etag string) (uint64, bool) {
 	s, ok := strings.CutPrefix(etag, `"`)
 	if !ok {
@@ -220,6 +221,7 @@ func etagVersion(etag string) (uint64, bool) {
 	if s, ok = strings.CutSuffix(s, `"`); !ok || s == "" {
 		return 0, false
 	}
+	s, _, _ = strings.Cut(s, "-")
 	v, err := strconv.ParseUint(s, 36, 64)
 	return v, err == nil
 }

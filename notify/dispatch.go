@@ -81,14 +81,18 @@ func (n *Notifier) dispatch(ev event) {
 		case ldp.Deleted:
 			typ = ActDelete
 		}
-		n.deliverAll(own, ev.path, root, newMessage(typ, url(ev.path), "", ev.etag, ev.at), suppressed, ev.remote)
+		state := ev.etag
+		if ldp.IsContainer(ev.path) && ev.kind != ldp.Deleted {
+			state = n.containerState(ev.path)
+		}
+		n.deliverAll(own, ev.path, root, newMessage(typ, url(ev.path), "", state, ev.at), suppressed, ev.remote)
 	}
 	if len(up) > 0 && !ldp.IsAuxiliary(ev.path) && ev.kind != ldp.Updated {
-		typ, state := ActAdd, ev.etag
+		typ := ActAdd
 		if ev.kind == ldp.Deleted {
-			typ, state = ActRemove, n.removeState(parent)
+			typ = ActRemove
 		}
-		n.deliverAll(up, parent, root, newMessage(typ, url(ev.path), url(parent), state, ev.at), suppressed, ev.remote)
+		n.deliverAll(up, parent, root, newMessage(typ, url(ev.path), url(parent), n.containerState(parent), ev.at), suppressed, ev.remote)
 	}
 	if len(ownLegacy) > 0 {
 		n.publishLegacy(ownLegacy, ev.path, root)
@@ -108,14 +112,15 @@ func (n *Notifier) removeRevoked(chs []*channel) {
 	}
 }
 
-// removeState is the state a Remove carries: the removed member has none,
-// so it is the state of the container it left (the channel's topic), as
-// the state feature knows it (currentState), or "" when the container is
-// gone too or cannot be read.
-func (n *Notifier) removeState(container string) string {
+// containerState is the state an Add or Remove (or a change of the
+// container itself) carries: the state of the container, the channel's
+// topic, as a GET of it and the state feature know it (currentState), or
+// "" when the container is gone or cannot be read. It is read when the
+// change is dispatched, so a change may carry the state of a later one.
+func (n *Notifier) containerState(container string) string {
 	etag, exists, err := n.currentState(n.ctx, container)
 	if err != nil {
-		n.log.Error("cannot read the state of a container for a Remove", "container", container, "err", err)
+		n.log.Error("cannot read the state of a container", "container", container, "err", err)
 		return ""
 	}
 	if !exists {
@@ -244,7 +249,8 @@ func (n *Notifier) sendLocked(ch *channel, msg *Message, now time.Time) {
 		return
 	}
 	ch.lastSent = now
-	if msg.Target == "" {
+	if msg.Target == "" || msg.State != "" {
+		// The topic's state: an Add's or Remove's is its container's.
 		ch.state = msg.State
 	}
 	if push {

@@ -34,6 +34,10 @@ type Host interface {
 	// (pr.Grant) whose app, client or session was withdrawn, ends the
 	// channels made with it.
 	CredentialActive(ctx context.Context, pr ldp.Principal) (bool, error)
+	// ContainerETag returns the ETag a GET of container p (a storage
+	// path) answers by default: the state of a container topic. ok is
+	// false when that answer carries none (a long listing, an inbox).
+	ContainerETag(ctx context.Context, p string) (etag string, ok bool, err error)
 	// SignRequest signs an outgoing POST of a push channel as pod (HTTP
 	// Message Signatures with the pod's key); body is what it sends. Only
 	// channels the pod itself made are signed (see pushTarget).

@@ -54,6 +54,9 @@ func (h *fakeHost) CredentialActive(_ context.Context, pr ldp.Principal) (bool, 
 	defer h.mu.Unlock()
 	return !h.revoked[pr.KeyID], nil
 }
+func (h *fakeHost) ContainerETag(context.Context, string) (string, bool, error) {
+	return "", false, nil
+}
 func (h *fakeHost) SignRequest(context.Context, string, *http.Request, []byte) error { return nil }
 func (h *fakeHost) AppendInbox(context.Context, string, string, []byte, func(string)) error {
 	return nil

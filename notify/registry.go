@@ -345,7 +345,9 @@ func (n *Notifier) takeSuppressed(p string) bool {
 	return ok
 }
 
-// currentState returns the topic's ETag, "" when it does not exist.
+// currentState returns the topic's state, its ETag as a GET answers it
+// (for a container, Host.ContainerETag; the record's when the answer
+// carries none), "" when it does not exist.
 func (n *Notifier) currentState(ctx context.Context, p string) (string, bool, error) {
 	var etag string
 	var exists bool
@@ -360,7 +362,17 @@ func (n *Notifier) currentState(ctx context.Context, p string) (string, bool, er
 		etag, exists = res.Meta.ETag(), true
 		return nil
 	})
-	return etag, exists, err
+	if err != nil || !exists || !ldp.IsContainer(p) {
+		return etag, exists, err
+	}
+	listing, ok, err := n.host.ContainerETag(ctx, p)
+	if err != nil {
+		return "", false, err
+	}
+	if ok {
+		etag = listing
+	}
+	return etag, exists, nil
 }
 
 // stateMessage returns the notification a receiver whose last known state

@@ -119,6 +119,17 @@ func (h notifyHost) CredentialActive(ctx context.Context, pr ldp.Principal) (boo
 	return true, nil
 }
 
+// ContainerETag returns the ETag of container p's default (JSON-LD)
+// representation, as a GET answers it: none for an inbox, whose JSON-LD
+// listing the inbox handler serves without one.
+func (h notifyHost) ContainerETag(ctx context.Context, p string) (string, bool, error) {
+	pod, rel := ldp.SplitStoragePath(p)
+	if rel == "inbox/" {
+		return "", false, nil
+	}
+	return h.s.ldp.ListingETag(ctx, ldp.Target{Pod: pod, Path: p, Root: h.s.PodRoot(pod)}, p)
+}
+
 // SignRequest signs a push channel's POST with the sending pod's key.
 func (h notifyHost) SignRequest(ctx context.Context, pod string, req *http.Request, body []byte) error {
 	key, keyID, err := h.s.SigningKey(ctx, pod)
