@@ -63,10 +63,12 @@
 //
 // ActivityStreams Create, Update and Delete on a resource; Add and Remove,
 // with target, on its container; with id (urn:uuid), object, published and
-// state. The state of Create, Update and Add is the object's new ETag; a
-// Remove's object is gone, so its state is the container's (the topic's,
-// as the state feature compares it); a Delete has none. An inbox arrival
-// is an Add to inbox/.
+// state: the topic's ETag as a GET of it answers. For Create and Update of
+// a resource that is its new ETag; for Add and Remove (and changes of a
+// container itself) the container's, the ETag of its JSON-LD listing when
+// that carries one (Host.ContainerETag), else its record's; a Delete has
+// none. The state feature compares the same values. An inbox arrival is an
+// Add to inbox/.
 //
 // # Legacy solid-0.1
 //

@@ -24,9 +24,10 @@ import (
 // that pod (HTTP Message Signatures, Host.SignRequest); anyone else's
 // goes unsigned, since the pod vouches for no request a third party
 // aimed. A webhook request is also signed with the channel's secret
-// (Standard Webhooks, package webhook), which only its creator knows. The answer is judged by the queue's one rule
-// (deliver.ReadResponse): 2xx delivered; 408, 429 and 5xx retried,
-// honouring Retry-After; any other answer ends the notification.
+// (Standard Webhooks, package webhook), which only its creator knows. The
+// answer is judged by the queue's one rule (deliver.ReadResponse): 2xx
+// delivered; 408, 429 and 5xx retried, honouring Retry-After; any other
+// answer ends the notification.
 
 // DefaultRetry returns the wait after each failed push attempt:
 // notifications are live, so the first retries come fast; after the last
