@@ -433,6 +433,28 @@ func (k *Keys) RevokeAll(ctx context.Context, pod string) error {
 	return nil
 }
 
+// Exists reports whether pod has a key with id (one store read: what
+// outlives a request made with a key, such as a notification channel,
+// ends when the key is revoked).
+func (k *Keys) Exists(ctx context.Context, pod, id string) (bool, error) {
+	if !podurl.ValidName(pod) || id == "" {
+		return false, nil
+	}
+	var ok bool
+	err := k.st.View(ctx, func(r store.Reader) error {
+		_, err := r.Get(indexKey(pod, id))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("acl: look up key: %w", err)
+	}
+	return ok, nil
+}
+
 // List returns the keys of pod, oldest first.
 func (k *Keys) List(ctx context.Context, pod string) ([]Key, error) {
 	if !podurl.ValidName(pod) {

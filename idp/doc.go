@@ -51,7 +51,8 @@
 //
 // CheckToken is the resource server's check of this issuer's tokens: it
 // reads the store on every request, so revocation applies at once on
-// every node.
+// every node. It returns the token's Grant, which what outlives the
+// request (a notification channel) keeps and checks with CheckGrant.
 //
 // Logs and metrics never hold a token, code, password or secret.
 package idp

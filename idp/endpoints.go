@@ -161,7 +161,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	case id.Issuer != p.cfg.Issuer:
 		e = &solidoidc.Error{Code: solidoidc.CodeInvalidToken, Reason: solidoidc.ReasonTokenIssuer, Description: "the access token is not this issuer's"}
 	default:
-		if err := p.CheckToken(ctx, id.TokenID); err != nil {
+		if _, err := p.CheckToken(ctx, id.TokenID); err != nil {
 			var rv *ErrRevoked
 			if !errors.As(err, &rv) {
 				p.log.ErrorContext(ctx, "idp: userinfo token check failed", "err", err)

@@ -261,18 +261,81 @@ func (e *ErrRevoked) Error() string { return "idp: " + e.Reason }
 // issued (its signature and claims already verified): the token was not
 // revoked, its grant (consent or client) still stands, no logout or
 // withdrawal cut it, its family was not revoked, and its pod is active.
-// It reads the store, so every node sees a revocation at once.
-func (p *Provider) CheckToken(ctx context.Context, jti string) error {
+// It reads the store, so every node sees a revocation at once. It returns
+// the token's grant, for what outlives the request (CheckGrant).
+func (p *Provider) CheckToken(ctx context.Context, jti string) (Grant, error) {
 	if jti == "" {
+		return Grant{}, &ErrRevoked{"the token has no jti"}
+	}
+	g := Grant{jti: jti}
+	err := p.check(ctx, &g, false)
+	return g, err
+}
+
+// Grant is what an access token of this provider stands on: its client
+// (a consent or client credentials), its family and when it was issued.
+// Something made with the token that outlives it, such as a notification
+// channel, keeps the grant (String, ParseGrant) and asks CheckGrant
+// whether it still stands.
+type Grant struct {
+	jti string
+	rec tokenRecord
+}
+
+// grantJSON is a Grant's text form.
+type grantJSON struct {
+	TokenID string `json:"jti"`
+	tokenRecord
+}
+
+// String returns g in the form ParseGrant reads.
+func (g Grant) String() string {
+	b, _ := json.Marshal(grantJSON{TokenID: g.jti, tokenRecord: g.rec})
+	return string(b)
+}
+
+// ParseGrant reads a Grant from its String form.
+func ParseGrant(s string) (Grant, error) {
+	var j grantJSON
+	if err := json.Unmarshal([]byte(s), &j); err != nil || j.TokenID == "" || j.Pod == "" || j.Issued.IsZero() {
+		return Grant{}, fmt.Errorf("idp: not a grant: %q", s)
+	}
+	return Grant{jti: j.TokenID, rec: j.tokenRecord}, nil
+}
+
+// CheckGrant reports whether g, the grant of a token this provider
+// issued, still stands: nil, or an *ErrRevoked saying why not. It stands
+// while the token's consent or client exists, no logout or withdrawal cut
+// the client's tokens since it was issued, its family was not revoked,
+// its pod is active and, until the token expires, the token itself was
+// not revoked. A revocation is recorded for the longest life of a token
+// issued before it, so a grant stands no longer than that after its token
+// was issued.
+func (p *Provider) CheckGrant(ctx context.Context, g Grant) error {
+	if g.jti == "" {
 		return &ErrRevoked{"the token has no jti"}
 	}
-	var rec tokenRecord
-	var ok, famRevoked, grant bool
+	return p.check(ctx, &g, true)
+}
+
+// check is CheckToken (grant false: g.rec is read from the token record)
+// and CheckGrant (grant true: g.rec is the one recorded when the token was
+// used).
+func (p *Provider) check(ctx context.Context, g *Grant, grant bool) error {
+	var found, famRevoked, granted bool
 	var cut time.Time
 	err := p.cfg.Store.View(ctx, func(r store.Reader) (err error) {
-		if ok, err = getJSON(r, key(kindToken, jti), &rec); err != nil || !ok {
+		var rec tokenRecord
+		if found, err = getJSON(r, key(kindToken, g.jti), &rec); err != nil {
 			return err
 		}
+		if !grant {
+			if !found {
+				return nil
+			}
+			g.rec = rec
+		}
+		rec = g.rec
 		if rec.Family != "" {
 			if famRevoked, err = has(r, key(kindFamily, rec.Family)); err != nil {
 				return err
@@ -280,11 +343,11 @@ func (p *Provider) CheckToken(ctx context.Context, jti string) error {
 		}
 		switch {
 		case rec.Consent:
-			grant, err = has(r, key(kindConsent, rec.Pod, appID(rec.ClientID)))
+			granted, err = has(r, key(kindConsent, rec.Pod, appID(rec.ClientID)))
 		case rec.CC:
-			grant, err = has(r, key(kindCC, rec.Pod, rec.ClientID))
+			granted, err = has(r, key(kindCC, rec.Pod, rec.ClientID))
 		default:
-			grant = true
+			granted = true
 		}
 		if err != nil {
 			return err
@@ -292,18 +355,22 @@ func (p *Provider) CheckToken(ctx context.Context, jti string) error {
 		cut, err = cutOf(r, rec.Pod, rec.ClientID)
 		return err
 	})
+	now := p.now()
+	rec := g.rec
 	switch {
 	case err != nil:
 		return err
-	case !ok:
+	case !found && (!grant || now.Before(rec.Expires)):
 		return &ErrRevoked{"the token was revoked"}
-	case !p.now().Before(rec.Expires):
+	case !grant && !now.Before(rec.Expires):
 		return &ErrRevoked{"the token has expired"}
+	case grant && !now.Before(rec.Issued.Add(p.cfg.maxGrantLifetime())):
+		return &ErrRevoked{"the grant has expired"}
 	case famRevoked:
 		return &ErrRevoked{"the token's grant was revoked"}
-	case !grant && rec.CC:
+	case !granted && rec.CC:
 		return &ErrRevoked{"the token's client was deleted"}
-	case !grant:
+	case !granted:
 		return &ErrRevoked{"the owner withdrew the app's access"}
 	case !rec.Issued.After(cut):
 		return &ErrRevoked{"the session was logged out or its access withdrawn"}

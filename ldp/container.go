@@ -121,9 +121,7 @@ func (h *Handler) serveContainer(c *gin.Context, r *Request, res *Resource) erro
 	if err != nil {
 		return err
 	}
-	// A container's ETag covers its membership: its record version does not
-	// change when members come and go, so hash the representation.
-	etag := `"` + strconv.FormatUint(res.Meta.Version, 36) + "-" + strconv.FormatUint(fnv64(body), 36) + `"`
+	etag := listingETag(res.Meta.Version, body)
 	if done, err := checkRead(c, etag); done {
 		return err
 	}

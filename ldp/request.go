@@ -3,6 +3,7 @@ package ldp
 import (
 	"context"
 	"strings"
+	"time"
 
 	"podserver/acl"
 	"podserver/podurl"
@@ -49,6 +50,14 @@ type Principal struct {
 	// credential, so a request copied without its Principal (the public
 	// half of WAC-Allow) has none; acl:client rules match it.
 	ClientID string
+	// Grant is what a Solid-OIDC token of this server's identity provider
+	// stands on (idp.Grant in text form), for what outlives the request (a
+	// notification channel) to check later; "" for other credentials.
+	Grant string
+	// Expires is when the credential stops working by itself where this
+	// server cannot check it later: a Solid-OIDC token of another issuer.
+	// Zero for API keys and this server's tokens (Grant).
+	Expires time.Time
 }
 
 // Anonymous reports whether p is unauthenticated.

@@ -3,7 +3,9 @@ package ldp
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -48,42 +50,16 @@ const ldpNS = "http://www.w3.org/ns/ldp#"
 // sees a broken transfer, never a listing that looks complete.
 func (h *Handler) streamContainer(c *gin.Context, r *Request, res *Resource, mt string) error {
 	ctx := c.Request.Context()
-	self := r.Target.URL(res.Path)
-	lw := newListingWriter(mt, self, res.Path, cmp.Or(h.ctxURL, rdf.ContextURI))
+	l := h.newListing(r.Target, res.Path, mt)
 	var buf bytes.Buffer
-	urls := make([]string, 0, listBatch)
-	// batch reads the members from seq from and writes them to buf; it
-	// returns the seq to continue from, 0 at the end.
-	batch := func(from uint64) (uint64, error) {
-		var members []Member
-		var next uint64
-		err := h.repo.st.View(ctx, func(rd store.Reader) error {
-			var err error
-			members, next, err = h.list(rd, res.Path, from, listBatch)
-			return err
-		})
-		if err != nil {
-			return 0, err
-		}
-		urls = urls[:0]
-		for _, m := range members {
-			urls = append(urls, r.Target.URL(m.Path))
-		}
-		if err := lw.batch(&buf, urls, from == 0); err != nil {
-			return 0, err
-		}
-		if next == 0 {
-			return 0, lw.end(&buf)
-		}
-		return next, nil
-	}
+	batch := func(from uint64) (uint64, error) { return l.batch(ctx, &buf, from) }
 	next, err := batch(0)
 	if err != nil {
 		return err
 	}
 	c.Header("Content-Type", contentTypeHeader(mt))
 	if next == 0 {
-		etag := `"` + strconv.FormatUint(res.Meta.Version, 36) + "-" + strconv.FormatUint(fnv64(buf.Bytes()), 36) + `"`
+		etag := listingETag(res.Meta.Version, buf.Bytes())
 		if done, err := checkRead(c, etag); done {
 			return err
 		}
@@ -145,6 +121,78 @@ type listingWriter interface {
 
 // newListingWriter returns the writer of a listing in mt; ctx is the
 // context a JSON-LD listing names.
+// listing reads a container's members a batch at a time and writes them
+// in one media type (streamContainer).
+type listing struct {
+	h    *Handler
+	t    Target
+	p    string
+	lw   listingWriter
+	urls []string
+}
+
+func (h *Handler) newListing(t Target, p, mt string) *listing {
+	lw := newListingWriter(mt, t.URL(p), p, cmp.Or(h.ctxURL, rdf.ContextURI))
+	return &listing{h: h, t: t, p: p, lw: lw, urls: make([]string, 0, listBatch)}
+}
+
+// batch reads the members from seq from and writes them to buf; it
+// returns the seq to continue from, 0 at the end.
+func (l *listing) batch(ctx context.Context, buf *bytes.Buffer, from uint64) (uint64, error) {
+	var members []Member
+	var next uint64
+	err := l.h.repo.st.View(ctx, func(rd store.Reader) error {
+		var err error
+		members, next, err = l.h.list(rd, l.p, from, listBatch)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	l.urls = l.urls[:0]
+	for _, m := range members {
+		l.urls = append(l.urls, l.t.URL(m.Path))
+	}
+	if err := l.lw.batch(buf, l.urls, from == 0); err != nil {
+		return 0, err
+	}
+	if next == 0 {
+		return 0, l.lw.end(buf)
+	}
+	return next, nil
+}
+
+// listingETag is the ETag of a container representation: its record
+// version does not change when members come and go, so it hashes the
+// representation too.
+func listingETag(version uint64, body []byte) string {
+	return `"` + strconv.FormatUint(version, 36) + "-" + strconv.FormatUint(fnv64(body), 36) + `"`
+}
+
+// ListingETag returns the ETag a GET of container p, a storage path of
+// t's pod, answers in JSON-LD (the default representation): what a
+// notification about the container gives as its state. ok is false when p
+// does not exist or is no container, or when its listing is longer than
+// one batch and so is sent without an ETag.
+func (h *Handler) ListingETag(ctx context.Context, t Target, p string) (etag string, ok bool, err error) {
+	if !IsContainer(p) {
+		return "", false, nil
+	}
+	res, err := h.repo.Get(ctx, p)
+	if errors.Is(err, ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	var buf bytes.Buffer
+	next, err := h.newListing(t, p, MediaJSONLD).batch(ctx, &buf, 0)
+	if err != nil || next != 0 {
+		return "", false, err
+	}
+	return listingETag(res.Meta.Version, buf.Bytes()), true, nil
+}
+
 func newListingWriter(mt, self, p, ctx string) listingWriter {
 	if mt == MediaJSONLD {
 		return &jsonListing{self: self, p: p, ctx: ctx}

@@ -34,7 +34,12 @@ type record struct {
 	KeyID  string `json:"keyId,omitempty"`
 	// ClientID is the creator's Solid-OIDC client id, for acl:client rules.
 	ClientID string `json:"clientId,omitempty"`
-	Origin   string `json:"origin,omitempty"`
+	// Grant is what the creator's Solid-OIDC token of this server stands
+	// on (ldp.Principal.Grant): the channel ends when it no longer does,
+	// as it ends when the API key KeyID is revoked. A token of another
+	// issuer bounds EndAt with its expiry instead.
+	Grant  string `json:"grant,omitempty"`
+	Origin string `json:"origin,omitempty"`
 	// SendTo is the URL of push channels; Secret signs webhook requests.
 	SendTo string `json:"sendTo,omitempty"`
 	Secret string `json:"secret,omitempty"`
@@ -50,17 +55,52 @@ type record struct {
 }
 
 func (r *record) principal() ldp.Principal {
-	return ldp.Principal{Agent: r.Agent, Pod: r.KeyPod, App: r.App, Owner: r.Owner, KeyID: r.KeyID, ClientID: r.ClientID}
+	return ldp.Principal{Agent: r.Agent, Pod: r.KeyPod, App: r.App, Owner: r.Owner, KeyID: r.KeyID, ClientID: r.ClientID, Grant: r.Grant}
 }
 
 // principalKey identifies what authorization depends on: channels with the
-// same key get the same answer for the same topic.
+// same key get the same answer for the same topic, their credential
+// included.
 func (r *record) principalKey() string {
+	return strings.Join([]string{creatorKey(r.principal()), r.Origin, r.KeyID, r.Grant}, "\x00")
+}
+
+// creatorKey identifies a creator as the channel list and the channel
+// URLs match it: the agent, and which of its clients (the key's pod and
+// app, owner or not, the Solid-OIDC client). Two keys of one app are one
+// creator (a key replaced keeps its channels); an app key is not its
+// pod's owner.
+func creatorKey(pr ldp.Principal) string {
 	owner := "0"
-	if r.Owner {
+	if pr.Owner {
 		owner = "1"
 	}
-	return strings.Join([]string{r.Agent, r.KeyPod, r.App, owner, r.Origin, r.ClientID}, "\x00")
+	return strings.Join([]string{pr.Agent, pr.Pod, pr.App, owner, pr.ClientID}, "\x00")
+}
+
+// credentialKey identifies the credential the channel was made with, ""
+// when nothing about it can be revoked (anonymous, another issuer's token).
+func (r *record) credentialKey() string {
+	switch {
+	case r.KeyID != "":
+		return "k\x00" + r.KeyPod + "\x00" + r.KeyID
+	case r.Grant != "":
+		return "g\x00" + r.Grant
+	}
+	return ""
+}
+
+// pushQuotaKey is what MaxPushChannelsPerAgent counts by: the topic's pod
+// and the creator's agent.
+func (r *record) pushQuotaKey() string { return r.Pod + "\x00" + r.Agent }
+
+// byTopicPod reports whether the topic's pod made the channel itself: one
+// of its keys, or its WebID logged in (webID is the pod's WebID). Only
+// then do push notifications go out as the pod (signed with its key, the
+// pod named as sender); anyone else's channel would make the pod a
+// confused deputy, vouching for requests to URLs a third party chose.
+func (r *record) byTopicPod(webID string) bool {
+	return r.KeyPod == r.Pod || (r.Agent != "" && r.Agent == webID)
 }
 
 func channelKey(id string) []byte {
@@ -172,7 +212,8 @@ func offer(s sink, msg *Message, b []byte) bool {
 }
 
 // etagVersion returns the resource version an ETag of this server carries:
-// ldp.Meta.ETag is the version in base 36, quoted.
+// ldp.Meta.ETag is the version in base 36, quoted; a container's is
+// followed by "-" and a hash of its listing.
 func etagVersion(etag string) (uint64, bool) {
 	s, ok := strings.CutPrefix(etag, `"`)
 	if !ok {
@@ -181,6 +222,7 @@ func etagVersion(etag string) (uint64, bool) {
 	if s, ok = strings.CutSuffix(s, `"`); !ok || s == "" {
 		return 0, false
 	}
+	s, _, _ = strings.Cut(s, "-")
 	v, err := strconv.ParseUint(s, 36, 64)
 	return v, err == nil
 }
@@ -246,8 +288,9 @@ func receiveFrom(root string, r *record) string {
 }
 
 // describe returns the channel's description; withSecret adds the webhook
-// secret (only in the subscription response).
-func describe(root string, r *record, withSecret bool) channelJSON {
+// secret (only in the subscription response). A push channel names its
+// sender only when the pod sends as itself (record.byTopicPod).
+func (n *Notifier) describe(root string, r *record, withSecret bool) channelJSON {
 	d := channelJSON{
 		Context:     []any{rdf.NotificationContextURI},
 		ID:          channelURL(root, r.ID),
@@ -259,7 +302,7 @@ func describe(root string, r *record, withSecret bool) channelJSON {
 		State:       r.State,
 		Accept:      r.Media,
 	}
-	if isPush(r.Type) {
+	if isPush(r.Type) && r.byTopicPod(n.cfg.URLs.WebID(r.Pod)) {
 		d.Sender = root + "profile/card#me"
 	}
 	if !r.StartAt.IsZero() {

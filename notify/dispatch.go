@@ -35,9 +35,23 @@ func (n *Notifier) run() {
 	}
 }
 
-// authCache remembers Read decisions for one topic while one change is
-// dispatched.
-type authCache map[string]bool
+// authCache remembers, while one change is dispatched, the decisions for
+// one topic by principalKey: whether the creator's credential still works
+// and the creator may read the topic. revoked collects the channels whose
+// credential no longer works, for dispatch to remove.
+type authCache struct {
+	ok      map[string]access
+	revoked []*channel
+}
+
+// access is a decision of authCache.
+type access int8
+
+const (
+	accessDenied access = iota
+	accessAllowed
+	accessRevoked
+)
 
 // dispatch sends the notifications of one change.
 func (n *Notifier) dispatch(ev event) {
@@ -67,14 +81,18 @@ func (n *Notifier) dispatch(ev event) {
 		case ldp.Deleted:
 			typ = ActDelete
 		}
-		n.deliverAll(own, ev.path, root, newMessage(typ, url(ev.path), "", ev.etag, ev.at), suppressed, ev.remote)
+		state := ev.etag
+		if ldp.IsContainer(ev.path) && ev.kind != ldp.Deleted {
+			state = n.containerState(ev.path)
+		}
+		n.deliverAll(own, ev.path, root, newMessage(typ, url(ev.path), "", state, ev.at), suppressed, ev.remote)
 	}
 	if len(up) > 0 && !ldp.IsAuxiliary(ev.path) && ev.kind != ldp.Updated {
-		typ, state := ActAdd, ev.etag
+		typ := ActAdd
 		if ev.kind == ldp.Deleted {
-			typ, state = ActRemove, n.removeState(parent)
+			typ = ActRemove
 		}
-		n.deliverAll(up, parent, root, newMessage(typ, url(ev.path), url(parent), state, ev.at), suppressed, ev.remote)
+		n.deliverAll(up, parent, root, newMessage(typ, url(ev.path), url(parent), n.containerState(parent), ev.at), suppressed, ev.remote)
 	}
 	if len(ownLegacy) > 0 {
 		n.publishLegacy(ownLegacy, ev.path, root)
@@ -84,14 +102,25 @@ func (n *Notifier) dispatch(ev event) {
 	}
 }
 
-// removeState is the state a Remove carries: the removed member has none,
-// so it is the state of the container it left (the channel's topic), as
-// the state feature knows it (currentState), or "" when the container is
-// gone too or cannot be read.
-func (n *Notifier) removeState(container string) string {
+// removeRevoked removes the channels deliverAll found made with a
+// credential that no longer works, closing their connections.
+func (n *Notifier) removeRevoked(chs []*channel) {
+	for _, ch := range chs {
+		if err := n.remove(n.ctx, ch, msgRevoked); err != nil && n.ctx.Err() == nil {
+			n.log.Error("cannot remove notification channel", "channel", ch.rec.ID, "err", err)
+		}
+	}
+}
+
+// containerState is the state an Add or Remove (or a change of the
+// container itself) carries: the state of the container, the channel's
+// topic, as a GET of it and the state feature know it (currentState), or
+// "" when the container is gone or cannot be read. It is read when the
+// change is dispatched, so a change may carry the state of a later one.
+func (n *Notifier) containerState(container string) string {
 	etag, exists, err := n.currentState(n.ctx, container)
 	if err != nil {
-		n.log.Error("cannot read the state of a container for a Remove", "container", container, "err", err)
+		n.log.Error("cannot read the state of a container", "container", container, "err", err)
 		return ""
 	}
 	if !exists {
@@ -105,7 +134,8 @@ func (n *Notifier) removeState(container string) string {
 // push channels, so that channels cannot feed each other in a loop.
 func (n *Notifier) deliverAll(chs []*channel, topic, root string, msg *Message, suppressed, remote bool) {
 	now := time.Now()
-	auth := authCache{}
+	auth := authCache{ok: map[string]access{}}
+	defer func() { n.removeRevoked(auth.revoked) }()
 	for _, ch := range chs {
 		if (suppressed || remote) && isPush(ch.rec.Type) {
 			continue // the node that committed a change pushes it
@@ -113,21 +143,46 @@ func (n *Notifier) deliverAll(chs []*channel, topic, root string, msg *Message, 
 		if !ch.active(now) {
 			continue
 		}
-		if !n.allowed(auth, ch, topic, root) {
+		if !n.allowed(&auth, ch, topic, root) {
 			continue
 		}
 		n.deliver(ch, msg)
 	}
 }
 
-// allowed reports whether ch's creator may read topic, using and filling
-// the cache.
-func (n *Notifier) allowed(auth authCache, ch *channel, topic, root string) bool {
-	if ok, found := auth[ch.pkey]; found {
-		return ok
+// allowed reports whether ch's creator's credential still works and it
+// may read topic, using and filling the cache. A channel whose credential
+// was revoked is added to auth.revoked.
+func (n *Notifier) allowed(auth *authCache, ch *channel, topic, root string) bool {
+	a, found := auth.ok[ch.pkey]
+	if !found {
+		a = accessDenied
+		switch {
+		case !n.credentialWorks(n.ctx, &ch.rec):
+			a = accessRevoked
+		case n.canRead(&ch.rec, topic, root):
+			a = accessAllowed
+		}
+		auth.ok[ch.pkey] = a
 	}
-	ok := n.canRead(&ch.rec, topic, root)
-	auth[ch.pkey] = ok
+	if a == accessRevoked {
+		auth.revoked = append(auth.revoked, ch)
+	}
+	return a == accessAllowed
+}
+
+// credentialWorks reports whether r's creator's credential still works
+// (Host.CredentialActive). A failed check counts as working, as it does
+// when a connection opens: Read is still checked.
+func (n *Notifier) credentialWorks(ctx context.Context, r *record) bool {
+	if r.credentialKey() == "" {
+		return true
+	}
+	ok, err := n.host.CredentialActive(ctx, r.principal())
+	if err != nil {
+		n.log.Error("cannot check a notification channel's credential", "channel", r.ID, "err", err)
+		return true
+	}
 	return ok
 }
 
@@ -167,7 +222,7 @@ func (n *Notifier) deliver(ch *channel, msg *Message) {
 // flushRate sends the message the rate feature held back, if the creator
 // may still read the topic.
 func (n *Notifier) flushRate(ch *channel) {
-	ok := ch.active(time.Now()) && n.canRead(&ch.rec, ch.rec.Path, n.cfg.URLs.PodRoot(ch.rec.Pod))
+	ok := ch.active(time.Now()) && n.credentialWorks(n.ctx, &ch.rec) && n.canRead(&ch.rec, ch.rec.Path, n.cfg.URLs.PodRoot(ch.rec.Pod))
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	msg := ch.pending
@@ -194,7 +249,8 @@ func (n *Notifier) sendLocked(ch *channel, msg *Message, now time.Time) {
 		return
 	}
 	ch.lastSent = now
-	if msg.Target == "" {
+	if msg.Target == "" || msg.State != "" {
+		// The topic's state: an Add's or Remove's is its container's.
 		ch.state = msg.State
 	}
 	if push {

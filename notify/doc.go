@@ -10,10 +10,10 @@
 // # Endpoints (relative to a pod root)
 //
 //	.well-known/solid             storage description: a subscription service per channel type
-//	.notifications/               GET: the channels the requesting agent made on this pod
+//	.notifications/               GET: the channels the requester (agent and client) made on this pod
 //	.notifications/{service}/     GET: the subscription service; POST: subscribe
 //	                              ({service} is websocket, streaming-http, webhook or ldn)
-//	.notifications/channels/{id}  GET, DELETE: one channel (its creator only)
+//	.notifications/channels/{id}  GET, DELETE: one channel (its creator only: the same agent and client)
 //	.notifications/ws/{id}        receiveFrom of a WebSocketChannel2023 (a capability URL)
 //	.notifications/stream/{id}    receiveFrom of a StreamingHTTPChannel2023 (a capability URL)
 //
@@ -42,8 +42,15 @@
 // authenticated subscriber. The response (200) is the channel description;
 // a webhook channel's carries, once, the secret its requests are signed
 // with. Channels are stored, survive restarts, and end at endAt (at most
-// Config.MaxLifetime, 30 days by default), when deleted by their creator,
-// or when the API key that made them is revoked.
+// Config.MaxLifetime, 30 days by default; for a Solid-OIDC token of another
+// issuer, at most the token's exp), when deleted by their creator, or when
+// the credential that made them no longer works: a revoked API key, or a
+// token of this server whose client, app (consent), session or grant was
+// withdrawn (Host.CredentialActive). That is checked when a connection
+// opens, before every notification (once per credential and change), in
+// the sweep once a minute, and at once when the change feed reports an API
+// key deleted or the server calls Recheck. An agent has at most
+// Config.MaxPushChannelsPerAgent webhook and LDN channels per pod (1,000).
 //
 // Features: startAt and endAt bound when notifications go out; rate holds
 // notifications back so that at most one goes out per period, and the
@@ -56,10 +63,12 @@
 //
 // ActivityStreams Create, Update and Delete on a resource; Add and Remove,
 // with target, on its container; with id (urn:uuid), object, published and
-// state. The state of Create, Update and Add is the object's new ETag; a
-// Remove's object is gone, so its state is the container's (the topic's,
-// as the state feature compares it); a Delete has none. An inbox arrival
-// is an Add to inbox/.
+// state: the topic's ETag as a GET of it answers. For Create and Update of
+// a resource that is its new ETag; for Add and Remove (and changes of a
+// container itself) the container's, the ETag of its JSON-LD listing when
+// that carries one (Host.ContainerETag), else its record's; a Delete has
+// none. The state feature compares the same values. An inbox arrival is an
+// Add to inbox/.
 //
 // # Legacy solid-0.1
 //
@@ -105,15 +114,19 @@
 //     rule for answers (408, 429, 5xx retried, honouring Retry-After;
 //     other 4xx end it), at most 1000 waiting per channel (more are
 //     dropped), and dropped, not kept as dead letters, when they fail for
-//     good. They survive restarts. Each POST is signed by the topic's pod
-//     (HTTP Message Signatures, through Host.SignRequest); webhook POSTs
+//     good. They survive restarts. The POSTs of a channel the topic's pod
+//     made itself (one of its keys, or its WebID logged in) are signed by
+//     that pod (HTTP Message Signatures, through Host.SignRequest), which
+//     its description names as sender; anyone else's go unsigned, so that
+//     the pod vouches for no request a third party aimed. Webhook POSTs
 //     are also signed with the channel's secret (Standard Webhooks,
-//     package webhook). An LDN channel whose sendTo is an inbox of this server
-//     appends to it in-process; items written that way are not notified to
-//     push channels, so channels cannot feed each other in a loop.
+//     package webhook). An LDN channel whose sendTo is an inbox of this
+//     server appends to it in-process, the copy naming the channel's
+//     creator as agent; items written that way are not notified to push
+//     channels, so channels cannot feed each other in a loop.
 //
-// Read access is checked again before every notification, so revoking it
-// stops delivery.
+// Read access, and the creator's credential, are checked again before
+// every notification, so revoking either stops delivery.
 //
 // # Keys (prefix owned by this package, see store/keyspace.go)
 //

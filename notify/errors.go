@@ -57,7 +57,7 @@ var (
 	errNoChannel = apierr.New(http.StatusNotFound,
 		"no such notification channel (it may have expired or been deleted)")
 	errNotCreator = apierr.New(http.StatusForbidden,
-		"only the agent that made this channel can read or delete it")
+		"only the agent and client (API key's app, Solid-OIDC client) that made this channel can read or delete it")
 	errNoAccess = apierr.New(http.StatusForbidden,
 		"the channel's creator can no longer read its topic")
 	errNotWebSocket = apierr.New(http.StatusUpgradeRequired,
@@ -76,6 +76,11 @@ const (
 
 func errMethod(allow string) error {
 	return apierr.Newf(http.StatusMethodNotAllowed, "method not allowed here; allowed: %s", allow).With("Allow", allow)
+}
+
+func errTooManyPush(limit int) error {
+	return apierr.Newf(http.StatusTooManyRequests,
+		"too many webhook and LDN channels on this pod: at most %d per subscriber; delete channels you no longer use", limit)
 }
 
 func errUnknownContext(u string) error {

@@ -288,9 +288,14 @@ func (n *Notifier) subscribe(c *gin.Context, r *ldp.Request, t channelType) erro
 			endAt = req.EndAt
 		}
 	}
+	if !pr.Expires.IsZero() && pr.Expires.Before(endAt) {
+		// A token of another issuer cannot be checked later: the channel
+		// lives no longer than the token.
+		endAt = pr.Expires
+	}
 	rec := record{
 		ID: newID(), Type: t.name, Pod: pod, Path: topic,
-		Agent: pr.Agent, KeyPod: pr.Pod, App: pr.App, Owner: pr.Owner, KeyID: pr.KeyID, ClientID: pr.ClientID, Origin: r.Origin,
+		Agent: pr.Agent, KeyPod: pr.Pod, App: pr.App, Owner: pr.Owner, KeyID: pr.KeyID, ClientID: pr.ClientID, Grant: pr.Grant, Origin: r.Origin,
 		SendTo: req.SendTo, StartAt: req.StartAt, EndAt: endAt, Rate: req.Rate, State: req.State,
 		Accept: req.Accept, Media: media, Created: now,
 	}
@@ -308,19 +313,22 @@ func (n *Notifier) subscribe(c *gin.Context, r *ldp.Request, t channelType) erro
 		}
 	}
 	c.Header("Location", channelURL(r.Target.Root, rec.ID))
-	return writeDocument(c, http.StatusOK, describe(r.Target.Root, &ch.rec, true))
+	return writeDocument(c, http.StatusOK, n.describe(r.Target.Root, &ch.rec, true))
 }
 
-// list answers GET .notifications/: the channels the requesting agent made
-// on this pod.
+// list answers GET .notifications/: the channels the requester made on
+// this pod, with the same client (creatorKey): an app key of a pod does
+// not see the channels of its owner key, whose receiveFrom URLs are
+// capabilities.
 func (n *Notifier) list(c *gin.Context, r *ldp.Request) error {
 	if r.Principal.Anonymous() {
 		return errAnonList
 	}
+	me := creatorKey(r.Principal)
 	n.mu.RLock()
 	var mine []*channel
 	for _, ch := range n.channels {
-		if ch.rec.Pod == r.Target.Pod && ch.rec.Agent == r.Principal.Agent {
+		if ch.rec.Pod == r.Target.Pod && creatorKey(ch.rec.principal()) == me {
 			mine = append(mine, ch)
 		}
 	}
@@ -332,14 +340,15 @@ func (n *Notifier) list(c *gin.Context, r *ldp.Request) error {
 		Channel []channelJSON `json:"channel"`
 	}{Context: []string{rdf.NotificationContextURI}, ID: r.Target.Root + servicesPath, Channel: []channelJSON{}}
 	for _, ch := range mine {
-		d := describe(r.Target.Root, &ch.rec, false)
+		d := n.describe(r.Target.Root, &ch.rec, false)
 		d.Context = nil
 		doc.Channel = append(doc.Channel, d)
 	}
 	return writeDocument(c, http.StatusOK, doc)
 }
 
-// serveChannel answers GET and DELETE on a channel, for its creator.
+// serveChannel answers GET and DELETE on a channel, for its creator (the
+// same agent with the same client, creatorKey).
 func (n *Notifier) serveChannel(c *gin.Context, r *ldp.Request, id string) error {
 	const allow = "OPTIONS, HEAD, GET, DELETE"
 	m := c.Request.Method
@@ -356,7 +365,7 @@ func (n *Notifier) serveChannel(c *gin.Context, r *ldp.Request, id string) error
 	switch {
 	case r.Principal.Anonymous():
 		return apierr.Unauthenticated()
-	case r.Principal.Agent != ch.rec.Agent:
+	case creatorKey(r.Principal) != creatorKey(ch.rec.principal()):
 		return errNotCreator
 	}
 	if m == http.MethodDelete {
@@ -366,5 +375,5 @@ func (n *Notifier) serveChannel(c *gin.Context, r *ldp.Request, id string) error
 		c.Status(http.StatusNoContent)
 		return nil
 	}
-	return writeDocument(c, http.StatusOK, describe(r.Target.Root, &ch.rec, false))
+	return writeDocument(c, http.StatusOK, n.describe(r.Target.Root, &ch.rec, false))
 }

@@ -254,7 +254,7 @@ func (n *Notifier) legacyAuth(conn *legacyConn, credential string) bool {
 // key still exists.
 func (n *Notifier) legacyCanRead(ctx context.Context, pr ldp.Principal, origin, pod, root, p string) bool {
 	if pr.KeyID != "" {
-		ok, err := n.host.KeyActive(ctx, pr.Pod, pr.KeyID)
+		ok, err := n.host.CredentialActive(ctx, pr)
 		if err != nil {
 			n.log.Error("solid-0.1: cannot check the key", "err", err)
 		}

@@ -27,11 +27,20 @@ type Host interface {
 	// key. An unknown, malformed or revoked one is an error wrapping
 	// acl.ErrInvalidKey.
 	Authenticate(ctx context.Context, credential string) (ldp.Principal, error)
-	// KeyActive reports whether the API key with id keyID of pod still
-	// exists: channels end when the key that made them is revoked.
-	KeyActive(ctx context.Context, pod, keyID string) (bool, error)
+	// CredentialActive reports whether the credential of pr, a channel's
+	// creator, still works (true for anonymous principals and for
+	// credentials the server cannot check later, whose Expires bounds
+	// the channel): an API key that was revoked, or a Solid-OIDC grant
+	// (pr.Grant) whose app, client or session was withdrawn, ends the
+	// channels made with it.
+	CredentialActive(ctx context.Context, pr ldp.Principal) (bool, error)
+	// ContainerETag returns the ETag a GET of container p (a storage
+	// path) answers by default: the state of a container topic. ok is
+	// false when that answer carries none (a long listing, an inbox).
+	ContainerETag(ctx context.Context, p string) (etag string, ok bool, err error)
 	// SignRequest signs an outgoing POST of a push channel as pod (HTTP
-	// Message Signatures with the pod's key); body is what it sends.
+	// Message Signatures with the pod's key); body is what it sends. Only
+	// channels the pod itself made are signed (see pushTarget).
 	SignRequest(ctx context.Context, pod string, req *http.Request, body []byte) error
 	// AppendInbox stores body as a new item of the inbox at storage path
 	// inbox, once per id. When an item is added, committed is called with
@@ -58,6 +67,10 @@ type Config struct {
 	// MaxChannelsPerAgent bounds the channels one agent may have (default
 	// 25,000; anonymous subscribers share one allowance).
 	MaxChannelsPerAgent int
+	// MaxPushChannelsPerAgent bounds the webhook and LDN channels one
+	// agent may have on one pod (default 1,000): each sends a POST to a
+	// URL of the agent's choosing on every change of its topic.
+	MaxPushChannelsPerAgent int
 	// MaxLifetime bounds a channel's life; a channel without endAt ends
 	// then (default 30 days).
 	MaxLifetime time.Duration
@@ -106,11 +119,15 @@ type Notifier struct {
 	byTopic  map[string][]*channel // storage path -> channels (copy on write)
 	legacy   map[string][]*legacyConn
 	perAgent map[string]int
+	// pushPerAgent counts push channels by pod and agent (pushQuotaKey).
+	pushPerAgent map[string]int
 
 	qmu     sync.Mutex
 	queue   []event
 	dropped int
 	wake    chan struct{}
+	// recheck wakes the sweeper (Recheck).
+	recheck chan struct{}
 
 	smu      sync.Mutex
 	suppress map[string]time.Time // inbox items written by LDN channels, when
@@ -135,6 +152,9 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.MaxChannelsPerAgent <= 0 {
 		cfg.MaxChannelsPerAgent = 25000
 	}
+	if cfg.MaxPushChannelsPerAgent <= 0 {
+		cfg.MaxPushChannelsPerAgent = 1000
+	}
 	if cfg.MaxLifetime <= 0 {
 		cfg.MaxLifetime = 30 * 24 * time.Hour
 	}
@@ -152,13 +172,15 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	n := &Notifier{
 		cfg: cfg, host: cfg.Host, log: cfg.Logger, pushes: cfg.Queue,
-		channels:    make(map[string]*channel),
-		byTopic:     make(map[string][]*channel),
-		legacy:      make(map[string][]*legacyConn),
-		perAgent:    make(map[string]int),
-		wake:        make(chan struct{}, 1),
-		suppress:    make(map[string]time.Time),
-		streamsDone: make(chan struct{}),
+		channels:     make(map[string]*channel),
+		byTopic:      make(map[string][]*channel),
+		legacy:       make(map[string][]*legacyConn),
+		perAgent:     make(map[string]int),
+		pushPerAgent: make(map[string]int),
+		wake:         make(chan struct{}, 1),
+		recheck:      make(chan struct{}, 1),
+		suppress:     make(map[string]time.Time),
+		streamsDone:  make(chan struct{}),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if err := n.load(); err != nil {
@@ -195,6 +217,9 @@ func (n *Notifier) addLocked(ch *channel) {
 	n.channels[ch.rec.ID] = ch
 	n.byTopic[ch.rec.Path] = append(slices.Clip(n.byTopic[ch.rec.Path]), ch)
 	n.perAgent[ch.rec.Agent]++
+	if isPush(ch.rec.Type) {
+		n.pushPerAgent[ch.rec.pushQuotaKey()]++
+	}
 }
 
 // Close stops the notifier: it closes every connection (WebSockets with
@@ -258,6 +283,7 @@ func (ch *channel) close() []sink {
 // for the dispatcher.
 func (n *Notifier) OnChange(changes []store.Change) {
 	n.followChannels(changes)
+	n.followKeys(changes)
 	var evs []event
 	now := time.Now()
 	n.mu.RLock()
@@ -300,6 +326,18 @@ func (n *Notifier) OnChange(changes []store.Change) {
 	select {
 	case n.wake <- struct{}{}:
 	default:
+	}
+}
+
+// followKeys asks the sweeper to look for channels made with a revoked
+// API key when the feed reports an API key record deleted (by this node
+// or another), so that their connections close at once.
+func (n *Notifier) followKeys(changes []store.Change) {
+	for i := range changes {
+		if changes[i].Deleted && bytes.HasPrefix(changes[i].Key, []byte(store.PrefixKey)) {
+			n.Recheck()
+			return
+		}
 	}
 }
 

@@ -25,6 +25,8 @@ import (
 type fakeHost struct {
 	mu   sync.Mutex
 	deny map[string]bool
+	// revoked holds the ids of revoked API keys.
+	revoked map[string]bool
 }
 
 // testURLs is the pod URL scheme of the fake server.
@@ -47,7 +49,14 @@ func (h *fakeHost) Authorize(ctx context.Context, r *ldp.Request, p string, need
 func (h *fakeHost) Authenticate(context.Context, string) (ldp.Principal, error) {
 	return ldp.Principal{}, acl.ErrInvalidKey
 }
-func (h *fakeHost) KeyActive(context.Context, string, string) (bool, error)          { return true, nil }
+func (h *fakeHost) CredentialActive(_ context.Context, pr ldp.Principal) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.revoked[pr.KeyID], nil
+}
+func (h *fakeHost) ContainerETag(context.Context, string) (string, bool, error) {
+	return "", false, nil
+}
 func (h *fakeHost) SignRequest(context.Context, string, *http.Request, []byte) error { return nil }
 func (h *fakeHost) AppendInbox(context.Context, string, string, []byte, func(string)) error {
 	return nil
@@ -157,6 +166,84 @@ func TestDispatch(t *testing.T) {
 	}
 	if st := n.Stats(); st.Channels != 3 || st.DroppedChanges != 0 {
 		t.Errorf("stats: %+v", st)
+	}
+}
+
+// A change is not sent on a channel whose creator's API key was revoked,
+// and the channel is removed, closing its connections; a channel of
+// another key of the same app still gets it.
+func TestDispatchRevokedCredential(t *testing.T) {
+	host := &fakeHost{revoked: map[string]bool{}}
+	n, st := testNotifier(t, host)
+	ctx := context.Background()
+	sinks := map[string]*countSink{}
+	for _, key := range []string{"k1", "k2"} {
+		r := wsRecord(key, "/alice/w", "http://pods.test/alice/profile/card#me")
+		r.KeyID = key
+		ch, err := n.create(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &countSink{want: 1, done: make(chan struct{})}
+		n.join(ctx, ch, s)
+		sinks[key] = s
+	}
+	host.mu.Lock()
+	host.revoked["k1"] = true
+	host.mu.Unlock()
+	put(t, st, "/alice/w", `{}`)
+	select {
+	case <-sinks["k2"].done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the channel of the live key got nothing")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for n.lookup("k1") != nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n.lookup("k1") != nil {
+		t.Error("the channel of the revoked key is still there")
+	}
+	if got := sinks["k1"].got.Load(); got != 0 {
+		t.Errorf("the channel of the revoked key got %d notifications", got)
+	}
+}
+
+// An agent may have at most MaxPushChannelsPerAgent push channels on one
+// pod (429 beyond); receiveFrom channels, other pods and other agents are
+// not counted, and a removed channel frees its place.
+func TestPushChannelQuota(t *testing.T) {
+	n, _ := testNotifier(t, &fakeHost{})
+	n.cfg.MaxPushChannelsPerAgent = 2
+	ctx := context.Background()
+	const alice, bob = "http://pods.test/alice/profile/card#me", "http://pods.test/bob/profile/card#me"
+	mk := func(id, typ, pod, agent string) error {
+		r := record{ID: id, Type: typ, Pod: pod, Path: "/" + pod + "/w", Agent: agent, SendTo: "https://hook.test/",
+			EndAt: time.Now().Add(time.Hour), Media: "application/ld+json", Created: time.Now()}
+		_, err := n.create(ctx, r)
+		return err
+	}
+	for _, c := range []struct {
+		id, typ, pod, agent string
+		status              int // 0: made
+	}{
+		{"p1", TypeWebhook, "alice", bob, 0},
+		{"p2", TypeLDN, "alice", bob, 0},
+		{"p3", TypeWebhook, "alice", bob, http.StatusTooManyRequests},
+		{"r1", TypeWebSocket, "alice", bob, 0},
+		{"p4", TypeWebhook, "bob", bob, 0},
+		{"p5", TypeWebhook, "alice", alice, 0},
+	} {
+		err := mk(c.id, c.typ, c.pod, c.agent)
+		if c.status == 0 && err != nil || c.status != 0 && apierr.Status(err) != c.status {
+			t.Errorf("%s: %v, want status %d", c.id, err, c.status)
+		}
+	}
+	if err := n.remove(ctx, n.lookup("p1"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mk("p6", TypeWebhook, "alice", bob); err != nil {
+		t.Errorf("after a removal: %v", err)
 	}
 }
 

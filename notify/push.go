@@ -19,12 +19,15 @@ import (
 
 // Push channels (WebhookChannel2023, LDNChannel2023) deliver through the
 // server's durable delivery queue (package deliver) as records of
-// deliver.KindPush, with the policy pushPolicy gives them. Each request is
-// signed by the topic's pod (HTTP Message Signatures, Host.SignRequest);
-// a webhook request is also signed with the channel's secret (Standard
-// Webhooks, package webhook). The answer is judged by the queue's one rule
-// (deliver.ReadResponse): 2xx delivered; 408, 429 and 5xx retried,
-// honouring Retry-After; any other answer ends the notification.
+// deliver.KindPush, with the policy pushPolicy gives them. A request of a
+// channel the topic's pod made itself (record.byTopicPod) is signed by
+// that pod (HTTP Message Signatures, Host.SignRequest); anyone else's
+// goes unsigned, since the pod vouches for no request a third party
+// aimed. A webhook request is also signed with the channel's secret
+// (Standard Webhooks, package webhook), which only its creator knows. The
+// answer is judged by the queue's one rule (deliver.ReadResponse): 2xx
+// delivered; 408, 429 and 5xx retried, honouring Retry-After; any other
+// answer ends the notification.
 
 // DefaultRetry returns the wait after each failed push attempt:
 // notifications are live, so the first retries come fast; after the last
@@ -81,9 +84,11 @@ type pushDest struct {
 	// inbox is the storage path of the local inbox sendTo names, "" when
 	// sendTo is not on this server.
 	inbox string
-	// sender is the WebID of the pod that sends: the topic's pod.
-	sender string
-	// pod is the name of that pod, whose key signs the request.
+	// agent is who the copy in a local inbox names as its sender: the
+	// channel's creator, whose Append on the inbox was checked.
+	agent string
+	// pod is the name of the pod whose key signs the request: the
+	// topic's pod when it made the channel itself, else "" (unsigned).
 	pod string
 }
 
@@ -135,8 +140,9 @@ func (n *Notifier) pushTarget(ctx context.Context, id string) (*pushDest, error)
 	if ch == nil || !time.Now().Before(ch.rec.EndAt) {
 		return nil, nil
 	}
-	if r := &ch.rec; r.KeyID != "" {
-		ok, err := n.host.KeyActive(ctx, r.KeyPod, r.KeyID)
+	r := &ch.rec
+	if r.credentialKey() != "" {
+		ok, err := n.host.CredentialActive(ctx, r.principal())
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +150,6 @@ func (n *Notifier) pushTarget(ctx context.Context, id string) (*pushDest, error)
 			return nil, nil
 		}
 	}
-	r := &ch.rec
 	root := n.cfg.URLs.PodRoot(r.Pod)
 	if err := n.authorize(ctx, r.principal(), r.Origin, r.Pod, root, r.Path, acl.Read); err != nil {
 		if apierr.Status(err) >= 500 {
@@ -152,7 +157,10 @@ func (n *Notifier) pushTarget(ctx context.Context, id string) (*pushDest, error)
 		}
 		return nil, nil
 	}
-	d := &pushDest{typ: r.Type, sendTo: r.SendTo, secret: r.Secret, sender: root + "profile/card#me", pod: r.Pod}
+	d := &pushDest{typ: r.Type, sendTo: r.SendTo, secret: r.Secret, agent: r.Agent}
+	if r.byTopicPod(n.cfg.URLs.WebID(r.Pod)) {
+		d.pod = r.Pod
+	}
 	if r.Type == TypeLDN {
 		if inbox, pod, ok := n.localInbox(r.SendTo); ok {
 			if err := n.authorize(ctx, r.principal(), r.Origin, pod, n.cfg.URLs.PodRoot(pod), inbox, acl.Append); err != nil {
@@ -178,10 +186,11 @@ func (n *Notifier) localInbox(u string) (p, pod string, ok bool) {
 }
 
 // deliverLocal appends a notification to an inbox of this server, as an
-// LDN sender would: the stored copy names the sending pod as agent. Items
-// written here are remembered so that they do not feed push channels.
+// LDN sender would: the stored copy names the channel's creator as agent
+// (the topic's pod only when it made the channel). Items written here are
+// remembered so that they do not feed push channels.
 func (n *Notifier) deliverLocal(ctx context.Context, d *pushDest, r deliver.Record) error {
-	return n.host.AppendInbox(ctx, d.inbox, r.EventID, localBody(d.sender, r.Payload), n.suppressItem)
+	return n.host.AppendInbox(ctx, d.inbox, r.EventID, localBody(d.agent, r.Payload), n.suppressItem)
 }
 
 // localBody puts the server fields of an inbox copy in front of a

@@ -98,7 +98,7 @@ func pushNotifier(t *testing.T, st store.Store, host Host, retry []time.Duration
 }
 
 func pushRecord(id, typ, sendTo, secret string) record {
-	return record{ID: id, Type: typ, Pod: "alice", Path: "/alice/w", Agent: "https://alice.example/#me", KeyPod: "alice",
+	return record{ID: id, Type: typ, Pod: "alice", Path: "/alice/w", Agent: "http://pods.test/alice/profile/card#me", KeyPod: "alice",
 		SendTo: sendTo, Secret: secret, EndAt: time.Now().Add(time.Hour), Media: "application/ld+json", Created: time.Now()}
 }
 

@@ -92,12 +92,21 @@ func (n *Notifier) lookup(id string) *channel {
 
 // create stores a new channel and starts watching its topic.
 func (n *Notifier) create(ctx context.Context, r record) (*channel, error) {
+	push := isPush(r.Type)
 	n.mu.Lock()
 	if n.perAgent[r.Agent] >= n.cfg.MaxChannelsPerAgent {
 		n.mu.Unlock()
 		return nil, errTooMany
 	}
-	n.perAgent[r.Agent]++ // reserved while the record is written
+	if push && n.pushPerAgent[r.pushQuotaKey()] >= n.cfg.MaxPushChannelsPerAgent {
+		n.mu.Unlock()
+		return nil, errTooManyPush(n.cfg.MaxPushChannelsPerAgent)
+	}
+	// Reserved while the record is written.
+	n.perAgent[r.Agent]++
+	if push {
+		n.pushPerAgent[r.pushQuotaKey()]++
+	}
 	n.mu.Unlock()
 	v, err := json.Marshal(r)
 	if err == nil {
@@ -106,6 +115,9 @@ func (n *Notifier) create(ctx context.Context, r record) (*channel, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.perAgent[r.Agent]--
+	if push {
+		n.pushPerAgent[r.pushQuotaKey()]--
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store notification channel: %w", err)
 	}
@@ -140,6 +152,12 @@ func (n *Notifier) forget(ch *channel, reason string) {
 		}
 		if n.perAgent[ch.rec.Agent]--; n.perAgent[ch.rec.Agent] <= 0 {
 			delete(n.perAgent, ch.rec.Agent)
+		}
+		if isPush(ch.rec.Type) {
+			k := ch.rec.pushQuotaKey()
+			if n.pushPerAgent[k]--; n.pushPerAgent[k] <= 0 {
+				delete(n.pushPerAgent, k)
+			}
 		}
 	}
 	n.mu.Unlock()
@@ -214,8 +232,8 @@ func (n *Notifier) Resync(ctx context.Context) error {
 	return nil
 }
 
-// sweep removes expired channels, and channels whose creator's API key was
-// revoked, once a minute.
+// sweep removes expired channels, and channels whose creator's
+// credential no longer works, once a minute and whenever Recheck asks.
 func (n *Notifier) sweep() {
 	defer n.wg.Done()
 	t := time.NewTicker(time.Minute)
@@ -226,9 +244,21 @@ func (n *Notifier) sweep() {
 		n.sweepSuppressed(time.Now())
 		select {
 		case <-t.C:
+		case <-n.recheck:
 		case <-n.ctx.Done():
 			return
 		}
+	}
+}
+
+// Recheck makes the sweeper look at once for channels whose creator's
+// credential no longer works, and end them: the server calls it when it
+// withdrew one (a deleted app or client). It never blocks. A revoked API
+// key is noticed by the notifier itself, through the change feed.
+func (n *Notifier) Recheck() {
+	select {
+	case n.recheck <- struct{}{}:
+	default:
 	}
 }
 
@@ -249,46 +279,42 @@ func (n *Notifier) expire(now time.Time) {
 	}
 }
 
-// dropRevoked removes the channels made with API keys that no longer exist.
+// msgRevoked is why a channel whose creator's credential no longer works
+// is closed.
+const msgRevoked = "the credential that made this channel was revoked"
+
+// dropRevoked removes the channels made with credentials that no longer
+// work (Host.CredentialActive), asking once per credential.
 func (n *Notifier) dropRevoked() {
-	type key struct{ pod, id string }
 	n.mu.RLock()
-	byKey := map[key][]*channel{}
+	byCred := map[string][]*channel{}
 	for _, ch := range n.channels {
-		if ch.rec.KeyID != "" {
-			k := key{ch.rec.KeyPod, ch.rec.KeyID}
-			byKey[k] = append(byKey[k], ch)
+		if k := ch.rec.credentialKey(); k != "" {
+			byCred[k] = append(byCred[k], ch)
 		}
 	}
 	n.mu.RUnlock()
-	for k, chs := range byKey {
-		ok, err := n.host.KeyActive(n.ctx, k.pod, k.id)
+	for _, chs := range byCred {
+		ok, err := n.host.CredentialActive(n.ctx, chs[0].rec.principal())
 		if err != nil || ok {
 			continue
 		}
 		for _, ch := range chs {
-			if err := n.remove(n.ctx, ch, "the API key that made this channel was revoked"); err != nil && n.ctx.Err() == nil {
+			if err := n.remove(n.ctx, ch, msgRevoked); err != nil && n.ctx.Err() == nil {
 				n.log.Error("cannot remove notification channel", "channel", ch.rec.ID, "err", err)
 			}
 		}
 	}
 }
 
-// keyActive reports whether ch's creator's API key still exists (true for
-// anonymous channels). When it does not, ch is removed.
-func (n *Notifier) keyActive(ctx context.Context, ch *channel) bool {
-	if ch.rec.KeyID == "" {
+// credentialActive reports whether ch's creator's credential still works
+// (credentialWorks). When it does not, ch is removed.
+func (n *Notifier) credentialActive(ctx context.Context, ch *channel) bool {
+	if n.credentialWorks(ctx, &ch.rec) {
 		return true
 	}
-	ok, err := n.host.KeyActive(ctx, ch.rec.KeyPod, ch.rec.KeyID)
-	if err != nil {
-		n.log.Error("cannot check a notification channel's API key", "channel", ch.rec.ID, "err", err)
-		return true
-	}
-	if !ok {
-		_ = n.remove(ctx, ch, "the API key that made this channel was revoked")
-	}
-	return ok
+	_ = n.remove(ctx, ch, msgRevoked)
+	return false
 }
 
 // suppressItem records an inbox item written by an LDN channel. The
@@ -319,7 +345,9 @@ func (n *Notifier) takeSuppressed(p string) bool {
 	return ok
 }
 
-// currentState returns the topic's ETag, "" when it does not exist.
+// currentState returns the topic's state, its ETag as a GET answers it
+// (for a container, Host.ContainerETag; the record's when the answer
+// carries none), "" when it does not exist.
 func (n *Notifier) currentState(ctx context.Context, p string) (string, bool, error) {
 	var etag string
 	var exists bool
@@ -334,7 +362,17 @@ func (n *Notifier) currentState(ctx context.Context, p string) (string, bool, er
 		etag, exists = res.Meta.ETag(), true
 		return nil
 	})
-	return etag, exists, err
+	if err != nil || !exists || !ldp.IsContainer(p) {
+		return etag, exists, err
+	}
+	listing, ok, err := n.host.ContainerETag(ctx, p)
+	if err != nil {
+		return "", false, err
+	}
+	if ok {
+		etag = listing
+	}
+	return etag, exists, nil
 }
 
 // stateMessage returns the notification a receiver whose last known state

@@ -54,7 +54,7 @@ func (n *Notifier) serveStream(c *gin.Context, r *ldp.Request, id string) error 
 	default:
 		return errMethod("OPTIONS, GET")
 	}
-	if !n.keyActive(c.Request.Context(), ch) {
+	if !n.credentialActive(c.Request.Context(), ch) {
 		return errNoChannel
 	}
 	if !n.canRead(&ch.rec, ch.rec.Path, r.Target.Root) {

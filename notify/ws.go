@@ -42,7 +42,7 @@ func (n *Notifier) serveWebSocket(c *gin.Context, r *ldp.Request, id string) err
 	if !isUpgrade(c.Request) {
 		return errNotWebSocket
 	}
-	if !n.keyActive(c.Request.Context(), ch) {
+	if !n.credentialActive(c.Request.Context(), ch) {
 		return errNoChannel
 	}
 	if !n.canRead(&ch.rec, ch.rec.Path, r.Target.Root) {

@@ -280,6 +280,8 @@ func (s *Server) idpAPI(c *gin.Context, r *ldp.Request) (bool, error) {
 		} else if err != nil {
 			return true, err
 		}
+		// Notification channels made with its tokens end now.
+		s.nt.n.Recheck()
 		c.Status(http.StatusNoContent)
 	default:
 		return true, apierr.Newf(http.StatusMethodNotAllowed, "Method not allowed on %s", r.Target.Root+rel)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"sync"
 
 	"github.com/gin-gonic/gin"
@@ -12,6 +11,7 @@ import (
 	"podserver/acl"
 	"podserver/deliver"
 	"podserver/httpsig"
+	"podserver/idp"
 	"podserver/inbox"
 	"podserver/ldp"
 	"podserver/notify"
@@ -94,12 +94,40 @@ func (h notifyHost) Authenticate(ctx context.Context, credential string) (ldp.Pr
 	return ldp.Principal{Agent: h.s.WebID(k.Pod), Pod: k.Pod, App: k.App, Owner: k.Owner, KeyID: k.ID}, nil
 }
 
-func (h notifyHost) KeyActive(ctx context.Context, pod, keyID string) (bool, error) {
-	keys, err := h.s.keys.List(ctx, pod)
-	if err != nil {
-		return false, err
+// CredentialActive reports whether the credential of pr, the creator of a
+// notification channel, still works: its API key exists, or the grant of
+// its Solid-OIDC token of this server still stands (idp.CheckGrant).
+func (h notifyHost) CredentialActive(ctx context.Context, pr ldp.Principal) (bool, error) {
+	switch {
+	case pr.KeyID != "":
+		return h.s.keys.Exists(ctx, pr.Pod, pr.KeyID)
+	case pr.Grant != "":
+		if h.s.idp == nil {
+			return false, nil
+		}
+		g, err := idp.ParseGrant(pr.Grant)
+		if err != nil {
+			return false, nil
+		}
+		err = h.s.idp.CheckGrant(ctx, g)
+		var rv *idp.ErrRevoked
+		if errors.As(err, &rv) {
+			return false, nil
+		}
+		return err == nil, err
 	}
-	return slices.ContainsFunc(keys, func(k acl.Key) bool { return k.ID == keyID }), nil
+	return true, nil
+}
+
+// ContainerETag returns the ETag of container p's default (JSON-LD)
+// representation, as a GET answers it: none for an inbox, whose JSON-LD
+// listing the inbox handler serves without one.
+func (h notifyHost) ContainerETag(ctx context.Context, p string) (string, bool, error) {
+	pod, rel := ldp.SplitStoragePath(p)
+	if rel == "inbox/" {
+		return "", false, nil
+	}
+	return h.s.ldp.ListingETag(ctx, ldp.Target{Pod: pod, Path: p, Root: h.s.PodRoot(pod)}, p)
 }
 
 // SignRequest signs a push channel's POST with the sending pod's key.

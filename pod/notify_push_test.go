@@ -169,8 +169,10 @@ func TestNotifyWebhookQueueSurvivesRestart(t *testing.T) {
 }
 
 // LDNChannel2023 to an inbox of this server: notifications become items of
-// bob's inbox, so bob follows alice's resource through his own inbox; and
-// to a remote inbox: notifications are POSTed there.
+// bob's inbox, so bob follows alice's resource through his own inbox (the
+// items name bob, who made the channel, as their agent: alice's pod sends
+// nothing in its own name for him); and to a remote inbox: notifications
+// are POSTed there, signed by alice's pod when alice made the channel.
 func TestNotifyLDN(t *testing.T) {
 	s, _ := ntServer(t, "", "")
 	root := s.PodRoot("alice")
@@ -181,7 +183,7 @@ func TestNotifyLDN(t *testing.T) {
 	watch := ntSubscribe(t, s, "bob", "WebSocketChannel2023", ntBob, map[string]any{"topic": bobInbox})
 	ws := ntDial(t, watch.ReceiveFrom)
 	ldn := ntSubscribe(t, s, "alice", "LDNChannel2023", ntBob, map[string]any{"topic": root + "shared/news", "sendTo": bobInbox})
-	if ldn.SendTo != bobInbox || ldn.Sender != s.WebID("alice") {
+	if ldn.SendTo != bobInbox || ldn.Sender != "" {
 		t.Fatalf("ldn channel: %+v", ldn)
 	}
 	ntPut(t, root+"shared/news", ntAlice, `{"http://schema.org/name": "x"}`)
@@ -201,7 +203,7 @@ func TestNotifyLDN(t *testing.T) {
 	if err := json.Unmarshal([]byte(item.body), &copy); err != nil {
 		t.Fatal(err)
 	}
-	if copy.Agent != s.WebID("alice") || copy.Type != "Create" || copy.Object != root+"shared/news" {
+	if copy.Agent != s.WebID("bob") || copy.Type != "Create" || copy.Object != root+"shared/news" {
 		t.Errorf("inbox copy: %s", item.body)
 	}
 
@@ -219,7 +221,10 @@ func TestNotifyLDN(t *testing.T) {
 
 	// A remote LDN inbox gets a POST.
 	remote := ntStartHook(t, "127.0.0.1:0")
-	ntSubscribe(t, s, "alice", "LDNChannel2023", ntAlice, map[string]any{"topic": root + "shared/news", "sendTo": remote.url()})
+	own := ntSubscribe(t, s, "alice", "LDNChannel2023", ntAlice, map[string]any{"topic": root + "shared/news", "sendTo": remote.url()})
+	if own.Sender != s.WebID("alice") {
+		t.Errorf("alice's own LDN channel: sender %q", own.Sender)
+	}
 	ntPut(t, root+"shared/news", ntAlice, `{"http://schema.org/name": "y"}`)
 	req := remote.next(t, 5*time.Second)
 	ntExpect(t, ntParse(t, req.body), "Update", root+"shared/news", "")

@@ -140,10 +140,13 @@ func (o *oidcAuth) authenticate(c *gin.Context) (ldp.Principal, error) {
 		}
 		return ldp.Principal{}, err
 	}
+	pr := ldp.Principal{Agent: id.WebID, ClientID: id.ClientID, Expires: id.Expiry}
 	if id.Issuer == o.s.Issuer() {
 		// This server's own token: revocation, logout and withdrawn
-		// consents apply at once (the store says, on every node).
-		if err := o.s.idp.CheckToken(r.Context(), id.TokenID); err != nil {
+		// consents apply at once (the store says, on every node), and
+		// for as long as what the token made lives (its grant).
+		g, err := o.s.idp.CheckToken(r.Context(), id.TokenID)
+		if err != nil {
 			var rv *idp.ErrRevoked
 			if !errors.As(err, &rv) {
 				return ldp.Principal{}, err
@@ -155,11 +158,12 @@ func (o *oidcAuth) authenticate(c *gin.Context) (ldp.Principal, error) {
 			return ldp.Principal{}, apierr.Wrap(http.StatusUnauthorized, msgTokenRefused+e.Description, err).
 				With("WWW-Authenticate", solidoidc.Challenge(e, o.asURI))
 		}
+		pr.Grant, pr.Expires = g.String(), time.Time{}
 	}
 	o.accepted.Inc()
 	c.Set("agent", id.WebID)
 	c.Set("client_id", id.ClientID)
-	return ldp.Principal{Agent: id.WebID, ClientID: id.ClientID}, nil
+	return pr, nil
 }
 
 // reasonRevoked is the refusal reason of a token of this server's
