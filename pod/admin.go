@@ -270,6 +270,30 @@ func podError(name string, err error) error {
 	return err
 }
 
+// checkAgentPod refuses a principal whose own pod on this server, other
+// than target (checked already), is disabled or being deleted: its keys
+// and its logins act for nobody while the pod is off, on every pod.
+func (s *Server) checkAgentPod(ctx context.Context, pr ldp.Principal, target string) error {
+	own := pr.Pod
+	if own == "" && pr.Agent != "" {
+		own, _ = s.urls.PodOfWebID(pr.Agent)
+	}
+	if own == "" || own == target {
+		return nil
+	}
+	p, ok, err := s.podRecord(ctx, own)
+	switch {
+	case err != nil:
+		return err
+	case !ok || p.State == ldp.PodDeleting || p.State == ldp.PodDisabled:
+		return apierr.Newf(http.StatusForbidden, msgAgentPodOff, own)
+	}
+	return nil
+}
+
+// msgAgentPodOff takes the pod name.
+const msgAgentPodOff = "the credentials belong to pod %q, which is disabled or deleted: they act for nobody until the server's operator enables it"
+
 // checkPod answers whether requests to pod name are served: nil for an
 // active pod, 404 for a missing one or one being deleted, 403 for a
 // disabled one.

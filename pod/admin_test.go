@@ -218,6 +218,11 @@ func TestAdminPodLifecycle(t *testing.T) {
 			t.Errorf("%s %s on a disabled pod: %d %s, want 403", q.method, q.url, r.status, r.body)
 		}
 	}
+	// carol's key acts for nobody elsewhere either: posting to alice's
+	// inbox (open to authenticated agents) is refused.
+	if r := evDo(t, evReq{method: "POST", url: s.PodRoot("alice") + "inbox/", key: owner, ctype: "application/ld+json", body: `{"name": "from a disabled pod"}`}); r.status != http.StatusForbidden || !strings.Contains(r.body, `pod \"carol\"`) {
+		t.Errorf("a disabled pod's key posting to another pod's inbox: %d %s, want 403", r.status, r.body)
+	}
 	if p, err = c.GetPod(ctx, "carol"); err != nil || p.State != adminapi.StateDisabled {
 		t.Errorf("get a disabled pod: %+v %v", p, err)
 	}
@@ -226,6 +231,9 @@ func TestAdminPodLifecycle(t *testing.T) {
 	}
 	if r := evDo(t, evReq{method: "GET", url: doc, key: owner}); r.status != http.StatusOK || r.body != "hello" {
 		t.Errorf("GET after enable: %d %q", r.status, r.body)
+	}
+	if r := evDo(t, evReq{method: "POST", url: s.PodRoot("alice") + "inbox/", key: owner, ctype: "application/ld+json", body: `{"name": "enabled again"}`}); r.status != http.StatusCreated {
+		t.Errorf("posting to alice's inbox after enable: %d %s", r.status, r.body)
 	}
 
 	// Deleted: gone at once, name free again, nothing of the old pod left.

@@ -192,6 +192,9 @@ func (s *Server) dispatch(c *gin.Context) error {
 	if err := s.checkPod(c.Request.Context(), t.Pod); err != nil {
 		return err
 	}
+	if err := s.checkAgentPod(c.Request.Context(), pr, t.Pod); err != nil {
+		return err
+	}
 	req := &ldp.Request{Target: t, Principal: pr, Origin: c.GetHeader("Origin")}
 	for _, route := range []func(*gin.Context, *ldp.Request) (bool, error){s.keysAPI, s.idpAPI, s.nt.route, s.ev.route} {
 		if done, err := route(c, req); done || err != nil {
