@@ -58,7 +58,8 @@ type Request struct {
 //     agents when it is acl:AuthenticatedAgent, and to the members of the
 //     groups it lists in acl:agentGroup: the WebIDs that the group's
 //     document (the group IRI without its fragment, read through the
-//     Locator) gives as vcard:hasMember of the group IRI. Group documents
+//     Locator) gives as vcard:hasMember of the group IRI; the document
+//     must be in the decided resource's pod (under RootURL). Group documents
 //     are read when a decision needs them, not cached, so a membership
 //     change applies to the next request; a group whose document the
 //     Locator cannot read has no members.
@@ -257,7 +258,7 @@ func (e *Evaluator) grant(ctx context.Context, auths []Authorization, req Reques
 			in, seen := member[g]
 			if !seen {
 				var err error
-				if in, err = e.isMember(ctx, g, agent); err != nil {
+				if in, err = e.isMember(ctx, g, agent, req.RootURL); err != nil {
 					return 0, err
 				}
 				if member == nil {
@@ -301,9 +302,16 @@ func applies(a *Authorization, agent string) bool {
 }
 
 // isMember reports whether the group document of group lists agent as a
-// vcard:hasMember of group.
-func (e *Evaluator) isMember(ctx context.Context, group, agent string) (bool, error) {
+// vcard:hasMember of group. Only a group document in the pod of the
+// decided resource (under rootURL) counts: its owner is the one whose ACL
+// names the group. A group document elsewhere has no members, since
+// reading it regardless of its own ACL would let anyone who writes an ACL
+// naming it learn, by the access they get, what it says.
+func (e *Evaluator) isMember(ctx context.Context, group, agent, rootURL string) (bool, error) {
 	doc, _, _ := strings.Cut(group, "#")
+	if !strings.HasPrefix(doc, rootURL) {
+		return false, nil
+	}
 	quads, found, err := e.loc.ACL(ctx, doc)
 	if err != nil {
 		return false, fmt.Errorf("acl: read group %s: %w", group, err)

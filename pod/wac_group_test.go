@@ -61,3 +61,30 @@ func TestWACAgentGroup(t *testing.T) {
 		t.Fatalf("bob after leaving: %d", st)
 	}
 }
+
+// A group document in another pod has no members: otherwise bob could name
+// a group in alice's private document in an ACL of his own and learn, by
+// the access he gets, whether it lists him.
+func TestWACAgentGroupOtherPod(t *testing.T) {
+	s, _ := evServer(t, "")
+	alice, bob := s.PodRoot("alice"), s.PodRoot("bob")
+	for _, q := range []evReq{
+		{method: "PUT", url: alice + "private/groups", key: evKeys.alice, ctype: "text/turtle",
+			body: "@prefix vcard: <http://www.w3.org/2006/vcard/ns#> .\n<#friends> a vcard:Group; vcard:hasMember <" + s.WebID("crm") + "> .\n"},
+		{method: "PUT", url: bob + "probe", key: evKeys.bob, ctype: "text/plain", body: "probe"},
+		{method: "PUT", url: bob + "probe.acl", key: evKeys.bob, ctype: "text/turtle", body: `@prefix acl: <http://www.w3.org/ns/auth/acl#> .
+<#owner> a acl:Authorization; acl:agent <` + s.WebID("bob") + `>; acl:accessTo <probe>; acl:mode acl:Read, acl:Write, acl:Control .
+<#probe> a acl:Authorization; acl:agentGroup <` + alice + `private/groups#friends>; acl:accessTo <probe>; acl:mode acl:Read .
+`},
+	} {
+		if r := evDo(t, q); r.status != http.StatusCreated {
+			t.Fatalf("PUT %s: %d %s", q.url, r.status, r.body)
+		}
+	}
+	if r := evDo(t, evReq{method: "GET", url: alice + "private/groups", key: evKeys.crm}); r.status != http.StatusForbidden {
+		t.Fatalf("crm reading alice's private groups: %d", r.status)
+	}
+	if r := evDo(t, evReq{method: "GET", url: bob + "probe", key: evKeys.crm}); r.status != http.StatusForbidden {
+		t.Errorf("crm, listed in alice's private group, reading bob's probe through it: %d, want 403", r.status)
+	}
+}
