@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"podserver/conformance"
+	"podserver/podurl"
 	"podserver/rdf"
 	"podserver/store"
 )
@@ -90,7 +91,7 @@ func TestContainerListsEveryMember(t *testing.T) {
 			self := testRoot + "big/"
 			var urls []string
 			for _, p := range paths {
-				urls = append(urls, testRoot+strings.TrimPrefix(p, "/alice/"))
+				urls = append(urls, testRoot+podurl.EscapePath(strings.TrimPrefix(p, "/alice/")))
 			}
 			want := containerGraph(self, urls)
 			for _, mt := range []string{MediaTurtle, MediaNTriples, MediaNQuads} {
