@@ -54,6 +54,9 @@ type Config struct {
 	// Stopping, when closed, ends long-polls early (server shutdown): they
 	// answer with what they have.
 	Stopping <-chan struct{}
+	// RDF checks received JSON-LD, loading the remote contexts it names;
+	// nil: the built-in contexts only.
+	RDF *rdf.Reader
 }
 
 // Handler serves GET and POST on pod inboxes.
@@ -317,7 +320,7 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	}
 	self := r.Target.URL(p)
 	if bytes.Contains(body, []byte(`"@`)) {
-		if err := rdf.ExpandJSONLD(body, self); err != nil {
+		if err := h.cfg.RDF.ExpandJSONLD(ctx, body, self); err != nil {
 			return apierr.Wrap(http.StatusBadRequest, err.Error(), err)
 		}
 	}

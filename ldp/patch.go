@@ -107,7 +107,7 @@ func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
-			mt, body, err := applyPatch(res, p, url, pt)
+			mt, body, err := h.applyPatch(ctx, res, p, url, pt)
 			if err != nil {
 				return err
 			}
@@ -130,7 +130,7 @@ func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *
 	if res != nil {
 		version = res.Meta.Version
 	}
-	mt, body, err := applyPatch(res, p, url, pt)
+	mt, body, err := h.applyPatch(ctx, res, p, url, pt)
 	if err != nil {
 		return false, Meta{}, err
 	}
@@ -182,7 +182,7 @@ func (h *Handler) validatePatched(ctx context.Context, r *Request, p, mt string,
 
 // applyPatch applies pt to res (nil: a new resource, written as Turtle)
 // and returns the media type and body to store.
-func applyPatch(res *Resource, p, url string, pt *patch.Patch) (string, []byte, error) {
+func (h *Handler) applyPatch(ctx context.Context, res *Resource, p, url string, pt *patch.Patch) (string, []byte, error) {
 	mt := MediaTurtle
 	var quads []rdf.Quad
 	if res != nil {
@@ -191,7 +191,7 @@ func applyPatch(res *Resource, p, url string, pt *patch.Patch) (string, []byte, 
 			return "", nil, apierr.Newf(http.StatusUnsupportedMediaType, msgPatchNotRDF, mt)
 		}
 		var err error
-		if quads, err = parseStored(mt, res.Body, url, ""); err != nil {
+		if quads, err = h.parseStored(ctx, mt, res.Body, url, ""); err != nil {
 			return "", nil, err
 		}
 	}

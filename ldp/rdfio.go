@@ -2,6 +2,7 @@ package ldp
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 
@@ -37,10 +38,11 @@ func ParseRDF(mt string, body []byte, base string) ([]rdf.Quad, error) {
 }
 
 // parseStored reads a stored RDF body of media type mt for conversion to
-// want ("" for a PATCH), turning a failure into a 406 (a 409 for a PATCH)
-// naming the cause, instead of a 500.
-func parseStored(mt string, body []byte, base, want string) ([]rdf.Quad, error) {
-	q, err := parseRDF(mt, body, base)
+// want ("" for a PATCH), loading remote JSON-LD contexts through h.reader,
+// turning a failure into a 406 (a 409 for a PATCH) naming the cause,
+// instead of a 500.
+func (h *Handler) parseStored(ctx context.Context, mt string, body []byte, base, want string) ([]rdf.Quad, error) {
+	q, err := h.reader.Parse(ctx, mt, body, base)
 	if err == nil {
 		return q, nil
 	}
