@@ -258,36 +258,40 @@ func decodeContext(u, contentType string, body []byte) (any, []string, error) {
 	if !ok {
 		return nil, nil, errNotContext
 	}
-	c, ok := m["@context"]
-	if !ok {
+	if _, ok := m["@context"]; !ok {
 		return nil, nil, errNotContext
 	}
-	return doc, includedContexts(u, c), nil
+	return doc, includedContexts(u, m), nil
 }
 
 // includedContexts returns the absolute URLs of the remote contexts a
 // context value includes anywhere: strings naming a context, in an
 // @context (of the value or of its term definitions) or an @import,
-// resolved against the URL of the document holding them. It may name more
-// than json-gold will load, never fewer.
+// resolved against base, the URL of the document holding them. It writes
+// them back resolved, as JSON-LD asks (json-gold would resolve them
+// against the base of the document using the context instead). It may
+// name more than json-gold will load, never fewer.
 func includedContexts(base string, v any) []string {
 	var refs []string
-	var walk func(v any, isContext bool)
-	walk = func(v any, isContext bool) {
+	var walk func(v any, isContext bool) any
+	walk = func(v any, isContext bool) any {
 		switch v := v.(type) {
 		case string:
 			if isContext {
-				refs = append(refs, ResolveIRI(base, v))
+				abs := ResolveIRI(base, v)
+				refs = append(refs, abs)
+				return abs
 			}
 		case []any:
-			for _, e := range v {
-				walk(e, isContext)
+			for i, e := range v {
+				v[i] = walk(e, isContext)
 			}
 		case map[string]any:
 			for k, e := range v {
-				walk(e, k == "@context" || k == "@import")
+				v[k] = walk(e, k == "@context" || k == "@import")
 			}
 		}
+		return v
 	}
 	walk(v, true)
 	return refs
