@@ -21,15 +21,22 @@ type Fetcher interface {
 
 // Defaults of ReaderOptions.
 const (
-	DefaultMaxContextBytes       = 1 << 20
-	DefaultContextTimeout        = 5 * time.Second
-	DefaultContextTTL            = time.Hour
-	DefaultContextFailureTTL     = 30 * time.Second
-	DefaultContextCacheEntries   = 512
-	DefaultContextCacheBytes     = 32 << 20
-	DefaultMaxContextDepth       = 4
-	DefaultMaxContextsPerDoc     = 16
-	defaultMaxContextLoadsPerDoc = 1024
+	DefaultMaxContextBytes     = 1 << 20
+	DefaultContextTimeout      = 5 * time.Second
+	DefaultContextTTL          = time.Hour
+	DefaultContextFailureTTL   = 30 * time.Second
+	DefaultContextCacheEntries = 512
+	DefaultContextCacheBytes   = 32 << 20
+	DefaultMaxContextDepth     = 4
+	DefaultMaxContextsPerDoc   = 16
+)
+
+// Bounds of the remote context loads of one document: json-gold processes
+// a context again on each use of a term whose scoped context names it,
+// copying and processing the whole document each time.
+const (
+	maxContextLoadsPerDoc = 256
+	maxContextBytesPerDoc = 16 << 20
 )
 
 // ReaderOptions configure NewReader. Zero values mean the defaults.
@@ -306,13 +313,14 @@ type docContexts struct {
 	base   string
 	height map[string]int // checked context -> depth of its inclusions below it
 	loads  int
+	bytes  int64 // the size of the context documents loaded, each time
 }
 
 // load returns the document of the remote context u for json-gold.
 func (d *docContexts) load(u string) (any, error) {
 	d.loads++
-	if d.loads > defaultMaxContextLoadsPerDoc {
-		return nil, &ContextError{URL: u, Err: fmt.Errorf("the document loads remote contexts more than %d times", defaultMaxContextLoadsPerDoc)}
+	if d.loads > maxContextLoadsPerDoc {
+		return nil, &ContextError{URL: u, Err: fmt.Errorf("the document uses remote contexts more than %d times", maxContextLoadsPerDoc)}
 	}
 	if _, err := d.check(u, nil); err != nil {
 		return nil, err
@@ -323,6 +331,9 @@ func (d *docContexts) load(u string) (any, error) {
 	}
 	if e.err != nil {
 		return nil, e.err
+	}
+	if d.bytes += e.size; d.bytes > maxContextBytesPerDoc {
+		return nil, &ContextError{URL: u, Err: fmt.Errorf("the document uses more than %d MiB of remote contexts, counting each use", maxContextBytesPerDoc>>20)}
 	}
 	return cloneJSON(e.doc), nil
 }

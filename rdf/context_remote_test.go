@@ -294,3 +294,27 @@ func FuzzRemoteContext(f *testing.F) {
 		}
 	})
 }
+
+// TestReaderBoundsContextUses: json-gold processes a scoped remote context
+// again on each use of its term; a document using it too often is refused,
+// and one using it a few times is read with one fetch.
+func TestReaderBoundsContextUses(t *testing.T) {
+	cs := newContextServer(t)
+	r := newTestReader(ReaderOptions{})
+	doc := func(n int) []byte {
+		items := strings.TrimSuffix(strings.Repeat(`{"name": "x"}, `, n), ", ")
+		return []byte(`{"@context": {"@version": 1.1, "item": {"@id": "https://vocab.example/item", "@context": "` + cs.URL + `/vocab"}},
+			"@id": "https://x.example/s", "item": [` + items + `]}`)
+	}
+	if _, err := r.ParseJSONLD(context.Background(), doc(10), ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.ParseJSONLD(context.Background(), doc(maxContextLoadsPerDoc+1), "")
+	var ce *ContextError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "the document uses remote contexts more than 256 times") {
+		t.Fatalf("err = %v, want the per-document bound", err)
+	}
+	if n := cs.count("/vocab"); n != 1 {
+		t.Fatalf("context fetched %d times, want once", n)
+	}
+}
