@@ -321,6 +321,9 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 	self := r.Target.URL(p)
 	if bytes.Contains(body, []byte(`"@`)) {
 		if err := h.cfg.RDF.ExpandJSONLD(ctx, body, self); err != nil {
+			if e := ldp.ContextUnavailable(err); e != nil {
+				return e
+			}
 			return apierr.Wrap(http.StatusBadRequest, err.Error(), err)
 		}
 	}

@@ -428,7 +428,7 @@ func (h *Handler) readWrite(c *gin.Context, r *Request, p string) (mt, stored st
 		// Checked as a stream where the format allows: the statements are
 		// not kept, so a large body costs little memory here.
 		if err := h.reader.Validate(c.Request.Context(), mt, body, r.Target.URL(p)); err != nil {
-			return "", "", nil, apierr.Wrap(http.StatusBadRequest, fmt.Sprintf(msgInvalidBody, mt, err), err)
+			return "", "", nil, invalidBody(mt, err)
 		}
 	}
 	if h.hooks.Validate != nil && !IsContainer(p) {

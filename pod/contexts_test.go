@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"podserver/pod"
 	"podserver/podtest"
@@ -68,6 +69,8 @@ func newContextHost(t *testing.T) *contextHost {
 		switch p := r.URL.Path; {
 		case p == "/app/v1":
 			fmt.Fprint(w, `{"@context": {"@vocab": "https://app.example/ns#", "friend": {"@type": "@id"}}}`)
+		case strings.HasPrefix(p, "/slow/"):
+			<-r.Context().Done() // until the server gives up
 		case p == "/big":
 			// Announced as too large: refused before it is read.
 			w.Header().Set("Content-Length", strconv.Itoa(2<<20))
@@ -156,5 +159,49 @@ func TestJSONLDRemoteContexts(t *testing.T) {
 	}
 	if n := host.count("/app/v1"); n != 1 {
 		t.Errorf("the context was fetched %d times by the servers that may not, want once in all", n)
+	}
+}
+
+// TestJSONLDRemoteContextSlow: a context that does not answer gets 400 when
+// the fetch times out (5s); while the fetches from one host are at their
+// limit, a write naming another context there gets 503 with Retry-After,
+// not a 400 that would blame the body.
+func TestJSONLDRemoteContextSlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 5s context timeout")
+	}
+	host := newContextHost(t)
+	s := podtest.RunServer(t, pod.Options{AllowPrivateTargets: true})
+	base := s.BaseURL()
+	put := func(i int, ctx string) reply {
+		return do(t, base, call{method: "PUT", path: "/alice/slow/doc" + strconv.Itoa(i), key: aliceKey, ctype: "application/ld+json",
+			body: `{"@context": "` + ctx + `", "@id": "#me", "name": "Alice"}`})
+	}
+	var wg sync.WaitGroup
+	slow := make([]reply, 2)
+	for i := range slow {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slow[i] = put(i, host.URL+"/slow/"+strconv.Itoa(i))
+		}()
+	}
+	for host.count("/slow/0")+host.count("/slow/1") < 2 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	busy := put(2, host.URL+"/app/v1")
+	if busy.status != http.StatusServiceUnavailable || busy.hdr.Get("Retry-After") == "" ||
+		!strings.Contains(errorOf(t, busy.body), "cannot be fetched right now") {
+		t.Errorf("a write while the host's fetches are at their limit: %d %q %s, want 503 with Retry-After", busy.status, busy.hdr.Get("Retry-After"), busy.body)
+	}
+	wg.Wait()
+	for i, r := range slow {
+		want := "cannot load remote context " + host.URL + "/slow/" + strconv.Itoa(i) + ": no answer within 5s"
+		if r.status != http.StatusBadRequest || !strings.Contains(errorOf(t, r.body), want) {
+			t.Errorf("a context that does not answer: %d %s, want 400 saying %q", r.status, r.body, want)
+		}
+	}
+	if r := put(3, host.URL+"/app/v1"); r.status != http.StatusCreated {
+		t.Errorf("once the host's fetches are done: %d %s, want 201", r.status, r.body)
 	}
 }

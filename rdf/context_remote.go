@@ -151,6 +151,9 @@ type ContextError struct {
 	URL string
 	// Err says why.
 	Err error
+	// Temporary is set when the fetcher refused the fetch for its own
+	// limits (ReaderOptions.Transient): the context may well load later.
+	Temporary bool
 }
 
 // Error names the context and the reason.
@@ -223,8 +226,8 @@ func (r *Reader) fetch(ctx context.Context, u string, f *contextFetch, stale *co
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within %v", r.opts.Timeout)
 		}
-		e = &contextEntry{url: u, err: &ContextError{URL: u, Err: err}, size: int64(len(u)), expires: now.Add(r.opts.FailureTTL)}
 		keep = !r.opts.Transient(err)
+		e = &contextEntry{url: u, err: &ContextError{URL: u, Err: err, Temporary: !keep}, size: int64(len(u)), expires: now.Add(r.opts.FailureTTL)}
 	}
 	r.mu.Lock()
 	delete(r.inflight, u)
