@@ -60,6 +60,9 @@ type Config struct {
 	// Stopping, when closed, ends long-polls early (server shutdown): they
 	// answer with what they have.
 	Stopping <-chan struct{}
+	// RDF checks received JSON-LD, loading the remote contexts it names;
+	// nil: the built-in contexts only.
+	RDF *rdf.Reader
 }
 
 // Handler serves GET and POST on pod inboxes.
@@ -418,7 +421,10 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 			return err
 		}
 		if bytes.Contains(body, []byte(`"@`)) || !object {
-			if err := rdf.ExpandJSONLD(body, self); err != nil {
+			if err := h.cfg.RDF.ExpandJSONLD(c.Request.Context(), body, self); err != nil {
+				if e := ldp.ContextUnavailable(err); e != nil {
+					return e
+				}
 				return apierr.Wrap(http.StatusBadRequest, err.Error(), err)
 			}
 		}

@@ -34,6 +34,8 @@ const (
 	msgACLType = "an ACL document must be RDF (%s)"
 	// msgInvalidBody is followed by the media type and the parser's error.
 	msgInvalidBody = "invalid %s body: %s"
+	// msgContextBusy is followed by the reader's error.
+	msgContextBusy = "a remote JSON-LD context the body names cannot be fetched right now (too many fetches in progress); retry later: "
 	// msgInvalidACL is followed by what is wrong.
 	msgInvalidACL = "invalid ACL document: "
 	// msgPatchTypes takes the patch media types.

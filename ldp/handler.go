@@ -73,6 +73,8 @@ type Handler struct {
 	ctxURL string
 	// patching queues the PATCHes of each resource (see Patch).
 	patching pathLocks
+	// reader: see Config.RDF.
+	reader *rdf.Reader
 }
 
 // Config configures a Handler.
@@ -94,6 +96,11 @@ type Config struct {
 	// context (rdf.ContextURL of its base). JSON-LD is sent naming it
 	// (rdf.Portable); "" sends rdf.ContextURI, which nobody else can load.
 	ContextURL string
+	// RDF reads the RDF resources written and converted, loading the
+	// remote JSON-LD contexts they name; nil: the built-in contexts only.
+	// ACLs are always read with the built-in contexts only, as the
+	// authorizer reads them.
+	RDF *rdf.Reader
 }
 
 // NewHandler returns a Handler.
@@ -107,7 +114,7 @@ func NewHandler(cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{repo: cfg.Repo, auth: cfg.Authorizer, log: cfg.Logger, max: cfg.MaxBodyBytes, hooks: cfg.Hooks, reps: newRepCache(cfg.CacheBytes), seqNamed: cfg.SeqNamed, ctxURL: cfg.ContextURL}
+	return &Handler{repo: cfg.Repo, auth: cfg.Authorizer, log: cfg.Logger, max: cfg.MaxBodyBytes, hooks: cfg.Hooks, reps: newRepCache(cfg.CacheBytes), seqNamed: cfg.SeqNamed, ctxURL: cfg.ContextURL, reader: cfg.RDF}
 }
 
 // Repo returns the handler's repository.
@@ -313,7 +320,7 @@ func (h *Handler) serveRepresentation(c *gin.Context, r *Request, res *Resource,
 		if want != mt {
 			etag = `"` + strings.Trim(etag, `"`) + "-" + repSuffix(want) + `"`
 			convert := func() ([]byte, error) {
-				q, err := parseStored(mt, res.Body, r.Target.URL(res.Path), want)
+				q, err := h.parseStored(c.Request.Context(), mt, res.Body, r.Target.URL(res.Path), want)
 				if err != nil {
 					return nil, err
 				}
@@ -431,8 +438,8 @@ func (h *Handler) readWrite(c *gin.Context, r *Request, p string) (mt, stored st
 	case IsRDF(mt):
 		// Checked as a stream where the format allows: the statements are
 		// not kept, so a large body costs little memory here.
-		if err := rdf.Validate(mt, body, r.Target.URL(p)); err != nil {
-			return "", "", nil, apierr.Wrap(http.StatusBadRequest, fmt.Sprintf(msgInvalidBody, mt, err), err)
+		if err := h.reader.Validate(c.Request.Context(), mt, body, r.Target.URL(p)); err != nil {
+			return "", "", nil, invalidBody(mt, err)
 		}
 	}
 	if h.hooks.Validate != nil && !IsContainer(p) {

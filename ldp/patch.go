@@ -122,7 +122,7 @@ func (h *Handler) patchOnce(ctx context.Context, r *Request, p, url string, pt *
 	if res != nil {
 		version = res.Meta.Version
 	}
-	mt, body, err := applyPatch(ctx, res, p, url, pt, h.max)
+	mt, body, err := h.applyPatch(ctx, res, p, url, pt, h.max)
 	if err != nil {
 		return false, Meta{}, err
 	}
@@ -175,7 +175,7 @@ func (h *Handler) validatePatched(ctx context.Context, r *Request, p, mt string,
 // applyPatch applies pt to res (nil: a new resource, written as Turtle)
 // and returns the media type and body to store, which may be at most max
 // bytes, as the body of a PUT.
-func applyPatch(ctx context.Context, res *Resource, p, url string, pt *patch.Patch, max int64) (string, []byte, error) {
+func (h *Handler) applyPatch(ctx context.Context, res *Resource, p, url string, pt *patch.Patch, max int64) (string, []byte, error) {
 	mt := MediaTurtle
 	var quads []rdf.Quad
 	if res != nil {
@@ -184,7 +184,7 @@ func applyPatch(ctx context.Context, res *Resource, p, url string, pt *patch.Pat
 			return "", nil, apierr.Newf(http.StatusUnsupportedMediaType, msgPatchNotRDF, mt)
 		}
 		var err error
-		if quads, err = parseStored(mt, res.Body, url, ""); err != nil {
+		if quads, err = h.parseStored(ctx, mt, res.Body, url, ""); err != nil {
 			return "", nil, err
 		}
 	}

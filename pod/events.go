@@ -62,6 +62,7 @@ func newEvents(s *Server, queue *deliver.Queue) (*events, error) {
 		Logger:       s.log,
 		MaxBodyBytes: s.opts.MaxBodyBytes,
 		Stopping:     e.stopping,
+		RDF:          s.rdfReader,
 		// An event copy POSTed with a key needs the permission a signed
 		// one from another server needs (e.pub is set below, before the
 		// server serves requests).

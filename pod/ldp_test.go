@@ -222,7 +222,7 @@ func TestContainers(t *testing.T) {
 		{"DELETE root ACL", call{method: "DELETE", path: "/alice/.acl"}, 405, ""},
 		{"PATCH unsupported yet or bad", call{method: "PROPFIND", path: "/alice/x/"}, 405, ""},
 		{"malformed JSON-LD", call{method: "PUT", path: "/alice/x/bad.jsonld", ctype: "application/ld+json", body: `{"a": `}, 400, "invalid application/ld+json"},
-		{"unknown remote context", call{method: "PUT", path: "/alice/x/ctx.jsonld", ctype: "application/ld+json", body: `{"@context": "https://evil.example/ctx", "a": 1}`}, 400, "unknown remote context"},
+		{"remote context that cannot be loaded", call{method: "PUT", path: "/alice/x/ctx.jsonld", ctype: "application/ld+json", body: `{"@context": "https://evil.example/ctx", "a": 1}`}, 400, "cannot load remote context https://evil.example/ctx: "},
 		{"DELETE missing", call{method: "DELETE", path: "/alice/x/missing"}, 404, ""},
 		{"DELETE resource", call{method: "DELETE", path: "/alice/x/hello"}, 204, ""},
 		{"GET deleted", call{method: "GET", path: "/alice/x/hello"}, 404, ""},

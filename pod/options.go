@@ -66,6 +66,12 @@ type Options struct {
 	// by default: targets are checked after DNS resolution. Tests and the
 	// demo turn it on.
 	AllowPrivateTargets bool
+	// NoRemoteContexts turns off the loading of remote JSON-LD contexts:
+	// RDF written to pods and inboxes may then name only the contexts
+	// built into the binary (rdf.KnownContexts). By default other
+	// contexts are fetched (bounded in size and time, cached; see
+	// rdf.Reader), from public addresses unless AllowPrivateTargets.
+	NoRemoteContexts bool
 	// OIDCAccessTokenTTL is the lifetime of the access tokens the
 	// server's identity provider issues (default 1h).
 	OIDCAccessTokenTTL time.Duration

@@ -65,6 +65,8 @@ type Server struct {
 
 	// urls is the server's pod URL scheme, fixed by New.
 	urls podurl.Scheme
+	// rdfReader reads the RDF clients write (newContextReader).
+	rdfReader *rdf.Reader
 
 	mu    sync.Mutex
 	sweep idpSweeper // the identity provider's sweep, while serving
@@ -89,7 +91,8 @@ func New(opts Options) (s *Server, err error) {
 		}
 	}()
 	s = &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), urls: urls, ln: ln,
-		settings: publish.NewSettingsWatch(), acls: store.NewWatch(ldp.ACLChanged), inboxes: inbox.New()}
+		settings: publish.NewSettingsWatch(), acls: store.NewWatch(ldp.ACLChanged), inboxes: inbox.New(),
+		rdfReader: newContextReader(opts)}
 	s.metrics = newMetrics(s.reg)
 	onBatch := func(n int) { s.metrics.batch.Observe(float64(n)) }
 	// The change feed is how every cache learns of changes, whoever made
@@ -129,6 +132,7 @@ func New(opts Options) (s *Server, err error) {
 		SeqNamed: func(c string) bool { _, rel := ldp.SplitStoragePath(c); return rel == "inbox/" },
 		// JSON-LD goes out naming the context this server serves.
 		ContextURL: rdf.ContextURL(s.urls.Base()),
+		RDF:        s.rdfReader,
 		Hooks: ldp.Hooks{Validate: s.validateWrite, Redact: s.redact,
 			Headers: func(c *gin.Context, r *ldp.Request, p string) { s.nt.headers(c, r, p); s.ev.headers(c, p) }},
 	})

@@ -1,6 +1,7 @@
 package rdf
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -45,14 +46,20 @@ func baseMediaType(mt string) string {
 // Parse reads data in the given media type (parameters such as charset
 // are ignored): Turtle, JSON-LD (also application/json), N-Triples or
 // N-Quads. Relative IRIs resolve against base (N-Triples and N-Quads have
-// none).
+// none). JSON-LD may name the built-in contexts only (a Reader loads
+// others).
 func Parse(mediaType string, data []byte, base string) ([]Quad, error) {
+	return (*Reader)(nil).Parse(context.Background(), mediaType, data, base)
+}
+
+// Parse is Parse that loads remote JSON-LD contexts through r, with ctx.
+func (r *Reader) Parse(ctx context.Context, mediaType string, data []byte, base string) ([]Quad, error) {
 	switch baseMediaType(mediaType) {
 	case MediaTypeTurtle, "application/x-turtle":
 		triples, err := ParseTurtle(data, base)
 		return triplesToQuads(triples), err
 	case MediaTypeJSONLD, MediaTypeJSON:
-		return ParseJSONLD(data, base)
+		return r.ParseJSONLD(ctx, data, base)
 	case MediaTypeNTriples:
 		triples, err := ParseNTriples(data)
 		return triplesToQuads(triples), err
@@ -66,8 +73,15 @@ func Parse(mediaType string, data []byte, base string) ([]Quad, error) {
 // within the readers' limits (nesting, MaxStatements), as Parse would,
 // without keeping its statements: Turtle, N-Triples and N-Quads are read
 // as a stream, so checking a large document costs little memory. JSON-LD
-// is converted whole, as json-gold requires.
+// is converted whole, as json-gold requires, and may name the built-in
+// contexts only (a Reader loads others).
 func Validate(mediaType string, data []byte, base string) error {
+	return (*Reader)(nil).Validate(context.Background(), mediaType, data, base)
+}
+
+// Validate is Validate that loads remote JSON-LD contexts through r, with
+// ctx.
+func (r *Reader) Validate(ctx context.Context, mediaType string, data []byte, base string) error {
 	var next func() error
 	switch baseMediaType(mediaType) {
 	case MediaTypeTurtle, "application/x-turtle":
@@ -78,7 +92,7 @@ func Validate(mediaType string, data []byte, base string) error {
 		r := &NQuadsReader{s: newBytesScanner(data), graphs: baseMediaType(mediaType) == MediaTypeNQuads, iris: map[string]string{}}
 		next = func() error { _, err := r.Next(); return err }
 	default:
-		_, err := Parse(mediaType, data, base)
+		_, err := r.Parse(ctx, mediaType, data, base)
 		return err
 	}
 	for n := 0; ; n++ {

@@ -3,8 +3,10 @@ package rdf
 import (
 	_ "embed" // the JSON-LD context documents are built into the binary
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -132,10 +134,15 @@ var listingContextDoc = sync.OnceValue(func() string {
 	return string(b) + "\n"
 })
 
-// KnownContexts returns the canonical URIs of the contexts the document
-// loader serves, sorted.
+// KnownContexts returns the canonical URIs of the contexts built into the
+// binary, which every document may use without a fetch: podserver's own
+// and those of shippedContexts.
 func KnownContexts() []string {
-	return []string{ContextURI, ActivityStreamsContextURI, NotificationContextURI}
+	known := []string{ContextURI, ActivityStreamsContextURI, NotificationContextURI}
+	for _, sc := range shippedContexts {
+		known = append(known, sc.uri)
+	}
+	return known
 }
 
 // listingContextURI is the loader's internal name of the listing context,
@@ -178,40 +185,67 @@ func localContext(u, docBase string) (string, bool) {
 	return "", false
 }
 
-// knownContextDoc returns the document for a context URI, accepting the
-// http and https forms, a trailing slash and (for ActivityStreams) the
-// ".jsonld" suffix.
-func knownContextDoc(u string) (canonical, doc string, ok bool) {
+// knownContext returns the canonical URI of a built-in context, accepting
+// the http and https forms, a trailing slash and the aliases of
+// shippedContexts (for ActivityStreams, the ".jsonld" suffix).
+func knownContext(u string) (canonical string, ok bool) {
 	u = strings.TrimSuffix(u, "/")
 	if rest, found := strings.CutPrefix(u, "http://"); found {
 		u = "https://" + rest
 	}
 	switch u {
-	case ContextURI:
-		return ContextURI, podserverContextDoc, true
-	case listingContextURI:
-		return listingContextURI, listingContextDoc(), true
-	case ActivityStreamsContextURI, ActivityStreamsContextURI + ".jsonld":
-		return ActivityStreamsContextURI, activityStreamsContextDoc, true
-	case NotificationContextURI:
-		return NotificationContextURI, notificationContextDoc, true
+	case ContextURI, listingContextURI, ActivityStreamsContextURI, NotificationContextURI:
+		return u, true
+	case ActivityStreamsContextURI + ".jsonld":
+		return ActivityStreamsContextURI, true
 	}
-	return "", "", false
+	for _, sc := range shippedContexts {
+		if u == strings.TrimSuffix(sc.uri, "/") || slices.Contains(sc.aliases, u) {
+			return sc.uri, true
+		}
+	}
+	return "", false
+}
+
+// builtinContextDoc returns the document of a built-in context by its
+// canonical URI (see knownContext).
+func builtinContextDoc(canonical string) string {
+	switch canonical {
+	case ContextURI:
+		return podserverContextDoc
+	case listingContextURI:
+		return listingContextDoc()
+	case ActivityStreamsContextURI:
+		return activityStreamsContextDoc
+	case NotificationContextURI:
+		return notificationContextDoc
+	}
+	for _, sc := range shippedContexts {
+		if sc.uri == canonical {
+			b, err := shippedContextFiles.ReadFile("contexts/" + sc.file)
+			if err != nil {
+				panic(fmt.Sprintf("rdf: built-in context %s: %v", sc.uri, err))
+			}
+			return string(b)
+		}
+	}
+	panic("rdf: no built-in context " + canonical)
 }
 
 // UnknownContextError reports a remote context the document loader does not
-// know. The HTTP layer answers it with 400 Bad Request.
+// know while remote contexts are not loaded (a Reader without a Fetcher).
+// The HTTP layer answers it with 400 Bad Request.
 type UnknownContextError struct {
 	URL string
 }
 
 // Error says which context is unknown and which ones can be used.
 func (e *UnknownContextError) Error() string {
-	return fmt.Sprintf("unknown remote context %s: only these contexts can be used: %s, and this server's %s",
+	return fmt.Sprintf("unknown remote context %s: this server loads no remote contexts; only these contexts can be used: %s, and this server's %s",
 		e.URL, strings.Join(KnownContexts(), ", "), ContextPath)
 }
 
-// DocumentLoader is a json-gold ld.DocumentLoader that serves the known
+// DocumentLoader is a json-gold ld.DocumentLoader that serves the built-in
 // contexts from memory and never touches the network. It is safe for
 // concurrent use.
 type DocumentLoader struct {
@@ -221,14 +255,13 @@ type DocumentLoader struct {
 var _ ld.DocumentLoader = (*DocumentLoader)(nil)
 
 // NewDocumentLoader returns a loader serving the built-in contexts
-// (ContextURI, ActivityStreamsContextURI, NotificationContextURI). Any other
-// URL is an *UnknownContextError.
+// (KnownContexts). Any other URL is an *UnknownContextError.
 func NewDocumentLoader() *DocumentLoader {
-	l := &DocumentLoader{docs: make(map[string]any, 4)}
-	for _, u := range append(KnownContexts(), listingContextURI) {
-		_, raw, _ := knownContextDoc(u)
+	known := KnownContexts()
+	l := &DocumentLoader{docs: make(map[string]any, len(known)+1)}
+	for _, u := range append(known, listingContextURI) {
 		var doc any
-		if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		if err := json.Unmarshal([]byte(builtinContextDoc(u)), &doc); err != nil {
 			panic(fmt.Sprintf("rdf: built-in context %s is not JSON: %v", u, err))
 		}
 		l.docs[u] = doc
@@ -268,7 +301,7 @@ func (env *jsonldEnv) podContext(base string) *ld.Context {
 // LoadDocument implements ld.DocumentLoader. It returns a fresh copy of the
 // document each time, so json-gold may modify it (it does for @import).
 func (l *DocumentLoader) LoadDocument(u string) (*ld.RemoteDocument, error) {
-	canonical, _, ok := knownContextDoc(u)
+	canonical, ok := knownContext(u)
 	if !ok {
 		return nil, &UnknownContextError{URL: u}
 	}
@@ -276,11 +309,12 @@ func (l *DocumentLoader) LoadDocument(u string) (*ld.RemoteDocument, error) {
 }
 
 // docLoader is the loader for one document at base: the built-in contexts,
-// and podserver's contexts served by the document's own server (see
-// localContext).
+// podserver's contexts served by the document's own server (see
+// localContext) and, when remote is not nil, other remote contexts.
 type docLoader struct {
 	*DocumentLoader
-	base string
+	base   string
+	remote *docContexts
 }
 
 // LoadDocument implements ld.DocumentLoader.
@@ -288,7 +322,16 @@ func (l docLoader) LoadDocument(u string) (*ld.RemoteDocument, error) {
 	if name, ok := localContext(u, l.base); ok {
 		return &ld.RemoteDocument{DocumentURL: u, Document: cloneJSON(l.docs[name])}, nil
 	}
-	return l.DocumentLoader.LoadDocument(u)
+	rd, err := l.DocumentLoader.LoadDocument(u)
+	var uc *UnknownContextError
+	if l.remote == nil || !errors.As(err, &uc) {
+		return rd, err
+	}
+	doc, err := l.remote.load(u)
+	if err != nil {
+		return nil, err
+	}
+	return &ld.RemoteDocument{DocumentURL: u, Document: doc}, nil
 }
 
 // cloneJSON deep-copies a decoded JSON value.

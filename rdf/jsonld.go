@@ -2,6 +2,7 @@ package rdf
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,10 +126,15 @@ func hasContext(doc any) bool {
 // jsonldOptions returns the json-gold options for a document: our loader,
 // the base, and podserver's context as the initial context when the
 // document declares none (so plain Yodata-style JSON is JSON-LD as is).
-func jsonldOptions(base string, doc any) *ld.JsonLdOptions {
+// Remote contexts are loaded through rd, when it loads any, with ctx.
+func jsonldOptions(ctx context.Context, rd *Reader, base string, doc any) *ld.JsonLdOptions {
 	env := sharedEnv()
 	opts := ld.NewJsonLdOptions(base)
-	opts.DocumentLoader = docLoader{DocumentLoader: env.loader, base: base}
+	l := docLoader{DocumentLoader: env.loader, base: base}
+	if rd.loadsRemote() {
+		l.remote = &docContexts{r: rd, ctx: ctx, base: base, height: map[string]int{}}
+	}
+	opts.DocumentLoader = l
 	if doc != nil && !hasContext(doc) {
 		opts.ExpandContext = env.podContext(base)
 	}
@@ -144,14 +150,24 @@ func wrapLD(err error) error {
 	if errors.Is(err, errProcessorPanic) {
 		return &JSONLDError{Offset: -1, Msg: msgProcessorFailed, Err: err}
 	}
+	var ce *ContextError
+	if errors.As(err, &ce) {
+		return &JSONLDError{Offset: -1, Msg: ce.Error(), Err: err}
+	}
 	return &JSONLDError{Offset: -1, Msg: err.Error(), Err: err}
 }
 
 // ParseJSONLD reads a JSON-LD document into quads. Relative IRIs resolve
 // against base. A document without a top-level @context is read with
 // podserver's context (ContextURI). Remote contexts other than the built-in
-// ones are refused. Errors are *JSONLDError.
+// ones are refused (a Reader loads them). Errors are *JSONLDError.
 func ParseJSONLD(data []byte, base string) ([]Quad, error) {
+	return (*Reader)(nil).ParseJSONLD(context.Background(), data, base)
+}
+
+// ParseJSONLD is ParseJSONLD that loads remote contexts through r, with
+// ctx.
+func (r *Reader) ParseJSONLD(ctx context.Context, data []byte, base string) ([]Quad, error) {
 	doc, err := decodeJSONLD(data)
 	if err != nil {
 		return nil, err
@@ -161,7 +177,7 @@ func ParseJSONLD(data []byte, base string) ([]Quad, error) {
 	var ds *ld.RDFDataset
 	var costly error
 	err = guard(func() error {
-		opts := jsonldOptions(base, doc)
+		opts := jsonldOptions(ctx, r, base, doc)
 		exp, err := ld.NewJsonLdProcessor().Expand(doc, opts)
 		if err != nil {
 			return err
@@ -193,12 +209,18 @@ func ParseJSONLD(data []byte, base string) ([]Quad, error) {
 // publish hot path. The rules are those of ParseJSONLD. Errors are
 // *JSONLDError.
 func ExpandJSONLD(data []byte, base string) error {
+	return (*Reader)(nil).ExpandJSONLD(context.Background(), data, base)
+}
+
+// ExpandJSONLD is ExpandJSONLD that loads remote contexts through r, with
+// ctx.
+func (r *Reader) ExpandJSONLD(ctx context.Context, data []byte, base string) error {
 	doc, err := decodeJSONLD(data)
 	if err != nil {
 		return err
 	}
 	err = guard(func() error {
-		_, err := ld.NewJsonLdProcessor().Expand(doc, jsonldOptions(base, doc))
+		_, err := ld.NewJsonLdProcessor().Expand(doc, jsonldOptions(ctx, r, base, doc))
 		return err
 	})
 	if err != nil {
@@ -243,7 +265,7 @@ func guard(f func() error) (err error) {
 // JSON numbers and booleans; every other literal keeps its exact lexical
 // form, so ParseJSONLD of the output gives back a graph isomorphic to quads.
 func WriteJSONLD(w io.Writer, quads []Quad, base string) error {
-	opts := jsonldOptions(base, nil)
+	opts := jsonldOptions(context.Background(), nil, base, nil)
 	opts.Base = "" // IRIs stay absolute: clients read this JSON as plain JSON too
 	quads = slices.CompactFunc(SortQuads(slices.Clone(quads)), func(a, b Quad) bool { return a.Compare(b) == 0 })
 	quads, placeholder := hideHeadlessListNodes(quads)

@@ -74,7 +74,7 @@ func IsPodserverContext(raw []byte) bool {
 		if json.Unmarshal(raw, &s) != nil {
 			return false
 		}
-		if c, _, ok := knownContextDoc(s); ok && c == ContextURI {
+		if c, ok := knownContext(s); ok && c == ContextURI {
 			return true
 		}
 		_, ok := localContext(s, s)
@@ -209,7 +209,7 @@ func contextRefs(doc []byte, importToo bool) (spans []span, topContext bool, fir
 				continue
 			}
 			if valueCtx {
-				if c, _, known := knownContextDoc(t); known && c == ContextURI {
+				if c, known := knownContext(t); known && c == ContextURI {
 					spans = append(spans, span{start, end})
 				}
 				if top.object && top.key == "@context" && (len(stack) == 1 || (len(stack) == 2 && !stack[0].object)) {

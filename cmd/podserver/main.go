@@ -394,6 +394,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	addr := fs.String("addr", "localhost:8080", "address to listen on")
 	demo := fs.Bool("demo", false, "provision the demo pods (producer, crm, alice, bob), or reset them to their documented state, and print their demo keys; implies --allow-private-targets")
 	allowPrivate := fs.Bool("allow-private-targets", false, "let webhooks, notification channels and remote inboxes reach loopback and private addresses")
+	remoteContexts := fs.Bool("jsonld-remote-contexts", true, "fetch the remote JSON-LD contexts that written RDF names beyond the built-in ones (1 MiB, 5s, cached for an hour); false: only the built-in ones can be used")
 	retry := fs.String("retry-schedule", "5s,5m,30m,2h,5h,10h,10h", "waits between delivery attempts to other servers and webhooks; a delivery is dead after one more failure than waits listed")
 	deliveryTimeout := fs.Duration("delivery-timeout", 10*time.Second, "how long one delivery attempt to another server or a webhook may take before it is retried")
 	lease := fs.Duration("delivery-lease", 0, "how long a node holds a delivery it attempts before another node on the same database may (default: twice --delivery-timeout plus 1m)")
@@ -448,7 +449,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	return serveConfig{demo: *demo, opts: pod.Options{Addr: *addr, DataDir: c.data, StoreURL: c.storeURL, BaseURL: c.baseURL, PodNaming: c.naming, Logger: log,
-		AllowPrivateTargets: *allowPrivate || *demo, RetrySchedule: schedule, DeliveryTimeout: *deliveryTimeout,
+		AllowPrivateTargets: *allowPrivate || *demo, NoRemoteContexts: !*remoteContexts, RetrySchedule: schedule, DeliveryTimeout: *deliveryTimeout,
 		DeliveryLease: *lease, Node: *node,
 		DeliveryPerHost: *perHost, CommitInterval: commitIntervalOption(*commitInterval),
 		DiskReserve: reserve, MemTableSize: memTableSize,

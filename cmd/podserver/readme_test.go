@@ -191,6 +191,7 @@ func TestServeEnvironment(t *testing.T) {
 		{"pod-naming", "subdomain", func(c serveConfig) bool { return c.opts.PodNaming == pod.NamingSubdomain }},
 		{"demo", "true", func(c serveConfig) bool { return c.demo && c.opts.AllowPrivateTargets }},
 		{"allow-private-targets", "true", func(c serveConfig) bool { return !c.demo && c.opts.AllowPrivateTargets }},
+		{"jsonld-remote-contexts", "false", func(c serveConfig) bool { return c.opts.NoRemoteContexts }},
 		{"retry-schedule", "1s,2m", func(c serveConfig) bool {
 			return slices.Equal(c.opts.RetrySchedule, []time.Duration{time.Second, 2 * time.Minute})
 		}},
@@ -281,6 +282,7 @@ func TestServeDefaults(t *testing.T) {
 		{"delivery-timeout", "`--delivery-timeout` (default 10s)", "(default 10s)", cfg.opts.DeliveryTimeout == 10*time.Second},
 		{"delivery-per-host", "`--delivery-per-host` (64)", "(default 64)", cfg.opts.DeliveryPerHost == 64},
 		{"allow-private-targets", "refused unless `serve --allow-private-targets`", "", !cfg.opts.AllowPrivateTargets},
+		{"jsonld-remote-contexts", "`serve --jsonld-remote-contexts=false` fetches none", "(default true)", !cfg.opts.NoRemoteContexts},
 		// 9 memtables of the default 32MiB + 4MiB = 292MiB.
 		{"disk-reserve", "(9 memtables + 4 MiB, 292 MiB by default", "(default: 9 memtables + 4MiB)", cfg.opts.DiskReserve == 0 && 9*32+4 == 292},
 		{"memtable-size", "292 MiB by default", "(default 32MiB)", cfg.opts.MemTableSize == 0},
