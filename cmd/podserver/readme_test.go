@@ -192,6 +192,8 @@ func TestServeEnvironment(t *testing.T) {
 		{"demo", "true", func(c serveConfig) bool { return c.demo && c.opts.AllowPrivateTargets }},
 		{"allow-private-targets", "true", func(c serveConfig) bool { return !c.demo && c.opts.AllowPrivateTargets }},
 		{"jsonld-remote-contexts", "false", func(c serveConfig) bool { return c.opts.NoRemoteContexts }},
+		{"max-connections", "300", func(c serveConfig) bool { return c.opts.MaxConns == 300 }},
+		{"max-connections-per-ip", "20", func(c serveConfig) bool { return c.opts.MaxConnsPerIP == 20 }},
 		{"retry-schedule", "1s,2m", func(c serveConfig) bool {
 			return slices.Equal(c.opts.RetrySchedule, []time.Duration{time.Second, 2 * time.Minute})
 		}},
@@ -283,6 +285,7 @@ func TestServeDefaults(t *testing.T) {
 		{"delivery-per-host", "`--delivery-per-host` (64)", "(default 64)", cfg.opts.DeliveryPerHost == 64},
 		{"allow-private-targets", "refused unless `serve --allow-private-targets`", "", !cfg.opts.AllowPrivateTargets},
 		{"jsonld-remote-contexts", "`serve --jsonld-remote-contexts=false` fetches none", "(default true)", !cfg.opts.NoRemoteContexts},
+		{"max-connections-per-ip", "`--max-connections-per-ip` (1,024)", "(default 1024", cfg.opts.MaxConnsPerIP == 0},
 		// 9 memtables of the default 32MiB + 4MiB = 292MiB.
 		{"disk-reserve", "(9 memtables + 4 MiB, 292 MiB by default", "(default: 9 memtables + 4MiB)", cfg.opts.DiskReserve == 0 && 9*32+4 == 292},
 		{"memtable-size", "292 MiB by default", "(default 32MiB)", cfg.opts.MemTableSize == 0},
