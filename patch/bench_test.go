@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"podserver/rdf"
 )
@@ -116,13 +114,6 @@ func hostileGraph(n int) []rdf.Quad {
 		g[i] = rdf.Quad{S: rdf.IRI(fmt.Sprintf("urn:s%d", i)), P: rdf.IRI("urn:p"), O: rdf.IRI(fmt.Sprintf("urn:o%d", i))}
 	}
 	return g
-}
-
-// cpuTime is the process's user and system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkWorstCase measures what the default limits let the costliest
