@@ -421,7 +421,7 @@ func (h *Handler) Receive(c *gin.Context, r *ldp.Request) error {
 			return err
 		}
 		if bytes.Contains(body, []byte(`"@`)) || !object {
-			if err := h.cfg.RDF.ExpandJSONLD(c.Request.Context(), body, self); err != nil {
+			if err := h.cfg.RDF.ExpandJSONLD(ctx, body, self); err != nil {
 				if e := ldp.ContextUnavailable(err); e != nil {
 					return e
 				}
