@@ -99,12 +99,18 @@ func NewEvaluator(loc Locator, watch *store.Watch) *Evaluator {
 // For an ACL document R.acl it answers for R. The returned authorizations
 // are shared with the cache and must not be modified.
 func (e *Evaluator) Effective(ctx context.Context, resourceURL, rootURL string) (aclURL string, auths []Authorization, inherited bool, err error) {
+	return e.effective(ctx, nil, resourceURL, rootURL)
+}
+
+// effective is Effective, reading the documents the cache lacks through
+// via when it is not nil (see AllowedVia).
+func (e *Evaluator) effective(ctx context.Context, via Locator, resourceURL, rootURL string) (aclURL string, auths []Authorization, inherited bool, err error) {
 	subject, err := checkURLs(resourceURL, rootURL)
 	if err != nil {
 		return "", nil, false, err
 	}
 	aclURL = ACLURL(subject)
-	doc, err := e.load(ctx, aclURL)
+	doc, err := e.load(ctx, via, aclURL)
 	if err != nil {
 		return "", nil, false, err
 	}
@@ -113,7 +119,7 @@ func (e *Evaluator) Effective(ctx context.Context, resourceURL, rootURL string) 
 	}
 	for c := parent(subject, rootURL); c != ""; c = parent(c, rootURL) {
 		aclURL = ACLURL(c)
-		doc, err := e.load(ctx, aclURL)
+		doc, err := e.load(ctx, via, aclURL)
 		if err != nil {
 			return "", nil, false, err
 		}
@@ -132,7 +138,21 @@ func (e *Evaluator) Allowed(ctx context.Context, req Request) (Mode, error) {
 	if err != nil {
 		return 0, err
 	}
-	return e.grant(ctx, auths, req)
+	return e.grant(ctx, nil, auths, req)
+}
+
+// AllowedVia is Allowed for a caller holding a read of the store (a
+// snapshot or a transaction): the ACL documents the cache lacks are read
+// through via, which reads them from that same view, and are not cached
+// (the view may be older than the cache's generation). A caller that asks
+// the Evaluator's own Locator while its view is open could wait for a
+// second connection of a store whose connections it already holds.
+func (e *Evaluator) AllowedVia(ctx context.Context, via Locator, req Request) (Mode, error) {
+	_, auths, _, err := e.effective(ctx, via, req.ResourceURL, req.RootURL)
+	if err != nil {
+		return 0, err
+	}
+	return e.grant(ctx, via, auths, req)
 }
 
 // Modes returns the modes of req (user) and of an anonymous request, with
@@ -142,10 +162,10 @@ func (e *Evaluator) Modes(ctx context.Context, req Request) (user, public Mode, 
 	if err != nil {
 		return 0, 0, err
 	}
-	if user, err = e.grant(ctx, auths, req); err != nil {
+	if user, err = e.grant(ctx, nil, auths, req); err != nil {
 		return 0, 0, err
 	}
-	public, err = e.grant(ctx, auths, Request{Origin: req.Origin})
+	public, err = e.grant(ctx, nil, auths, Request{Origin: req.Origin})
 	return user, public, err
 }
 
@@ -170,12 +190,16 @@ func (e *Evaluator) Check(ctx context.Context, req Request, need Mode) error {
 
 // load returns the ACL document at aclURL, from the cache when it can.
 // Locator errors are not cached; documents that do not parse are.
-func (e *Evaluator) load(ctx context.Context, aclURL string) (aclDoc, error) {
+func (e *Evaluator) load(ctx context.Context, via Locator, aclURL string) (aclDoc, error) {
 	if doc, ok := e.cache.get(aclURL); ok {
 		return doc, doc.err
 	}
 	gen := e.cache.generation()
-	quads, found, err := e.loc.ACL(ctx, aclURL)
+	loc := e.loc
+	if via != nil {
+		loc = via
+	}
+	quads, found, err := loc.ACL(ctx, aclURL)
 	if err != nil {
 		return aclDoc{}, fmt.Errorf("acl: read %s: %w", aclURL, err)
 	}
@@ -187,7 +211,9 @@ func (e *Evaluator) load(ctx context.Context, aclURL string) (aclDoc, error) {
 			doc.auths = nil
 		}
 	}
-	e.cache.put(aclURL, doc)
+	if via == nil {
+		e.cache.put(aclURL, doc)
+	}
 	return doc, doc.err
 }
 
@@ -238,7 +264,7 @@ func selectAuths(auths []Authorization, target string, inherited bool) []Authori
 // origin and client of req are read. Group documents are read only for
 // authorizations that would add modes and apply to nobody else, at most
 // once each per call.
-func (e *Evaluator) grant(ctx context.Context, auths []Authorization, req Request) (Mode, error) {
+func (e *Evaluator) grant(ctx context.Context, via Locator, auths []Authorization, req Request) (Mode, error) {
 	agent := req.Agent
 	var m Mode
 	var member map[string]bool
@@ -258,7 +284,7 @@ func (e *Evaluator) grant(ctx context.Context, auths []Authorization, req Reques
 			in, seen := member[g]
 			if !seen {
 				var err error
-				if in, err = e.isMember(ctx, g, agent, req.RootURL); err != nil {
+				if in, err = e.isMember(ctx, via, g, agent, req.RootURL); err != nil {
 					return 0, err
 				}
 				if member == nil {
@@ -307,12 +333,16 @@ func applies(a *Authorization, agent string) bool {
 // names the group. A group document elsewhere has no members, since
 // reading it regardless of its own ACL would let anyone who writes an ACL
 // naming it learn, by the access they get, what it says.
-func (e *Evaluator) isMember(ctx context.Context, group, agent, rootURL string) (bool, error) {
+func (e *Evaluator) isMember(ctx context.Context, via Locator, group, agent, rootURL string) (bool, error) {
 	doc, _, _ := strings.Cut(group, "#")
 	if !strings.HasPrefix(doc, rootURL) {
 		return false, nil
 	}
-	quads, found, err := e.loc.ACL(ctx, doc)
+	loc := e.loc
+	if via != nil {
+		loc = via
+	}
+	quads, found, err := loc.ACL(ctx, doc)
 	if err != nil {
 		return false, fmt.Errorf("acl: read group %s: %w", group, err)
 	}

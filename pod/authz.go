@@ -13,6 +13,7 @@ import (
 	"podserver/apierr"
 	"podserver/ldp"
 	"podserver/rdf"
+	"podserver/store"
 )
 
 // allModes is full control.
@@ -75,11 +76,34 @@ func (a authorizer) Modes(ctx context.Context, r *ldp.Request, p string) (acl.Mo
 type locator struct{ s *Server }
 
 func (l locator) ACL(ctx context.Context, aclURL string) ([]rdf.Quad, bool, error) {
-	pod, rel, ok := l.s.PodOfURL(aclURL)
+	return readACL(ctx, l.s, nil, aclURL)
+}
+
+// readerLocator reads ACL documents through a read the caller holds (see
+// acl.Evaluator.AllowedVia).
+type readerLocator struct {
+	s  *Server
+	rd store.Reader
+}
+
+func (l readerLocator) ACL(ctx context.Context, aclURL string) ([]rdf.Quad, bool, error) {
+	return readACL(ctx, l.s, l.rd, aclURL)
+}
+
+// readACL reads and parses the ACL (or group) document at aclURL, through
+// rd when it is not nil, else in a read of its own.
+func readACL(ctx context.Context, s *Server, rd store.Reader, aclURL string) ([]rdf.Quad, bool, error) {
+	pod, rel, ok := s.PodOfURL(aclURL)
 	if !ok {
 		return nil, false, nil
 	}
-	res, err := l.s.repo.Get(ctx, ldp.StoragePath(pod, rel))
+	var res *ldp.Resource
+	var err error
+	if rd != nil {
+		res, err = ldp.Get(rd, ldp.StoragePath(pod, rel))
+	} else {
+		res, err = s.repo.Get(ctx, ldp.StoragePath(pod, rel))
+	}
 	if errors.Is(err, ldp.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -90,7 +114,7 @@ func (l locator) ACL(ctx context.Context, aclURL string) ([]rdf.Quad, bool, erro
 	if err != nil {
 		// A stored ACL that no longer parses grants nothing rather than
 		// failing every request under it.
-		l.s.log.Warn("unreadable ACL or group document", "url", aclURL, "err", err)
+		s.log.Warn("unreadable ACL or group document", "url", aclURL, "err", err)
 		return nil, true, nil
 	}
 	return q, true, nil

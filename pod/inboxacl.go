@@ -6,6 +6,7 @@ import (
 
 	"podserver/acl"
 	"podserver/ldp"
+	"podserver/store"
 )
 
 // inboxACL implements publish.InboxACL with the server's WAC evaluator: a
@@ -19,11 +20,12 @@ type inboxACL struct{ s *Server }
 // documents the evaluator caches under.
 func (a inboxACL) Generation() uint64 { return a.s.acls.Generation() }
 
-// MayAppend implements publish.InboxACL.
-func (a inboxACL) MayAppend(ctx context.Context, inboxPath, agent string) (bool, error) {
+// MayAppend implements publish.InboxACL. The ACL documents the
+// evaluator's cache lacks are read through rd, the caller's open read.
+func (a inboxACL) MayAppend(ctx context.Context, rd store.Reader, inboxPath, agent string) (bool, error) {
 	pod, _ := ldp.SplitStoragePath(inboxPath)
 	t := ldp.Target{Pod: pod, Path: inboxPath, Root: a.s.urls.PodRoot(pod)}
-	m, err := a.s.eval.Allowed(ctx, acl.Request{ResourceURL: t.URL(inboxPath), RootURL: t.Root, Agent: agent})
+	m, err := a.s.eval.AllowedVia(ctx, readerLocator{a.s, rd}, acl.Request{ResourceURL: t.URL(inboxPath), RootURL: t.Root, Agent: agent})
 	if err != nil {
 		return false, fmt.Errorf("evaluate append to %s: %w", inboxPath, err)
 	}

@@ -129,16 +129,16 @@ func (s *Service) Forwards(ctx context.Context, rd store.Reader, pod string, sto
 	if !e.subs.CanPublish(ev.Agent, ev.Topic) {
 		return nil, apierr.Newf(http.StatusForbidden, MsgNotAuthorized, me, ev.Topic)
 	}
-	return s.forwardTargets(ctx, e, pod, ev.Topic, ev.Agent)
+	return s.forwardTargets(ctx, rd, e, pod, ev.Topic, ev.Agent)
 }
 
 // forwardTargets lists where pod, holding a copy of an event of topic
 // published by agent, forwards it under its settings e: its subscriber
 // targets, without its own inbox and without agent itself.
-func (s *Service) forwardTargets(ctx context.Context, e *subsEntry, pod, topic, agent string) ([]Target, error) {
+func (s *Service) forwardTargets(ctx context.Context, rd store.Reader, e *subsEntry, pod, topic, agent string) ([]Target, error) {
 	own := inbox.Path(pod)
 	var out []Target
-	err := s.eachSubscriberTarget(ctx, e, pod, topic, func(t Target) {
+	err := s.eachSubscriberTarget(ctx, rd, e, pod, topic, func(t Target) {
 		if (t.Kind == deliver.KindInbox && t.Target == own) || (t.Kind == deliver.KindLDN && t.Target == agent) {
 			return
 		}

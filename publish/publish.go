@@ -88,8 +88,10 @@ type InboxACL interface {
 	// a decision made under one generation holds while it is current.
 	Generation() uint64
 	// MayAppend reports whether agent (a WebID) may append to the inbox
-	// at storage path inboxPath.
-	MayAppend(ctx context.Context, inboxPath, agent string) (bool, error)
+	// at storage path inboxPath, reading what it must through rd, the
+	// caller's open read (a second read of a store whose connections the
+	// callers hold could wait for ever).
+	MayAppend(ctx context.Context, rd store.Reader, inboxPath, agent string) (bool, error)
 }
 
 // Service publishes events: POST <pod>/publish/, and the local deliveries

@@ -99,7 +99,7 @@ func (s *Service) ReceiveRemote(ctx context.Context, pod, sender string, body []
 		if err != nil || !recipientCopy {
 			return err
 		}
-		fanout, err = s.forwardTargets(ctx, e, pod, rc.Topic, sender)
+		fanout, err = s.forwardTargets(ctx, rd, e, pod, rc.Topic, sender)
 		return err
 	})
 	if err != nil {

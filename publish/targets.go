@@ -139,7 +139,7 @@ func (s *Service) targets(ctx context.Context, rd snap, recipient, source, topic
 			return nil, apierr.Newf(http.StatusForbidden, MsgNotAuthorized, party.webID, topic)
 		}
 		if s.cfg.InboxACL != nil {
-			ok, err := s.cfg.InboxACL.MayAppend(ctx, inbox.Path(p), agent)
+			ok, err := s.cfg.InboxACL.MayAppend(ctx, rd, inbox.Path(p), agent)
 			if err != nil {
 				return nil, err
 			}
@@ -153,7 +153,7 @@ func (s *Service) targets(ctx context.Context, rd snap, recipient, source, topic
 	if routed[0] != nil && routed[1] != nil {
 		// Both parties route: their lists may share targets.
 		for i, e := range routed {
-			if err := s.eachSubscriberTarget(ctx, e, pods[i], topic, add); err != nil {
+			if err := s.eachSubscriberTarget(ctx, rd, e, pods[i], topic, add); err != nil {
 				return nil, err
 			}
 		}
@@ -162,7 +162,7 @@ func (s *Service) targets(ctx context.Context, rd snap, recipient, source, topic
 	for i, e := range routed {
 		if e != nil {
 			var err error
-			if out, err = s.appendSubscriberTargets(ctx, out, e, pods[i], topic); err != nil {
+			if out, err = s.appendSubscriberTargets(ctx, rd, out, e, pods[i], topic); err != nil {
 				return nil, err
 			}
 		}
@@ -176,9 +176,9 @@ func (s *Service) targets(ctx context.Context, rd snap, recipient, source, topic
 // the plan's lists holds no target twice, so only the few parties' targets
 // are looked for in them: no set is built per publish, and the inbox
 // targets, made once per plan, are copied in one go.
-func (s *Service) appendSubscriberTargets(ctx context.Context, parties []Target, e *subsEntry, pod, topic string) ([]Target, error) {
+func (s *Service) appendSubscriberTargets(ctx context.Context, rd store.Reader, parties []Target, e *subsEntry, pod, topic string) ([]Target, error) {
 	p := s.settings.plan(e, topic)
-	v, err := s.inboxTargets(ctx, p, pod)
+	v, err := s.inboxTargets(ctx, rd, p, pod)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +224,7 @@ func (s *Service) appendSubscriberTargets(ctx context.Context, parties []Target,
 // whose ACL lets pod append, decided once per ACL generation: an inbox
 // whose owner does not let pod append gets no copies through pod's
 // settings, as a server receiving them over LDN would refuse them.
-func (s *Service) inboxTargets(ctx context.Context, p *topicPlan, pod string) (*inboxView, error) {
+func (s *Service) inboxTargets(ctx context.Context, rd store.Reader, p *topicPlan, pod string) (*inboxView, error) {
 	var gen uint64
 	if s.cfg.InboxACL != nil {
 		gen = s.cfg.InboxACL.Generation()
@@ -238,7 +238,7 @@ func (s *Service) inboxTargets(ctx context.Context, p *topicPlan, pod string) (*
 		v.local = make([]string, 0, len(p.local))
 		var refused []string
 		for _, ib := range p.local {
-			ok, err := s.cfg.InboxACL.MayAppend(ctx, ib, agent)
+			ok, err := s.cfg.InboxACL.MayAppend(ctx, rd, ib, agent)
 			if err != nil {
 				return nil, err
 			}
@@ -272,8 +272,8 @@ type kindTarget struct{ kind, target string }
 // an event of topic to besides the pod's own inbox: its local subscribers'
 // inboxes and, with Config.Remote, its subscribers on other servers and
 // its webhooks, each with Via pod.
-func (s *Service) eachSubscriberTarget(ctx context.Context, e *subsEntry, pod, topic string, fn func(Target)) error {
-	v, err := s.inboxTargets(ctx, s.settings.plan(e, topic), pod)
+func (s *Service) eachSubscriberTarget(ctx context.Context, rd store.Reader, e *subsEntry, pod, topic string, fn func(Target)) error {
+	v, err := s.inboxTargets(ctx, rd, s.settings.plan(e, topic), pod)
 	if err != nil {
 		return err
 	}

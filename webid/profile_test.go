@@ -94,7 +94,7 @@ func TestProfileFormats(t *testing.T) {
 		{"empty document", doc{contentType: "text/turtle", body: ""}, 0, ErrNoInbox},
 		{"malformed turtle", doc{contentType: "text/turtle", body: "<#me> ldp:inbox <../inbox/> ."}, 0, ErrMalformedProfile},
 		{"malformed json-ld", doc{contentType: "application/ld+json", body: `{"@id": "#me",`}, 0, ErrMalformedProfile},
-		{"unknown remote context", doc{contentType: "application/ld+json", body: `{"@context": "https://www.w3.org/ns/did/v1", "id": "#me"}`}, 0, ErrMalformedProfile},
+		{"unknown remote context", doc{contentType: "application/ld+json", body: `{"@context": "https://contexts.example/unknown/v1", "id": "#me"}`}, 0, ErrMalformedProfile},
 		{"html", doc{contentType: "text/html", body: "<html></html>"}, 0, ErrMalformedProfile},
 		{"no content type", doc{body: turtleProfile("../inbox/", mb)}, 0, ErrMalformedProfile},
 		{"404", doc{status: 404, body: "gone"}, 0, ErrFetch},
