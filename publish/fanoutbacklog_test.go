@@ -88,6 +88,11 @@ func TestFanoutBacklogBound(t *testing.T) {
 	if got := pending(); got != 0 {
 		t.Errorf("pending after the jobs ran = %d, want 0", got)
 	}
+	// OnFanoutWritten runs after the commit that ?wait saw: it may lag
+	// the answer a moment.
+	for deadline := time.Now().Add(10 * time.Second); written.Load() != 3*fanSubs && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if got := written.Load(); got != 3*fanSubs {
 		t.Errorf("OnFanoutWritten counted %d copies, want %d", got, 3*fanSubs)
 	}
