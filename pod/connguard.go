@@ -3,6 +3,7 @@ package pod
 import (
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -123,7 +124,7 @@ func (g *connGuard) oldestIdle(match func(*guardedConn) bool, skip []*guardedCon
 	var best *guardedConn
 	var since time.Time
 	for c, t := range g.idle {
-		if (match != nil && !match(c)) || containsConn(skip, c) {
+		if (match != nil && !match(c)) || slices.Contains(skip, c) {
 			continue
 		}
 		if best == nil || t.Before(since) {
@@ -131,15 +132,6 @@ func (g *connGuard) oldestIdle(match func(*guardedConn) bool, skip []*guardedCon
 		}
 	}
 	return best
-}
-
-func containsConn(list []*guardedConn, c *guardedConn) bool {
-	for _, x := range list {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // connState is the http.Server's ConnState hook: it tracks which
